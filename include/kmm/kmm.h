@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kmm/kmm.h - libkmm: the Linux kernel's memory manager as a user-space
+ * allocator.  This header brings in the whole public API.
+ */
+#ifndef KMM_KMM_H
+#define KMM_KMM_H
+
+#include <kmm/gfp.h>
+#include <kmm/page.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * kmm_init() - bring the memory manager up (the kernel's start_kernel() memory
+ * steps).  Every entry point calls it on first use, so programs never need to.
+ * Return: 0, or -1 with errno set when the address space could not be reserved.
+ */
+int kmm_init(void);
+
+/*
+ * kmm_dump() - write one of the kernel's /proc views of libkmm's state to @fd,
+ * in the kernel's own text format.  @what is "buddyinfo" or "zoneinfo".
+ * Uses no malloc and no stdio, so it may be called from anywhere.
+ * Return: 0, or -1 with errno = EINVAL for an unknown view, or the write error.
+ */
+int kmm_dump(int fd, const char *what);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KMM_KMM_H */

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: MIT
+/*
+ * config.c - environment settings (see config.h).
+ *
+ * getenv() neither allocates nor locks, so this is safe inside the first
+ * malloc of a program, before any constructor has run.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "printk.h"
+
+struct kmm_config kmm_config;
+
+int kmm_parse_size(const char *s, unsigned long long *out)
+{
+	unsigned long long v = 0;
+	unsigned int shift = 0;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (v > (~0ULL - 9) / 10)
+			return -EINVAL;
+		v = v * 10 + (unsigned long long)(*s - '0');
+	}
+	switch (*s) {
+	case 'k': case 'K': shift = 10; s++; break;
+	case 'm': case 'M': shift = 20; s++; break;
+	case 'g': case 'G': shift = 30; s++; break;
+	case 't': case 'T': shift = 40; s++; break;
+	default: break;
+	}
+	if (*s == 'i' || *s == 'B' || *s == 'b')
+		s += (*s == 'i' && (s[1] == 'B' || s[1] == 'b')) ? 2 : 1;
+	if (*s)
+		return -EINVAL;
+	if (shift && v > (~0ULL >> shift))
+		return -EINVAL;
+	*out = v << shift;
+	return 0;
+}
+
+static void warn_bad(const char *env, const char *val, const char *what)
+{
+	char msg[256];
+	size_t n = kmm_snprintf(msg, sizeof(msg), "libkmm: ignoring %s=%s: %s\n", env, val, what);
+
+	kmm_write_all(2, msg, n);
+}
+
+static void parse_one(unsigned long long *field, const char *env, enum kmm_opt_kind kind)
+{
+	const char *val = getenv(env);
+	unsigned long long v;
+
+	if (!val)
+		return;
+	if (kind == KMM_OPT_BOOL) {
+		if ((val[0] == '0' || val[0] == '1') && !val[1])
+			*field = (unsigned long long)(val[0] - '0');
+		else
+			warn_bad(env, val, "expected 0 or 1");
+		return;
+	}
+	if (kmm_parse_size(val, &v))
+		warn_bad(env, val, "expected a size such as 512M or 4G");
+	else
+		*field = v;
+}
+
+void kmm_config_init(void)
+{
+#define X(field, env, kind, def, desc)                                                         \
+	kmm_config.field = (def);                                                              \
+	parse_one(&kmm_config.field, env, kind);
+	KMM_OPTIONS(X)
+#undef X
+}

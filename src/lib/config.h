@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * config.h - libkmm's run-time settings, read once from the environment at
+ * kmm_init() (the kernel's early boot parameters).
+ *
+ * Every option is defined once in KMM_OPTIONS: from it come the fields of
+ * struct kmm_config, their defaults, the environment names and the parser.
+ * Sizes take a K, M, G or T suffix (powers of 1024); booleans take 0 or 1.
+ */
+#ifndef KMM_LIB_CONFIG_H
+#define KMM_LIB_CONFIG_H
+
+#include "compiler.h"
+
+enum kmm_opt_kind { KMM_OPT_SIZE, KMM_OPT_BOOL };
+
+/* X(field, ENV_NAME, kind, default, description) */
+#define KMM_OPTIONS(X)                                                                         \
+	X(arena_limit, "KMM_ARENA_LIMIT", KMM_OPT_SIZE, 0,                                     \
+	  "bytes the arenas may bring into service in all (0: no limit)")                      \
+	X(arena_reserve, "KMM_ARENA_RESERVE", KMM_OPT_SIZE, 64ULL << 30,                        \
+	  "address space reserved for each node's Normal zone")                                \
+	X(dma32_reserve, "KMM_DMA32_RESERVE", KMM_OPT_SIZE, 256ULL << 20,                       \
+	  "address space reserved below 4 GiB for the DMA32 zone")                             \
+	X(hugetlb, "KMM_HUGETLB", KMM_OPT_BOOL, 0,                                              \
+	  "back sections with hugetlb pages when the system has them")                         \
+	X(thp, "KMM_THP", KMM_OPT_BOOL, 1, "madvise(MADV_HUGEPAGE) on the arenas")
+
+struct kmm_config {
+#define X(field, env, kind, def, desc) unsigned long long field;
+	KMM_OPTIONS(X)
+#undef X
+};
+
+extern struct kmm_config kmm_config;
+
+/* Fill kmm_config from the defaults and the environment; warn about bad values. */
+void kmm_config_init(void);
+
+/* Parse "123", "64K", "2G" ...  Return: 0, or -EINVAL. */
+int kmm_parse_size(const char *s, unsigned long long *out);
+
+#endif /* KMM_LIB_CONFIG_H */

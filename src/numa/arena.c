@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: MIT
+/*
+ * arena.c - reserving libkmm's address space and bringing it into service
+ * (the kernel's memblock reservation, init_mem_mapping() and memory hot-plug).
+ *
+ * At kmm_init() each node's Normal zone gets a PROT_NONE, MAP_NORESERVE range
+ * (costs no memory), all nodes' ranges being consecutive slices of one
+ * reservation; node 0 gets a DMA32 zone below 4 GiB when that much address
+ * space is free there.  A zone then grows from its base one 2 MiB section at a
+ * time: mprotect() to read-write (or a hugetlb mapping put in place when
+ * KMM_HUGETLB=1 and the system has huge pages).  The whole reservation is
+ * madvise(MADV_HUGEPAGE)d once, so every section can be a transparent huge
+ * page.  Nothing is ever unmapped while libkmm lives: memory goes back to the
+ * system with madvise, so a racing lock-free reader reads zeros, never faults.
+ *
+ * Locking: arena_grow_zone() runs under the zone's lock; the limit is shared
+ * by all zones and kept with an atomic counter.
+ */
+#include <errno.h>
+
+#include "../lib/config.h"
+#include "mmzone.h"
+#include "os.h"
+
+struct kmm_arena kmm_arena;
+
+#define MAX_BLOCK_SIZE (MAX_ORDER_NR_PAGES << PAGE_SHIFT)
+#define MIN_NORMAL_RESERVE (64UL << 20)
+#define MIN_DMA32_RESERVE (16UL << 20)
+#define LOW_4G (1UL << 32)
+#define LOW_SEARCH_FLOOR (1UL << 30) /* leave the first GiB to brk and MAP_32BIT */
+
+static const char *const zone_names[MAX_NR_ZONES] = { "DMA32", "Normal" };
+
+static unsigned long pow2_floor(unsigned long long v)
+{
+	unsigned long p = 1;
+
+	while (v >= 2ULL * p && p < (1UL << 46))
+		p <<= 1;
+	return p;
+}
+
+/* Set up @zone over [@base, @base + @size) with its descriptor array. */
+static int zone_reserve(int nid, enum kmm_zone_type type, uintptr_t base, size_t size)
+{
+	struct kmm_zone *zone = &kmm_nodes[nid].node_zones[type];
+	size_t map_size = ALIGN_UP((size >> PAGE_SHIFT) * sizeof(struct kmm_page), SECTION_SIZE);
+	struct kmm_page *map = os_map_noreserve(map_size);
+
+	if (!map)
+		return -ENOMEM;
+	zone->zone_start_pfn = base >> PAGE_SHIFT;
+	zone->spanned_pages = size >> PAGE_SHIFT;
+	zone->present_pages = 0;
+	zone->mem_map = map;
+	zone->name = zone_names[type];
+	zone->node = nid;
+	zone->type = (uint8_t)type;
+	zone->id = (uint8_t)(nid * MAX_NR_ZONES + type);
+	if (kmm_arena.thp)
+		os_advise_hugepage((void *)base, size);
+	return 0;
+}
+
+/*
+ * Find room for the DMA32 zone below 4 GiB: top-down from 4 GiB to 1 GiB,
+ * halving the size if nothing fits.  Sanitizers and valgrind take some of
+ * this range; an empty DMA32 zone is allowed (DMA32 requests then fail).
+ */
+static void reserve_dma32(void)
+{
+	size_t size = ALIGN_DOWN((size_t)kmm_config.dma32_reserve, MAX_BLOCK_SIZE);
+
+	for (; size >= MIN_DMA32_RESERVE; size >>= 1) {
+		for (uintptr_t addr = LOW_4G - size; addr >= LOW_SEARCH_FLOOR; addr -= size) {
+			if (!os_reserve_at((void *)addr, size))
+				continue;
+			if (zone_reserve(0, ZONE_DMA32, addr, size)) {
+				os_unmap((void *)addr, size);
+				return;
+			}
+			kmm_arena.dma32_base = addr;
+			kmm_arena.dma32_end = addr + size;
+			return;
+		}
+	}
+}
+
+/**
+ * arena_init() - reserve every zone's address space and descriptor array.
+ * Context: kmm_init(), after numa_init().
+ * Return: 0, or -ENOMEM if not even the smallest Normal reservation fits.
+ */
+int arena_init(void)
+{
+	unsigned long node_size = pow2_floor(MAX(kmm_config.arena_reserve, MIN_NORMAL_RESERVE));
+	char *base = NULL;
+
+	kmm_arena.thp = kmm_config.thp;
+	kmm_arena.hugetlb = kmm_config.hugetlb;
+	kmm_arena.limit_pages = (unsigned long)(kmm_config.arena_limit >> PAGE_SHIFT);
+
+	/* A smaller address space (valgrind, ulimit -v) gets a smaller arena. */
+	for (; node_size >= MIN_NORMAL_RESERVE; node_size >>= 1) {
+		base = os_reserve((size_t)node_size * (size_t)kmm_nr_node_ids, node_size);
+		if (base)
+			break;
+	}
+	if (!base)
+		return -ENOMEM;
+	kmm_arena.normal_base = (uintptr_t)base;
+	kmm_arena.node_shift = (unsigned int)__builtin_ctzl(node_size);
+	kmm_arena.normal_end = (uintptr_t)base + node_size * (size_t)kmm_nr_node_ids;
+
+	for (int nid = 0; nid < kmm_nr_node_ids; nid++) {
+		if (!kmm_nodes[nid].online)
+			continue;
+		if (zone_reserve(nid, ZONE_NORMAL, (uintptr_t)base + node_size * (size_t)nid,
+				 node_size))
+			return -ENOMEM;
+	}
+	reserve_dma32();
+	return 0;
+}
+
+/* Count @pages against KMM_ARENA_LIMIT.  Return: false if it would pass it. */
+static bool charge_limit(unsigned long pages)
+{
+	unsigned long old = __atomic_load_n(&kmm_arena.committed_pages, __ATOMIC_RELAXED);
+
+	do {
+		if (kmm_arena.limit_pages && old + pages > kmm_arena.limit_pages)
+			return false;
+	} while (!__atomic_compare_exchange_n(&kmm_arena.committed_pages, &old, old + pages, true,
+					      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	return true;
+}
+
+static int commit_section(void *addr)
+{
+	static bool hugetlb_failed;
+
+	if (kmm_arena.hugetlb && !READ_ONCE(hugetlb_failed)) {
+		if (!os_commit_hugetlb(addr, SECTION_SIZE))
+			return 0;
+		/* No huge pages configured (or none left): stop asking. */
+		WRITE_ONCE(hugetlb_failed, true);
+	}
+	return os_commit(addr, SECTION_SIZE);
+}
+
+/**
+ * arena_grow_zone() - bring the next section of @zone into service.
+ * @start_pfn: set to the first pfn of the new section.
+ * Context: zone->lock held.
+ * Return: the number of new pages, or -ENOMEM when the reservation is full,
+ * the limit is reached, or the system refused the memory.
+ */
+int arena_grow_zone(struct kmm_zone *zone, unsigned long *start_pfn)
+{
+	unsigned long present = zone->present_pages;
+	unsigned long pfn = zone->zone_start_pfn + present;
+
+	if (present + PAGES_PER_SECTION > zone->spanned_pages)
+		return -ENOMEM;
+	if (!charge_limit(PAGES_PER_SECTION))
+		return -ENOMEM;
+	if (commit_section(pfn_to_virt(pfn))) {
+		__atomic_fetch_sub(&kmm_arena.committed_pages, PAGES_PER_SECTION, __ATOMIC_RELAXED);
+		return -ENOMEM;
+	}
+	*start_pfn = pfn;
+	return (int)PAGES_PER_SECTION;
+}

@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mmzone.h - libkmm's model of memory: nodes, zones, sections and the page
+ * descriptor array (the kernel's include/linux/mmzone.h and mm_types.h).
+ *
+ * Vocabulary.  An OS page is the kernel's 4 KiB page; a *page* here is the same
+ * size, and is what a struct kmm_page describes.  A pfn is an address shifted
+ * right by KMM_PAGE_SHIFT: pfns are real virtual page numbers, so the address
+ * of a pfn is pfn << 12 and nothing needs a table.
+ *
+ * Address space.  Each node reserves one range for its Normal zone; the Normal
+ * ranges of all nodes are consecutive slices, each 2^node_shift bytes, of one
+ * reservation, so a pointer's node is one subtraction and one shift.  Node 0
+ * also has a DMA32 zone: a range reserved below 4 GiB.  A zone's base is
+ * aligned to the largest buddy block, so a block of order k is aligned to
+ * 2^k pages in addresses as well as in pfns.
+ *
+ * Sections.  A zone is brought into service from its base upwards, one 2 MiB
+ * section at a time (memory hot-plug, in small): present_pages only grows, so
+ * a pfn below base + present is always backed and always has a descriptor.
+ *
+ * Descriptors.  mem_map is a read-write MAP_NORESERVE array covering the whole
+ * reservation; only the parts that describe sections in service are touched,
+ * and a descriptor that was never touched reads as zero (no flags: not ours).
+ */
+#ifndef KMM_NUMA_MMZONE_H
+#define KMM_NUMA_MMZONE_H
+
+#include <kmm/page.h>
+
+#include "../lib/compiler.h"
+#include "../lib/list.h"
+#include "../lib/lock.h"
+
+#define PAGE_SHIFT KMM_PAGE_SHIFT
+#define PAGE_SIZE KMM_PAGE_SIZE
+#define MAX_PAGE_ORDER KMM_MAX_PAGE_ORDER
+#define NR_PAGE_ORDERS KMM_NR_PAGE_ORDERS
+#define MAX_ORDER_NR_PAGES (1UL << MAX_PAGE_ORDER)
+
+#define SECTION_SHIFT 21 /* 2 MiB: one transparent huge page */
+#define SECTION_SIZE (1UL << SECTION_SHIFT)
+#define PAGES_PER_SECTION (1UL << (SECTION_SHIFT - PAGE_SHIFT))
+#define SECTION_ORDER (SECTION_SHIFT - PAGE_SHIFT)
+
+#define KMM_MAX_NUMNODES 64
+#define KMM_MAX_CPUS 4096
+
+enum kmm_zone_type {
+	ZONE_DMA32, /* below 4 GiB, node 0 only */
+	ZONE_NORMAL,
+	MAX_NR_ZONES
+};
+
+/* Page flags: which owner a page belongs to, and what it is to that owner. */
+enum kmm_pageflags {
+	PG_buddy = 1u << 0, /* head of a free block in free_area[order] */
+	PG_head = 1u << 1,  /* head of an allocated block of 2^order pages */
+	PG_slab = 1u << 2,  /* owned by a slab cache (slab layer) */
+	PG_vmalloc = 1u << 3, /* part of a vmalloc area (vmalloc layer) */
+};
+
+/*
+ * struct kmm_page - one per 4 KiB page in service; 32 bytes.
+ * @flags:    PG_* bits.  Written by the page's owner (the buddy under the zone
+ *            lock while free; the allocating layer while allocated).
+ * @order:    order of the block this page heads, free (PG_buddy) or allocated
+ *            (PG_head).  Meaningless on pages that head nothing.
+ * @zone_id:  node * MAX_NR_ZONES + zone type: page_zone() without a lookup.
+ * @inuse:    free for the owner (the slab layer counts objects in it).
+ * @lru:      free_area link while PG_buddy; the owner's list link otherwise
+ *            (a slab's partial list, ...).
+ * @private:  owner data (the slab cache, the vm area, ...).
+ */
+struct kmm_page {
+	uint32_t flags;
+	uint8_t order;
+	uint8_t zone_id;
+	uint16_t inuse;
+	struct kmm_list lru;
+	void *private;
+};
+
+_Static_assert(sizeof(struct kmm_page) == 32, "struct kmm_page must stay 32 bytes");
+
+struct kmm_free_area {
+	struct kmm_list free_list;
+	unsigned long nr_free;
+};
+
+enum kmm_zone_watermarks { WMARK_MIN, WMARK_LOW, WMARK_HIGH, WMARK_PROMO, NR_WMARK };
+
+/* Zone event counters (the per-zone part of the kernel's vmstat). */
+enum kmm_zone_stat {
+	ZSTAT_PGALLOC,     /* blocks handed out */
+	ZSTAT_PGFREE,      /* blocks given back */
+	ZSTAT_GROW,        /* sections brought into service */
+	ZSTAT_GROW_FAILED, /* growth refused: reservation full or over the limit */
+	NR_ZONE_STATS
+};
+
+/*
+ * struct kmm_zone - a range of one node's memory with its own buddy allocator.
+ *
+ * Locking: the first group is set at kmm_init() and only read afterwards.
+ * present_pages grows under @lock and is read without it (acquire) to
+ * classify pointers.  Everything after @lock is protected by it.
+ */
+struct kmm_zone {
+	/* Read-mostly. */
+	unsigned long zone_start_pfn; /* base address >> PAGE_SHIFT */
+	unsigned long spanned_pages;  /* pages reserved */
+	struct kmm_page *mem_map;     /* descriptor of zone_start_pfn */
+	const char *name;
+	int node;
+	uint8_t type; /* enum kmm_zone_type */
+	uint8_t id;   /* node * MAX_NR_ZONES + type */
+	unsigned long present_pages;  /* pages in service, from the base up */
+
+	/* Written under @lock. */
+	struct kmm_lock lock ____cacheline_aligned;
+	unsigned long nr_free_pages;
+	unsigned long watermark[NR_WMARK];
+	unsigned long stat[NR_ZONE_STATS];
+	struct kmm_free_area free_area[NR_PAGE_ORDERS];
+} ____cacheline_aligned;
+
+struct kmm_zoneref {
+	struct kmm_zone *zone;
+	int zone_idx; /* zone->type, kept beside the pointer as the kernel does */
+};
+
+/* Zones to try, in order; ends with a NULL zone. */
+struct kmm_zonelist {
+	struct kmm_zoneref zonerefs[KMM_MAX_NUMNODES * MAX_NR_ZONES + 1];
+};
+
+/* struct kmm_node - one NUMA node (the kernel's pglist_data). */
+struct kmm_node {
+	int node_id;
+	bool online;
+	unsigned char distance[KMM_MAX_NUMNODES];
+	struct kmm_zone node_zones[MAX_NR_ZONES];
+	struct kmm_zonelist zonelist;
+};
+
+/* The address space libkmm owns (set up by arena_init(), then read-only). */
+struct kmm_arena {
+	uintptr_t normal_base;   /* node n's Normal zone: normal_base + (n << node_shift) */
+	uintptr_t normal_end;
+	unsigned int node_shift;
+	uintptr_t dma32_base;    /* node 0's DMA32 zone, or 0 */
+	uintptr_t dma32_end;
+	unsigned long limit_pages;     /* 0: no limit */
+	unsigned long committed_pages; /* in service, all zones (atomic) */
+	bool thp, hugetlb;
+};
+
+extern struct kmm_node kmm_nodes[KMM_MAX_NUMNODES];
+extern struct kmm_arena kmm_arena;
+extern int kmm_nr_node_ids;   /* highest online node + 1 */
+extern int kmm_nr_cpu_ids;    /* highest possible CPU + 1 */
+
+static inline struct kmm_node *kmm_node(int nid)
+{
+	return &kmm_nodes[nid];
+}
+
+static inline struct kmm_zone *zone_by_id(unsigned int id)
+{
+	return &kmm_nodes[id / MAX_NR_ZONES].node_zones[id % MAX_NR_ZONES];
+}
+
+static inline struct kmm_zone *page_zone(const struct kmm_page *page)
+{
+	return zone_by_id(page->zone_id);
+}
+
+static inline unsigned long zone_present(const struct kmm_zone *zone)
+{
+	return __atomic_load_n(&zone->present_pages, __ATOMIC_ACQUIRE);
+}
+
+static inline unsigned long page_to_pfn(const struct kmm_page *page)
+{
+	const struct kmm_zone *zone = page_zone(page);
+
+	return zone->zone_start_pfn + (unsigned long)(page - zone->mem_map);
+}
+
+static inline void *pfn_to_virt(unsigned long pfn)
+{
+	return (void *)(pfn << PAGE_SHIFT);
+}
+
+static inline void *page_to_virt(const struct kmm_page *page)
+{
+	return pfn_to_virt(page_to_pfn(page));
+}
+
+static inline struct kmm_page *zone_pfn_to_page(struct kmm_zone *zone, unsigned long pfn)
+{
+	return zone->mem_map + (pfn - zone->zone_start_pfn);
+}
+
+/*
+ * addr_to_zone() - the zone whose reservation holds @addr, or NULL.
+ * O(1): a subtraction and a shift for Normal, a range check for DMA32.
+ */
+static inline struct kmm_zone *addr_to_zone(uintptr_t addr)
+{
+	if (likely(addr - kmm_arena.normal_base < kmm_arena.normal_end - kmm_arena.normal_base))
+		return &kmm_nodes[(addr - kmm_arena.normal_base) >> kmm_arena.node_shift]
+				.node_zones[ZONE_NORMAL];
+	if (addr - kmm_arena.dma32_base < kmm_arena.dma32_end - kmm_arena.dma32_base)
+		return &kmm_nodes[0].node_zones[ZONE_DMA32];
+	return NULL;
+}
+
+/*
+ * virt_to_page_checked() - descriptor of the page holding @addr if it lies in
+ * a section in service, else NULL.  Safe on any pointer.
+ */
+static inline struct kmm_page *virt_to_page_checked(const void *addr)
+{
+	struct kmm_zone *zone = addr_to_zone((uintptr_t)addr);
+	unsigned long pfn = (uintptr_t)addr >> PAGE_SHIFT;
+
+	if (!zone || pfn - zone->zone_start_pfn >= zone_present(zone))
+		return NULL;
+	return zone_pfn_to_page(zone, pfn);
+}
+
+/* for_each_populated_zone: every zone with a reservation, by node then type. */
+#define for_each_zone(zone)                                                                    \
+	for (int __nid = 0; __nid < kmm_nr_node_ids; __nid++)                                  \
+		for (int __zt = 0; __zt < MAX_NR_ZONES; __zt++)                                \
+			if (((zone) = &kmm_nodes[__nid].node_zones[__zt])->spanned_pages)
+
+/* Topology (node.c). */
+int numa_init(void);
+void build_all_zonelists(void);
+int numa_node_id(void);
+int cpu_to_node(int cpu);
+bool node_online(int nid);
+
+/* Address space (arena.c). */
+int arena_init(void);
+int arena_grow_zone(struct kmm_zone *zone, unsigned long *start_pfn);
+
+#endif /* KMM_NUMA_MMZONE_H */

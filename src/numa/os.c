@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: MIT
+/*
+ * os.c - the system calls behind os.h.
+ *
+ * errno is saved and restored around every call, so that nothing below the
+ * public API changes what a program sees in errno.
+ */
+#include "os.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+#ifndef MAP_HUGETLB
+#define MAP_HUGETLB 0x40000
+#endif
+
+#define PAGE_SIZE_4K 4096UL
+#define ANON (MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE)
+
+void *os_reserve(size_t size, size_t align)
+{
+	int saved = errno;
+	size_t len = size + align;
+	char *p = mmap(NULL, len, PROT_NONE, ANON, -1, 0);
+	uintptr_t start, end;
+
+	errno = saved;
+	if (p == MAP_FAILED)
+		return NULL;
+	/* Trim the slack on both sides so the reservation is exactly aligned. */
+	start = ALIGN_UP((uintptr_t)p, align);
+	end = start + size;
+	if (start > (uintptr_t)p)
+		munmap(p, start - (uintptr_t)p);
+	if ((uintptr_t)p + len > end)
+		munmap((void *)end, (uintptr_t)p + len - end);
+	errno = saved;
+	return (void *)start;
+}
+
+void *os_reserve_at(void *addr, size_t size)
+{
+	int saved = errno;
+	void *p = mmap(addr, size, PROT_NONE, ANON | MAP_FIXED_NOREPLACE, -1, 0);
+
+	if (p != MAP_FAILED && p != addr) {
+		/* A kernel older than 4.17 took the flag as a hint. */
+		munmap(p, size);
+		p = MAP_FAILED;
+	}
+	errno = saved;
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void *os_map_noreserve(size_t size)
+{
+	int saved = errno;
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, ANON, -1, 0);
+
+	errno = saved;
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void os_unmap(void *addr, size_t size)
+{
+	int saved = errno;
+
+	munmap(addr, size);
+	errno = saved;
+}
+
+int os_commit(void *addr, size_t size)
+{
+	int saved = errno, ret = 0;
+
+	if (mprotect(addr, size, PROT_READ | PROT_WRITE))
+		ret = -errno;
+	errno = saved;
+	return ret;
+}
+
+int os_commit_hugetlb(void *addr, size_t size)
+{
+	int saved = errno, ret = 0;
+	void *p = mmap(addr, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_HUGETLB, -1, 0);
+
+	/* On failure MAP_FIXED leaves the reservation as it was. */
+	if (p == MAP_FAILED)
+		ret = -errno;
+	errno = saved;
+	return ret;
+}
+
+int os_advise_hugepage(void *addr, size_t size)
+{
+	int saved = errno, ret = 0;
+
+	if (madvise(addr, size, MADV_HUGEPAGE))
+		ret = -errno;
+	errno = saved;
+	return ret;
+}
+
+ssize_t os_read_file(const char *path, char *buf, size_t size)
+{
+	int saved = errno;
+	ssize_t len = 0, n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		len = -errno;
+		errno = saved;
+		return len;
+	}
+	while ((size_t)len + 1 < size) {
+		n = read(fd, buf + len, size - 1 - (size_t)len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += n;
+	}
+	buf[len] = '\0';
+	close(fd);
+	errno = saved;
+	return len;
+}
+
+static const char *parse_uint(const char *s, int *out)
+{
+	int v = 0;
+
+	if (*s < '0' || *s > '9')
+		return NULL;
+	while (*s >= '0' && *s <= '9') {
+		if (v > 1 << 20)
+			return NULL;
+		v = v * 10 + (*s++ - '0');
+	}
+	*out = v;
+	return s;
+}
+
+int os_parse_list(const char *s, void (*fn)(void *arg, int id), void *arg)
+{
+	int count = 0;
+
+	while (*s == ' ' || *s == '\n')
+		s++;
+	while (*s && *s != '\n') {
+		int lo, hi;
+
+		s = parse_uint(s, &lo);
+		if (!s)
+			return -EINVAL;
+		hi = lo;
+		if (*s == '-') {
+			s = parse_uint(s + 1, &hi);
+			if (!s || hi < lo)
+				return -EINVAL;
+		}
+		for (int id = lo; id <= hi; id++, count++)
+			fn(arg, id);
+		if (*s == ',')
+			s++;
+		else if (*s && *s != '\n')
+			return -EINVAL;
+	}
+	return count;
+}
+
+int os_arch_probe(void)
+{
+	unsigned long page = getauxval(AT_PAGESZ);
+
+	return page == 0 || page == PAGE_SIZE_4K ? 0 : -EINVAL;
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * os.h - the one narrow interface through which libkmm talks to the kernel
+ * about memory and topology.  Everything above it is plain data structures.
+ *
+ * Functions return 0 or -errno; mappings return an address or NULL.  None of
+ * them allocates, uses stdio, or sets errno visibly to callers of libkmm's API
+ * (the public boundary decides what errno a program sees).
+ */
+#ifndef KMM_NUMA_OS_H
+#define KMM_NUMA_OS_H
+
+#include <sys/types.h>
+
+#include "../lib/compiler.h"
+
+/* Reserve @size bytes of address space aligned to @align: PROT_NONE, no memory. */
+void *os_reserve(size_t size, size_t align);
+/* Reserve exactly [@addr, @addr + @size) if nothing is there; else NULL. */
+void *os_reserve_at(void *addr, size_t size);
+/* Read-write, MAP_NORESERVE: memory is charged page by page as it is touched. */
+void *os_map_noreserve(size_t size);
+/* Give back a whole mapping (only ranges that no pointer can reach any more). */
+void os_unmap(void *addr, size_t size);
+
+/* Bring reserved [@addr, @addr + @size) into service, read-write. */
+int os_commit(void *addr, size_t size);
+/* The same with hugetlb pages (MAP_HUGETLB) replacing the reservation in place. */
+int os_commit_hugetlb(void *addr, size_t size);
+/* madvise(MADV_HUGEPAGE): ask for transparent huge pages. */
+int os_advise_hugepage(void *addr, size_t size);
+
+/*
+ * The architecture probe (the kernel's setup_arch() checks): libkmm needs
+ * 4 KiB OS pages.  Return: 0, or -EINVAL on any other page size.
+ */
+int os_arch_probe(void);
+
+/* Read a small text file (sysfs) into @buf, NUL-terminated.  Return: length or -errno. */
+ssize_t os_read_file(const char *path, char *buf, size_t size);
+
+/*
+ * Parse a CPU or node list in the kernel's format ("0-3,8,10-11") and call
+ * @fn(@arg, id) for each id.  Return: the number of ids, or -EINVAL.
+ */
+int os_parse_list(const char *s, void (*fn)(void *arg, int id), void *arg);
+
+#endif /* KMM_NUMA_OS_H */

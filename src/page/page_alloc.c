@@ -1,0 +1,333 @@
+// SPDX-License-Identifier: MIT
+/*
+ * page_alloc.c - the zone buddy allocator (the kernel's mm/page_alloc.c).
+ *
+ * Theory of operation.  Each zone keeps free_area[order] for orders 0 to
+ * MAX_PAGE_ORDER: a list of free blocks of 2^order pages, each aligned to its
+ * size.  A block's buddy is the block it was split from, found by flipping bit
+ * @order of its pfn.  Allocation takes the smallest free block that fits and
+ * splits it, putting the unused halves back one order lower each (expand()).
+ * Freeing merges the block with its buddy for as long as the buddy is free and
+ * of the same order, then puts the result on its list (__free_one_page()).
+ * Lists are LIFO, so the most recently freed (warmest) block is reused first.
+ *
+ * When a zone has no block big enough it brings its next 2 MiB section into
+ * service (arena_grow_zone()) and frees it into the buddy, where it merges with
+ * its neighbour into a 4 MiB block when that is free.
+ *
+ * Only the head page of a block carries state: PG_buddy and the order while
+ * free, PG_head and the order while allocated.  That is what makes an invalid
+ * free detectable: freeing a block whose head is not PG_head with the same
+ * order is reported and aborts, and never reaches the free lists.
+ *
+ * Locking: one lock per zone, zone->lock, protects the free lists, the counts
+ * and the flags of free pages.  It is never held while calling another layer;
+ * growth (an mprotect) happens under it, rarely.  Zones are locked one at a
+ * time; the only nesting is none.
+ *
+ * Zonelists: an allocation walks its node's zonelist (own zones, then other
+ * nodes by distance), skipping zones above the gfp's highest zone.  A Normal
+ * request may use DMA32 pages that are already free but never grows DMA32,
+ * whose address space below 4 GiB is kept for requests that need it (the
+ * kernel's lowmem_reserve, in its simplest form).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "../lib/bug.h"
+#include "internal.h"
+
+static inline bool page_is_buddy(const struct kmm_page *page, unsigned int order)
+{
+	return (page->flags & PG_buddy) && page->order == order;
+}
+
+static inline void add_to_free_list(struct kmm_zone *zone, struct kmm_page *page,
+				    unsigned int order)
+{
+	page->flags = PG_buddy;
+	page->order = (uint8_t)order;
+	list_add(&page->lru, &zone->free_area[order].free_list);
+	zone->free_area[order].nr_free++;
+}
+
+static inline void del_from_free_list(struct kmm_zone *zone, struct kmm_page *page,
+				      unsigned int order)
+{
+	list_del(&page->lru);
+	page->flags = 0;
+	zone->free_area[order].nr_free--;
+}
+
+/* Split a block of order @high down to @low, freeing the upper halves. */
+static inline void expand(struct kmm_zone *zone, struct kmm_page *page, unsigned int low,
+			  unsigned int high)
+{
+	unsigned long size = 1UL << high;
+
+	while (high > low) {
+		high--;
+		size >>= 1;
+		add_to_free_list(zone, page + size, high);
+	}
+}
+
+/* Take the smallest free block of at least @order.  Context: zone->lock. */
+static struct kmm_page *__rmqueue_smallest(struct kmm_zone *zone, unsigned int order)
+{
+	for (unsigned int o = order; o < NR_PAGE_ORDERS; o++) {
+		struct kmm_free_area *area = &zone->free_area[o];
+		struct kmm_page *page;
+
+		if (list_empty(&area->free_list))
+			continue;
+		page = list_first_entry(&area->free_list, struct kmm_page, lru);
+		del_from_free_list(zone, page, o);
+		expand(zone, page, order, o);
+		return page;
+	}
+	return NULL;
+}
+
+/*
+ * Put the block of @order at @pfn on the free lists, merging with free
+ * buddies.  Zone bases are aligned to MAX_ORDER_NR_PAGES and zones grow in
+ * whole sections, so the buddy of any block below MAX_PAGE_ORDER that lies in
+ * a section in service is in service too... except the upper half of a 4 MiB
+ * block whose second section is not present yet: checked against present.
+ * Context: zone->lock.
+ */
+static void __free_one_page(struct kmm_zone *zone, struct kmm_page *page, unsigned long pfn,
+			    unsigned int order)
+{
+	unsigned long end = zone->zone_start_pfn + zone->present_pages;
+
+	zone->nr_free_pages += 1UL << order;
+	while (order < MAX_PAGE_ORDER) {
+		unsigned long buddy_pfn = pfn ^ (1UL << order);
+		struct kmm_page *buddy;
+
+		if (buddy_pfn >= end)
+			break;
+		buddy = page + ((long)buddy_pfn - (long)pfn);
+		if (!page_is_buddy(buddy, order))
+			break;
+		del_from_free_list(zone, buddy, order);
+		if (buddy_pfn < pfn) {
+			page = buddy;
+			pfn = buddy_pfn;
+		}
+		order++;
+	}
+	add_to_free_list(zone, page, order);
+}
+
+/* Set the watermarks from the pages in service (the kernel's __setup_per_zone_wmarks). */
+static void zone_set_watermarks(struct kmm_zone *zone)
+{
+	unsigned long managed = zone->present_pages;
+	unsigned long min = managed / 256, tmp;
+
+	/* The kernel's min_free_kbytes ~ sqrt(16 * lowmem_kB), kept simple: 1/256. */
+	tmp = MAX(min / 4, managed * 10 / 10000);
+	zone->watermark[WMARK_MIN] = min;
+	zone->watermark[WMARK_LOW] = min + tmp;
+	zone->watermark[WMARK_HIGH] = min + 2 * tmp;
+	zone->watermark[WMARK_PROMO] = min + 3 * tmp;
+}
+
+/* Bring one more section of @zone into service.  Context: zone->lock. */
+static bool zone_grow_locked(struct kmm_zone *zone)
+{
+	unsigned long pfn;
+	int nr = arena_grow_zone(zone, &pfn);
+
+	if (nr < 0) {
+		zone->stat[ZSTAT_GROW_FAILED]++;
+		return false;
+	}
+	for (int i = 0; i < nr; i++)
+		zone_pfn_to_page(zone, pfn + (unsigned long)i)->zone_id = zone->id;
+	/* Publish the descriptors before the pages become findable by address. */
+	__atomic_store_n(&zone->present_pages, zone->present_pages + (unsigned long)nr,
+			 __ATOMIC_RELEASE);
+	__free_one_page(zone, zone_pfn_to_page(zone, pfn), pfn, SECTION_ORDER);
+	zone->stat[ZSTAT_GROW]++;
+	zone_set_watermarks(zone);
+	return true;
+}
+
+/* Allocate from one zone, growing it when @may_grow.  Takes zone->lock. */
+static struct kmm_page *rmqueue(struct kmm_zone *zone, unsigned int order, bool may_grow)
+{
+	struct kmm_page *page;
+
+	kmm_lock(&zone->lock);
+	for (;;) {
+		page = __rmqueue_smallest(zone, order);
+		if (page || !may_grow || !zone_grow_locked(zone))
+			break;
+	}
+	if (page) {
+		zone->nr_free_pages -= 1UL << order;
+		zone->stat[ZSTAT_PGALLOC]++;
+		page->flags = PG_head;
+		page->order = (uint8_t)order;
+	}
+	kmm_unlock(&zone->lock);
+	return page;
+}
+
+/* The highest zone @gfp may use (the kernel's gfp_zone()). */
+static inline int gfp_zone(kmm_gfp_t gfp)
+{
+	return (gfp & KMM_GFP_DMA32) ? ZONE_DMA32 : ZONE_NORMAL;
+}
+
+struct kmm_page *__alloc_pages(kmm_gfp_t gfp, unsigned int order, int nid)
+{
+	int highest = gfp_zone(gfp);
+	struct kmm_zoneref *z;
+	struct kmm_page *page = NULL;
+
+	if (unlikely(order > MAX_PAGE_ORDER))
+		return NULL;
+	if (nid == KMM_NUMA_NO_NODE || !node_online(nid))
+		nid = numa_node_id();
+
+	/* get_page_from_freelist(): the first zone of the zonelist that has room. */
+	for (z = kmm_node(nid)->zonelist.zonerefs; z->zone; z++) {
+		if (z->zone_idx > highest)
+			continue;
+		if ((gfp & KMM_GFP_THISNODE) && z->zone->node != nid)
+			continue;
+		page = rmqueue(z->zone, order, z->zone_idx == highest);
+		if (page)
+			break;
+	}
+	if (page && (gfp & KMM_GFP_ZERO))
+		memset(page_to_virt(page), 0, PAGE_SIZE << order);
+	return page;
+}
+
+struct kmm_zone *page_zone_checked(const struct kmm_page *page)
+{
+	struct kmm_zone *zone;
+
+	for_each_zone(zone) {
+		uintptr_t off = (uintptr_t)page - (uintptr_t)zone->mem_map;
+
+		if (off < zone_present(zone) * sizeof(*page) && off % sizeof(*page) == 0)
+			return zone;
+	}
+	return NULL;
+}
+
+static __cold __noreturn void bad_free(const struct kmm_page *page, unsigned int order,
+				       const char *why)
+{
+	kmm_panic("invalid free of page block %p (descriptor %p, order %u): %s",
+		  page_to_virt(page), (const void *)page, order, why);
+}
+
+void __free_pages(struct kmm_page *page, unsigned int order)
+{
+	struct kmm_zone *zone = page_zone(page);
+	unsigned long pfn = page_to_pfn(page);
+
+	kmm_lock(&zone->lock);
+	if (unlikely(page->flags != PG_head || page->order != order)) {
+		kmm_unlock(&zone->lock);
+		if (page->flags & PG_buddy)
+			bad_free(page, order, "double free (the block is already free)");
+		if (!(page->flags & PG_head))
+			bad_free(page, order, "not the head of an allocated block");
+		if (page->order != order) {
+			kmm_panic("invalid free of page block %p (descriptor %p): freed with "
+				  "order %u but allocated with order %u",
+				  page_to_virt(page), (const void *)page, order, page->order);
+		}
+		bad_free(page, order, "the page belongs to another owner");
+	}
+	if (unlikely(!IS_ALIGNED(pfn, 1UL << order))) {
+		kmm_unlock(&zone->lock);
+		bad_free(page, order, "block not aligned to its order (corrupted descriptor)");
+	}
+	page->flags = 0;
+	zone->stat[ZSTAT_PGFREE]++;
+	__free_one_page(zone, page, pfn, order);
+	kmm_unlock(&zone->lock);
+}
+
+void buddy_init(void)
+{
+	struct kmm_zone *zone;
+
+	for_each_zone(zone) {
+		kmm_lock_init(&zone->lock);
+		zone->nr_free_pages = 0;
+		for (unsigned int o = 0; o < NR_PAGE_ORDERS; o++) {
+			list_init(&zone->free_area[o].free_list);
+			zone->free_area[o].nr_free = 0;
+		}
+		zone_set_watermarks(zone);
+	}
+}
+
+void zone_free_counts(struct kmm_zone *zone, unsigned long counts[NR_PAGE_ORDERS])
+{
+	kmm_lock(&zone->lock);
+	for (unsigned int o = 0; o < NR_PAGE_ORDERS; o++)
+		counts[o] = zone->free_area[o].nr_free;
+	kmm_unlock(&zone->lock);
+}
+
+int buddy_check_zone(struct kmm_zone *zone)
+{
+	unsigned long free_pages = 0, end;
+
+	kmm_lock(&zone->lock);
+	end = zone->zone_start_pfn + zone->present_pages;
+	for (unsigned int o = 0; o < NR_PAGE_ORDERS; o++) {
+		struct kmm_list *pos;
+		unsigned long n = 0;
+
+		list_for_each(pos, &zone->free_area[o].free_list) {
+			struct kmm_page *page = list_entry(pos, struct kmm_page, lru);
+			unsigned long pfn = page_to_pfn(page);
+
+			if (page_zone(page) != zone || pfn < zone->zone_start_pfn ||
+			    pfn + (1UL << o) > end)
+				kmm_panic("buddy: zone %s: free block %p of order %u outside the zone",
+					  zone->name, pfn_to_virt(pfn), o);
+			if (!page_is_buddy(page, o) || !IS_ALIGNED(pfn, 1UL << o))
+				kmm_panic("buddy: zone %s: free block %p on list %u has flags %x "
+					  "order %u",
+					  zone->name, pfn_to_virt(pfn), o, page->flags, page->order);
+			/* No page inside a free block heads anything. */
+			for (unsigned long i = 1; i < (1UL << o); i++)
+				if (page[i].flags & (PG_buddy | PG_head))
+					kmm_panic("buddy: zone %s: page %p inside free block %p "
+						  "(order %u) has flags %x",
+						  zone->name, pfn_to_virt(pfn + i),
+						  pfn_to_virt(pfn), o, page[i].flags);
+			/* A free buddy of the same order should have been merged. */
+			if (o < MAX_PAGE_ORDER && (pfn ^ (1UL << o)) < end &&
+			    page_is_buddy(page + ((long)(pfn ^ (1UL << o)) - (long)pfn), o))
+				kmm_panic("buddy: zone %s: free buddies %p and %p (order %u) "
+					  "not merged",
+					  zone->name, pfn_to_virt(pfn),
+					  pfn_to_virt(pfn ^ (1UL << o)), o);
+			n++;
+			free_pages += 1UL << o;
+		}
+		if (n != zone->free_area[o].nr_free)
+			kmm_panic("buddy: zone %s: order %u lists %lu blocks but nr_free is %lu",
+				  zone->name, o, n, zone->free_area[o].nr_free);
+	}
+	if (free_pages != zone->nr_free_pages)
+		kmm_panic("buddy: zone %s: free lists hold %lu pages but nr_free_pages is %lu",
+			  zone->name, free_pages, zone->nr_free_pages);
+	kmm_unlock(&zone->lock);
+	return 0;
+}

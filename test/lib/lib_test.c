@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: MIT
+/*
+ * lib_test.c - the pieces under everything: the malloc-free formatter, size
+ * parsing for KMM_* settings, the kernel list format parser, the lock.
+ */
+#include <pthread.h>
+
+#include "../ktest.h"
+#include "lib/config.h"
+#include "lib/lock.h"
+#include "lib/printk.h"
+#include "numa/os.h"
+
+static void test_snprintf_matches_libc(void)
+{
+	char ours[128], libc[128];
+
+#define SAME(fmt, ...)                                                                         \
+	do {                                                                                   \
+		kmm_snprintf(ours, sizeof(ours), fmt, __VA_ARGS__);                            \
+		snprintf(libc, sizeof(libc), fmt, __VA_ARGS__);                                \
+		KT_CHECK(strcmp(ours, libc) == 0, "'%s': ours '%s' libc '%s'", fmt, ours,      \
+			 libc);                                                                \
+	} while (0)
+	SAME("%d|%i|%u", -42, 7, 4000000000u);
+	SAME("%ld %lu %lld %llu", -1L, ~0UL, (long long)-9223372036854775807LL - 1, ~0ULL);
+	SAME("%x %lx %zu", 0xdeadbeefu, 0x7fff12345678UL, (size_t)123456789);
+	SAME("[%6lu][%-6lu][%06d][%-8s][%8s]", 42UL, 42UL, -42, "ab", "Normal");
+	SAME("%p %s %c %%", (void *)0x1234abcd, "str", 'z');
+	SAME("%s", "");
+#undef SAME
+	/* Truncation keeps a NUL and reports what fit. */
+	KT_CHECK(kmm_snprintf(ours, 5, "%s", "abcdefgh") == 4 && strcmp(ours, "abcd") == 0,
+		 "truncated '%s'", ours);
+}
+
+static void test_parse_size(void)
+{
+	unsigned long long v;
+
+	KT_CHECK(kmm_parse_size("0", &v) == 0 && v == 0, "0");
+	KT_CHECK(kmm_parse_size("4096", &v) == 0 && v == 4096, "4096");
+	KT_CHECK(kmm_parse_size("64K", &v) == 0 && v == 65536, "64K");
+	KT_CHECK(kmm_parse_size("128M", &v) == 0 && v == 128ULL << 20, "128M");
+	KT_CHECK(kmm_parse_size("2g", &v) == 0 && v == 2ULL << 30, "2g");
+	KT_CHECK(kmm_parse_size("1T", &v) == 0 && v == 1ULL << 40, "1T");
+	KT_CHECK(kmm_parse_size("3MiB", &v) == 0 && v == 3ULL << 20, "3MiB");
+	KT_CHECK(kmm_parse_size("", &v) == -EINVAL, "empty");
+	KT_CHECK(kmm_parse_size("12Q", &v) == -EINVAL, "12Q");
+	KT_CHECK(kmm_parse_size("-5", &v) == -EINVAL, "-5");
+	KT_CHECK(kmm_parse_size("99999999999999999999", &v) == -EINVAL, "overflow");
+	KT_CHECK(kmm_parse_size("17179869184T", &v) == -EINVAL, "shift overflow");
+}
+
+static int ids[64], nids;
+static void collect(void *arg, int id)
+{
+	(void)arg;
+	if (nids < 64)
+		ids[nids++] = id;
+}
+
+static void test_parse_list(void)
+{
+	nids = 0;
+	KT_CHECK(os_parse_list("0-3,8,10-11\n", collect, NULL) == 7, "count");
+	KT_CHECK(nids == 7 && ids[0] == 0 && ids[3] == 3 && ids[4] == 8 && ids[6] == 11,
+		 "ids %d %d %d", ids[0], ids[4], ids[6]);
+	nids = 0;
+	KT_CHECK(os_parse_list("0", collect, NULL) == 1 && ids[0] == 0, "single");
+	KT_CHECK(os_parse_list("3-1", collect, NULL) == -EINVAL, "reversed range");
+	KT_CHECK(os_parse_list("a", collect, NULL) == -EINVAL, "garbage");
+}
+
+static struct kmm_lock lock = KMM_LOCK_INIT;
+static long counter;
+
+static void *locker(void *arg)
+{
+	for (int i = 0; i < (int)(intptr_t)arg; i++) {
+		kmm_lock(&lock);
+		counter++;
+		kmm_unlock(&lock);
+	}
+	return NULL;
+}
+
+static void test_lock_excludes(void)
+{
+	pthread_t t[4];
+	int n = kt_under_valgrind() ? 2000 : 200000;
+
+	for (int i = 0; i < 4; i++)
+		pthread_create(&t[i], NULL, locker, (void *)(intptr_t)n);
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	KT_CHECK(counter == 4L * n, "counter %ld, expected %ld", counter, 4L * n);
+	KT_CHECK(kmm_trylock(&lock), "trylock of a free lock");
+	KT_CHECK(!kmm_trylock(&lock), "trylock of a held lock");
+	kmm_unlock(&lock);
+}
+
+KT_MAIN(KT_TEST(test_snprintf_matches_libc), KT_TEST(test_parse_size), KT_TEST(test_parse_list),
+	KT_TEST(test_lock_excludes))

@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: MIT
+/*
+ * node_test.c - topology and zonelists as read from this machine's sysfs.
+ */
+#include "../kt_kmm.h"
+#include "numa/mmzone.h"
+
+static int count_nodes_in(const char *path)
+{
+	char buf[256];
+	FILE *f = fopen(path, "r");
+	int n = 0, lo, hi;
+	char *s = buf;
+
+	if (!f || !fgets(buf, sizeof(buf), f)) {
+		if (f)
+			fclose(f);
+		return 1;
+	}
+	fclose(f);
+	while (sscanf(s, "%d", &lo) == 1) {
+		hi = lo;
+		while (*s >= '0' && *s <= '9')
+			s++;
+		if (*s == '-') {
+			sscanf(++s, "%d", &hi);
+			while (*s >= '0' && *s <= '9')
+				s++;
+		}
+		n += hi - lo + 1;
+		if (*s != ',')
+			break;
+		s++;
+	}
+	return n;
+}
+
+static void test_topology(void)
+{
+	int online = 0;
+
+	KT_REQUIRE(kmm_init() == 0, "init");
+	for (int nid = 0; nid < kmm_nr_node_ids; nid++)
+		online += node_online(nid);
+	KT_CHECK(online == count_nodes_in("/sys/devices/system/node/online"),
+		 "%d nodes online", online);
+	KT_CHECK(kmm_nr_cpu_ids >= (int)sysconf(_SC_NPROCESSORS_ONLN), "%d possible CPUs",
+		 kmm_nr_cpu_ids);
+	KT_CHECK(node_online(numa_node_id()), "local node %d", numa_node_id());
+	KT_CHECK(kmm_nodes[0].distance[0] == 10, "local distance %d", kmm_nodes[0].distance[0]);
+}
+
+static void test_zonelist_order(void)
+{
+	struct kmm_zoneref *z = kmm_nodes[0].zonelist.zonerefs;
+	int n = 0;
+
+	KT_REQUIRE(z[0].zone == &kmm_nodes[0].node_zones[ZONE_NORMAL],
+		   "node 0's zonelist starts with its Normal zone");
+	KT_CHECK(z[0].zone_idx == ZONE_NORMAL, "zone_idx %d", z[0].zone_idx);
+	if (kmm_nodes[0].node_zones[ZONE_DMA32].spanned_pages)
+		KT_CHECK(z[1].zone == &kmm_nodes[0].node_zones[ZONE_DMA32] &&
+				 z[1].zone_idx == ZONE_DMA32,
+			 "then its DMA32 zone");
+	for (; z->zone; z++)
+		n++;
+	KT_CHECK(n >= 1 && n <= kmm_nr_node_ids * MAX_NR_ZONES, "%d zonerefs", n);
+}
+
+static void test_zone_geometry(void)
+{
+	struct kmm_zone *zone;
+
+	for_each_zone(zone) {
+		uintptr_t base = zone->zone_start_pfn << KMM_PAGE_SHIFT;
+
+		KT_CHECK((base & ((4UL << 20) - 1)) == 0, "zone %s base %#lx not 4 MiB aligned",
+			 zone->name, (unsigned long)base);
+		KT_CHECK(zone->spanned_pages % 1024 == 0, "zone %s spans %lu pages", zone->name,
+			 zone->spanned_pages);
+		KT_CHECK(zone->present_pages <= zone->spanned_pages, "present > spanned");
+		if (zone->type == ZONE_DMA32)
+			KT_CHECK(base + (zone->spanned_pages << KMM_PAGE_SHIFT) <= (1UL << 32),
+				 "DMA32 zone ends above 4 GiB");
+	}
+}
+
+KT_MAIN(KT_TEST(test_topology), KT_TEST(test_zonelist_order), KT_TEST(test_zone_geometry))

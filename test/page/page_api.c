@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: MIT
+/*
+ * page_api.c - the public page API: zeroing, DMA32, address/descriptor
+ * conversions, orders out of range, and the buddyinfo/zoneinfo views.
+ */
+#include "../kt_kmm.h"
+#include "page/internal.h"
+
+static int all_zero(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return 0;
+	return 1;
+}
+
+static void test_init_is_idempotent(void)
+{
+	KT_CHECK(kmm_init() == 0, "kmm_init: %s", strerror(errno));
+	KT_CHECK(kmm_init() == 0, "second kmm_init: %s", strerror(errno));
+	KT_CHECK(sizeof(struct kmm_page) <= 64, "struct kmm_page is %zu bytes",
+		 sizeof(struct kmm_page));
+}
+
+/* A recycled page (LIFO: the same one comes back) must still read as zero. */
+static void test_zeroed_pages_recycled(void)
+{
+	for (unsigned int order = 0; order <= 4; order++) {
+		size_t size = KMM_PAGE_SIZE << order;
+		char *p = kmm_get_free_pages(KMM_GFP_KERNEL, order), *q;
+
+		KT_REQUIRE(p, "order %u", order);
+		memset(p, 0xa5, size);
+		kmm_free_pages_va(p, order);
+		q = kmm_get_free_pages(KMM_GFP_ZERO, order);
+		KT_REQUIRE(q, "zeroed order %u", order);
+		KT_CHECK(q == p, "expected the warm block back (LIFO): %p vs %p", (void *)q,
+			 (void *)p);
+		KT_CHECK(all_zero(q, size), "zeroed block of order %u has data", order);
+		kmm_free_pages_va(q, order);
+	}
+	char *z = kmm_get_zeroed_page(KMM_GFP_KERNEL);
+
+	KT_REQUIRE(z, "kmm_get_zeroed_page");
+	KT_CHECK(all_zero(z, KMM_PAGE_SIZE), "kmm_get_zeroed_page has data");
+	kmm_free_page_va(z);
+}
+
+static void test_dma32_below_4g(void)
+{
+	void *blocks[16];
+
+	for (unsigned int i = 0; i < 16; i++) {
+		unsigned int order = i % (KMM_MAX_PAGE_ORDER + 1);
+
+		blocks[i] = kmm_get_free_pages(KMM_GFP_DMA32, order);
+		KT_REQUIRE(blocks[i], "DMA32 order %u: %s", order, strerror(errno));
+		KT_CHECK((uintptr_t)blocks[i] + (KMM_PAGE_SIZE << order) <= (1ULL << 32),
+			 "DMA32 block %p of order %u ends above 4 GiB", blocks[i], order);
+	}
+	for (unsigned int i = 0; i < 16; i++)
+		kmm_free_pages_va(blocks[i], i % (KMM_MAX_PAGE_ORDER + 1));
+	/* Normal requests are not placed below 4 GiB while Normal has room. */
+	void *n = kmm_get_free_page(KMM_GFP_KERNEL);
+
+	KT_CHECK((uintptr_t)n >= (1ULL << 32), "Normal page %p below 4 GiB", n);
+	kmm_free_page_va(n);
+}
+
+static void test_order_out_of_range(void)
+{
+	errno = 0;
+	KT_CHECK(kmm_alloc_pages(KMM_GFP_KERNEL, KMM_MAX_PAGE_ORDER + 1) == NULL, "order 11");
+	KT_CHECK(errno == ENOMEM, "errno %d", errno);
+	errno = 0;
+	KT_CHECK(kmm_get_free_pages(KMM_GFP_KERNEL, 64) == NULL, "order 64");
+	KT_CHECK(errno == ENOMEM, "errno %d", errno);
+	KT_CHECK(kmm_alloc_pages(KMM_GFP_KERNEL, ~0u) == NULL, "order ~0");
+}
+
+static void test_conversions(void)
+{
+	struct kmm_page *page = kmm_alloc_pages(KMM_GFP_KERNEL, 3);
+	char *addr, stack_var = 0;
+
+	KT_REQUIRE(page, "order 3");
+	addr = kmm_page_address(page);
+	for (int i = 0; i < 8; i++) {
+		KT_CHECK(kmm_virt_to_page(addr + i * KMM_PAGE_SIZE) ==
+				 (struct kmm_page *)((char *)page + i * sizeof(struct kmm_page)),
+			 "page %d of the block", i);
+		KT_CHECK(kmm_virt_to_page(addr + i * KMM_PAGE_SIZE + 123) ==
+				 kmm_virt_to_page(addr + i * KMM_PAGE_SIZE),
+			 "interior byte of page %d", i);
+	}
+	KT_CHECK(kmm_virt_to_page(&stack_var) == NULL, "a stack address has a descriptor");
+	KT_CHECK(kmm_virt_to_page(test_conversions) == NULL, "a code address has a descriptor");
+	KT_CHECK(kmm_virt_to_page(NULL) == NULL, "NULL has a descriptor");
+	kmm_free_pages(page, 3);
+	kmm_free_pages(NULL, 0);     /* no-ops, as the kernel's */
+	kmm_free_pages_va(NULL, 0);
+}
+
+static void test_buddyinfo_format(void)
+{
+	char buf[8192];
+	unsigned long before[KMM_NR_PAGE_ORDERS], after[KMM_NR_PAGE_ORDERS];
+	void *p;
+
+	KT_REQUIRE(kt_dump("buddyinfo", buf, sizeof(buf)) == 0, "kmm_dump buddyinfo");
+	/* The kernel's line: "Node 0, zone   Normal " then 11 fields "%6lu ". */
+	KT_CHECK(strstr(buf, "Node 0, zone   Normal ") != NULL, "%s", buf);
+	for (char *line = buf; *line;) {
+		char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+
+		KT_CHECK(len == 22 + 7 * KMM_NR_PAGE_ORDERS, "line of %zu chars: %.*s", len,
+			 (int)len, line);
+		line += len + (nl ? 1 : 0);
+	}
+	/* An allocation that splits a 4 MiB block shows in the counts. */
+	KT_REQUIRE(kt_buddyinfo("Normal", before) == 0, "parse");
+	p = kmm_get_free_page(KMM_GFP_KERNEL);
+	KT_REQUIRE(kt_buddyinfo("Normal", after) == 0, "parse");
+	unsigned long fb = 0, fa = 0;
+
+	for (int o = 0; o < KMM_NR_PAGE_ORDERS; o++) {
+		fb += before[o] << o;
+		fa += after[o] << o;
+	}
+	KT_CHECK(fa == fb - 1 || fa == fb - 1 + 512, "free pages %lu -> %lu", fb, fa);
+	kmm_free_page_va(p);
+}
+
+static void test_zoneinfo_format(void)
+{
+	char buf[16384];
+	unsigned long free_pages = 0, nr_free = 0, present = 0;
+	char *normal;
+
+	KT_REQUIRE(kt_dump("zoneinfo", buf, sizeof(buf)) == 0, "kmm_dump zoneinfo");
+	normal = strstr(buf, "Node 0, zone   Normal\n");
+	KT_REQUIRE(normal, "no Normal zone:\n%s", buf);
+	KT_CHECK(sscanf(strstr(normal, "  pages free     "), "  pages free %lu", &free_pages) == 1,
+		 "pages free");
+	KT_CHECK(strstr(normal, "\n        min      ") && strstr(normal, "\n        high     "),
+		 "watermarks");
+	KT_CHECK(sscanf(strstr(normal, "        present  "), " present %lu", &present) == 1,
+		 "present");
+	KT_CHECK(sscanf(strstr(normal, "      nr_free_pages "), " nr_free_pages %lu", &nr_free) == 1,
+		 "nr_free_pages");
+	KT_CHECK(free_pages == nr_free && free_pages <= present && present % 512 == 0,
+		 "free %lu nr_free %lu present %lu", free_pages, nr_free, present);
+	KT_CHECK(strstr(normal, "\n  start_pfn:           ") != NULL, "start_pfn");
+	KT_CHECK(strstr(buf, "Node 0, zone    DMA32\n") != NULL, "DMA32 zone:\n%s", buf);
+}
+
+static void test_unknown_view(void)
+{
+	errno = 0;
+	KT_CHECK(kmm_dump(1, "no-such-view") == -1 && errno == EINVAL, "errno %d", errno);
+	errno = 0;
+	KT_CHECK(kmm_dump(1, NULL) == -1 && errno == EINVAL, "errno %d", errno);
+	errno = 0;
+	KT_CHECK(kmm_dump(-1, "buddyinfo") == -1 && errno == EBADF, "errno %d", errno);
+}
+
+/* The zone's reservation is madvise(MADV_HUGEPAGE)d: check the VMA's flag. */
+static void test_arena_advised_hugepage(void)
+{
+	char *p = kmm_get_free_pages(KMM_GFP_KERNEL, KMM_MAX_PAGE_ORDER);
+	char line[512], want[32];
+	FILE *f = fopen("/proc/self/smaps", "r");
+	int in_vma = 0, found = 0;
+
+	KT_REQUIRE(p && f, "setup");
+	snprintf(want, sizeof(want), "%lx-", (unsigned long)kmm_nodes[0].node_zones[ZONE_NORMAL]
+						   .zone_start_pfn << KMM_PAGE_SHIFT);
+	while (fgets(line, sizeof(line), f)) {
+		if (strchr(line, '-') && strchr(line, ' ') && line[0] != ' ' &&
+		    strncmp(line, "VmFlags", 7))
+			in_vma = strncmp(line, want, strlen(want)) == 0;
+		if (in_vma && !strncmp(line, "VmFlags:", 8))
+			found = strstr(line, " hg") != NULL;
+	}
+	fclose(f);
+	KT_CHECK(found, "the arena's VMA lacks the hugepage flag");
+	kmm_free_pages_va(p, KMM_MAX_PAGE_ORDER);
+}
+
+KT_MAIN(KT_TEST(test_init_is_idempotent), KT_TEST(test_zeroed_pages_recycled),
+	KT_TEST(test_dma32_below_4g), KT_TEST(test_order_out_of_range),
+	KT_TEST(test_conversions), KT_TEST(test_buddyinfo_format),
+	KT_TEST(test_zoneinfo_format), KT_TEST(test_unknown_view),
+	KT_TEST(test_arena_advised_hugepage))

@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: MIT
+/*
+ * page_limit.c - exhaustion under KMM_ARENA_LIMIT (meson sets 64M): requests
+ * past the limit return NULL with errno ENOMEM, exactly the limit can be
+ * allocated, and the allocator keeps working after frees.
+ */
+#include "../kt_kmm.h"
+
+#define LIMIT (64UL << 20)
+#define NPAGES (LIMIT / KMM_PAGE_SIZE)
+
+static void *pages[NPAGES + 1];
+
+static void test_exhaustion_and_recovery(void)
+{
+	unsigned long n = 0, counts[KMM_NR_PAGE_ORDERS];
+	void *big;
+
+	while (n <= NPAGES && (pages[n] = kmm_get_free_page(KMM_GFP_KERNEL)) != NULL)
+		n++;
+	KT_CHECK(n == NPAGES, "allocated %lu pages under a %lu-page limit", n, NPAGES);
+	errno = 0;
+	KT_CHECK(kmm_get_free_page(KMM_GFP_KERNEL) == NULL && errno == ENOMEM, "errno %d", errno);
+	errno = 0;
+	KT_CHECK(kmm_get_free_pages(KMM_GFP_KERNEL, 4) == NULL && errno == ENOMEM, "errno %d",
+		 errno);
+	errno = 0;
+	KT_CHECK(kmm_get_free_page(KMM_GFP_DMA32) == NULL && errno == ENOMEM,
+		 "DMA32 past the limit: errno %d", errno);
+
+	/* One free makes exactly one page available again. */
+	kmm_free_page_va(pages[n / 2]);
+	pages[n / 2] = kmm_get_free_page(KMM_GFP_KERNEL);
+	KT_CHECK(pages[n / 2] != NULL, "no page after a free");
+	KT_CHECK(kmm_get_free_page(KMM_GFP_KERNEL) == NULL, "a page from nowhere");
+
+	/* A big block needs 16 aligned free pages: free an aligned run. */
+	for (unsigned long i = 0; i < n; i++)
+		if (((uintptr_t)pages[i] & (16 * KMM_PAGE_SIZE - 1)) == 0 && i + 16 <= n) {
+			for (int j = 0; j < 16; j++) {
+				kmm_free_page_va(pages[i + j]);
+				pages[i + j] = NULL;
+			}
+			break;
+		}
+	big = kmm_get_free_pages(KMM_GFP_KERNEL, 4);
+	KT_CHECK(big != NULL, "order 4 after freeing an aligned run: %s", strerror(errno));
+
+	for (unsigned long i = 0; i < n; i++)
+		if (pages[i])
+			kmm_free_page_va(pages[i]);
+	kmm_free_pages_va(big, 4);
+
+	KT_REQUIRE(kt_buddyinfo("Normal", counts) == 0, "buddyinfo");
+	KT_CHECK(counts[KMM_MAX_PAGE_ORDER] == LIMIT >> 22, "%lu free 4 MiB blocks",
+		 counts[KMM_MAX_PAGE_ORDER]);
+	for (int o = 0; o < KMM_MAX_PAGE_ORDER; o++)
+		KT_CHECK(counts[o] == 0, "order %d: %lu blocks", o, counts[o]);
+
+	/* And a 4 MiB block can be had again. */
+	big = kmm_get_free_pages(KMM_GFP_KERNEL, KMM_MAX_PAGE_ORDER);
+	KT_CHECK(big != NULL, "order 10 after everything was freed");
+	kmm_free_pages_va(big, KMM_MAX_PAGE_ORDER);
+}
+
+KT_MAIN(KT_TEST(test_exhaustion_and_recovery))
