@@ -27,24 +27,24 @@ static int kt_failures, kt_checks;
 static jmp_buf kt_abort_test;
 static const char *kt_current;
 
-#define KT_CHECK(cond, ...)                                                                    \
-	do {                                                                                   \
-		kt_checks++;                                                                   \
-		if (!(cond)) {                                                                 \
-			kt_failures++;                                                         \
-			fprintf(stderr, "FAIL %s (%s:%d): %s: ", kt_current, __FILE__,        \
-				__LINE__, #cond);                                              \
-			fprintf(stderr, "" __VA_ARGS__);                                       \
-			fputc('\n', stderr);                                                   \
-		}                                                                              \
+#define KT_CHECK(cond, ...)                                                                        \
+	do {                                                                                       \
+		kt_checks++;                                                                       \
+		if (!(cond)) {                                                                     \
+			kt_failures++;                                                             \
+			fprintf(stderr, "FAIL %s (%s:%d): %s: ", kt_current, __FILE__, __LINE__,   \
+				#cond);                                                            \
+			fprintf(stderr, "" __VA_ARGS__);                                           \
+			fputc('\n', stderr);                                                       \
+		}                                                                                  \
 	} while (0)
 
-#define KT_REQUIRE(cond, ...)                                                                  \
-	do {                                                                                   \
-		int kt_before = kt_failures;                                                   \
-		KT_CHECK(cond, __VA_ARGS__);                                                   \
-		if (kt_failures != kt_before)                                                  \
-			longjmp(kt_abort_test, 1);                                             \
+#define KT_REQUIRE(cond, ...)                                                                      \
+	do {                                                                                       \
+		int kt_before = kt_failures;                                                       \
+		KT_CHECK(cond, __VA_ARGS__);                                                       \
+		if (kt_failures != kt_before)                                                      \
+			longjmp(kt_abort_test, 1);                                                 \
 	} while (0)
 
 struct kt_test {
@@ -52,7 +52,10 @@ struct kt_test {
 	void (*fn)(void);
 };
 
-#define KT_TEST(fn) { #fn, fn }
+#define KT_TEST(fn)                                                                                \
+	{                                                                                          \
+#fn, fn                                                                            \
+	}
 
 /* xorshift64*: reproducible randomness; the seed is printed by kt_main(). */
 static uint64_t kt_rng_state = 0x9e3779b97f4a7c15ULL;
@@ -153,11 +156,11 @@ static inline int kt_main(const struct kt_test *tests, size_t n)
 	return kt_failures ? 1 : 0;
 }
 
-#define KT_MAIN(...)                                                                           \
-	int main(void)                                                                         \
-	{                                                                                      \
-		static const struct kt_test kt_tests[] = { __VA_ARGS__ };                      \
-		return kt_main(kt_tests, sizeof(kt_tests) / sizeof(kt_tests[0]));             \
+#define KT_MAIN(...)                                                                               \
+	int main(void)                                                                             \
+	{                                                                                          \
+		static const struct kt_test kt_tests[] = { __VA_ARGS__ };                          \
+		return kt_main(kt_tests, sizeof(kt_tests) / sizeof(kt_tests[0]));                  \
 	}
 
 #endif /* KMM_TEST_KTEST_H */

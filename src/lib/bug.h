@@ -13,10 +13,10 @@
 void kmm_panic(const char *fmt, ...) __printf(1, 2) __noreturn __cold;
 
 /* Internal assertion, compiled in at debug level >= 1. */
-#define KMM_BUG_ON(cond)                                                                       \
-	do {                                                                                   \
-		if (KMM_DEBUG >= 1 && unlikely(cond))                                          \
-			kmm_panic("BUG at %s:%d: %s", __FILE__, __LINE__, #cond);              \
+#define KMM_BUG_ON(cond)                                                                           \
+	do {                                                                                       \
+		if (KMM_DEBUG >= 1 && unlikely(cond))                                              \
+			kmm_panic("BUG at %s:%d: %s", __FILE__, __LINE__, #cond);                  \
 	} while (0)
 
 #endif /* KMM_LIB_BUG_H */

@@ -27,10 +27,26 @@ int kmm_parse_size(const char *s, unsigned long long *out)
 		v = v * 10 + (unsigned long long)(*s - '0');
 	}
 	switch (*s) {
-	case 'k': case 'K': shift = 10; s++; break;
-	case 'm': case 'M': shift = 20; s++; break;
-	case 'g': case 'G': shift = 30; s++; break;
-	case 't': case 'T': shift = 40; s++; break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		s++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		s++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		s++;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		s++;
+		break;
 	default: break;
 	}
 	if (*s == 'i' || *s == 'B' || *s == 'b')
@@ -73,8 +89,8 @@ static void parse_one(unsigned long long *field, const char *env, enum kmm_opt_k
 
 void kmm_config_init(void)
 {
-#define X(field, env, kind, def, desc)                                                         \
-	kmm_config.field = (def);                                                              \
+#define X(field, env, kind, def, desc)                                                             \
+	kmm_config.field = (def);                                                                  \
 	parse_one(&kmm_config.field, env, kind);
 	KMM_OPTIONS(X)
 #undef X

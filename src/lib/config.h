@@ -15,15 +15,15 @@
 enum kmm_opt_kind { KMM_OPT_SIZE, KMM_OPT_BOOL };
 
 /* X(field, ENV_NAME, kind, default, description) */
-#define KMM_OPTIONS(X)                                                                         \
-	X(arena_limit, "KMM_ARENA_LIMIT", KMM_OPT_SIZE, 0,                                     \
-	  "bytes the arenas may bring into service in all (0: no limit)")                      \
-	X(arena_reserve, "KMM_ARENA_RESERVE", KMM_OPT_SIZE, 64ULL << 30,                        \
-	  "address space reserved for each node's Normal zone")                                \
-	X(dma32_reserve, "KMM_DMA32_RESERVE", KMM_OPT_SIZE, 256ULL << 20,                       \
-	  "address space reserved below 4 GiB for the DMA32 zone")                             \
-	X(hugetlb, "KMM_HUGETLB", KMM_OPT_BOOL, 0,                                              \
-	  "back sections with hugetlb pages when the system has them")                         \
+#define KMM_OPTIONS(X)                                                                             \
+	X(arena_limit, "KMM_ARENA_LIMIT", KMM_OPT_SIZE, 0,                                         \
+	  "bytes the arenas may bring into service in all (0: no limit)")                          \
+	X(arena_reserve, "KMM_ARENA_RESERVE", KMM_OPT_SIZE, 64ULL << 30,                           \
+	  "address space reserved for each node's Normal zone")                                    \
+	X(dma32_reserve, "KMM_DMA32_RESERVE", KMM_OPT_SIZE, 256ULL << 20,                          \
+	  "address space reserved below 4 GiB for the DMA32 zone")                                 \
+	X(hugetlb, "KMM_HUGETLB", KMM_OPT_BOOL, 0,                                                 \
+	  "back sections with hugetlb pages when the system has them")                             \
 	X(thp, "KMM_THP", KMM_OPT_BOOL, 1, "madvise(MADV_HUGEPAGE) on the arenas")
 
 struct kmm_config {

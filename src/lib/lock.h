@@ -18,7 +18,10 @@ struct kmm_lock {
 	uint32_t state;
 };
 
-#define KMM_LOCK_INIT { 0 }
+#define KMM_LOCK_INIT                                                                              \
+	{                                                                                          \
+		0                                                                                  \
+	}
 
 void kmm_lock_slow(struct kmm_lock *lock);
 void kmm_unlock_wake(struct kmm_lock *lock);

@@ -93,8 +93,8 @@ size_t kmm_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 		case 'd':
 		case 'i': {
 			long long s = lng >= 2 ? va_arg(ap, long long)
-				      : lng ? va_arg(ap, long)
-					    : va_arg(ap, int);
+				      : lng    ? va_arg(ap, long)
+					       : va_arg(ap, int);
 			neg = s < 0;
 			v = neg ? 0ULL - (unsigned long long)s : (unsigned long long)s;
 			p = utoa(end, v, 10);
@@ -106,8 +106,8 @@ size_t kmm_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 		case 'u':
 		case 'x':
 			v = lng >= 2 ? va_arg(ap, unsigned long long)
-			    : lng ? va_arg(ap, unsigned long)
-				  : va_arg(ap, unsigned int);
+			    : lng    ? va_arg(ap, unsigned long)
+				     : va_arg(ap, unsigned int);
 			p = utoa(end, v, *fmt == 'x' ? 16 : 10);
 			out_field(&o, p, (size_t)(end - p), width, left, pad);
 			break;
@@ -130,9 +130,7 @@ size_t kmm_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 			out_field(&o, s, strlen(s), width, left, ' ');
 			break;
 		}
-		case '%':
-			out_char(&o, '%');
-			break;
+		case '%': out_char(&o, '%'); break;
 		default: /* unknown conversion: show it rather than guess */
 			out_char(&o, '%');
 			if (!*fmt)

@@ -54,9 +54,9 @@ enum kmm_zone_type {
 
 /* Page flags: which owner a page belongs to, and what it is to that owner. */
 enum kmm_pageflags {
-	PG_buddy = 1u << 0, /* head of a free block in free_area[order] */
-	PG_head = 1u << 1,  /* head of an allocated block of 2^order pages */
-	PG_slab = 1u << 2,  /* owned by a slab cache (slab layer) */
+	PG_buddy = 1u << 0,   /* head of a free block in free_area[order] */
+	PG_head = 1u << 1,    /* head of an allocated block of 2^order pages */
+	PG_slab = 1u << 2,    /* owned by a slab cache (slab layer) */
 	PG_vmalloc = 1u << 3, /* part of a vmalloc area (vmalloc layer) */
 };
 
@@ -92,9 +92,9 @@ enum kmm_zone_watermarks { WMARK_MIN, WMARK_LOW, WMARK_HIGH, WMARK_PROMO, NR_WMA
 
 /* Zone event counters (the per-zone part of the kernel's vmstat). */
 enum kmm_zone_stat {
-	ZSTAT_PGALLOC,     /* blocks handed out */
-	ZSTAT_PGFREE,      /* blocks given back */
-	ZSTAT_GROW,        /* sections brought into service */
+	ZSTAT_PGALLOC,	   /* blocks handed out */
+	ZSTAT_PGFREE,	   /* blocks given back */
+	ZSTAT_GROW,	   /* sections brought into service */
 	ZSTAT_GROW_FAILED, /* growth refused: reservation full or over the limit */
 	NR_ZONE_STATS
 };
@@ -113,9 +113,9 @@ struct kmm_zone {
 	struct kmm_page *mem_map;     /* descriptor of zone_start_pfn */
 	const char *name;
 	int node;
-	uint8_t type; /* enum kmm_zone_type */
-	uint8_t id;   /* node * MAX_NR_ZONES + type */
-	unsigned long present_pages;  /* pages in service, from the base up */
+	uint8_t type;		     /* enum kmm_zone_type */
+	uint8_t id;		     /* node * MAX_NR_ZONES + type */
+	unsigned long present_pages; /* pages in service, from the base up */
 
 	/* Written under @lock. */
 	struct kmm_lock lock ____cacheline_aligned;
@@ -146,10 +146,10 @@ struct kmm_node {
 
 /* The address space libkmm owns (set up by arena_init(), then read-only). */
 struct kmm_arena {
-	uintptr_t normal_base;   /* node n's Normal zone: normal_base + (n << node_shift) */
+	uintptr_t normal_base; /* node n's Normal zone: normal_base + (n << node_shift) */
 	uintptr_t normal_end;
 	unsigned int node_shift;
-	uintptr_t dma32_base;    /* node 0's DMA32 zone, or 0 */
+	uintptr_t dma32_base; /* node 0's DMA32 zone, or 0 */
 	uintptr_t dma32_end;
 	unsigned long limit_pages;     /* 0: no limit */
 	unsigned long committed_pages; /* in service, all zones (atomic) */
@@ -158,8 +158,8 @@ struct kmm_arena {
 
 extern struct kmm_node kmm_nodes[KMM_MAX_NUMNODES];
 extern struct kmm_arena kmm_arena;
-extern int kmm_nr_node_ids;   /* highest online node + 1 */
-extern int kmm_nr_cpu_ids;    /* highest possible CPU + 1 */
+extern int kmm_nr_node_ids; /* highest online node + 1 */
+extern int kmm_nr_cpu_ids;  /* highest possible CPU + 1 */
 
 static inline struct kmm_node *kmm_node(int nid)
 {
@@ -232,9 +232,9 @@ static inline struct kmm_page *virt_to_page_checked(const void *addr)
 }
 
 /* for_each_populated_zone: every zone with a reservation, by node then type. */
-#define for_each_zone(zone)                                                                    \
-	for (int __nid = 0; __nid < kmm_nr_node_ids; __nid++)                                  \
-		for (int __zt = 0; __zt < MAX_NR_ZONES; __zt++)                                \
+#define for_each_zone(zone)                                                                        \
+	for (int __nid = 0; __nid < kmm_nr_node_ids; __nid++)                                      \
+		for (int __zt = 0; __zt < MAX_NR_ZONES; __zt++)                                    \
 			if (((zone) = &kmm_nodes[__nid].node_zones[__zt])->spanned_pages)
 
 /* Topology (node.c). */

@@ -214,7 +214,7 @@ struct kmm_zone *page_zone_checked(const struct kmm_page *page)
 {
 	struct kmm_zone *zone;
 
-	for_each_zone(zone) {
+	for_each_zone (zone) {
 		uintptr_t off = (uintptr_t)page - (uintptr_t)zone->mem_map;
 
 		if (off < zone_present(zone) * sizeof(*page) && off % sizeof(*page) == 0)
@@ -226,8 +226,8 @@ struct kmm_zone *page_zone_checked(const struct kmm_page *page)
 static __cold __noreturn void bad_free(const struct kmm_page *page, unsigned int order,
 				       const char *why)
 {
-	kmm_panic("invalid free of page block %p (descriptor %p, order %u): %s",
-		  page_to_virt(page), (const void *)page, order, why);
+	kmm_panic("invalid free of page block %p (descriptor %p, order %u): %s", page_to_virt(page),
+		  (const void *)page, order, why);
 }
 
 void __free_pages(struct kmm_page *page, unsigned int order)
@@ -263,7 +263,7 @@ void buddy_init(void)
 {
 	struct kmm_zone *zone;
 
-	for_each_zone(zone) {
+	for_each_zone (zone) {
 		kmm_lock_init(&zone->lock);
 		zone->nr_free_pages = 0;
 		for (unsigned int o = 0; o < NR_PAGE_ORDERS; o++) {
@@ -292,18 +292,20 @@ int buddy_check_zone(struct kmm_zone *zone)
 		struct kmm_list *pos;
 		unsigned long n = 0;
 
-		list_for_each(pos, &zone->free_area[o].free_list) {
+		list_for_each (pos, &zone->free_area[o].free_list) {
 			struct kmm_page *page = list_entry(pos, struct kmm_page, lru);
 			unsigned long pfn = page_to_pfn(page);
 
 			if (page_zone(page) != zone || pfn < zone->zone_start_pfn ||
 			    pfn + (1UL << o) > end)
-				kmm_panic("buddy: zone %s: free block %p of order %u outside the zone",
+				kmm_panic("buddy: zone %s: free block %p of order %u outside the "
+					  "zone",
 					  zone->name, pfn_to_virt(pfn), o);
 			if (!page_is_buddy(page, o) || !IS_ALIGNED(pfn, 1UL << o))
 				kmm_panic("buddy: zone %s: free block %p on list %u has flags %x "
 					  "order %u",
-					  zone->name, pfn_to_virt(pfn), o, page->flags, page->order);
+					  zone->name, pfn_to_virt(pfn), o, page->flags,
+					  page->order);
 			/* No page inside a free block heads anything. */
 			for (unsigned long i = 1; i < (1UL << o); i++)
 				if (page[i].flags & (PG_buddy | PG_head))

@@ -12,7 +12,7 @@ void show_buddyinfo(struct kmm_seq *m)
 {
 	struct kmm_zone *zone;
 
-	for_each_zone(zone) {
+	for_each_zone (zone) {
 		unsigned long counts[NR_PAGE_ORDERS];
 
 		zone_free_counts(zone, counts);

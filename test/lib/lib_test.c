@@ -15,12 +15,11 @@ static void test_snprintf_matches_libc(void)
 {
 	char ours[128], libc[128];
 
-#define SAME(fmt, ...)                                                                         \
-	do {                                                                                   \
-		kmm_snprintf(ours, sizeof(ours), fmt, __VA_ARGS__);                            \
-		snprintf(libc, sizeof(libc), fmt, __VA_ARGS__);                                \
-		KT_CHECK(strcmp(ours, libc) == 0, "'%s': ours '%s' libc '%s'", fmt, ours,      \
-			 libc);                                                                \
+#define SAME(fmt, ...)                                                                             \
+	do {                                                                                       \
+		kmm_snprintf(ours, sizeof(ours), fmt, __VA_ARGS__);                                \
+		snprintf(libc, sizeof(libc), fmt, __VA_ARGS__);                                    \
+		KT_CHECK(strcmp(ours, libc) == 0, "'%s': ours '%s' libc '%s'", fmt, ours, libc);   \
 	} while (0)
 	SAME("%d|%i|%u", -42, 7, 4000000000u);
 	SAME("%ld %lu %lld %llu", -1L, ~0UL, (long long)-9223372036854775807LL - 1, ~0ULL);

@@ -42,8 +42,8 @@ static void test_topology(void)
 	KT_REQUIRE(kmm_init() == 0, "init");
 	for (int nid = 0; nid < kmm_nr_node_ids; nid++)
 		online += node_online(nid);
-	KT_CHECK(online == count_nodes_in("/sys/devices/system/node/online"),
-		 "%d nodes online", online);
+	KT_CHECK(online == count_nodes_in("/sys/devices/system/node/online"), "%d nodes online",
+		 online);
 	KT_CHECK(kmm_nr_cpu_ids >= (int)sysconf(_SC_NPROCESSORS_ONLN), "%d possible CPUs",
 		 kmm_nr_cpu_ids);
 	KT_CHECK(node_online(numa_node_id()), "local node %d", numa_node_id());
@@ -71,7 +71,7 @@ static void test_zone_geometry(void)
 {
 	struct kmm_zone *zone;
 
-	for_each_zone(zone) {
+	for_each_zone (zone) {
 		uintptr_t base = zone->zone_start_pfn << KMM_PAGE_SHIFT;
 
 		KT_CHECK((base & ((4UL << 20) - 1)) == 0, "zone %s base %#lx not 4 MiB aligned",

@@ -118,7 +118,7 @@ static void model_free(int idx)
 
 	KT_CHECK(check_pattern(&b), "block %p order %u was overwritten", (void *)b.addr, b.order);
 	for (unsigned long i = first; i < first + (1UL << b.order); i++)
-		shadow[i / 8] &= (uint8_t)~(1u << (i % 8));
+		shadow[i / 8] &= (uint8_t) ~(1u << (i % 8));
 	if (kt_rand() & 1)
 		kmm_free_pages(kmm_virt_to_page(b.addr), b.order);
 	else
@@ -131,7 +131,7 @@ static void test_fill_and_model(void)
 	unsigned long start[KMM_NR_PAGE_ORDERS], end[KMM_NR_PAGE_ORDERS];
 	char start_text[8192], end_text[8192];
 	void *blocks[LIMIT_PAGES >> KMM_MAX_PAGE_ORDER];
-	int steps = kt_under_valgrind() ? 3000 : 40000, nr = 0;
+	int steps = kt_under_valgrind() ? 10000 : 40000, nr = 0;
 	unsigned long nallocs = 0;
 
 	/* Fill the limit with 4 MiB blocks: the zone then holds exactly the limit. */

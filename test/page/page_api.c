@@ -97,7 +97,7 @@ static void test_conversions(void)
 	KT_CHECK(kmm_virt_to_page(test_conversions) == NULL, "a code address has a descriptor");
 	KT_CHECK(kmm_virt_to_page(NULL) == NULL, "NULL has a descriptor");
 	kmm_free_pages(page, 3);
-	kmm_free_pages(NULL, 0);     /* no-ops, as the kernel's */
+	kmm_free_pages(NULL, 0); /* no-ops, as the kernel's */
 	kmm_free_pages_va(NULL, 0);
 }
 
@@ -147,7 +147,8 @@ static void test_zoneinfo_format(void)
 		 "watermarks");
 	KT_CHECK(sscanf(strstr(normal, "        present  "), " present %lu", &present) == 1,
 		 "present");
-	KT_CHECK(sscanf(strstr(normal, "      nr_free_pages "), " nr_free_pages %lu", &nr_free) == 1,
+	KT_CHECK(sscanf(strstr(normal, "      nr_free_pages "), " nr_free_pages %lu", &nr_free) ==
+			 1,
 		 "nr_free_pages");
 	KT_CHECK(free_pages == nr_free && free_pages <= present && present % 512 == 0,
 		 "free %lu nr_free %lu present %lu", free_pages, nr_free, present);
@@ -174,8 +175,9 @@ static void test_arena_advised_hugepage(void)
 	int in_vma = 0, found = 0;
 
 	KT_REQUIRE(p && f, "setup");
-	snprintf(want, sizeof(want), "%lx-", (unsigned long)kmm_nodes[0].node_zones[ZONE_NORMAL]
-						   .zone_start_pfn << KMM_PAGE_SHIFT);
+	snprintf(want, sizeof(want), "%lx-",
+		 (unsigned long)kmm_nodes[0].node_zones[ZONE_NORMAL].zone_start_pfn
+			 << KMM_PAGE_SHIFT);
 	while (fgets(line, sizeof(line), f)) {
 		if (strchr(line, '-') && strchr(line, ' ') && line[0] != ' ' &&
 		    strncmp(line, "VmFlags", 7))
@@ -189,7 +191,6 @@ static void test_arena_advised_hugepage(void)
 }
 
 KT_MAIN(KT_TEST(test_init_is_idempotent), KT_TEST(test_zeroed_pages_recycled),
-	KT_TEST(test_dma32_below_4g), KT_TEST(test_order_out_of_range),
-	KT_TEST(test_conversions), KT_TEST(test_buddyinfo_format),
-	KT_TEST(test_zoneinfo_format), KT_TEST(test_unknown_view),
+	KT_TEST(test_dma32_below_4g), KT_TEST(test_order_out_of_range), KT_TEST(test_conversions),
+	KT_TEST(test_buddyinfo_format), KT_TEST(test_zoneinfo_format), KT_TEST(test_unknown_view),
 	KT_TEST(test_arena_advised_hugepage))

@@ -82,9 +82,11 @@ static void test_invalid_frees_abort(void)
 	kt_expect_death("double free after merge", double_free_merged, NULL, "invalid free");
 	kt_expect_death("interior page", interior_pointer, NULL, "not the head");
 	kt_expect_death("unaligned", unaligned_pointer, NULL, "not the start of a page block");
-	kt_expect_death("wrong order", wrong_order, NULL, "freed with order 2 but allocated with order 3");
+	kt_expect_death("wrong order", wrong_order, NULL,
+			"freed with order 2 but allocated with order 3");
 	kt_expect_death("foreign pointer", foreign_pointer, NULL, "was not allocated by libkmm");
-	kt_expect_death("foreign descriptor", foreign_descriptor, NULL, "not a libkmm page descriptor");
+	kt_expect_death("foreign descriptor", foreign_descriptor, NULL,
+			"not a libkmm page descriptor");
 	kt_expect_death("never allocated", never_allocated, NULL, "invalid free of page block 0x");
 }
 

@@ -81,8 +81,8 @@ static void *worker_fn(void *arg)
 				continue;
 			}
 			if (!claim(p, order, (unsigned char)w->id)) {
-				fprintf(stderr, "page %p (order %u) handed to two owners\n", (void *)p,
-					order);
+				fprintf(stderr, "page %p (order %u) handed to two owners\n",
+					(void *)p, order);
 				atomic_fetch_add(&errors, 1);
 				continue;
 			}
@@ -113,7 +113,7 @@ static void test_concurrent_alloc_free(void)
 	base = zone->zone_start_pfn << KMM_PAGE_SHIFT;
 	for (int i = 0; i < NTHREADS; i++) {
 		w[i] = (struct worker){ .id = i + 1,
-					.iterations = kt_under_valgrind() ? 2000 : 100000,
+					.iterations = kt_under_valgrind() ? 10000 : 100000,
 					.rng = kt_rand() | 1 };
 		pthread_create(&tid[i], NULL, worker_fn, &w[i]);
 	}
