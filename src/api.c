@@ -13,6 +13,7 @@
 #include "init.h"
 #include "lib/bug.h"
 #include "page/internal.h"
+#include "page/pcp.h"
 
 __export struct kmm_page *kmm_alloc_pages_node(int nid, kmm_gfp_t gfp, unsigned int order)
 {
@@ -75,4 +76,10 @@ __export struct kmm_page *kmm_virt_to_page(const void *addr)
 	if (!kmm_ready())
 		return NULL;
 	return virt_to_page_checked(addr);
+}
+
+__export void kmm_drain_all_pages(void)
+{
+	if (kmm_ready())
+		drain_all_pages();
 }

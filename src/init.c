@@ -23,6 +23,7 @@
 #include "numa/mmzone.h"
 #include "numa/os.h"
 #include "page/internal.h"
+#include "page/pcp.h"
 
 bool kmm_initialized;
 static struct kmm_lock init_lock = KMM_LOCK_INIT;
@@ -49,7 +50,7 @@ static int start_kernel(void)
 	if (ret)
 		return ret;
 
-	/* setup_per_cpu_areas(): per-CPU data comes with the pcp layer. */
+	/* setup_per_cpu_areas(): per-CPU data is sized from the possible CPUs above. */
 
 	/* build_all_zonelists(). */
 	build_all_zonelists();
@@ -58,8 +59,9 @@ static int start_kernel(void)
 	buddy_init();
 
 	/* mm_init() -> kmem_cache_init(), vmalloc_init(): later layers. */
-	/* setup_per_cpu_pageset(): later layers. */
-	return 0;
+
+	/* setup_per_cpu_pageset(): the per-CPU page caches, and rseq. */
+	return pcp_init();
 }
 
 int kmm_init_slow(void)

@@ -46,6 +46,12 @@ void *kmm_page_address(const struct kmm_page *page);
 /* Descriptor of the page that holds @addr, or NULL if libkmm does not own @addr. */
 struct kmm_page *kmm_virt_to_page(const void *addr);
 
+/*
+ * Give every page held in the per-CPU caches back to the buddy allocator (the
+ * kernel's drain_all_pages()).  Safe while other threads allocate.
+ */
+void kmm_drain_all_pages(void);
+
 static inline struct kmm_page *kmm_alloc_page(kmm_gfp_t gfp)
 {
 	return kmm_alloc_pages(gfp, 0);

@@ -24,7 +24,10 @@ enum kmm_opt_kind { KMM_OPT_SIZE, KMM_OPT_BOOL };
 	  "address space reserved below 4 GiB for the DMA32 zone")                                 \
 	X(hugetlb, "KMM_HUGETLB", KMM_OPT_BOOL, 0,                                                 \
 	  "back sections with hugetlb pages when the system has them")                             \
-	X(thp, "KMM_THP", KMM_OPT_BOOL, 1, "madvise(MADV_HUGEPAGE) on the arenas")
+	X(thp, "KMM_THP", KMM_OPT_BOOL, 1, "madvise(MADV_HUGEPAGE) on the arenas")                 \
+	X(pcp, "KMM_PCP", KMM_OPT_BOOL, 1, "per-CPU page cache in front of the buddy")             \
+	X(rseq, "KMM_RSEQ", KMM_OPT_BOOL, 1,                                                       \
+	  "lock-free per-CPU fast paths with rseq (0: the locked fallback)")
 
 struct kmm_config {
 #define X(field, env, kind, def, desc) unsigned long long field;

@@ -58,6 +58,7 @@ enum kmm_pageflags {
 	PG_head = 1u << 1,    /* head of an allocated block of 2^order pages */
 	PG_slab = 1u << 2,    /* owned by a slab cache (slab layer) */
 	PG_vmalloc = 1u << 3, /* part of a vmalloc area (vmalloc layer) */
+	PG_pcp = 1u << 4,     /* head of a free block in a per-CPU cache */
 };
 
 /*
@@ -96,6 +97,8 @@ enum kmm_zone_stat {
 	ZSTAT_PGFREE,	   /* blocks given back */
 	ZSTAT_GROW,	   /* sections brought into service */
 	ZSTAT_GROW_FAILED, /* growth refused: reservation full or over the limit */
+	ZSTAT_PCP_REFILL,  /* batches moved from the buddy to a per-CPU cache */
+	ZSTAT_PCP_DRAIN,   /* batches moved from a per-CPU cache to the buddy */
 	NR_ZONE_STATS
 };
 
@@ -113,9 +116,12 @@ struct kmm_zone {
 	struct kmm_page *mem_map;     /* descriptor of zone_start_pfn */
 	const char *name;
 	int node;
-	uint8_t type;		     /* enum kmm_zone_type */
-	uint8_t id;		     /* node * MAX_NR_ZONES + type */
-	unsigned long present_pages; /* pages in service, from the base up */
+	uint8_t type;			 /* enum kmm_zone_type */
+	uint8_t id;			 /* node * MAX_NR_ZONES + type */
+	unsigned long present_pages;	 /* pages in service, from the base up */
+	struct kmm_pcp *per_cpu_pageset; /* [kmm_nr_cpu_ids], or NULL (page/pcp.h) */
+	unsigned int pcp_batch;		 /* pages moved per refill or drain */
+	unsigned int pcp_high;		 /* blocks a CPU may cache per list, for order 0 */
 
 	/* Written under @lock. */
 	struct kmm_lock lock ____cacheline_aligned;

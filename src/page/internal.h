@@ -20,10 +20,24 @@ struct kmm_page *__alloc_pages(kmm_gfp_t gfp, unsigned int order, int nid);
 
 /*
  * __free_pages() - give back a block.  @page must be the head of an allocated
- * block of @order; anything else is reported with @what (the address the
- * caller was given, for the message) and aborts.
+ * block of @order; anything else is reported with its address and aborts.
  */
 void __free_pages(struct kmm_page *page, unsigned int order);
+
+/* rmqueue() - one block of @order from @zone's buddy, as an allocated block. */
+struct kmm_page *rmqueue(struct kmm_zone *zone, unsigned int order, bool may_grow);
+
+/*
+ * rmqueue_bulk() - take up to @count blocks of @order from @zone's buddy in one
+ * lock round trip, marked PG_pcp.  Return: the number taken.
+ */
+int rmqueue_bulk(struct kmm_zone *zone, unsigned int order, unsigned int count,
+		 struct kmm_page **pages, bool may_grow);
+/* free_pages_bulk() - give @count blocks back in one lock round trip. */
+void free_pages_bulk(struct kmm_zone *zone, struct kmm_page *const *pages, unsigned int count,
+		     unsigned int order);
+/* free_one_page() - give one block back to the buddy (no checks, no pcp). */
+void free_one_page(struct kmm_zone *zone, struct kmm_page *page, unsigned int order);
 
 /* Descriptor pointer check: is @page the descriptor of a page in service? */
 struct kmm_zone *page_zone_checked(const struct kmm_page *page);

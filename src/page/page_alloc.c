@@ -36,6 +36,7 @@
 
 #include "../lib/bug.h"
 #include "internal.h"
+#include "pcp.h"
 
 static inline bool page_is_buddy(const struct kmm_page *page, unsigned int order)
 {
@@ -157,12 +158,11 @@ static bool zone_grow_locked(struct kmm_zone *zone)
 	return true;
 }
 
-/* Allocate from one zone, growing it when @may_grow.  Takes zone->lock. */
-static struct kmm_page *rmqueue(struct kmm_zone *zone, unsigned int order, bool may_grow)
+/* Allocate from one zone, growing it when @may_grow.  Context: zone->lock. */
+static struct kmm_page *__rmqueue(struct kmm_zone *zone, unsigned int order, bool may_grow)
 {
 	struct kmm_page *page;
 
-	kmm_lock(&zone->lock);
 	for (;;) {
 		page = __rmqueue_smallest(zone, order);
 		if (page || !may_grow || !zone_grow_locked(zone))
@@ -171,11 +171,55 @@ static struct kmm_page *rmqueue(struct kmm_zone *zone, unsigned int order, bool 
 	if (page) {
 		zone->nr_free_pages -= 1UL << order;
 		zone->stat[ZSTAT_PGALLOC]++;
+	}
+	return page;
+}
+
+struct kmm_page *rmqueue(struct kmm_zone *zone, unsigned int order, bool may_grow)
+{
+	struct kmm_page *page;
+
+	kmm_lock(&zone->lock);
+	page = __rmqueue(zone, order, may_grow);
+	kmm_unlock(&zone->lock);
+	if (page) {
 		page->flags = PG_head;
 		page->order = (uint8_t)order;
 	}
-	kmm_unlock(&zone->lock);
 	return page;
+}
+
+int rmqueue_bulk(struct kmm_zone *zone, unsigned int order, unsigned int count,
+		 struct kmm_page **pages, bool may_grow)
+{
+	unsigned int n = 0;
+
+	kmm_lock(&zone->lock);
+	while (n < count) {
+		struct kmm_page *page = __rmqueue(zone, order, may_grow);
+
+		if (!page)
+			break;
+		page->flags = PG_pcp;
+		page->order = (uint8_t)order;
+		pages[n++] = page;
+	}
+	zone->stat[ZSTAT_PCP_REFILL]++;
+	kmm_unlock(&zone->lock);
+	return (int)n;
+}
+
+void free_pages_bulk(struct kmm_zone *zone, struct kmm_page *const *pages, unsigned int count,
+		     unsigned int order)
+{
+	kmm_lock(&zone->lock);
+	for (unsigned int i = 0; i < count; i++) {
+		pages[i]->flags = 0;
+		zone->stat[ZSTAT_PGFREE]++;
+		__free_one_page(zone, pages[i], page_to_pfn(pages[i]), order);
+	}
+	zone->stat[ZSTAT_PCP_DRAIN]++;
+	kmm_unlock(&zone->lock);
 }
 
 /* The highest zone @gfp may use (the kernel's gfp_zone()). */
@@ -184,28 +228,56 @@ static inline int gfp_zone(kmm_gfp_t gfp)
 	return (gfp & KMM_GFP_DMA32) ? ZONE_DMA32 : ZONE_NORMAL;
 }
 
-struct kmm_page *__alloc_pages(kmm_gfp_t gfp, unsigned int order, int nid)
+/* get_page_from_freelist(): the first zone of the zonelist that has room. */
+static struct kmm_page *get_page_from_freelist(kmm_gfp_t gfp, unsigned int order, int nid)
 {
 	int highest = gfp_zone(gfp);
 	struct kmm_zoneref *z;
-	struct kmm_page *page = NULL;
+	struct kmm_page *page;
 
-	if (unlikely(order > MAX_PAGE_ORDER))
-		return NULL;
-	if (nid == KMM_NUMA_NO_NODE || !node_online(nid))
-		nid = numa_node_id();
-
-	/* get_page_from_freelist(): the first zone of the zonelist that has room. */
 	for (z = kmm_node(nid)->zonelist.zonerefs; z->zone; z++) {
 		if (z->zone_idx > highest)
 			continue;
 		if ((gfp & KMM_GFP_THISNODE) && z->zone->node != nid)
 			continue;
-		page = rmqueue(z->zone, order, z->zone_idx == highest);
+		if (order <= PCP_MAX_ORDER && pcp_mode != PCP_OFF)
+			page = pcp_alloc(z->zone, order, z->zone_idx == highest);
+		else
+			page = rmqueue(z->zone, order, z->zone_idx == highest);
 		if (page)
-			break;
+			return page;
 	}
-	if (page && (gfp & KMM_GFP_ZERO))
+	return NULL;
+}
+
+/*
+ * The slow path (the kernel's __alloc_pages_slowpath(), what applies): free
+ * pages may sit in per-CPU caches, out of the buddy's reach and unmerged;
+ * drain them all and try once more before failing.
+ */
+static __cold struct kmm_page *__alloc_pages_slowpath(kmm_gfp_t gfp, unsigned int order, int nid)
+{
+	if (pcp_mode == PCP_OFF)
+		return NULL;
+	drain_all_pages();
+	return get_page_from_freelist(gfp, order, nid);
+}
+
+struct kmm_page *__alloc_pages(kmm_gfp_t gfp, unsigned int order, int nid)
+{
+	struct kmm_page *page;
+
+	if (unlikely(order > MAX_PAGE_ORDER))
+		return NULL;
+	if (nid == KMM_NUMA_NO_NODE || !node_online(nid))
+		nid = numa_node_id();
+	page = get_page_from_freelist(gfp, order, nid);
+	if (unlikely(!page)) {
+		page = __alloc_pages_slowpath(gfp, order, nid);
+		if (!page)
+			return NULL;
+	}
+	if (gfp & KMM_GFP_ZERO)
 		memset(page_to_virt(page), 0, PAGE_SIZE << order);
 	return page;
 }
@@ -230,32 +302,50 @@ static __cold __noreturn void bad_free(const struct kmm_page *page, unsigned int
 		  (const void *)page, order, why);
 }
 
+/*
+ * The cheap checks that keep misuse out of the free lists (the kernel's
+ * free_page_is_bad()).  They read the head without the lock: a racing double
+ * free of the same block by two threads can slip through, a sequential one
+ * cannot.
+ */
+static void free_pages_check(struct kmm_page *page, unsigned int order)
+{
+	uint32_t flags = READ_ONCE(page->flags);
+
+	if (likely(flags == PG_head && page->order == order))
+		return;
+	if (flags & (PG_buddy | PG_pcp))
+		bad_free(page, order, "double free (the block is already free)");
+	if (!(flags & PG_head))
+		bad_free(page, order, "not the head of an allocated block");
+	if (page->order != order)
+		kmm_panic("invalid free of page block %p (descriptor %p): freed with "
+			  "order %u but allocated with order %u",
+			  page_to_virt(page), (const void *)page, order, page->order);
+	bad_free(page, order, "the page belongs to another owner");
+}
+
 void __free_pages(struct kmm_page *page, unsigned int order)
 {
 	struct kmm_zone *zone = page_zone(page);
 	unsigned long pfn = page_to_pfn(page);
 
-	kmm_lock(&zone->lock);
-	if (unlikely(page->flags != PG_head || page->order != order)) {
-		kmm_unlock(&zone->lock);
-		if (page->flags & PG_buddy)
-			bad_free(page, order, "double free (the block is already free)");
-		if (!(page->flags & PG_head))
-			bad_free(page, order, "not the head of an allocated block");
-		if (page->order != order) {
-			kmm_panic("invalid free of page block %p (descriptor %p): freed with "
-				  "order %u but allocated with order %u",
-				  page_to_virt(page), (const void *)page, order, page->order);
-		}
-		bad_free(page, order, "the page belongs to another owner");
-	}
-	if (unlikely(!IS_ALIGNED(pfn, 1UL << order))) {
-		kmm_unlock(&zone->lock);
+	free_pages_check(page, order);
+	if (unlikely(!IS_ALIGNED(pfn, 1UL << order)))
 		bad_free(page, order, "block not aligned to its order (corrupted descriptor)");
+	if (order <= PCP_MAX_ORDER && pcp_mode != PCP_OFF) {
+		pcp_free(zone, page, order);
+		return;
 	}
+	free_one_page(zone, page, order);
+}
+
+void free_one_page(struct kmm_zone *zone, struct kmm_page *page, unsigned int order)
+{
+	kmm_lock(&zone->lock);
 	page->flags = 0;
 	zone->stat[ZSTAT_PGFREE]++;
-	__free_one_page(zone, page, pfn, order);
+	__free_one_page(zone, page, page_to_pfn(page), order);
 	kmm_unlock(&zone->lock);
 }
 

@@ -7,6 +7,7 @@
  */
 #include "../lib/printk.h"
 #include "internal.h"
+#include "pcp.h"
 
 void show_buddyinfo(struct kmm_seq *m)
 {
@@ -24,10 +25,9 @@ void show_buddyinfo(struct kmm_seq *m)
 }
 
 static const char *const zone_stat_names[NR_ZONE_STATS] = {
-	[ZSTAT_PGALLOC] = "pgalloc",
-	[ZSTAT_PGFREE] = "pgfree",
-	[ZSTAT_GROW] = "sections_added",
-	[ZSTAT_GROW_FAILED] = "sections_refused",
+	[ZSTAT_PGALLOC] = "pgalloc",	    [ZSTAT_PGFREE] = "pgfree",
+	[ZSTAT_GROW] = "sections_added",    [ZSTAT_GROW_FAILED] = "sections_refused",
+	[ZSTAT_PCP_REFILL] = "pcp_refills", [ZSTAT_PCP_DRAIN] = "pcp_drains",
 };
 
 static void zoneinfo_show_print(struct kmm_seq *m, struct kmm_zone *zone)
@@ -62,6 +62,18 @@ static void zoneinfo_show_print(struct kmm_seq *m, struct kmm_zone *zone)
 		kmm_seq_printf(m, "\n      %-12s %lu", "nr_free_pages", nr_free);
 		for (int i = 0; i < NR_ZONE_STATS; i++)
 			kmm_seq_printf(m, "\n      %-12s %lu", zone_stat_names[i], stat[i]);
+		if (zone->per_cpu_pageset) {
+			kmm_seq_puts(m, "\n  pagesets");
+			for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++) {
+				kmm_seq_printf(m, "\n    cpu: %i", cpu);
+				kmm_seq_printf(m, "\n              count:    %lu",
+					       pcp_count(zone, cpu));
+				kmm_seq_printf(m, "\n              high:     %u", zone->pcp_high);
+				kmm_seq_printf(m, "\n              batch:    %u", zone->pcp_batch);
+				kmm_seq_printf(m, "\n              high_min: %u", zone->pcp_high);
+				kmm_seq_printf(m, "\n              high_max: %u", zone->pcp_high);
+			}
+		}
 		kmm_seq_printf(m, "\n  node_unreclaimable:  %u", 0U);
 		kmm_seq_printf(m, "\n  start_pfn:           %lu", zone->zone_start_pfn);
 	}

@@ -9,7 +9,7 @@ if [ -n "$bad" ]; then
 	echo "unexpected exported symbols:"; echo "$bad"; exit 1
 fi
 for want in kmm_init kmm_dump kmm_alloc_pages kmm_alloc_pages_node kmm_free_pages \
-	kmm_get_free_pages kmm_free_pages_va kmm_page_address kmm_virt_to_page; do
+	kmm_get_free_pages kmm_free_pages_va kmm_page_address kmm_virt_to_page kmm_drain_all_pages; do
 	printf '%s\n' "$syms" | grep -qx "$want" || { echo "missing export: $want"; exit 1; }
 done
 echo "$(printf '%s\n' "$syms" | wc -l) exported symbols, all kmm_"

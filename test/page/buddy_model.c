@@ -151,6 +151,7 @@ static void test_fill_and_model(void)
 		kmm_free_pages_va(blocks[--nr], KMM_MAX_PAGE_ORDER);
 
 	zone_base = normal_zone()->zone_start_pfn << KMM_PAGE_SHIFT;
+	kmm_drain_all_pages();
 	KT_REQUIRE(kt_buddyinfo("Normal", start) == 0, "no Normal line in buddyinfo");
 	KT_CHECK(start[KMM_MAX_PAGE_ORDER] == ARRAY_SIZE(blocks), "%lu blocks of order 10",
 		 start[KMM_MAX_PAGE_ORDER]);
@@ -177,6 +178,7 @@ static void test_fill_and_model(void)
 	buddy_check_zone(normal_zone());
 	while (nr_live)
 		model_free(nr_live - 1);
+	kmm_drain_all_pages();
 	buddy_check_zone(normal_zone());
 
 	KT_REQUIRE(kt_buddyinfo("Normal", end) == 0, "no Normal line in buddyinfo");

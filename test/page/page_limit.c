@@ -51,6 +51,7 @@ static void test_exhaustion_and_recovery(void)
 			kmm_free_page_va(pages[i]);
 	kmm_free_pages_va(big, 4);
 
+	kmm_drain_all_pages();
 	KT_REQUIRE(kt_buddyinfo("Normal", counts) == 0, "buddyinfo");
 	KT_CHECK(counts[KMM_MAX_PAGE_ORDER] == LIMIT >> 22, "%lu free 4 MiB blocks",
 		 counts[KMM_MAX_PAGE_ORDER]);

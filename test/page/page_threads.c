@@ -123,6 +123,7 @@ static void test_concurrent_alloc_free(void)
 	}
 	KT_CHECK(atomic_load(&errors) == 0, "%d ownership or pattern errors", atomic_load(&errors));
 	KT_CHECK(allocs > 0, "nothing was allocated");
+	kmm_drain_all_pages();
 	buddy_check_zone(zone);
 	KT_REQUIRE(kt_buddyinfo("Normal", counts) == 0, "buddyinfo");
 	for (int o = 0; o < KMM_NR_PAGE_ORDERS; o++)

@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rseq-x86_64.h - the x86-64 restartable sequences on a per-CPU list of
+ * pointers.  This is the only architecture-specific file of the per-CPU
+ * layer; an aarch64 twin provides the same five functions.
+ *
+ * A list is an array over CPUs, @stride bytes apart from @base:
+ *	u32 count;	committed number of slots in use
+ *	u32 high;	capacity; 0 means "stopped" (a drain owns the list)
+ *	void *slot[];	slot[count - 1] is the top
+ *
+ * Every sequence stores its descriptor into the thread's rseq area (glibc's
+ * registration, found at %fs:__rseq_offset), reads cpu_id *inside* the
+ * critical section, and commits with a single store of count as its last
+ * instruction: preemption, migration or a signal before that store restarts
+ * it from the top (documented rseq ABI only; cpu_id_start is never written).
+ * A cpu_id that is not below @ncpu (-1 unregistered, -2 registration failed)
+ * takes the "unavailable" exit.
+ *
+ * Every sequence loads high *before* count.  A drain (page/pcp.c) stops a
+ * list with high = 0, fences, empties it, stores count = 0 and only then
+ * restores high.  x86 keeps loads in order and stores in order, so a sequence
+ * that sees the restored high also sees count = 0; with the loads the other
+ * way round it could pair a stale count with the new high and hand out blocks
+ * the drain already gave back (a vCPU stalled by the host between the two
+ * loads does not abort the sequence).  An aarch64 port loads high with
+ * load-acquire for the same reason.  The abort handler is preceded by the
+ * signature glibc registered (RSEQ_SIG 0x53053053, as a ud1 instruction).
+ *
+ * Budget: push 14 instructions, pop 14 (no atomics, no fences).
+ */
+#ifndef KMM_LIB_RSEQ_X86_64_H
+#define KMM_LIB_RSEQ_X86_64_H
+
+#define KMM_HAVE_RSEQ_ASM 1
+#define KMM_RSEQ_SIG 0x53053053
+
+/* The descriptor and the signed abort handler of one critical section. */
+#define RSEQ_CS_ASM(start, post_commit, abort_label)                                               \
+	".pushsection __rseq_cs, \"aw\"\n\t"                                                       \
+	".balign 32\n\t"                                                                           \
+	"66:\n\t"                                                                                  \
+	".long 0, 0\n\t"                                                                           \
+	".quad " #start "f, (" #post_commit "f - " #start "f), 44f\n\t"                            \
+	".popsection\n\t"                                                                          \
+	".pushsection __rseq_failure, \"ax\"\n\t"                                                  \
+	".byte 0x0f, 0xb9, 0x3d\n\t"                                                               \
+	".long 0x53053053\n\t"                                                                     \
+	"44:\n\t"                                                                                  \
+	"jmp %l[" #abort_label "]\n\t"                                                             \
+	".popsection\n\t"                                                                          \
+	"leaq 66b(%%rip), %%rax\n\t"                                                               \
+	"movq %%rax, %%fs:8(%[off])\n\t"
+
+/* rax = &list of this CPU, or jump to @unavail. */
+#define RSEQ_LIST_ASM(unavail)                                                                     \
+	"movl %%fs:4(%[off]), %%eax\n\t"                                                           \
+	"cmpl %[ncpu], %%eax\n\t"                                                                  \
+	"jae %l[" #unavail "]\n\t"                                                                 \
+	"imulq %[stride], %%rax\n\t"                                                               \
+	"addq %[base], %%rax\n\t"
+
+static inline long rseq_thread_pointer(void)
+{
+	long tp;
+
+	__asm__("movq %%fs:0, %0" : "=r"(tp));
+	return tp;
+}
+
+/* Return: 0 pushed, 1 full or stopped, -1 rseq unusable on this thread. */
+static __always_inline int rseq_list_push(long off, void *base, long stride, unsigned int ncpu,
+					  void *item)
+{
+retry:
+	__asm__ __volatile__ goto(RSEQ_CS_ASM(1, 2, abort) "1:\n\t" RSEQ_LIST_ASM(
+					  unavail) "movl 4(%%rax), %%edx\n\t"
+						   "movl (%%rax), %%ecx\n\t"
+						   "cmpl %%edx, %%ecx\n\t"
+						   "jae %l[full]\n\t"
+						   "movq %[item], 8(%%rax,%%rcx,8)\n\t"
+						   "incl %%ecx\n\t"
+						   "movl %%ecx, (%%rax)\n\t"
+						   "2:\n\t"
+				  :
+				  : [off] "r"(off), [base] "r"(base), [stride] "r"(stride),
+				    [ncpu] "r"(ncpu), [item] "r"(item)
+				  : "rax", "rcx", "rdx", "memory", "cc"
+				  : abort, full, unavail);
+	return 0;
+abort:
+	goto retry;
+full:
+	return 1;
+unavail:
+	return -1;
+}
+
+/* Return: the top item, or NULL if the list is empty, stopped, or rseq unusable. */
+static __always_inline void *rseq_list_pop(long off, void *base, long stride, unsigned int ncpu)
+{
+	void *item;
+
+retry:
+	__asm__ __volatile__ goto(
+		RSEQ_CS_ASM(1, 2, abort) "1:\n\t" RSEQ_LIST_ASM(
+			empty) "cmpl $0, 4(%%rax)\n\t"
+			       "je %l[empty]\n\t"
+			       "movl (%%rax), %%ecx\n\t"
+			       "testl %%ecx, %%ecx\n\t"
+			       "jz %l[empty]\n\t"
+			       "decl %%ecx\n\t"
+			       "movq 8(%%rax,%%rcx,8), %[item]\n\t"
+			       "movl %%ecx, (%%rax)\n\t"
+			       "2:\n\t"
+		: [item] "=&r"(item)
+		: [off] "r"(off), [base] "r"(base), [stride] "r"(stride), [ncpu] "r"(ncpu)
+		: "rax", "rcx", "memory", "cc"
+		: abort, empty);
+	return item;
+abort:
+	goto retry;
+empty:
+	return NULL;
+}
+
+/*
+ * Push up to @n items from @items (items[0] ends deepest) as room allows.
+ * Return: the number pushed (0 if full or stopped), -1 if rseq is unusable.
+ */
+static __always_inline int rseq_list_push_bulk(long off, void *base, long stride, unsigned int ncpu,
+					       void *const *items, unsigned int n)
+{
+	unsigned long done;
+
+retry:
+	__asm__ __volatile__ goto(
+		RSEQ_CS_ASM(1, 2, abort) "1:\n\t" RSEQ_LIST_ASM(
+			unavail) "movl 4(%%rax), %%edx\n\t"
+				 "movl (%%rax), %%ecx\n\t"
+				 "xorl %k[done], %k[done]\n\t"
+				 "subl %%ecx, %%edx\n\t"
+				 "jbe 2f\n\t" /* full or stopped: nothing to commit */
+				 "cmpl %[n], %%edx\n\t"
+				 "cmoval %[n], %%edx\n\t"
+				 "3:\n\t"
+				 "movq (%[items],%[done],8), %%r8\n\t"
+				 "leaq (%%rcx,%[done]), %%r9\n\t"
+				 "movq %%r8, 8(%%rax,%%r9,8)\n\t"
+				 "incq %[done]\n\t"
+				 "cmpl %%edx, %k[done]\n\t"
+				 "jb 3b\n\t"
+				 "addl %%edx, %%ecx\n\t"
+				 "movl %%ecx, (%%rax)\n\t"
+				 "2:\n\t"
+		: [done] "=&r"(done)
+		: [off] "r"(off), [base] "r"(base), [stride] "r"(stride), [ncpu] "r"(ncpu),
+		  [items] "r"(items), [n] "r"(n)
+		: "rax", "rcx", "rdx", "r8", "r9", "memory", "cc"
+		: abort, unavail);
+	return (int)done;
+abort:
+	goto retry;
+unavail:
+	return -1;
+}
+
+/*
+ * Pop up to @n items into @out, top first.
+ * Return: the number popped (0 if empty or stopped), -1 if rseq is unusable.
+ */
+static __always_inline int rseq_list_pop_bulk(long off, void *base, long stride, unsigned int ncpu,
+					      void **out, unsigned int n)
+{
+	unsigned long done;
+
+retry:
+	__asm__ __volatile__ goto(RSEQ_CS_ASM(1, 2, abort) "1:\n\t" RSEQ_LIST_ASM(
+					  unavail) "xorl %k[done], %k[done]\n\t"
+						   "cmpl $0, 4(%%rax)\n\t"
+						   "je 2f\n\t" /* stopped */
+						   "movl (%%rax), %%ecx\n\t"
+						   "movl %%ecx, %%edx\n\t"
+						   "cmpl %[n], %%edx\n\t"
+						   "cmoval %[n], %%edx\n\t"
+						   "testl %%edx, %%edx\n\t"
+						   "jz 2f\n\t"
+						   "3:\n\t"
+						   "leal -1(%%ecx), %%r9d\n\t"
+						   "subl %k[done], %%r9d\n\t"
+						   "movq 8(%%rax,%%r9,8), %%r8\n\t"
+						   "movq %%r8, (%[out],%[done],8)\n\t"
+						   "incq %[done]\n\t"
+						   "cmpl %%edx, %k[done]\n\t"
+						   "jb 3b\n\t"
+						   "subl %%edx, %%ecx\n\t"
+						   "movl %%ecx, (%%rax)\n\t"
+						   "2:\n\t"
+				  : [done] "=&r"(done)
+				  : [off] "r"(off), [base] "r"(base), [stride] "r"(stride),
+				    [ncpu] "r"(ncpu), [out] "r"(out), [n] "r"(n)
+				  : "rax", "rcx", "rdx", "r8", "r9", "memory", "cc"
+				  : abort, unavail);
+	return (int)done;
+abort:
+	goto retry;
+unavail:
+	return -1;
+}
+
+#endif /* KMM_LIB_RSEQ_X86_64_H */

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: MIT
+/*
+ * rseq.c - finding glibc's rseq registration and the membarrier fence
+ * (see rseq.h).  The symbols are weak references, so libkmm still loads on a
+ * glibc without them (they resolve to NULL), and never needs dlsym.
+ */
+#include "rseq.h"
+
+#include <errno.h>
+#include <linux/membarrier.h>
+#include <sched.h>
+#include <stddef.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+extern const ptrdiff_t __rseq_offset __attribute__((weak));
+extern const unsigned int __rseq_size __attribute__((weak));
+
+long kmm_rseq_offset;
+bool kmm_rseq_usable;
+
+static long sys_membarrier(int cmd, unsigned int flags, int cpu)
+{
+	return syscall(__NR_membarrier, cmd, flags, cpu);
+}
+
+bool rseq_init(bool want)
+{
+	int saved = errno;
+	long mask;
+
+	kmm_rseq_usable = false;
+	if (!want || !KMM_HAVE_RSEQ_ASM || !&__rseq_size || !&__rseq_offset || __rseq_size < 20)
+		return false;
+	mask = sys_membarrier(MEMBARRIER_CMD_QUERY, 0, 0);
+	if (mask < 0 || !(mask & MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ) ||
+	    sys_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, 0, 0)) {
+		errno = saved;
+		return false;
+	}
+	errno = saved;
+	kmm_rseq_offset = (long)__rseq_offset;
+	kmm_rseq_usable = true;
+	return true;
+}
+
+int rseq_fence_cpu(int cpu)
+{
+	int saved = errno, ret = 0;
+
+	if (sys_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, MEMBARRIER_CMD_FLAG_CPU, cpu))
+		ret = -errno;
+	errno = saved;
+	/* An offline CPU runs nothing: there is nothing to fence. */
+	return ret == -EINVAL ? 0 : ret;
+}
+
+int kmm_current_cpu(void)
+{
+#if KMM_HAVE_RSEQ_ASM
+	if (kmm_rseq_usable) {
+		const struct kmm_rseq_abi *rs =
+			(const void *)(rseq_thread_pointer() + kmm_rseq_offset);
+		uint32_t cpu = READ_ONCE(rs->cpu_id);
+
+		if ((int32_t)cpu >= 0)
+			return (int)cpu;
+	}
+#endif
+	int saved = errno, cpu = sched_getcpu();
+
+	errno = saved;
+	return cpu < 0 ? 0 : cpu;
+}

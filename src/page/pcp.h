@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pcp.h - the per-CPU page cache in front of each zone's buddy allocator (the
+ * kernel's struct per_cpu_pages).  See pcp.c for the theory of operation.
+ */
+#ifndef KMM_PAGE_PCP_H
+#define KMM_PAGE_PCP_H
+
+#include "../numa/mmzone.h"
+
+#define PCP_MAX_ORDER 3 /* the kernel's PAGE_ALLOC_COSTLY_ORDER */
+#define NR_PCP_LISTS (PCP_MAX_ORDER + 1)
+#define PCP_SLOTS 511 /* a list is one 4 KiB page */
+
+/*
+ * struct pcp_list - one CPU's stack of free blocks of one order.  The layout
+ * is the rseq sequences' contract (lib/rseq-*.h): count, high, slots.
+ * @count: blocks on the stack; written only by the committing store of a
+ *         critical section (or under the pcp lock in the fallback mode).
+ * @high:  capacity in blocks; 0 while a drain owns the list.
+ */
+struct pcp_list {
+	uint32_t count;
+	uint32_t high;
+	struct kmm_page *slot[PCP_SLOTS];
+};
+
+/* struct kmm_pcp - one zone's cache on one CPU. */
+struct kmm_pcp {
+	struct pcp_list lists[NR_PCP_LISTS];
+	/* Taken by drains; in the fallback mode, by every operation (trylock). */
+	struct kmm_lock lock;
+} ____cacheline_aligned;
+
+enum pcp_mode {
+	PCP_OFF,    /* KMM_PCP=0: every page goes to the buddy */
+	PCP_LOCKED, /* no rseq: per-CPU trylock, as the kernel's pcp_spin_trylock() */
+	PCP_RSEQ,   /* lock-free: rseq on glibc's registration */
+};
+
+extern int pcp_mode;
+
+/* setup_per_cpu_pageset(): sizes, memory, and the mode.  Return: 0 or -ENOMEM. */
+int pcp_init(void);
+
+/* Allocation and free of blocks of order <= PCP_MAX_ORDER through @zone's pcp. */
+struct kmm_page *pcp_alloc(struct kmm_zone *zone, unsigned int order, bool may_grow);
+void pcp_free(struct kmm_zone *zone, struct kmm_page *page, unsigned int order);
+
+/* Give every block cached for @zone on @cpu back to the buddy. */
+void drain_zone_pages(struct kmm_zone *zone, int cpu);
+/* The same for every zone and CPU (the kernel's drain_all_pages()). */
+void drain_all_pages(void);
+
+/* Pages (not blocks) cached for @zone on @cpu, and over all CPUs. */
+unsigned long pcp_count(const struct kmm_zone *zone, int cpu);
+unsigned long pcp_total(const struct kmm_zone *zone);
+
+#endif /* KMM_PAGE_PCP_H */
