@@ -13,42 +13,46 @@
 #include "init.h"
 #include "lib/bug.h"
 #include "page/internal.h"
-#include "page/pcp.h"
 
-__export struct kmm_page *kmm_alloc_pages_node(int nid, kmm_gfp_t gfp, unsigned int order)
+static __always_inline struct kmm_page *alloc_pages(int nid, kmm_gfp_t gfp, unsigned int order)
 {
-	struct kmm_page *page;
+	struct kmm_page *page = NULL;
 
-	if (unlikely(!kmm_ready())) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	page = __alloc_pages(gfp, order, nid);
+	if (likely(kmm_ready()))
+		page = alloc_pages_fast(gfp, order, nid);
 	if (unlikely(!page))
 		errno = ENOMEM;
 	return page;
 }
 
+__export struct kmm_page *kmm_alloc_pages_node(int nid, kmm_gfp_t gfp, unsigned int order)
+{
+	return alloc_pages(nid, gfp, order);
+}
+
 __export struct kmm_page *kmm_alloc_pages(kmm_gfp_t gfp, unsigned int order)
 {
-	return kmm_alloc_pages_node(KMM_NUMA_NO_NODE, gfp, order);
+	return alloc_pages(KMM_NUMA_NO_NODE, gfp, order);
 }
 
 __export void kmm_free_pages(struct kmm_page *page, unsigned int order)
 {
+	struct kmm_zone *zone;
+
 	if (!page)
 		return;
-	if (unlikely(!kmm_ready() || !page_zone_checked(page)))
+	zone = kmm_ready() ? page_zone_checked(page) : NULL;
+	if (unlikely(!zone))
 		kmm_panic("invalid free: %p is not a libkmm page descriptor (order %u)",
 			  (void *)page, order);
-	__free_pages(page, order);
+	free_pages_fast(zone, page, order);
 }
 
 __export void *kmm_get_free_pages(kmm_gfp_t gfp, unsigned int order)
 {
-	struct kmm_page *page = kmm_alloc_pages_node(KMM_NUMA_NO_NODE, gfp, order);
+	struct kmm_page *page = alloc_pages(KMM_NUMA_NO_NODE, gfp, order);
 
-	return page ? kmm_page_address(page) : NULL;
+	return page ? page_to_virt(page) : NULL;
 }
 
 __export void kmm_free_pages_va(void *addr, unsigned int order)
@@ -63,7 +67,7 @@ __export void kmm_free_pages_va(void *addr, unsigned int order)
 	if (unlikely(((uintptr_t)addr & (PAGE_SIZE - 1)) != 0))
 		kmm_panic("invalid free: %p is not the start of a page block (order %u)", addr,
 			  order);
-	__free_pages(page, order);
+	free_pages_fast(page_zone(page), page, order);
 }
 
 __export void *kmm_page_address(const struct kmm_page *page)

@@ -41,15 +41,18 @@ static unsigned long pow2_floor(unsigned long long v)
 	return p;
 }
 
-/* Set up @zone over [@base, @base + @size) with its descriptor array. */
-static int zone_reserve(int nid, enum kmm_zone_type type, uintptr_t base, size_t size)
+/* Bytes of descriptors for @size bytes of zone. */
+static size_t map_bytes(size_t size)
+{
+	return ALIGN_UP((size >> PAGE_SHIFT) * sizeof(struct kmm_page), SECTION_SIZE);
+}
+
+/* Set up @zone over [@base, @base + @size), described by @map. */
+static void zone_reserve(int nid, enum kmm_zone_type type, uintptr_t base, size_t size,
+			 struct kmm_page *map)
 {
 	struct kmm_zone *zone = &kmm_nodes[nid].node_zones[type];
-	size_t map_size = ALIGN_UP((size >> PAGE_SHIFT) * sizeof(struct kmm_page), SECTION_SIZE);
-	struct kmm_page *map = os_map_noreserve(map_size);
 
-	if (!map)
-		return -ENOMEM;
 	zone->zone_start_pfn = base >> PAGE_SHIFT;
 	zone->spanned_pages = size >> PAGE_SHIFT;
 	zone->present_pages = 0;
@@ -60,7 +63,6 @@ static int zone_reserve(int nid, enum kmm_zone_type type, uintptr_t base, size_t
 	zone->id = (uint8_t)(nid * MAX_NR_ZONES + type);
 	if (kmm_arena.thp)
 		os_advise_hugepage((void *)base, size);
-	return 0;
 }
 
 /*
@@ -74,12 +76,18 @@ static void reserve_dma32(void)
 
 	for (; size >= MIN_DMA32_RESERVE; size >>= 1) {
 		for (uintptr_t addr = LOW_4G - size; addr >= LOW_SEARCH_FLOOR; addr -= size) {
+			struct kmm_page *map;
+
 			if (!os_reserve_at((void *)addr, size))
 				continue;
-			if (zone_reserve(0, ZONE_DMA32, addr, size)) {
+			map = os_map_noreserve(map_bytes(size));
+			if (!map) {
 				os_unmap((void *)addr, size);
 				return;
 			}
+			zone_reserve(0, ZONE_DMA32, addr, size, map);
+			kmm_arena.dma32_map = (uintptr_t)map;
+			kmm_arena.dma32_map_end = (uintptr_t)map + map_bytes(size);
 			kmm_arena.dma32_base = addr;
 			kmm_arena.dma32_end = addr + size;
 			return;
@@ -96,6 +104,7 @@ int arena_init(void)
 {
 	unsigned long node_size = pow2_floor(MAX(kmm_config.arena_reserve, MIN_NORMAL_RESERVE));
 	char *base = NULL;
+	struct kmm_page *map;
 
 	kmm_arena.thp = kmm_config.thp;
 	kmm_arena.hugetlb = kmm_config.hugetlb;
@@ -113,12 +122,22 @@ int arena_init(void)
 	kmm_arena.node_shift = (unsigned int)__builtin_ctzl(node_size);
 	kmm_arena.normal_end = (uintptr_t)base + node_size * (size_t)kmm_nr_node_ids;
 
+	/*
+	 * All Normal zones' descriptors in one mapping, node by node like the
+	 * zones themselves: a descriptor pointer is checked by arithmetic too.
+	 */
+	map = os_map_noreserve(map_bytes(node_size) * (size_t)kmm_nr_node_ids);
+	if (!map)
+		return -ENOMEM;
+	kmm_arena.normal_map = (uintptr_t)map;
+	kmm_arena.normal_map_end = (uintptr_t)map + map_bytes(node_size) * (size_t)kmm_nr_node_ids;
+	kmm_arena.map_node_shift = (unsigned int)__builtin_ctzl(map_bytes(node_size));
 	for (int nid = 0; nid < kmm_nr_node_ids; nid++) {
 		if (!kmm_nodes[nid].online)
 			continue;
-		if (zone_reserve(nid, ZONE_NORMAL, (uintptr_t)base + node_size * (size_t)nid,
-				 node_size))
-			return -ENOMEM;
+		zone_reserve(nid, ZONE_NORMAL, (uintptr_t)base + node_size * (size_t)nid, node_size,
+			     (struct kmm_page *)(kmm_arena.normal_map +
+						 map_bytes(node_size) * (size_t)nid));
 	}
 	reserve_dma32();
 	return 0;

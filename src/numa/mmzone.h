@@ -157,6 +157,11 @@ struct kmm_arena {
 	unsigned int node_shift;
 	uintptr_t dma32_base; /* node 0's DMA32 zone, or 0 */
 	uintptr_t dma32_end;
+	uintptr_t normal_map; /* all Normal zones' descriptors, node by node */
+	uintptr_t normal_map_end;
+	unsigned int map_node_shift;
+	uintptr_t dma32_map; /* the DMA32 zone's descriptors */
+	uintptr_t dma32_map_end;
 	unsigned long limit_pages;     /* 0: no limit */
 	unsigned long committed_pages; /* in service, all zones (atomic) */
 	bool thp, hugetlb;
@@ -166,6 +171,7 @@ extern struct kmm_node kmm_nodes[KMM_MAX_NUMNODES];
 extern struct kmm_arena kmm_arena;
 extern int kmm_nr_node_ids; /* highest online node + 1 */
 extern int kmm_nr_cpu_ids;  /* highest possible CPU + 1 */
+extern int kmm_nr_online_nodes;
 
 static inline struct kmm_node *kmm_node(int nid)
 {
@@ -237,6 +243,29 @@ static inline struct kmm_page *virt_to_page_checked(const void *addr)
 	return zone_pfn_to_page(zone, pfn);
 }
 
+/*
+ * page_zone_checked() - the zone whose descriptor array holds @page, if @page
+ * is exactly a descriptor of a page in service; else NULL.  O(1), like
+ * addr_to_zone(): the Normal zones' arrays are slices of one mapping.
+ */
+static inline struct kmm_zone *page_zone_checked(const struct kmm_page *page)
+{
+	uintptr_t p = (uintptr_t)page, off;
+	struct kmm_zone *zone;
+
+	if (likely(p - kmm_arena.normal_map < kmm_arena.normal_map_end - kmm_arena.normal_map))
+		zone = &kmm_nodes[(p - kmm_arena.normal_map) >> kmm_arena.map_node_shift]
+				.node_zones[ZONE_NORMAL];
+	else if (p - kmm_arena.dma32_map < kmm_arena.dma32_map_end - kmm_arena.dma32_map)
+		zone = &kmm_nodes[0].node_zones[ZONE_DMA32];
+	else
+		return NULL;
+	off = p - (uintptr_t)zone->mem_map;
+	if (unlikely(off % sizeof(*page) || off / sizeof(*page) >= zone_present(zone)))
+		return NULL;
+	return zone;
+}
+
 /* for_each_populated_zone: every zone with a reservation, by node then type. */
 #define for_each_zone(zone)                                                                        \
 	for (int __nid = 0; __nid < kmm_nr_node_ids; __nid++)                                      \
@@ -246,7 +275,15 @@ static inline struct kmm_page *virt_to_page_checked(const void *addr)
 /* Topology (node.c). */
 int numa_init(void);
 void build_all_zonelists(void);
-int numa_node_id(void);
+int numa_node_id_slow(void);
+
+/* The node of the CPU this thread runs on (the kernel's numa_node_id()). */
+static inline int numa_node_id(void)
+{
+	if (likely(kmm_nr_online_nodes == 1))
+		return 0;
+	return numa_node_id_slow();
+}
 int cpu_to_node(int cpu);
 bool node_online(int nid);
 

@@ -17,7 +17,7 @@
 struct kmm_node kmm_nodes[KMM_MAX_NUMNODES];
 int kmm_nr_node_ids = 1;
 int kmm_nr_cpu_ids = 1;
-static int nr_online_nodes = 1;
+int kmm_nr_online_nodes = 1;
 static uint8_t cpu_node_map[KMM_MAX_CPUS];
 
 static void mark_node_online(void *arg, int nid)
@@ -91,11 +91,11 @@ int numa_init(void)
 	}
 
 	kmm_nr_node_ids = 1;
-	nr_online_nodes = 0;
+	kmm_nr_online_nodes = 0;
 	for (int nid = 0; nid < KMM_MAX_NUMNODES; nid++) {
 		if (!kmm_nodes[nid].online)
 			continue;
-		nr_online_nodes++;
+		kmm_nr_online_nodes++;
 		kmm_nr_node_ids = nid + 1;
 		read_distances(nid);
 		kmm_snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/cpulist", nid);
@@ -115,11 +115,8 @@ int cpu_to_node(int cpu)
 	return cpu >= 0 && cpu < KMM_MAX_CPUS ? cpu_node_map[cpu] : 0;
 }
 
-/* The node of the CPU this thread runs on (the kernel's numa_node_id()). */
-int numa_node_id(void)
+int numa_node_id_slow(void)
 {
-	if (nr_online_nodes == 1)
-		return 0;
 	return cpu_to_node(sched_getcpu());
 }
 

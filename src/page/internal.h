@@ -6,7 +6,10 @@
 #ifndef KMM_PAGE_INTERNAL_H
 #define KMM_PAGE_INTERNAL_H
 
+#include <string.h>
+
 #include "../numa/mmzone.h"
+#include "pcp.h"
 
 /* Bring the buddy up: empty free lists, watermarks (kmm_init step "mem_init"). */
 void buddy_init(void);
@@ -39,9 +42,6 @@ void free_pages_bulk(struct kmm_zone *zone, struct kmm_page *const *pages, unsig
 /* free_one_page() - give one block back to the buddy (no checks, no pcp). */
 void free_one_page(struct kmm_zone *zone, struct kmm_page *page, unsigned int order);
 
-/* Descriptor pointer check: is @page the descriptor of a page in service? */
-struct kmm_zone *page_zone_checked(const struct kmm_page *page);
-
 /*
  * buddy_check_zone() - walk every free list of @zone and check its invariants
  * (flags, order, alignment, counts, no free block overlapping another).
@@ -51,6 +51,40 @@ int buddy_check_zone(struct kmm_zone *zone);
 
 /* Copy the free block counts of @zone, one per order, under its lock. */
 void zone_free_counts(struct kmm_zone *zone, unsigned long counts[NR_PAGE_ORDERS]);
+
+/*
+ * alloc_pages_fast() - the common case inline: a small block for the local
+ * node's first zone, popped from this CPU's cache.  Everything else (DMA32,
+ * a chosen node, large orders, an empty cache, no rseq) is __alloc_pages().
+ * Budget: ~25 instructions on a hit, one call on a miss.
+ */
+static __always_inline struct kmm_page *alloc_pages_fast(kmm_gfp_t gfp, unsigned int order, int nid)
+{
+	if (likely(order <= PCP_MAX_ORDER && nid == KMM_NUMA_NO_NODE && !(gfp & KMM_GFP_DMA32))) {
+		struct kmm_zone *zone = kmm_node(numa_node_id())->zonelist.zonerefs[0].zone;
+		struct kmm_page *page = pcp_alloc_fast(zone, order);
+
+		if (likely(page)) {
+			if (gfp & KMM_GFP_ZERO)
+				memset(page_to_virt(page), 0, PAGE_SIZE << order);
+			return page;
+		}
+	}
+	return __alloc_pages(gfp, order, nid);
+}
+
+/*
+ * free_pages_fast() - a well-formed small block goes onto this CPU's cache
+ * inline; anything else, including every kind of misuse, is __free_pages().
+ */
+static __always_inline void free_pages_fast(struct kmm_zone *zone, struct kmm_page *page,
+					    unsigned int order)
+{
+	if (likely(order <= PCP_MAX_ORDER && page->flags == PG_head && page->order == order &&
+		   pcp_free_fast(zone, page, order)))
+		return;
+	__free_pages(page, order);
+}
 
 /* Views (vmstat.c). */
 struct kmm_seq;

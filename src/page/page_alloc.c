@@ -282,19 +282,6 @@ struct kmm_page *__alloc_pages(kmm_gfp_t gfp, unsigned int order, int nid)
 	return page;
 }
 
-struct kmm_zone *page_zone_checked(const struct kmm_page *page)
-{
-	struct kmm_zone *zone;
-
-	for_each_zone (zone) {
-		uintptr_t off = (uintptr_t)page - (uintptr_t)zone->mem_map;
-
-		if (off < zone_present(zone) * sizeof(*page) && off % sizeof(*page) == 0)
-			return zone;
-	}
-	return NULL;
-}
-
 static __cold __noreturn void bad_free(const struct kmm_page *page, unsigned int order,
 				       const char *why)
 {

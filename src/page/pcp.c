@@ -196,6 +196,8 @@ static __cold struct kmm_page *pcp_refill_rseq(struct kmm_zone *zone, unsigned i
 
 struct kmm_page *pcp_alloc(struct kmm_zone *zone, unsigned int order, bool may_grow)
 {
+	if (unlikely(order > PCP_MAX_ORDER))
+		kmm_panic("pcp: no per-CPU list for order %u", order);
 #if KMM_HAVE_RSEQ_ASM
 	if (likely(pcp_mode == PCP_RSEQ)) {
 		struct kmm_page *page = rseq_list_pop(RSEQ_ARGS(zone, order));
@@ -248,6 +250,8 @@ static __cold void pcp_overflow_rseq(struct kmm_zone *zone, struct kmm_page *pag
 
 void pcp_free(struct kmm_zone *zone, struct kmm_page *page, unsigned int order)
 {
+	if (unlikely(order > PCP_MAX_ORDER))
+		kmm_panic("pcp: no per-CPU list for order %u", order);
 	page->flags = PG_pcp;
 #if KMM_HAVE_RSEQ_ASM
 	if (likely(pcp_mode == PCP_RSEQ)) {

@@ -6,6 +6,7 @@
 #ifndef KMM_PAGE_PCP_H
 #define KMM_PAGE_PCP_H
 
+#include "../lib/rseq.h"
 #include "../numa/mmzone.h"
 
 #define PCP_MAX_ORDER 3 /* the kernel's PAGE_ALLOC_COSTLY_ORDER */
@@ -55,5 +56,48 @@ void drain_all_pages(void);
 /* Pages (not blocks) cached for @zone on @cpu, and over all CPUs. */
 unsigned long pcp_count(const struct kmm_zone *zone, int cpu);
 unsigned long pcp_total(const struct kmm_zone *zone);
+
+/*
+ * pcp_alloc_fast() - pop a block from this CPU's cache of @zone, lock-free.
+ * Budget: the rseq pop (14 instructions) and one store; NULL sends the caller
+ * to the slow path (empty stack, locked or off mode).
+ */
+static __always_inline struct kmm_page *pcp_alloc_fast(struct kmm_zone *zone, unsigned int order)
+{
+#if KMM_HAVE_RSEQ_ASM
+	if (likely(pcp_mode == PCP_RSEQ)) {
+		struct kmm_page *page =
+			rseq_list_pop(kmm_rseq_offset, &zone->per_cpu_pageset[0].lists[order],
+				      (long)sizeof(struct kmm_pcp), (unsigned int)kmm_nr_cpu_ids);
+
+		if (likely(page)) {
+			page->flags = PG_head;
+			return page;
+		}
+	}
+#endif
+	return NULL;
+}
+
+/*
+ * pcp_free_fast() - push a checked block onto this CPU's cache of @zone.
+ * Return: false when the caller must take the slow path (full stack, locked
+ * or off mode); the block is then unchanged.
+ */
+static __always_inline bool pcp_free_fast(struct kmm_zone *zone, struct kmm_page *page,
+					  unsigned int order)
+{
+#if KMM_HAVE_RSEQ_ASM
+	if (likely(pcp_mode == PCP_RSEQ)) {
+		page->flags = PG_pcp;
+		if (likely(rseq_list_push(kmm_rseq_offset, &zone->per_cpu_pageset[0].lists[order],
+					  (long)sizeof(struct kmm_pcp),
+					  (unsigned int)kmm_nr_cpu_ids, page) == 0))
+			return true;
+		page->flags = PG_head;
+	}
+#endif
+	return false;
+}
 
 #endif /* KMM_PAGE_PCP_H */
