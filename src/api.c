@@ -9,10 +9,12 @@
 #include <errno.h>
 
 #include <kmm/kmm.h>
+#include <kmm/slab.h>
 
 #include "init.h"
 #include "lib/bug.h"
 #include "page/internal.h"
+#include "slab/slab.h"
 
 static __always_inline struct kmm_page *alloc_pages(int nid, kmm_gfp_t gfp, unsigned int order)
 {
@@ -86,4 +88,113 @@ __export void kmm_drain_all_pages(void)
 {
 	if (kmm_ready())
 		drain_all_pages();
+}
+
+/* ---- slab caches and kmalloc (<kmm/slab.h>) ---- */
+
+__export struct kmm_cache *kmm_cache_create(const char *name, size_t size, size_t align,
+					    unsigned long flags, void (*ctor)(void *))
+{
+	struct kmm_cache *cache;
+
+	if (!kmm_ready()) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (size == 0 || size > (PAGE_SIZE << SLAB_MAX_ORDER) || (align & (align - 1)) ||
+	    align > PAGE_SIZE) {
+		errno = EINVAL;
+		return NULL;
+	}
+	cache = cache_create(name, size, align, flags, ctor);
+	if (!cache)
+		errno = ENOMEM;
+	return cache;
+}
+
+__export void *kmm_cache_alloc_node(struct kmm_cache *cache, kmm_gfp_t gfp, int nid)
+{
+	void *obj = NULL;
+
+	if (nid == KMM_NUMA_NO_NODE && !(gfp & KMM_GFP_ZERO))
+		obj = slab_alloc_fast(cache);
+	if (!obj)
+		obj = cache_alloc_slow(cache, gfp, nid);
+	if (unlikely(!obj))
+		errno = ENOMEM;
+	return obj;
+}
+
+__export void *kmm_cache_alloc(struct kmm_cache *cache, kmm_gfp_t gfp)
+{
+	return kmm_cache_alloc_node(cache, gfp, KMM_NUMA_NO_NODE);
+}
+
+__export void kmm_cache_free(struct kmm_cache *cache, void *obj)
+{
+	struct kmm_page *page;
+
+	if (!obj)
+		return;
+	page = virt_to_page_checked(obj);
+	if (unlikely(!page || !(page->flags & (PG_slab | PG_slab_tail))))
+		kmm_panic("invalid free of %p to cache %s: not a slab object", obj, cache->name);
+	if (unlikely(slab_head(page)->private != cache))
+		kmm_panic("invalid free of %p to cache %s: the object belongs to cache %s", obj,
+			  cache->name, ((struct kmm_cache *)slab_head(page)->private)->name);
+	slab_free_check(page, obj);
+	if (!slab_free_fast(cache, obj))
+		cache_free_slow(cache, obj);
+}
+
+__export void kmm_cache_destroy(struct kmm_cache *cache)
+{
+	if (cache)
+		cache_destroy(cache);
+}
+
+__export void *kmm_kmalloc_node(size_t size, kmm_gfp_t gfp, int nid)
+{
+	void *p = kmm_ready() ? __kmalloc(size, gfp, nid, 0) : NULL;
+
+	if (unlikely(!p))
+		errno = ENOMEM;
+	return p;
+}
+
+__export void *kmm_kmalloc(size_t size, kmm_gfp_t gfp)
+{
+	return kmm_kmalloc_node(size, gfp, KMM_NUMA_NO_NODE);
+}
+
+__export void *kmm_kzalloc(size_t size, kmm_gfp_t gfp)
+{
+	return kmm_kmalloc_node(size, gfp | KMM_GFP_ZERO, KMM_NUMA_NO_NODE);
+}
+
+__export void kmm_kfree(const void *ptr)
+{
+	if (ptr)
+		__kfree((void *)ptr, virt_to_page_checked(ptr));
+}
+
+__export size_t kmm_ksize(const void *ptr)
+{
+	return ptr ? __ksize(ptr, virt_to_page_checked(ptr)) : 0;
+}
+
+__export void *kmm_krealloc(void *ptr, size_t size, kmm_gfp_t gfp)
+{
+	void *p;
+
+	if (!ptr)
+		return kmm_kmalloc(size, gfp);
+	if (!size) {
+		kmm_kfree(ptr);
+		return NULL;
+	}
+	p = __krealloc(ptr, size, gfp);
+	if (!p)
+		errno = ENOMEM;
+	return p;
 }

@@ -12,6 +12,7 @@
 #include "init.h"
 #include "lib/printk.h"
 #include "page/internal.h"
+#include "slab/slab.h"
 
 static const struct {
 	const char *name;
@@ -19,6 +20,7 @@ static const struct {
 } views[] = {
 	{ "buddyinfo", show_buddyinfo },
 	{ "zoneinfo", show_zoneinfo },
+	{ "slabinfo", show_slabinfo },
 };
 
 __export int kmm_dump(int fd, const char *what)

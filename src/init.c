@@ -14,19 +14,34 @@
  * the next call.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <kmm/kmm.h>
 
 #include "init.h"
 #include "lib/config.h"
 #include "lib/lock.h"
+#include "lib/printk.h"
+#include "lib/rseq.h"
 #include "numa/mmzone.h"
 #include "numa/os.h"
 #include "page/internal.h"
 #include "page/pcp.h"
+#include "slab/slab.h"
+#include "vmalloc/huge.h"
 
 bool kmm_initialized;
 static struct kmm_lock init_lock = KMM_LOCK_INIT;
+
+static void kmm_dump_unknown(const char *name)
+{
+	char msg[96];
+	size_t n = kmm_snprintf(msg, sizeof(msg), "libkmm: KMM_STATS: no view named '%s'\n", name);
+
+	kmm_write_all(2, msg, n);
+}
 
 static int start_kernel(void)
 {
@@ -50,7 +65,11 @@ static int start_kernel(void)
 	if (ret)
 		return ret;
 
-	/* setup_per_cpu_areas(): per-CPU data is sized from the possible CPUs above. */
+	/*
+	 * setup_per_cpu_areas(): per-CPU data is sized from the possible CPUs
+	 * found above; here we learn whether it can be reached lock-free (rseq).
+	 */
+	rseq_init(kmm_config.rseq);
 
 	/* build_all_zonelists(). */
 	build_all_zonelists();
@@ -58,24 +77,93 @@ static int start_kernel(void)
 	/* page_alloc_init() and mm_init() -> mem_init(): the buddy takes over. */
 	buddy_init();
 
-	/* mm_init() -> kmem_cache_init(), vmalloc_init(): later layers. */
+	/* mm_init() -> kmem_cache_init(): the slab caches and kmalloc. */
+	ret = kmem_cache_init();
+	if (ret)
+		return ret;
+
+	/* mm_init() -> vmalloc_init(): the vmalloc issue's. */
 
 	/* setup_per_cpu_pageset(): the per-CPU page caches, and rseq. */
 	return pcp_init();
 }
 
+/*
+ * fork(): every lock of every layer, top layer first (slab, then page), so a
+ * child never inherits a lock held by a thread that does not exist in it.
+ */
+static void fork_prepare(void)
+{
+	kmm_lock(&init_lock);
+	slab_fork_prepare();
+	page_fork_prepare();
+	huge_fork_prepare();
+}
+
+static void fork_parent(void)
+{
+	huge_fork_parent();
+	page_fork_parent();
+	slab_fork_parent();
+	kmm_unlock(&init_lock);
+}
+
+static void fork_child(void)
+{
+	rseq_fork_child();
+	huge_fork_child();
+	page_fork_child();
+	slab_fork_child();
+	kmm_lock_init(&init_lock);
+}
+
 int kmm_init_slow(void)
 {
+	static bool atfork_registered;
+	bool register_atfork = false;
 	int ret = 0;
 
 	kmm_lock(&init_lock);
 	if (!__atomic_load_n(&kmm_initialized, __ATOMIC_ACQUIRE)) {
 		ret = start_kernel();
-		if (!ret)
+		if (!ret) {
 			__atomic_store_n(&kmm_initialized, true, __ATOMIC_RELEASE);
+			register_atfork = !atfork_registered;
+			atfork_registered = true;
+		}
 	}
 	kmm_unlock(&init_lock);
+	/*
+	 * pthread_atfork() may itself allocate (glibc grows its handler array):
+	 * only now, with the allocator up and no lock held.
+	 */
+	if (register_atfork)
+		pthread_atfork(fork_prepare, fork_parent, fork_child);
 	return ret;
+}
+
+/*
+ * KMM_STATS=buddyinfo,slabinfo,... (or LD_PRELOAD/kmm-run --stats): write
+ * those views to stderr when the program exits.
+ */
+__attribute__((destructor)) static void kmm_exit_stats(void)
+{
+	const char *list = getenv("KMM_STATS");
+	char name[32];
+
+	if (!list || !*list || !__atomic_load_n(&kmm_initialized, __ATOMIC_ACQUIRE))
+		return;
+	while (*list) {
+		size_t n = strcspn(list, ",");
+
+		if (n && n < sizeof(name)) {
+			memcpy(name, list, n);
+			name[n] = '\0';
+			if (kmm_dump(2, name))
+				kmm_dump_unknown(name);
+		}
+		list += n + (list[n] == ',');
+	}
 }
 
 __export int kmm_init(void)

@@ -58,4 +58,27 @@ static inline int kt_buddyinfo(const char *zone_name, unsigned long counts[KMM_N
 	return -1;
 }
 
+/*
+ * Pages of node 0's Normal zone in use right now, per-CPU caches drained:
+ * what the tests compare before and after, since kmm_init() itself takes a
+ * few pages (the kmalloc caches' metadata).
+ */
+static inline unsigned long kt_normal_in_use(void)
+{
+	unsigned long counts[KMM_NR_PAGE_ORDERS], free_pages = 0;
+	char buf[16384], *p;
+	unsigned long present = 0;
+
+	kmm_drain_all_pages();
+	if (kt_buddyinfo("Normal", counts))
+		return ~0UL;
+	for (int o = 0; o < KMM_NR_PAGE_ORDERS; o++)
+		free_pages += counts[o] << o;
+	kt_dump("zoneinfo", buf, sizeof(buf));
+	p = strstr(buf, "zone   Normal");
+	if (!p || !(p = strstr(p, "present  ")) || sscanf(p, "present %lu", &present) != 1)
+		return ~0UL;
+	return present - free_pages;
+}
+
 #endif /* KMM_TEST_KT_KMM_H */

@@ -6,6 +6,8 @@
  */
 #include "rseq.h"
 
+#include "bug.h"
+
 #include <errno.h>
 #include <linux/membarrier.h>
 #include <sched.h>
@@ -44,6 +46,15 @@ bool rseq_init(bool want)
 	return true;
 }
 
+void rseq_fork_child(void)
+{
+	int saved = errno;
+
+	if (kmm_rseq_usable && sys_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, 0, 0))
+		kmm_panic("rseq: cannot register the membarrier fence in a forked child");
+	errno = saved;
+}
+
 int rseq_fence_cpu(int cpu)
 {
 	int saved = errno, ret = 0;
@@ -53,6 +64,26 @@ int rseq_fence_cpu(int cpu)
 	errno = saved;
 	/* An offline CPU runs nothing: there is nothing to fence. */
 	return ret == -EINVAL ? 0 : ret;
+}
+
+void rseq_lists_stop(uint32_t *const high[], unsigned int n, uint32_t saved[], int cpu)
+{
+	if (!kmm_rseq_usable)
+		return;
+	for (unsigned int i = 0; i < n; i++) {
+		saved[i] = __atomic_load_n(high[i], __ATOMIC_RELAXED);
+		__atomic_store_n(high[i], 0, __ATOMIC_RELAXED);
+	}
+	if (rseq_fence_cpu(cpu))
+		kmm_panic("rseq: membarrier fence of CPU %d failed", cpu);
+}
+
+void rseq_lists_restart(uint32_t *const high[], unsigned int n, const uint32_t saved[])
+{
+	if (!kmm_rseq_usable)
+		return;
+	for (unsigned int i = 0; i < n; i++)
+		__atomic_store_n(high[i], saved[i], __ATOMIC_RELEASE);
 }
 
 int kmm_current_cpu(void)

@@ -48,6 +48,21 @@ bool rseq_init(bool want);
  */
 int rseq_fence_cpu(int cpu);
 
+/*
+ * rseq_lists_stop() - take @n per-CPU lists of @cpu away from the rseq
+ * sequences: save each list's high in @saved, set it to 0 ("stopped": no
+ * sequence pushes to or pops from it), and fence @cpu.  The caller then owns
+ * the lists; it empties them, stores count, and calls rseq_lists_restart().
+ * Context: the lists' lock held (excludes other drains).  Without rseq this
+ * does nothing: the lock alone owns the lists.
+ */
+void rseq_lists_stop(uint32_t *const high[], unsigned int n, uint32_t saved[], int cpu);
+/* Put the highs back (release: after the caller's count stores; see rseq-x86_64.h). */
+void rseq_lists_restart(uint32_t *const high[], unsigned int n, const uint32_t saved[]);
+
+/* In a child after fork(): register the membarrier RSEQ fence for its new mm. */
+void rseq_fork_child(void);
+
 /* The CPU this thread runs on now (a hint: it may move right after). */
 int kmm_current_cpu(void);
 

@@ -54,11 +54,13 @@ enum kmm_zone_type {
 
 /* Page flags: which owner a page belongs to, and what it is to that owner. */
 enum kmm_pageflags {
-	PG_buddy = 1u << 0,   /* head of a free block in free_area[order] */
-	PG_head = 1u << 1,    /* head of an allocated block of 2^order pages */
-	PG_slab = 1u << 2,    /* owned by a slab cache (slab layer) */
-	PG_vmalloc = 1u << 3, /* part of a vmalloc area (vmalloc layer) */
-	PG_pcp = 1u << 4,     /* head of a free block in a per-CPU cache */
+	PG_buddy = 1u << 0,     /* head of a free block in free_area[order] */
+	PG_head = 1u << 1,      /* head of an allocated block of 2^order pages */
+	PG_slab = 1u << 2,      /* head of a slab: private = its cache (slab layer) */
+	PG_slab_tail = 1u << 3, /* other page of a slab: private = the head */
+	PG_pcp = 1u << 4,       /* head of a free block in a per-CPU cache */
+	PG_exact = 1u << 5,     /* head of an exact run of pages: private = pages */
+	PG_vmalloc = 1u << 6,   /* part of a vmalloc area (vmalloc layer) */
 };
 
 /*
@@ -66,18 +68,21 @@ enum kmm_pageflags {
  * @flags:    PG_* bits.  Written by the page's owner (the buddy under the zone
  *            lock while free; the allocating layer while allocated).
  * @order:    order of the block this page heads, free (PG_buddy) or allocated
- *            (PG_head).  Meaningless on pages that head nothing.
+ *            (PG_head, PG_slab).  Meaningless on pages that head nothing.
  * @zone_id:  node * MAX_NR_ZONES + zone type: page_zone() without a lookup.
- * @inuse:    free for the owner (the slab layer counts objects in it).
+ * @inuse:    slab: objects handed out from this slab (those in per-CPU
+ *            caches included, as SLUB counts them).
+ * @freelist: slab: index of the first free object, SLAB_FREELIST_END if none.
  * @lru:      free_area link while PG_buddy; the owner's list link otherwise
- *            (a slab's partial list, ...).
- * @private:  owner data (the slab cache, the vm area, ...).
+ *            (a slab on its node's partial list, ...).
+ * @private:  owner data (the slab cache, a slab tail's head, a run's length).
  */
 struct kmm_page {
-	uint32_t flags;
+	uint16_t flags;
 	uint8_t order;
 	uint8_t zone_id;
 	uint16_t inuse;
+	uint16_t freelist;
 	struct kmm_list lru;
 	void *private;
 };

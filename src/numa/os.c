@@ -182,3 +182,21 @@ int os_arch_probe(void)
 
 	return page == 0 || page == PAGE_SIZE_4K ? 0 : -EINVAL;
 }
+
+void *os_map_anon(size_t size)
+{
+	int saved = errno;
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	errno = saved;
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void *os_remap(void *addr, size_t old_size, size_t new_size)
+{
+	int saved = errno;
+	void *p = mremap(addr, old_size, new_size, MREMAP_MAYMOVE);
+
+	errno = saved;
+	return p == MAP_FAILED ? NULL : p;
+}

@@ -45,4 +45,9 @@ ssize_t os_read_file(const char *path, char *buf, size_t size);
  */
 int os_parse_list(const char *s, void (*fn)(void *arg, int id), void *arg);
 
+/* Interim direct mappings (vmalloc/huge.c).  Return: the address or NULL. */
+void *os_map_anon(size_t size);
+/* mremap(MREMAP_MAYMOVE).  Return: the new address or NULL (the old one stays). */
+void *os_remap(void *addr, size_t old_size, size_t new_size);
+
 #endif /* KMM_NUMA_OS_H */

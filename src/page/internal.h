@@ -86,6 +86,18 @@ static __always_inline void free_pages_fast(struct kmm_zone *zone, struct kmm_pa
 	__free_pages(page, order);
 }
 
+/*
+ * alloc_pages_exact() - @npages contiguous pages (the kernel's
+ * alloc_pages_exact()): a block of the next order up whose unused tail is
+ * freed at once.  The head is PG_exact with private = @npages; the run is
+ * aligned to the power of two above @npages.
+ */
+struct kmm_page *alloc_pages_exact(kmm_gfp_t gfp, unsigned long npages, int nid);
+/* Give back the tail of an exact run beyond its first @npages pages. */
+void shrink_pages_exact(struct kmm_page *page, unsigned long npages);
+/* Give back a whole exact run; anything else is diagnosed. */
+void free_pages_exact(struct kmm_page *page);
+
 /* Views (vmstat.c). */
 struct kmm_seq;
 void show_buddyinfo(struct kmm_seq *m);

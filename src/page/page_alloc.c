@@ -297,7 +297,7 @@ static __cold __noreturn void bad_free(const struct kmm_page *page, unsigned int
  */
 static void free_pages_check(struct kmm_page *page, unsigned int order)
 {
-	uint32_t flags = READ_ONCE(page->flags);
+	unsigned int flags = READ_ONCE(page->flags);
 
 	if (likely(flags == PG_head && page->order == order))
 		return;
@@ -409,4 +409,62 @@ int buddy_check_zone(struct kmm_zone *zone)
 			  zone->name, free_pages, zone->nr_free_pages);
 	kmm_unlock(&zone->lock);
 	return 0;
+}
+
+/*
+ * Free pages [@from, @to) of the block at @head (in pages from the head, the
+ * head aligned to at least the range's size) as the largest aligned blocks
+ * they split into, each through the normal free path.
+ */
+static void free_page_range(struct kmm_page *head, unsigned long from, unsigned long to)
+{
+	while (from < to) {
+		unsigned int order = from ? (unsigned int)__builtin_ctzl(from) : MAX_PAGE_ORDER;
+
+		while (from + (1UL << order) > to)
+			order--;
+		head[from].flags = PG_head;
+		head[from].order = (uint8_t)order;
+		head[from].private = NULL;
+		free_pages_fast(page_zone(head), &head[from], order);
+		from += 1UL << order;
+	}
+}
+
+struct kmm_page *alloc_pages_exact(kmm_gfp_t gfp, unsigned long npages, int nid)
+{
+	unsigned int order = npages <= 1 ? 0 : (unsigned int)(64 - __builtin_clzl(npages - 1));
+	struct kmm_page *page;
+
+	if (unlikely(npages == 0 || order > MAX_PAGE_ORDER))
+		return NULL;
+	page = __alloc_pages(gfp & ~KMM_GFP_ZERO, order, nid);
+	if (!page)
+		return NULL;
+	/* The kernel's alloc_pages_exact(): the unused tail goes back at once. */
+	free_page_range(page, npages, 1UL << order);
+	page->flags = PG_exact;
+	page->private = (void *)npages;
+	if (gfp & KMM_GFP_ZERO)
+		memset(page_to_virt(page), 0, npages << PAGE_SHIFT);
+	return page;
+}
+
+void shrink_pages_exact(struct kmm_page *page, unsigned long npages)
+{
+	unsigned long old = (unsigned long)page->private;
+
+	if (npages < old && npages) {
+		page->private = (void *)npages;
+		free_page_range(page, npages, old);
+	}
+}
+
+void free_pages_exact(struct kmm_page *page)
+{
+	unsigned long npages = (unsigned long)page->private;
+
+	if (unlikely(page->flags != PG_exact))
+		bad_free(page, 0, "not the head of an exact page run");
+	free_page_range(page, 0, npages);
 }

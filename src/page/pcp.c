@@ -110,7 +110,7 @@ int pcp_init(void)
 		pcp_mode = PCP_OFF;
 		return 0;
 	}
-	pcp_mode = rseq_init(kmm_config.rseq) ? PCP_RSEQ : PCP_LOCKED;
+	pcp_mode = kmm_rseq_usable ? PCP_RSEQ : PCP_LOCKED;
 	for_each_zone (zone) {
 		size_t size = ALIGN_UP(sizeof(struct kmm_pcp) * (size_t)kmm_nr_cpu_ids, PAGE_SIZE);
 		struct kmm_pcp *pcp = os_map_noreserve(size);
@@ -267,20 +267,16 @@ void pcp_free(struct kmm_zone *zone, struct kmm_page *page, unsigned int order)
 void drain_zone_pages(struct kmm_zone *zone, int cpu)
 {
 	struct kmm_pcp *pcp;
-	uint32_t high[NR_PCP_LISTS];
+	uint32_t *high[NR_PCP_LISTS], saved[NR_PCP_LISTS];
 
 	if (pcp_mode == PCP_OFF || !zone->per_cpu_pageset)
 		return;
 	pcp = zone_pcp(zone, cpu);
+	for (unsigned int o = 0; o < NR_PCP_LISTS; o++)
+		high[o] = &pcp->lists[o].high;
 	kmm_lock(&pcp->lock);
-	if (pcp_mode == PCP_RSEQ) {
-		for (unsigned int o = 0; o < NR_PCP_LISTS; o++) {
-			high[o] = pcp->lists[o].high;
-			__atomic_store_n(&pcp->lists[o].high, 0, __ATOMIC_RELAXED);
-		}
-		if (rseq_fence_cpu(cpu))
-			kmm_panic("pcp: membarrier fence of CPU %d failed during a drain", cpu);
-	}
+	if (pcp_mode == PCP_RSEQ)
+		rseq_lists_stop(high, NR_PCP_LISTS, saved, cpu);
 	for (unsigned int o = 0; o < NR_PCP_LISTS; o++) {
 		struct pcp_list *list = &pcp->lists[o];
 		uint32_t count = __atomic_load_n(&list->count, __ATOMIC_RELAXED);
@@ -290,8 +286,7 @@ void drain_zone_pages(struct kmm_zone *zone, int cpu)
 		__atomic_store_n(&list->count, 0, __ATOMIC_RELAXED);
 	}
 	if (pcp_mode == PCP_RSEQ)
-		for (unsigned int o = 0; o < NR_PCP_LISTS; o++)
-			__atomic_store_n(&pcp->lists[o].high, high[o], __ATOMIC_RELEASE);
+		rseq_lists_restart(high, NR_PCP_LISTS, saved);
 	kmm_unlock(&pcp->lock);
 }
 
@@ -322,4 +317,44 @@ unsigned long pcp_total(const struct kmm_zone *zone)
 	for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++)
 		pages += pcp_count(zone, cpu);
 	return pages;
+}
+
+/*
+ * fork(): the prepare handler takes every pcp lock and then every zone lock
+ * (the documented order); the parent releases them; the child, whose other
+ * threads are gone, re-initializes them.
+ */
+void page_fork_prepare(void)
+{
+	struct kmm_zone *zone;
+
+	for_each_zone(zone)
+		if (zone->per_cpu_pageset)
+			for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++)
+				kmm_lock(&zone_pcp(zone, cpu)->lock);
+	for_each_zone(zone)
+		kmm_lock(&zone->lock);
+}
+
+static void page_fork_release(bool child)
+{
+	struct kmm_zone *zone;
+
+	for_each_zone(zone)
+		child ? kmm_lock_init(&zone->lock) : kmm_unlock(&zone->lock);
+	for_each_zone(zone)
+		if (zone->per_cpu_pageset)
+			for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++)
+				child ? kmm_lock_init(&zone_pcp(zone, cpu)->lock)
+				      : kmm_unlock(&zone_pcp(zone, cpu)->lock);
+}
+
+void page_fork_parent(void)
+{
+	page_fork_release(false);
+}
+
+void page_fork_child(void)
+{
+	page_fork_release(true);
 }

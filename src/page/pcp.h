@@ -53,6 +53,11 @@ void drain_zone_pages(struct kmm_zone *zone, int cpu);
 /* The same for every zone and CPU (the kernel's drain_all_pages()). */
 void drain_all_pages(void);
 
+/* fork(): every pcp and zone lock, in order (pcp.c). */
+void page_fork_prepare(void);
+void page_fork_parent(void);
+void page_fork_child(void);
+
 /* Pages (not blocks) cached for @zone on @cpu, and over all CPUs. */
 unsigned long pcp_count(const struct kmm_zone *zone, int cpu);
 unsigned long pcp_total(const struct kmm_zone *zone);

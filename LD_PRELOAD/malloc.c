@@ -1,0 +1,450 @@
+// SPDX-License-Identifier: MIT
+/*
+ * malloc.c - the C and C++ allocation API of libkmm.so: the boundary with
+ * programs.  It holds no allocator logic: it picks a kmalloc class, calls the
+ * slab layer's inline fast paths, sets errno, and follows glibc 2.36's answers
+ * for the edge cases (research/DESIGN_FACTS.md 5.2).
+ *
+ * malloc fast path: a size check, one load of the init flag, the class
+ * computation and the rseq pop (~30 instructions).  free fast path: the
+ * arithmetic descriptor lookup, two checks (object boundary, double-free
+ * mark) and the rseq push.  Everything else is out of line.
+ *
+ * The whole family is exported, so a program never mixes two allocators:
+ * the standard functions, glibc's __libc_* aliases and introspection calls,
+ * C23 free_sized/free_aligned_sized, and every C++ operator new and delete.
+ */
+#include <errno.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../src/init.h"
+#include "../src/lib/bug.h"
+#include "../src/lib/printk.h"
+#include "../src/page/pcp.h"
+#include "../src/slab/slab.h"
+#include "../src/vmalloc/huge.h"
+
+#include <kmm/kmm.h>
+
+#define MALLOC_ALIGNMENT 16
+
+/* Exported names that no system header declares (C23, glibc internals, C++). */
+void free_sized(void *p, size_t size);
+void free_aligned_sized(void *p, size_t align, size_t size);
+void cfree(void *p);
+void *__libc_malloc(size_t size);
+void __libc_free(void *p);
+void *__libc_calloc(size_t n, size_t size);
+void *__libc_realloc(void *p, size_t size);
+void *__libc_memalign(size_t align, size_t size);
+void *__libc_valloc(size_t size);
+void *__libc_pvalloc(size_t size);
+int __posix_memalign(void **memptr, size_t align, size_t size);
+void *_Znwm(size_t size);
+void *_Znam(size_t size);
+void *_ZnwmRKSt9nothrow_t(size_t size, const void *nt);
+void *_ZnamRKSt9nothrow_t(size_t size, const void *nt);
+void *_ZnwmSt11align_val_t(size_t size, size_t align);
+void *_ZnamSt11align_val_t(size_t size, size_t align);
+void *_ZnwmSt11align_val_tRKSt9nothrow_t(size_t size, size_t align, const void *nt);
+void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t size, size_t align, const void *nt);
+void _ZdlPv(void *p);
+void _ZdaPv(void *p);
+void _ZdlPvm(void *p, size_t size);
+void _ZdaPvm(void *p, size_t size);
+void _ZdlPvRKSt9nothrow_t(void *p, const void *nt);
+void _ZdaPvRKSt9nothrow_t(void *p, const void *nt);
+void _ZdlPvSt11align_val_t(void *p, size_t align);
+void _ZdaPvSt11align_val_t(void *p, size_t align);
+void _ZdlPvmSt11align_val_t(void *p, size_t size, size_t align);
+void _ZdaPvmSt11align_val_t(void *p, size_t size, size_t align);
+void _ZdlPvSt11align_val_tRKSt9nothrow_t(void *p, size_t align, const void *nt);
+void _ZdaPvSt11align_val_tRKSt9nothrow_t(void *p, size_t align, const void *nt);
+
+static __cold void *malloc_slow(size_t size)
+{
+	void *p = kmm_ready() ? __kmalloc(size, KMM_GFP_KERNEL, KMM_NUMA_NO_NODE, 0) : NULL;
+
+	if (unlikely(!p))
+		errno = ENOMEM;
+	return p;
+}
+
+__export void *malloc(size_t size)
+{
+	if (likely(size <= KMALLOC_MAX_SIZE && __atomic_load_n(&kmm_initialized, __ATOMIC_RELAXED))) {
+		void *p = slab_alloc_fast(kmalloc_caches[kmalloc_index(size)]);
+
+		if (likely(p))
+			return p;
+	}
+	return malloc_slow(size);
+}
+
+static __cold void free_slow(void *p, struct kmm_page *page)
+{
+	if (!page && !__atomic_load_n(&kmm_initialized, __ATOMIC_ACQUIRE))
+		kmm_panic("invalid free of %p: not allocated by libkmm", p);
+	__kfree(p, page);
+}
+
+__export void free(void *p)
+{
+	struct kmm_page *page;
+
+	if (unlikely(!p))
+		return;
+	page = virt_to_page_checked(p);
+	if (likely(page && (page->flags & (PG_slab | PG_slab_tail)))) {
+		struct kmm_cache *cache = slab_free_check(page, p);
+
+		if (likely(slab_free_fast(cache, p)))
+			return;
+		cache_free_slow(cache, p);
+		return;
+	}
+	free_slow(p, page);
+}
+
+__export void *calloc(size_t n, size_t size)
+{
+	size_t total;
+	void *p;
+
+	if (unlikely(__builtin_mul_overflow(n, size, &total))) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	p = kmm_ready() ? __kmalloc(total, KMM_GFP_ZERO, KMM_NUMA_NO_NODE, 0) : NULL;
+	if (unlikely(!p))
+		errno = ENOMEM;
+	return p;
+}
+
+__export void *realloc(void *p, size_t size)
+{
+	void *q;
+
+	if (!p)
+		return malloc(size);
+	if (size == 0) { /* glibc: frees and returns NULL */
+		free(p);
+		return NULL;
+	}
+	q = __krealloc(p, size, KMM_GFP_KERNEL);
+	if (unlikely(!q))
+		errno = ENOMEM;
+	return q;
+}
+
+__export void *reallocarray(void *p, size_t n, size_t size)
+{
+	size_t total;
+
+	if (unlikely(__builtin_mul_overflow(n, size, &total))) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return realloc(p, total);
+}
+
+/* Aligned allocation; @align is a power of two.  Sets no errno. */
+static void *alloc_aligned(size_t align, size_t size)
+{
+	if (!kmm_ready())
+		return NULL;
+	if (align <= MALLOC_ALIGNMENT)
+		return __kmalloc(size, KMM_GFP_KERNEL, KMM_NUMA_NO_NODE, 0);
+	if (size + align < size)
+		return NULL;
+	return __kmalloc(size, KMM_GFP_KERNEL, KMM_NUMA_NO_NODE, align);
+}
+
+/* glibc's memalign(): any alignment, rounded up to a power of two. */
+__export void *memalign(size_t align, size_t size)
+{
+	void *p;
+
+	if (align > (SIZE_MAX >> 2) + 1) {
+		errno = ENOMEM; /* glibc: memalign(2^63, n) */
+		return NULL;
+	}
+	if (align & (align - 1))
+		align = 1UL << (64 - __builtin_clzl(align));
+	p = alloc_aligned(align, size);
+	if (!p)
+		errno = ENOMEM;
+	return p;
+}
+
+/* glibc 2.36 makes aligned_alloc an alias of memalign (aligned_alloc(3, n) succeeds). */
+__export void *aligned_alloc(size_t align, size_t size)
+{
+	return memalign(align, size);
+}
+
+__export int posix_memalign(void **memptr, size_t align, size_t size)
+{
+	void *p;
+
+	if (align < sizeof(void *) || (align & (align - 1)))
+		return EINVAL; /* errno untouched, as glibc */
+	p = alloc_aligned(align, size);
+	if (!p) {
+		errno = ENOMEM;
+		return ENOMEM;
+	}
+	*memptr = p;
+	return 0;
+}
+
+__export void *valloc(size_t size)
+{
+	return memalign(PAGE_SIZE, size);
+}
+
+__export void *pvalloc(size_t size)
+{
+	size_t rounded = ALIGN_UP(size, PAGE_SIZE);
+
+	if (rounded < size) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return memalign(PAGE_SIZE, rounded);
+}
+
+__export size_t malloc_usable_size(void *p)
+{
+	return p ? __ksize(p, virt_to_page_checked(p)) : 0;
+}
+
+__export void free_sized(void *p, size_t size)
+{
+	(void)size;
+	free(p);
+}
+
+__export void free_aligned_sized(void *p, size_t align, size_t size)
+{
+	(void)align;
+	(void)size;
+	free(p);
+}
+
+__export void cfree(void *p)
+{
+	free(p);
+}
+
+/* ---- glibc's introspection calls, doing the libkmm thing ---- */
+
+__export int mallopt(int param, int value)
+{
+	(void)param;
+	(void)value;
+	return 1; /* accepted: libkmm has no tunables of glibc's kind */
+}
+
+/* Drain every per-CPU cache, give empty slabs back: the buddy then holds all free memory. */
+__export int malloc_trim(size_t pad)
+{
+	(void)pad;
+	if (!kmm_ready())
+		return 0;
+	slab_shrink_all();
+	drain_all_pages();
+	return 1;
+}
+
+struct kmm_usage {
+	size_t system;   /* bytes brought into service */
+	size_t free;     /* free in the buddy and the per-CPU page caches */
+	size_t free_blocks;
+};
+
+static void usage(struct kmm_usage *u)
+{
+	struct kmm_zone *zone;
+
+	memset(u, 0, sizeof(*u));
+	if (!kmm_ready())
+		return;
+	u->system = READ_ONCE(kmm_arena.committed_pages) << PAGE_SHIFT;
+	for_each_zone(zone) {
+		unsigned long counts[NR_PAGE_ORDERS];
+
+		zone_free_counts(zone, counts);
+		for (unsigned int o = 0; o < NR_PAGE_ORDERS; o++) {
+			u->free += (counts[o] << o) << PAGE_SHIFT;
+			u->free_blocks += counts[o];
+		}
+		u->free += pcp_total(zone) << PAGE_SHIFT;
+	}
+}
+
+__export struct mallinfo2 mallinfo2(void)
+{
+	struct mallinfo2 mi;
+	struct kmm_usage u;
+
+	usage(&u);
+	memset(&mi, 0, sizeof(mi));
+	mi.arena = u.system;
+	mi.ordblks = u.free_blocks;
+	mi.uordblks = u.system - u.free;
+	mi.fordblks = u.free;
+	return mi;
+}
+
+__export struct mallinfo mallinfo(void)
+{
+	struct mallinfo2 m2 = mallinfo2();
+	struct mallinfo mi;
+
+	memset(&mi, 0, sizeof(mi));
+	mi.arena = (int)MIN(m2.arena, (size_t)INT32_MAX);
+	mi.ordblks = (int)MIN(m2.ordblks, (size_t)INT32_MAX);
+	mi.uordblks = (int)MIN(m2.uordblks, (size_t)INT32_MAX);
+	mi.fordblks = (int)MIN(m2.fordblks, (size_t)INT32_MAX);
+	return mi;
+}
+
+__export void malloc_stats(void)
+{
+	struct kmm_usage u;
+	char buf[256];
+	size_t n;
+
+	usage(&u);
+	n = kmm_snprintf(buf, sizeof(buf),
+			 "Arena 0:\nsystem bytes     = %10zu\nin use bytes     = %10zu\n"
+			 "Total (incl. mmap):\nsystem bytes     = %10zu\nin use bytes     = %10zu\n",
+			 u.system, u.system - u.free, u.system, u.system - u.free);
+	kmm_write_all(2, buf, n);
+	kmm_dump(2, "buddyinfo");
+}
+
+__export int malloc_info(int options, FILE *fp)
+{
+	struct kmm_usage u;
+
+	if (options) {
+		errno = EINVAL;
+		return -1;
+	}
+	usage(&u);
+	fprintf(fp, "<malloc version=\"1\" allocator=\"libkmm\">\n"
+		    "<heap nr=\"0\">\n<total type=\"fast\" count=\"0\" size=\"0\"/>\n"
+		    "<system type=\"current\" size=\"%zu\"/>\n</heap>\n"
+		    "<total type=\"rest\" count=\"%zu\" size=\"%zu\"/>\n"
+		    "<system type=\"current\" size=\"%zu\"/>\n</malloc>\n",
+		u.system, u.free_blocks, u.free, u.system);
+	return 0;
+}
+
+/* ---- glibc's internal names, which some programs call directly ---- */
+
+__export void *__libc_malloc(size_t size) { return malloc(size); }
+__export void __libc_free(void *p) { free(p); }
+__export void *__libc_calloc(size_t n, size_t size) { return calloc(n, size); }
+__export void *__libc_realloc(void *p, size_t size) { return realloc(p, size); }
+__export void *__libc_memalign(size_t align, size_t size) { return memalign(align, size); }
+__export void *__libc_valloc(size_t size) { return valloc(size); }
+__export void *__libc_pvalloc(size_t size) { return pvalloc(size); }
+__export int __posix_memalign(void **memptr, size_t align, size_t size)
+{
+	return posix_memalign(memptr, align, size);
+}
+
+/* ---- C++: every operator new and delete (mangled names, no libstdc++ needed) ---- */
+
+typedef void (*new_handler_t)(void);
+extern new_handler_t _ZSt15get_new_handlerv(void) __attribute__((weak));
+extern void _ZSt17__throw_bad_allocv(void) __attribute__((weak, noreturn));
+
+/* The throwing new: call the new_handler until it gives up, then bad_alloc. */
+static __cold void *new_failed(size_t size, size_t align)
+{
+	for (;;) {
+		new_handler_t handler = _ZSt15get_new_handlerv ? _ZSt15get_new_handlerv() : NULL;
+		void *p;
+
+		if (!handler) {
+			if (_ZSt17__throw_bad_allocv)
+				_ZSt17__throw_bad_allocv();
+			kmm_panic("operator new(%zu): out of memory", size);
+		}
+		handler();
+		p = align ? alloc_aligned(align, size) : malloc(size);
+		if (p)
+			return p;
+	}
+}
+
+static inline void *cxx_new(size_t size)
+{
+	void *p = malloc(size);
+
+	return likely(p) ? p : new_failed(size, 0);
+}
+
+static inline void *cxx_new_aligned(size_t size, size_t align)
+{
+	void *p = alloc_aligned(align, size);
+
+	return likely(p) ? p : new_failed(size, align);
+}
+
+__export void *_Znwm(size_t size) { return cxx_new(size); }
+__export void *_Znam(size_t size) { return cxx_new(size); }
+__export void *_ZnwmRKSt9nothrow_t(size_t size, const void *nt) { (void)nt; return malloc(size); }
+__export void *_ZnamRKSt9nothrow_t(size_t size, const void *nt) { (void)nt; return malloc(size); }
+__export void *_ZnwmSt11align_val_t(size_t size, size_t align) { return cxx_new_aligned(size, align); }
+__export void *_ZnamSt11align_val_t(size_t size, size_t align) { return cxx_new_aligned(size, align); }
+__export void *_ZnwmSt11align_val_tRKSt9nothrow_t(size_t size, size_t align, const void *nt)
+{
+	(void)nt;
+	return alloc_aligned(align, size);
+}
+__export void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t size, size_t align, const void *nt)
+{
+	(void)nt;
+	return alloc_aligned(align, size);
+}
+
+__export void _ZdlPv(void *p) { free(p); }
+__export void _ZdaPv(void *p) { free(p); }
+__export void _ZdlPvm(void *p, size_t size) { (void)size; free(p); }
+__export void _ZdaPvm(void *p, size_t size) { (void)size; free(p); }
+__export void _ZdlPvRKSt9nothrow_t(void *p, const void *nt) { (void)nt; free(p); }
+__export void _ZdaPvRKSt9nothrow_t(void *p, const void *nt) { (void)nt; free(p); }
+__export void _ZdlPvSt11align_val_t(void *p, size_t align) { (void)align; free(p); }
+__export void _ZdaPvSt11align_val_t(void *p, size_t align) { (void)align; free(p); }
+__export void _ZdlPvmSt11align_val_t(void *p, size_t size, size_t align)
+{
+	(void)size;
+	(void)align;
+	free(p);
+}
+__export void _ZdaPvmSt11align_val_t(void *p, size_t size, size_t align)
+{
+	(void)size;
+	(void)align;
+	free(p);
+}
+__export void _ZdlPvSt11align_val_tRKSt9nothrow_t(void *p, size_t align, const void *nt)
+{
+	(void)align;
+	(void)nt;
+	free(p);
+}
+__export void _ZdaPvSt11align_val_tRKSt9nothrow_t(void *p, size_t align, const void *nt)
+{
+	(void)align;
+	(void)nt;
+	free(p);
+}

@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: MIT
+/*
+ * kmalloc.c - kmalloc-N size classes over the slab caches, and the large
+ * path beyond them (the kernel's mm/slab_common.c kmalloc_caches[] and
+ * kmalloc_large()).
+ *
+ * Classes: 16, 32, ... 128 in 16-byte steps, then four per doubling up to
+ * 32 KiB (160, 192, 224, 256, 320, ...).  A size above 128 bytes wastes at
+ * most 25% of its class; below, the 16-byte alignment that C requires of
+ * malloc for any object of 16 bytes or more bounds the slack to 15 bytes.
+ * (The kernel's powers of two plus 96 and 192 waste up to 50%.)
+ *
+ * Beyond 32 KiB: an exact run of pages from the page allocator up to the
+ * largest buddy block (4 MiB), the unused tail of the block going back at
+ * once (alloc_pages_exact()); beyond that, a direct mapping (vmalloc/huge.c).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "../lib/bug.h"
+#include "../vmalloc/huge.h"
+#include "slab.h"
+
+struct kmm_cache *kmalloc_caches[NR_KMALLOC_CACHES];
+
+unsigned int kmalloc_size(unsigned int idx)
+{
+	unsigned int b, q;
+
+	if (idx < 8)
+		return (idx + 1) * 16;
+	b = (idx - 8) / 4 + 7; /* floor(log2(size - 1)) of the class */
+	q = (idx - 8) % 4;     /* which quarter of the doubling */
+	return (1u << b) + ((q + 1) << (b - 2));
+}
+
+#define LARGE_MAX (MAX_ORDER_NR_PAGES << PAGE_SHIFT)
+
+void *kmalloc_large(size_t size, kmm_gfp_t gfp, int nid, size_t align)
+{
+	unsigned long npages = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
+	struct kmm_page *page;
+
+	if (size > LARGE_MAX || align > LARGE_MAX) {
+		void *p = huge_alloc(size, align);
+
+		return p; /* fresh mappings are zero: KMM_GFP_ZERO holds */
+	}
+	/* A run of 2^k pages is aligned to 2^k pages: ask for enough. */
+	if (align > PAGE_SIZE && npages < align / PAGE_SIZE)
+		npages = align / PAGE_SIZE;
+	else if (align > PAGE_SIZE)
+		npages = ALIGN_UP(npages, align / PAGE_SIZE);
+	page = alloc_pages_exact(gfp, npages, nid);
+	return page ? page_to_virt(page) : NULL;
+}
+
+/* The smallest class whose objects are all aligned to @align (<= 4 KiB). */
+static unsigned int aligned_index(size_t size, size_t align)
+{
+	unsigned int idx = kmalloc_index(ALIGN_UP(size, align));
+
+	while (idx < NR_KMALLOC_CACHES && kmalloc_size(idx) % align)
+		idx++;
+	return idx;
+}
+
+void *__kmalloc(size_t size, kmm_gfp_t gfp, int nid, size_t align)
+{
+	struct kmm_cache *cache;
+	unsigned int idx;
+	void *obj;
+
+	if (size > KMALLOC_MAX_SIZE || align > PAGE_SIZE)
+		return kmalloc_large(size, gfp, nid, align);
+	idx = align > 16 ? aligned_index(size, align) : kmalloc_index(size);
+	if (idx >= NR_KMALLOC_CACHES)
+		return kmalloc_large(size, gfp, nid, align);
+	cache = kmalloc_caches[idx];
+	if (nid == KMM_NUMA_NO_NODE) {
+		obj = slab_alloc_fast(cache);
+		if (likely(obj)) {
+			if (gfp & KMM_GFP_ZERO)
+				memset(obj, 0, cache->object_size);
+			return obj;
+		}
+	}
+	return cache_alloc_slow(cache, gfp, nid);
+}
+
+static __cold __noreturn void bad_kfree(const void *ptr, const char *why)
+{
+	kmm_panic("invalid free of %p: %s", ptr, why);
+}
+
+void __kfree(void *ptr, struct kmm_page *page)
+{
+	unsigned int flags;
+
+	if (!page) {
+		if (!huge_free(ptr))
+			bad_kfree(ptr, "not allocated by libkmm");
+		return;
+	}
+	flags = READ_ONCE(page->flags);
+	if (flags & (PG_slab | PG_slab_tail)) {
+		struct kmm_cache *cache = slab_free_check(page, ptr);
+
+		if (!slab_free_fast(cache, ptr))
+			cache_free_slow(cache, ptr);
+		return;
+	}
+	if (flags == PG_exact && ((uintptr_t)ptr & (PAGE_SIZE - 1)) == 0) {
+		free_pages_exact(page);
+		return;
+	}
+	if (flags & (PG_buddy | PG_pcp))
+		bad_kfree(ptr, "double free (the memory is already free)");
+	bad_kfree(ptr, "not the start of a block allocated by malloc");
+}
+
+size_t __ksize(const void *ptr, struct kmm_page *page)
+{
+	if (!page)
+		return huge_usable_size(ptr);
+	if (page->flags & (PG_slab | PG_slab_tail))
+		return ((struct kmm_cache *)slab_head(page)->private)->size;
+	if (page->flags == PG_exact)
+		return (unsigned long)page->private << PAGE_SHIFT;
+	return 0;
+}
+
+void *__krealloc(void *ptr, size_t size, kmm_gfp_t gfp)
+{
+	struct kmm_page *page = virt_to_page_checked(ptr);
+	size_t old = __ksize(ptr, page);
+	void *p;
+
+	if (!old)
+		bad_kfree(ptr, "realloc of a pointer not allocated by libkmm");
+	if (page && (page->flags & (PG_slab | PG_slab_tail))) {
+		/* In place while it fits and moving would not save half the object. */
+		if (size <= old && (size > old / 2 || old <= 128))
+			return ptr;
+	} else if (page) {
+		unsigned long npages = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
+
+		/* A page run shrinks in place (the tail goes back) or grows when it fits. */
+		if (size > KMALLOC_MAX_SIZE && npages <= (old >> PAGE_SHIFT)) {
+			shrink_pages_exact(page, npages);
+			return ptr;
+		}
+	} else if (size > LARGE_MAX) {
+		p = huge_realloc(ptr, size);
+		if (p)
+			return p;
+	}
+	p = __kmalloc(size, gfp & ~KMM_GFP_ZERO, KMM_NUMA_NO_NODE, 0);
+	if (!p)
+		return NULL;
+	memcpy(p, ptr, MIN(old, size));
+	__kfree(ptr, page);
+	return p;
+}

@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * slab/slab.h - object caches (SLUB with per-CPU object stacks, the kernel's
+ * 6.18 "sheaves"), internal interface.  See slub.c for the theory of operation.
+ */
+#ifndef KMM_SLAB_SLAB_H
+#define KMM_SLAB_SLAB_H
+
+#include <kmm/slab.h>
+
+#include "../lib/rseq.h"
+#include "../page/internal.h"
+
+#define SLAB_CPU_SLOTS 126
+#define SLAB_FREELIST_END 0xffff
+#define SLAB_MAX_ORDER 5 /* 128 KiB slabs at most */
+
+/*
+ * struct slab_cpu - one cache's stack of free objects on one CPU.  The first
+ * three fields are the rseq list contract (lib/rseq-*.h); 1 KiB in all.
+ */
+struct slab_cpu {
+	uint32_t count;
+	uint32_t high;
+	void *slot[SLAB_CPU_SLOTS];
+	struct kmm_lock lock; /* drains; every operation in the locked mode */
+	uint32_t pad;
+};
+
+_Static_assert(sizeof(struct slab_cpu) == 1024, "struct slab_cpu is one 1 KiB rseq list");
+
+/* struct kmm_cache_node - a cache's slabs on one node (the kernel's kmem_cache_node). */
+struct kmm_cache_node {
+	struct kmm_lock list_lock;
+	struct kmm_list partial; /* slabs with free objects, empty ones included */
+	unsigned long nr_partial;
+	unsigned long nr_slabs;  /* all slabs of the cache on this node */
+	unsigned long nr_empty;  /* empty slabs kept on @partial (<= min_partial) */
+} ____cacheline_aligned;
+
+enum slab_stat {
+	SLAB_STAT_REFILL,    /* per-CPU stack refilled from slabs */
+	SLAB_STAT_FLUSH,     /* per-CPU stack flushed to slabs */
+	SLAB_STAT_NEW_SLAB,  /* slabs taken from the page allocator */
+	SLAB_STAT_FREE_SLAB, /* slabs given back */
+	NR_SLAB_STATS
+};
+
+struct kmm_cache {
+	/* Read on every allocation and free. */
+	struct slab_cpu *cpu; /* [kmm_nr_cpu_ids] */
+	unsigned int size;    /* object stride */
+	unsigned int order;   /* slab order */
+	uint64_t div_magic;   /* off % size == 0  <=>  off * div_magic < div_magic */
+
+	/* Slow paths. */
+	unsigned int object_size; /* as asked */
+	unsigned int align;
+	unsigned int objects; /* per slab */
+	unsigned int batch;   /* objects moved per refill or flush */
+	unsigned int min_partial;
+	unsigned long flags;
+	void (*ctor)(void *);
+	struct kmm_list list; /* slab_caches */
+	unsigned long stat[NR_SLAB_STATS];
+	char name[32];
+	struct kmm_cache_node node[]; /* [kmm_nr_node_ids] */
+};
+
+/* Lock order: slab_mutex, then a cache's cpu locks, then its node list_locks, then zones. */
+extern struct kmm_lock slab_mutex;
+extern struct kmm_list slab_caches;
+extern uint64_t slab_secret;
+
+/* Bring the slab allocator up (kmem_cache_init()).  Return: 0 or -ENOMEM. */
+int kmem_cache_init(void);
+
+struct kmm_cache *cache_create(const char *name, size_t size, size_t align,
+			       unsigned long flags, void (*ctor)(void *));
+void cache_destroy(struct kmm_cache *cache);
+void *cache_alloc_slow(struct kmm_cache *cache, kmm_gfp_t gfp, int nid);
+void cache_free_slow(struct kmm_cache *cache, void *obj);
+/* Give every object cached per CPU back to its slab, and empty slabs beyond the reserve. */
+void cache_shrink(struct kmm_cache *cache);
+void slab_shrink_all(void);
+/* Objects handed out and not freed, over all slabs of @cache. */
+unsigned long cache_active_objects(struct kmm_cache *cache);
+
+/* fork(): take every slab lock; release them in the parent; reset them in the child. */
+void slab_fork_prepare(void);
+void slab_fork_parent(void);
+void slab_fork_child(void);
+
+/* The slab and cache of a slab page (head or tail). */
+static inline struct kmm_page *slab_head(struct kmm_page *page)
+{
+	return (page->flags & PG_slab_tail) ? (struct kmm_page *)page->private : page;
+}
+
+/*
+ * The double-free marker: a freed object's second word holds its address
+ * mixed with a per-process secret; allocation clears it.  A free that finds
+ * it is a double free (a user value matching it is a 2^-64 accident).
+ */
+static inline uint64_t slab_free_mark(const void *obj)
+{
+	return (uintptr_t)obj ^ slab_secret;
+}
+
+/*
+ * slab_alloc_fast() - pop an object from this CPU's stack of @cache.
+ * Budget: the rseq pop (14 instructions) and one store; NULL on a miss.
+ */
+static __always_inline void *slab_alloc_fast(struct kmm_cache *cache)
+{
+#if KMM_HAVE_RSEQ_ASM
+	if (likely(kmm_rseq_usable)) {
+		void **obj = rseq_list_pop(kmm_rseq_offset, cache->cpu, (long)sizeof(struct slab_cpu),
+					   (unsigned int)kmm_nr_cpu_ids);
+
+		if (likely(obj)) {
+			obj[1] = NULL;
+			return obj;
+		}
+	}
+#endif
+	return NULL;
+}
+
+/*
+ * slab_free_check() - the release-build checks of a free of @obj in slab
+ * @page: the object starts on an object boundary and is not already free.
+ * Return: the cache.  Misuse is reported and aborts.
+ */
+void slab_bad_free(struct kmm_cache *cache, const void *obj, const char *why) __noreturn __cold;
+
+static __always_inline struct kmm_cache *slab_free_check(struct kmm_page *page, void *obj)
+{
+	struct kmm_page *head = slab_head(page);
+	struct kmm_cache *cache = head->private;
+	uint64_t off = (uintptr_t)obj & ((PAGE_SIZE << cache->order) - 1);
+
+	if (unlikely(off * cache->div_magic >= cache->div_magic))
+		slab_bad_free(cache, obj, "not the start of an object");
+	if (unlikely(((uint64_t *)obj)[1] == slab_free_mark(obj)))
+		slab_bad_free(cache, obj, "double free");
+	return cache;
+}
+
+/* slab_free_fast() - mark @obj free and push it; false: the caller goes slow. */
+static __always_inline bool slab_free_fast(struct kmm_cache *cache, void *obj)
+{
+	((uint64_t *)obj)[1] = slab_free_mark(obj);
+#if KMM_HAVE_RSEQ_ASM
+	if (likely(kmm_rseq_usable))
+		return rseq_list_push(kmm_rseq_offset, cache->cpu, (long)sizeof(struct slab_cpu),
+				      (unsigned int)kmm_nr_cpu_ids, obj) == 0;
+#endif
+	return false;
+}
+
+/* kmalloc (kmalloc.c). */
+#define KMALLOC_MIN_SIZE 16
+#define KMALLOC_MAX_SIZE KMM_KMALLOC_MAX_CACHE_SIZE
+#define NR_KMALLOC_CACHES 40
+extern struct kmm_cache *kmalloc_caches[NR_KMALLOC_CACHES];
+
+/*
+ * kmalloc_index() - the class of @size (1..KMALLOC_MAX_SIZE): 16-byte steps
+ * up to 128, then four classes per doubling (at most 25% of a class is
+ * waste).  Budget: one branch, a clz and a few ALU operations.
+ */
+static __always_inline unsigned int kmalloc_index(size_t size)
+{
+	unsigned int b;
+
+	if (size <= 128)
+		return size ? (unsigned int)((size - 1) >> 4) : 0;
+	b = 63u - (unsigned int)__builtin_clzl(size - 1);
+	return 8 + (b - 7) * 4 + (unsigned int)(((size - 1) >> (b - 2)) & 3);
+}
+
+/* The object size of class @idx. */
+unsigned int kmalloc_size(unsigned int idx);
+
+void *kmalloc_large(size_t size, kmm_gfp_t gfp, int nid, size_t align);
+void *__kmalloc(size_t size, kmm_gfp_t gfp, int nid, size_t align);
+void __kfree(void *ptr, struct kmm_page *page);
+size_t __ksize(const void *ptr, struct kmm_page *page);
+void *__krealloc(void *ptr, size_t size, kmm_gfp_t gfp);
+
+/* Views. */
+struct kmm_seq;
+void show_slabinfo(struct kmm_seq *m);
+
+#endif /* KMM_SLAB_SLAB_H */

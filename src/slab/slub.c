@@ -1,0 +1,576 @@
+// SPDX-License-Identifier: MIT
+/*
+ * slub.c - object caches: SLUB's slabs and partial lists behind per-CPU
+ * stacks of free objects (the kernel's mm/slub.c with 6.18's "sheaves").
+ *
+ * Theory of operation.  A slab is a block of 2^order pages from the page
+ * allocator cut into objects of cache->size bytes.  Its head page descriptor
+ * carries the slab state: PG_slab, the cache, the number of objects handed
+ * out (inuse), and the index of its first free object (freelist; each free
+ * object holds the index of the next in its first 4 bytes).  The other pages
+ * are PG_slab_tail and point to the head, so any object address finds its
+ * slab and cache by arithmetic.
+ *
+ * Each cache has, per CPU, a stack of free object pointers (struct slab_cpu),
+ * used exactly like the page allocator's pcp stacks: allocation pops, free
+ * pushes, in rseq critical sections on glibc's registration, no lock and no
+ * atomic instruction.  A free lands on the freeing CPU's stack whichever CPU
+ * allocated the object, so a remote free takes no lock either.  An empty stack
+ * is refilled with a batch of objects from the node's partial slabs, or a new
+ * slab, under the node's list_lock; a full one flushes a batch back to the
+ * objects' slabs.  Without rseq each stack is taken with a trylock, and a
+ * failed trylock goes to the slabs directly.
+ *
+ * Slabs with free objects sit on their node's partial list; full slabs are on
+ * no list (SLUB does the same).  Empty slabs stay on the partial list up to
+ * min_partial per node (the kernel's reserve); beyond that they go back to the
+ * page allocator.
+ *
+ * Misuse: a free must start on an object boundary (checked with one multiply,
+ * against a precomputed divisibility constant) and must not find the object
+ * already marked free (the second word of a freed object holds its address
+ * mixed with a per-process secret; allocation clears it).  Both checks are on
+ * in every build.
+ *
+ * Lock order: slab_mutex (the cache list), a cache's slab_cpu locks, its node
+ * list_locks, then zone locks inside the page allocator.  A node's list_lock
+ * is never held while taking pages from or giving pages to the page allocator.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/auxv.h>
+
+#include "../lib/bug.h"
+#include "../lib/printk.h"
+#include "slab.h"
+
+#define SLAB_BATCH_MAX 64
+
+struct kmm_lock slab_mutex = KMM_LOCK_INIT;
+struct kmm_list slab_caches = { &slab_caches, &slab_caches };
+uint64_t slab_secret;
+
+static inline struct slab_cpu *cache_cpu(const struct kmm_cache *cache, int cpu)
+{
+	return &cache->cpu[cpu];
+}
+
+static inline int this_cpu(void)
+{
+	int cpu = kmm_current_cpu();
+
+	return likely(cpu < kmm_nr_cpu_ids) ? cpu : 0;
+}
+
+static inline void *slab_address(const struct kmm_page *slab)
+{
+	return page_to_virt(slab);
+}
+
+static inline void *slab_object(const struct kmm_cache *cache, const struct kmm_page *slab,
+				unsigned int idx)
+{
+	return (char *)slab_address(slab) + (size_t)idx * cache->size;
+}
+
+static inline unsigned int slab_index(const struct kmm_cache *cache, const struct kmm_page *slab,
+				      const void *obj)
+{
+	return (unsigned int)(((uintptr_t)obj - (uintptr_t)slab_address(slab)) / cache->size);
+}
+
+static inline struct kmm_page *obj_to_slab(const void *obj)
+{
+	return slab_head(virt_to_page_checked(obj));
+}
+
+void slab_bad_free(struct kmm_cache *cache, const void *obj, const char *why)
+{
+	kmm_panic("invalid free of %p (%s, cache %s): %s", obj, "slab object", cache->name, why);
+}
+
+/*
+ * The kernel's calculate_order(): the smallest slab order that holds enough
+ * objects (4 * (fls(cpus) + 1), fewer for big objects) with at most 1/16 of
+ * it wasted, then 1/8, then 1/4.
+ */
+static unsigned int calculate_order(unsigned int size)
+{
+	unsigned int max_objects = (unsigned int)((PAGE_SIZE << SLAB_MAX_ORDER) / size);
+	unsigned int min_objects = 4 * (32 - (unsigned int)__builtin_clz((unsigned int)kmm_nr_cpu_ids) + 1);
+
+	min_objects = MIN(min_objects, MAX(max_objects / 2, 1u));
+	for (unsigned int frac = 16; frac >= 4; frac /= 2)
+		for (unsigned int order = 0; order <= SLAB_MAX_ORDER; order++) {
+			size_t slab = PAGE_SIZE << order;
+			size_t n = slab / size;
+
+			if (n >= min_objects && (slab - n * size) * frac <= slab)
+				return order;
+		}
+	return SLAB_MAX_ORDER;
+}
+
+/* Per-CPU stack size by object size (the kernel's cpu_partial, in objects). */
+static unsigned int cpu_high(unsigned int size)
+{
+	if (size <= 256)
+		return SLAB_CPU_SLOTS;
+	if (size <= 1024)
+		return 64;
+	if (size <= 4096)
+		return 32;
+	return 16;
+}
+
+static void *boot_alloc(size_t bytes)
+{
+	struct kmm_page *page = alloc_pages_exact(KMM_GFP_ZERO, (bytes + PAGE_SIZE - 1) >> PAGE_SHIFT,
+						  KMM_NUMA_NO_NODE);
+
+	return page ? page_to_virt(page) : NULL;
+}
+
+static void boot_free(void *addr)
+{
+	free_pages_exact(virt_to_page_checked(addr));
+}
+
+struct kmm_cache *cache_create(const char *name, size_t size, size_t align, unsigned long flags,
+			       void (*ctor)(void *))
+{
+	size_t bytes = sizeof(struct kmm_cache) + sizeof(struct kmm_cache_node) * (size_t)kmm_nr_node_ids;
+	struct kmm_cache *cache;
+	unsigned int high;
+
+	if (size == 0 || size > (PAGE_SIZE << SLAB_MAX_ORDER) || (align & (align - 1)) ||
+	    align > PAGE_SIZE)
+		return NULL;
+	if (flags & KMM_SLAB_HWCACHE_ALIGN)
+		align = MAX(align, (size_t)KMM_CACHELINE);
+	/* Room for the double-free mark; 16-byte alignment from 16 bytes up. */
+	size = MAX(size, (size_t)16);
+	align = MAX(align, (size_t)16);
+	cache = boot_alloc(bytes);
+	if (!cache)
+		return NULL;
+	cache->cpu = boot_alloc(sizeof(struct slab_cpu) * (size_t)kmm_nr_cpu_ids);
+	if (!cache->cpu) {
+		boot_free(cache);
+		return NULL;
+	}
+	cache->object_size = (unsigned int)size;
+	cache->align = (unsigned int)align;
+	cache->size = (unsigned int)ALIGN_UP(size, align);
+	cache->div_magic = ~0ULL / cache->size + 1;
+	cache->order = calculate_order(cache->size);
+	cache->objects = (unsigned int)((PAGE_SIZE << cache->order) / cache->size);
+	high = MIN(cpu_high(cache->size), SLAB_CPU_SLOTS);
+	cache->batch = MAX(1u, MIN(high / 2, (unsigned int)SLAB_BATCH_MAX));
+	cache->min_partial = 5;
+	cache->flags = flags;
+	cache->ctor = ctor;
+	kmm_snprintf(cache->name, sizeof(cache->name), "%s", name ? name : "(unnamed)");
+	for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++) {
+		cache->cpu[cpu].count = 0;
+		cache->cpu[cpu].high = high;
+		kmm_lock_init(&cache->cpu[cpu].lock);
+	}
+	for (int nid = 0; nid < kmm_nr_node_ids; nid++) {
+		kmm_lock_init(&cache->node[nid].list_lock);
+		list_init(&cache->node[nid].partial);
+	}
+	kmm_lock(&slab_mutex);
+	list_add_tail(&cache->list, &slab_caches);
+	kmm_unlock(&slab_mutex);
+	return cache;
+}
+
+/* A new slab for @cache: pages, descriptors, free list, constructor. */
+static struct kmm_page *new_slab(struct kmm_cache *cache, int nid)
+{
+	struct kmm_page *slab = __alloc_pages(KMM_GFP_KERNEL, cache->order, nid);
+
+	if (!slab)
+		return NULL;
+	slab->flags = PG_slab;
+	slab->private = cache;
+	slab->inuse = 0;
+	slab->freelist = 0;
+	for (unsigned long i = 1; i < (1UL << cache->order); i++) {
+		slab[i].flags = PG_slab_tail;
+		slab[i].private = slab;
+	}
+	for (unsigned int i = 0; i < cache->objects; i++) {
+		void *obj = slab_object(cache, slab, i);
+
+		if (cache->ctor)
+			cache->ctor(obj);
+		*(uint32_t *)obj = i + 1 < cache->objects ? i + 1 : SLAB_FREELIST_END;
+	}
+	__atomic_fetch_add(&cache->stat[SLAB_STAT_NEW_SLAB], 1, __ATOMIC_RELAXED);
+	return slab;
+}
+
+static void discard_slab(struct kmm_cache *cache, struct kmm_page *slab)
+{
+	for (unsigned long i = 1; i < (1UL << cache->order); i++) {
+		slab[i].flags = 0;
+		slab[i].private = NULL;
+	}
+	slab->flags = PG_head;
+	slab->private = NULL;
+	free_pages_fast(page_zone(slab), slab, cache->order);
+	__atomic_fetch_add(&cache->stat[SLAB_STAT_FREE_SLAB], 1, __ATOMIC_RELAXED);
+}
+
+/* Take up to @want objects from @slab.  Context: its node's list_lock. */
+static unsigned int take_objects(struct kmm_cache *cache, struct kmm_cache_node *n,
+				 struct kmm_page *slab, void **out, unsigned int want)
+{
+	unsigned int got = 0;
+
+	if (slab->inuse == 0)
+		n->nr_empty--;
+	while (got < want && slab->freelist != SLAB_FREELIST_END) {
+		void *obj = slab_object(cache, slab, slab->freelist);
+
+		slab->freelist = (uint16_t) * (uint32_t *)obj;
+		slab->inuse++;
+		out[got++] = obj;
+	}
+	if (slab->freelist == SLAB_FREELIST_END) {
+		list_del(&slab->lru);
+		n->nr_partial--;
+	}
+	return got;
+}
+
+/*
+ * Gather up to @want objects for node @nid: partial slabs first, then a new
+ * slab.  Return: how many (0 when no memory is left).
+ */
+static unsigned int refill_objects(struct kmm_cache *cache, int nid, void **out, unsigned int want)
+{
+	struct kmm_cache_node *n = &cache->node[nid];
+	struct kmm_page *slab;
+	unsigned int got = 0;
+
+	kmm_lock(&n->list_lock);
+	while (got < want && !list_empty(&n->partial)) {
+		slab = list_first_entry(&n->partial, struct kmm_page, lru);
+		got += take_objects(cache, n, slab, out + got, want - got);
+	}
+	kmm_unlock(&n->list_lock);
+	if (got)
+		return got;
+
+	slab = new_slab(cache, nid);
+	if (!slab)
+		return 0;
+	nid = page_zone(slab)->node; /* a remote node when the local one is full */
+	n = &cache->node[nid];
+	kmm_lock(&n->list_lock);
+	n->nr_slabs++;
+	list_add(&slab->lru, &n->partial);
+	n->nr_partial++;
+	n->nr_empty++;
+	got = take_objects(cache, n, slab, out, want);
+	kmm_unlock(&n->list_lock);
+	return got;
+}
+
+/* Return @count objects to their slabs; release empty slabs beyond the reserve. */
+static void flush_objects(struct kmm_cache *cache, void *const *objs, unsigned int count)
+{
+	struct kmm_page *discard[SLAB_BATCH_MAX];
+	struct kmm_cache_node *n = NULL;
+	unsigned int nr_discard = 0;
+
+	for (unsigned int i = 0; i < count; i++) {
+		struct kmm_page *slab = obj_to_slab(objs[i]);
+		struct kmm_cache_node *sn = &cache->node[page_zone(slab)->node];
+
+		if (sn != n) {
+			if (n)
+				kmm_unlock(&n->list_lock);
+			n = sn;
+			kmm_lock(&n->list_lock);
+		}
+		if (slab->freelist == SLAB_FREELIST_END) {
+			list_add_tail(&slab->lru, &n->partial);
+			n->nr_partial++;
+		}
+		*(uint32_t *)objs[i] = slab->freelist;
+		slab->freelist = (uint16_t)slab_index(cache, slab, objs[i]);
+		if (--slab->inuse == 0) {
+			if (n->nr_empty >= cache->min_partial && nr_discard < SLAB_BATCH_MAX) {
+				list_del(&slab->lru);
+				n->nr_partial--;
+				n->nr_slabs--;
+				discard[nr_discard++] = slab;
+			} else {
+				n->nr_empty++;
+			}
+		}
+	}
+	if (n)
+		kmm_unlock(&n->list_lock);
+	for (unsigned int i = 0; i < nr_discard; i++)
+		discard_slab(cache, discard[i]);
+}
+
+static int pick_node(int nid)
+{
+	return nid == KMM_NUMA_NO_NODE || !node_online(nid) ? numa_node_id() : nid;
+}
+
+void *cache_alloc_slow(struct kmm_cache *cache, kmm_gfp_t gfp, int nid)
+{
+	void *objs[SLAB_BATCH_MAX];
+	unsigned int got;
+	void **obj;
+
+	if (nid == KMM_NUMA_NO_NODE && !kmm_rseq_usable) {
+		struct slab_cpu *c = cache_cpu(cache, this_cpu());
+
+		if (kmm_trylock(&c->lock)) {
+			if (!c->count) {
+				got = refill_objects(cache, pick_node(nid), objs, cache->batch);
+				for (unsigned int i = 1; i < got; i++)
+					c->slot[c->count++] = objs[i];
+				obj = got ? objs[0] : NULL;
+			} else {
+				obj = c->slot[--c->count];
+			}
+			kmm_unlock(&c->lock);
+			goto out;
+		}
+	}
+	/* rseq mode (a miss), a chosen node, or a contended stack in the locked mode. */
+	got = refill_objects(cache, pick_node(nid), objs,
+			     nid == KMM_NUMA_NO_NODE && kmm_rseq_usable ? cache->batch : 1);
+	if (!got)
+		return NULL;
+	obj = objs[0];
+#if KMM_HAVE_RSEQ_ASM
+	if (got > 1) {
+		int pushed = rseq_list_push_bulk(kmm_rseq_offset, cache->cpu,
+						 (long)sizeof(struct slab_cpu),
+						 (unsigned int)kmm_nr_cpu_ids, objs + 1, got - 1);
+
+		if (pushed < 0)
+			pushed = 0;
+		if (1 + (unsigned int)pushed < got)
+			flush_objects(cache, objs + 1 + pushed, got - 1 - (unsigned int)pushed);
+	}
+#endif
+	__atomic_fetch_add(&cache->stat[SLAB_STAT_REFILL], 1, __ATOMIC_RELAXED);
+out:
+	if (obj) {
+		obj[1] = NULL;
+		if (gfp & KMM_GFP_ZERO)
+			memset(obj, 0, cache->object_size);
+	}
+	return obj;
+}
+
+void cache_free_slow(struct kmm_cache *cache, void *obj)
+{
+	void *objs[SLAB_BATCH_MAX];
+
+	if (!kmm_rseq_usable) {
+		struct slab_cpu *c = cache_cpu(cache, this_cpu());
+
+		if (!kmm_trylock(&c->lock)) {
+			flush_objects(cache, &obj, 1);
+			return;
+		}
+		if (c->count >= c->high) {
+			unsigned int batch = MIN(cache->batch, c->count);
+
+			c->count -= batch;
+			flush_objects(cache, &c->slot[c->count], batch);
+		}
+		if (c->count < c->high)
+			c->slot[c->count++] = obj;
+		else
+			flush_objects(cache, &obj, 1);
+		kmm_unlock(&c->lock);
+		return;
+	}
+#if KMM_HAVE_RSEQ_ASM
+	int n = rseq_list_pop_bulk(kmm_rseq_offset, cache->cpu, (long)sizeof(struct slab_cpu),
+				   (unsigned int)kmm_nr_cpu_ids, objs, cache->batch);
+
+	if (n > 0)
+		flush_objects(cache, objs, (unsigned int)n);
+	__atomic_fetch_add(&cache->stat[SLAB_STAT_FLUSH], 1, __ATOMIC_RELAXED);
+	if (n >= 0 && rseq_list_push(kmm_rseq_offset, cache->cpu, (long)sizeof(struct slab_cpu),
+				     (unsigned int)kmm_nr_cpu_ids, obj) == 0)
+		return;
+#endif
+	flush_objects(cache, &obj, 1);
+}
+
+/* Empty @cpu's stack of @cache into the slabs (stop, fence, flush, restart). */
+static void drain_cpu(struct kmm_cache *cache, int cpu)
+{
+	struct slab_cpu *c = cache_cpu(cache, cpu);
+	uint32_t *high[1] = { &c->high }, saved[1], count;
+
+	kmm_lock(&c->lock);
+	rseq_lists_stop(high, 1, saved, cpu);
+	count = __atomic_load_n(&c->count, __ATOMIC_RELAXED);
+	if (count)
+		flush_objects(cache, c->slot, count);
+	__atomic_store_n(&c->count, 0, __ATOMIC_RELAXED);
+	rseq_lists_restart(high, 1, saved);
+	kmm_unlock(&c->lock);
+}
+
+/* Give the empty slabs kept in reserve back to the page allocator. */
+static void release_empty_slabs(struct kmm_cache *cache)
+{
+	for (int nid = 0; nid < kmm_nr_node_ids; nid++) {
+		struct kmm_cache_node *n = &cache->node[nid];
+		struct kmm_list *pos, *next;
+
+		kmm_lock(&n->list_lock);
+		for (pos = n->partial.next; pos != &n->partial; pos = next) {
+			struct kmm_page *slab = list_entry(pos, struct kmm_page, lru);
+
+			next = pos->next;
+			if (slab->inuse)
+				continue;
+			list_del(&slab->lru);
+			n->nr_partial--;
+			n->nr_slabs--;
+			n->nr_empty--;
+			kmm_unlock(&n->list_lock);
+			discard_slab(cache, slab);
+			kmm_lock(&n->list_lock);
+			next = n->partial.next; /* the list may have changed */
+		}
+		kmm_unlock(&n->list_lock);
+	}
+}
+
+void cache_shrink(struct kmm_cache *cache)
+{
+	for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++)
+		drain_cpu(cache, cpu);
+	release_empty_slabs(cache);
+}
+
+void slab_shrink_all(void)
+{
+	struct kmm_list *pos;
+
+	kmm_lock(&slab_mutex);
+	list_for_each(pos, &slab_caches)
+		cache_shrink(list_entry(pos, struct kmm_cache, list));
+	kmm_unlock(&slab_mutex);
+}
+
+unsigned long cache_active_objects(struct kmm_cache *cache)
+{
+	unsigned long active = 0;
+
+	for (int nid = 0; nid < kmm_nr_node_ids; nid++) {
+		struct kmm_cache_node *n = &cache->node[nid];
+		struct kmm_list *pos;
+
+		kmm_lock(&n->list_lock);
+		/* Full slabs are on no list: count them from the totals. */
+		active += n->nr_slabs * cache->objects;
+		list_for_each(pos, &n->partial) {
+			struct kmm_page *slab = list_entry(pos, struct kmm_page, lru);
+
+			active -= cache->objects - slab->inuse;
+		}
+		kmm_unlock(&n->list_lock);
+	}
+	for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++)
+		active -= READ_ONCE(cache->cpu[cpu].count);
+	return active;
+}
+
+void cache_destroy(struct kmm_cache *cache)
+{
+	unsigned long live;
+
+	cache_shrink(cache);
+	live = cache_active_objects(cache);
+	if (live)
+		kmm_panic("kmm_cache_destroy(%s): %lu objects are still allocated", cache->name,
+			  live);
+	kmm_lock(&slab_mutex);
+	list_del(&cache->list);
+	kmm_unlock(&slab_mutex);
+	boot_free(cache->cpu);
+	boot_free(cache);
+}
+
+void slab_fork_prepare(void)
+{
+	struct kmm_list *pos;
+
+	kmm_lock(&slab_mutex);
+	list_for_each(pos, &slab_caches) {
+		struct kmm_cache *cache = list_entry(pos, struct kmm_cache, list);
+
+		for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++)
+			kmm_lock(&cache->cpu[cpu].lock);
+		for (int nid = 0; nid < kmm_nr_node_ids; nid++)
+			kmm_lock(&cache->node[nid].list_lock);
+	}
+}
+
+static void slab_fork_release(bool child)
+{
+	struct kmm_list *pos;
+
+	list_for_each(pos, &slab_caches) {
+		struct kmm_cache *cache = list_entry(pos, struct kmm_cache, list);
+
+		for (int nid = 0; nid < kmm_nr_node_ids; nid++)
+			child ? kmm_lock_init(&cache->node[nid].list_lock)
+			      : kmm_unlock(&cache->node[nid].list_lock);
+		for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++)
+			child ? kmm_lock_init(&cache->cpu[cpu].lock) : kmm_unlock(&cache->cpu[cpu].lock);
+	}
+	child ? kmm_lock_init(&slab_mutex) : kmm_unlock(&slab_mutex);
+}
+
+void slab_fork_parent(void)
+{
+	slab_fork_release(false);
+}
+
+void slab_fork_child(void)
+{
+	slab_fork_release(true);
+}
+
+int kmem_cache_init(void)
+{
+	const uint64_t *rnd = (const uint64_t *)getauxval(AT_RANDOM);
+
+	slab_secret = (rnd ? rnd[0] : 0x9e3779b97f4a7c15ULL) | 1;
+	for (unsigned int i = 0; i < NR_KMALLOC_CACHES; i++) {
+		char name[32];
+
+		unsigned int size = kmalloc_size(i);
+
+		/* The kernel's names: kmalloc-96, kmalloc-1k, kmalloc-8k. */
+		if (size % 1024)
+			kmm_snprintf(name, sizeof(name), "kmalloc-%u", size);
+		else
+			kmm_snprintf(name, sizeof(name), "kmalloc-%uk", size / 1024);
+		kmalloc_caches[i] = cache_create(name, kmalloc_size(i), 0, 0, NULL);
+		if (!kmalloc_caches[i])
+			return -ENOMEM;
+	}
+	return 0;
+}
