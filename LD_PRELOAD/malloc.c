@@ -75,7 +75,8 @@ static __cold void *malloc_slow(size_t size)
 
 __export void *malloc(size_t size)
 {
-	if (likely(size <= KMALLOC_MAX_SIZE && __atomic_load_n(&kmm_initialized, __ATOMIC_RELAXED))) {
+	if (likely(size <= KMALLOC_MAX_SIZE &&
+		   __atomic_load_n(&kmm_initialized, __ATOMIC_RELAXED))) {
 		void *p = slab_alloc_fast(kmalloc_caches[kmalloc_index(size)]);
 
 		if (likely(p))
@@ -261,8 +262,8 @@ __export int malloc_trim(size_t pad)
 }
 
 struct kmm_usage {
-	size_t system;   /* bytes brought into service */
-	size_t free;     /* free in the buddy and the per-CPU page caches */
+	size_t system; /* bytes brought into service */
+	size_t free;   /* free in the buddy and the per-CPU page caches */
 	size_t free_blocks;
 };
 
@@ -274,7 +275,7 @@ static void usage(struct kmm_usage *u)
 	if (!kmm_ready())
 		return;
 	u->system = READ_ONCE(kmm_arena.committed_pages) << PAGE_SHIFT;
-	for_each_zone(zone) {
+	for_each_zone (zone) {
 		unsigned long counts[NR_PAGE_ORDERS];
 
 		zone_free_counts(zone, counts);
@@ -320,10 +321,11 @@ __export void malloc_stats(void)
 	size_t n;
 
 	usage(&u);
-	n = kmm_snprintf(buf, sizeof(buf),
-			 "Arena 0:\nsystem bytes     = %10zu\nin use bytes     = %10zu\n"
-			 "Total (incl. mmap):\nsystem bytes     = %10zu\nin use bytes     = %10zu\n",
-			 u.system, u.system - u.free, u.system, u.system - u.free);
+	n = kmm_snprintf(
+		buf, sizeof(buf),
+		"Arena 0:\nsystem bytes     = %10zu\nin use bytes     = %10zu\n"
+		"Total (incl. mmap):\nsystem bytes     = %10zu\nin use bytes     = %10zu\n",
+		u.system, u.system - u.free, u.system, u.system - u.free);
 	kmm_write_all(2, buf, n);
 	kmm_dump(2, "buddyinfo");
 }
@@ -337,24 +339,46 @@ __export int malloc_info(int options, FILE *fp)
 		return -1;
 	}
 	usage(&u);
-	fprintf(fp, "<malloc version=\"1\" allocator=\"libkmm\">\n"
-		    "<heap nr=\"0\">\n<total type=\"fast\" count=\"0\" size=\"0\"/>\n"
-		    "<system type=\"current\" size=\"%zu\"/>\n</heap>\n"
-		    "<total type=\"rest\" count=\"%zu\" size=\"%zu\"/>\n"
-		    "<system type=\"current\" size=\"%zu\"/>\n</malloc>\n",
+	fprintf(fp,
+		"<malloc version=\"1\" allocator=\"libkmm\">\n"
+		"<heap nr=\"0\">\n<total type=\"fast\" count=\"0\" size=\"0\"/>\n"
+		"<system type=\"current\" size=\"%zu\"/>\n</heap>\n"
+		"<total type=\"rest\" count=\"%zu\" size=\"%zu\"/>\n"
+		"<system type=\"current\" size=\"%zu\"/>\n</malloc>\n",
 		u.system, u.free_blocks, u.free, u.system);
 	return 0;
 }
 
 /* ---- glibc's internal names, which some programs call directly ---- */
 
-__export void *__libc_malloc(size_t size) { return malloc(size); }
-__export void __libc_free(void *p) { free(p); }
-__export void *__libc_calloc(size_t n, size_t size) { return calloc(n, size); }
-__export void *__libc_realloc(void *p, size_t size) { return realloc(p, size); }
-__export void *__libc_memalign(size_t align, size_t size) { return memalign(align, size); }
-__export void *__libc_valloc(size_t size) { return valloc(size); }
-__export void *__libc_pvalloc(size_t size) { return pvalloc(size); }
+__export void *__libc_malloc(size_t size)
+{
+	return malloc(size);
+}
+__export void __libc_free(void *p)
+{
+	free(p);
+}
+__export void *__libc_calloc(size_t n, size_t size)
+{
+	return calloc(n, size);
+}
+__export void *__libc_realloc(void *p, size_t size)
+{
+	return realloc(p, size);
+}
+__export void *__libc_memalign(size_t align, size_t size)
+{
+	return memalign(align, size);
+}
+__export void *__libc_valloc(size_t size)
+{
+	return valloc(size);
+}
+__export void *__libc_pvalloc(size_t size)
+{
+	return pvalloc(size);
+}
 __export int __posix_memalign(void **memptr, size_t align, size_t size)
 {
 	return posix_memalign(memptr, align, size);
@@ -399,12 +423,32 @@ static inline void *cxx_new_aligned(size_t size, size_t align)
 	return likely(p) ? p : new_failed(size, align);
 }
 
-__export void *_Znwm(size_t size) { return cxx_new(size); }
-__export void *_Znam(size_t size) { return cxx_new(size); }
-__export void *_ZnwmRKSt9nothrow_t(size_t size, const void *nt) { (void)nt; return malloc(size); }
-__export void *_ZnamRKSt9nothrow_t(size_t size, const void *nt) { (void)nt; return malloc(size); }
-__export void *_ZnwmSt11align_val_t(size_t size, size_t align) { return cxx_new_aligned(size, align); }
-__export void *_ZnamSt11align_val_t(size_t size, size_t align) { return cxx_new_aligned(size, align); }
+__export void *_Znwm(size_t size)
+{
+	return cxx_new(size);
+}
+__export void *_Znam(size_t size)
+{
+	return cxx_new(size);
+}
+__export void *_ZnwmRKSt9nothrow_t(size_t size, const void *nt)
+{
+	(void)nt;
+	return malloc(size);
+}
+__export void *_ZnamRKSt9nothrow_t(size_t size, const void *nt)
+{
+	(void)nt;
+	return malloc(size);
+}
+__export void *_ZnwmSt11align_val_t(size_t size, size_t align)
+{
+	return cxx_new_aligned(size, align);
+}
+__export void *_ZnamSt11align_val_t(size_t size, size_t align)
+{
+	return cxx_new_aligned(size, align);
+}
 __export void *_ZnwmSt11align_val_tRKSt9nothrow_t(size_t size, size_t align, const void *nt)
 {
 	(void)nt;
@@ -416,14 +460,44 @@ __export void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t size, size_t align, con
 	return alloc_aligned(align, size);
 }
 
-__export void _ZdlPv(void *p) { free(p); }
-__export void _ZdaPv(void *p) { free(p); }
-__export void _ZdlPvm(void *p, size_t size) { (void)size; free(p); }
-__export void _ZdaPvm(void *p, size_t size) { (void)size; free(p); }
-__export void _ZdlPvRKSt9nothrow_t(void *p, const void *nt) { (void)nt; free(p); }
-__export void _ZdaPvRKSt9nothrow_t(void *p, const void *nt) { (void)nt; free(p); }
-__export void _ZdlPvSt11align_val_t(void *p, size_t align) { (void)align; free(p); }
-__export void _ZdaPvSt11align_val_t(void *p, size_t align) { (void)align; free(p); }
+__export void _ZdlPv(void *p)
+{
+	free(p);
+}
+__export void _ZdaPv(void *p)
+{
+	free(p);
+}
+__export void _ZdlPvm(void *p, size_t size)
+{
+	(void)size;
+	free(p);
+}
+__export void _ZdaPvm(void *p, size_t size)
+{
+	(void)size;
+	free(p);
+}
+__export void _ZdlPvRKSt9nothrow_t(void *p, const void *nt)
+{
+	(void)nt;
+	free(p);
+}
+__export void _ZdaPvRKSt9nothrow_t(void *p, const void *nt)
+{
+	(void)nt;
+	free(p);
+}
+__export void _ZdlPvSt11align_val_t(void *p, size_t align)
+{
+	(void)align;
+	free(p);
+}
+__export void _ZdaPvSt11align_val_t(void *p, size_t align)
+{
+	(void)align;
+	free(p);
+}
 __export void _ZdlPvmSt11align_val_t(void *p, size_t size, size_t align)
 {
 	(void)size;

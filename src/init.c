@@ -117,13 +117,24 @@ static void fork_child(void)
 	kmm_lock_init(&init_lock);
 }
 
+/* Set while this thread runs start_kernel(): an allocation from inside it recursed. */
+static __thread bool initializing __attribute__((tls_model("initial-exec")));
+
 int kmm_init_slow(void)
 {
 	static bool atfork_registered;
 	bool register_atfork = false;
 	int ret = 0;
 
+	/*
+	 * start_kernel() allocates nothing, but a hook it triggers might (a
+	 * sanitizer's report, a debugger): fail that nested call instead of
+	 * waiting for the lock this thread holds.
+	 */
+	if (initializing)
+		return -EDEADLK;
 	kmm_lock(&init_lock);
+	initializing = true;
 	if (!__atomic_load_n(&kmm_initialized, __ATOMIC_ACQUIRE)) {
 		ret = start_kernel();
 		if (!ret) {
@@ -132,6 +143,7 @@ int kmm_init_slow(void)
 			atfork_registered = true;
 		}
 	}
+	initializing = false;
 	kmm_unlock(&init_lock);
 	/*
 	 * pthread_atfork() may itself allocate (glibc grows its handler array):

@@ -134,6 +134,27 @@ static inline void kt_expect_death(const char *what, void (*fn)(void *), void *a
 	}
 }
 
+/*
+ * ASan interposes its own malloc: a test of libkmm's malloc built with it
+ * would test ASan's.  Such tests skip there (exit 77); the UBSan-only build
+ * of scripts/test runs them on libkmm.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define KT_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KT_ASAN 1
+#endif
+#endif
+
+static inline void kt_skip_under_asan(void)
+{
+#ifdef KT_ASAN
+	printf("skipped: AddressSanitizer replaces malloc in this build\n");
+	exit(77);
+#endif
+}
+
 static inline int kt_main(const struct kt_test *tests, size_t n)
 {
 	const char *seed = getenv("KT_SEED");
@@ -156,9 +177,14 @@ static inline int kt_main(const struct kt_test *tests, size_t n)
 	return kt_failures ? 1 : 0;
 }
 
+#ifndef KT_SETUP
+#define KT_SETUP (void)0
+#endif
+
 #define KT_MAIN(...)                                                                               \
 	int main(void)                                                                             \
 	{                                                                                          \
+		KT_SETUP;                                                                          \
 		static const struct kt_test kt_tests[] = { __VA_ARGS__ };                          \
 		return kt_main(kt_tests, sizeof(kt_tests) / sizeof(kt_tests[0]));                  \
 	}

@@ -32,8 +32,8 @@ struct kmm_cache;
  * @name shows in slabinfo (copied; up to 31 characters).
  * Return: the cache, or NULL with errno (EINVAL for a bad size or alignment).
  */
-struct kmm_cache *kmm_cache_create(const char *name, size_t size, size_t align,
-				   unsigned long flags, void (*ctor)(void *));
+struct kmm_cache *kmm_cache_create(const char *name, size_t size, size_t align, unsigned long flags,
+				   void (*ctor)(void *));
 void *kmm_cache_alloc(struct kmm_cache *cache, kmm_gfp_t gfp);
 void *kmm_cache_alloc_node(struct kmm_cache *cache, kmm_gfp_t gfp, int nid);
 void kmm_cache_free(struct kmm_cache *cache, void *obj);

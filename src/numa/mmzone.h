@@ -54,13 +54,13 @@ enum kmm_zone_type {
 
 /* Page flags: which owner a page belongs to, and what it is to that owner. */
 enum kmm_pageflags {
-	PG_buddy = 1u << 0,     /* head of a free block in free_area[order] */
-	PG_head = 1u << 1,      /* head of an allocated block of 2^order pages */
-	PG_slab = 1u << 2,      /* head of a slab: private = its cache (slab layer) */
+	PG_buddy = 1u << 0,	/* head of a free block in free_area[order] */
+	PG_head = 1u << 1,	/* head of an allocated block of 2^order pages */
+	PG_slab = 1u << 2,	/* head of a slab: private = its cache (slab layer) */
 	PG_slab_tail = 1u << 3, /* other page of a slab: private = the head */
-	PG_pcp = 1u << 4,       /* head of a free block in a per-CPU cache */
-	PG_exact = 1u << 5,     /* head of an exact run of pages: private = pages */
-	PG_vmalloc = 1u << 6,   /* part of a vmalloc area (vmalloc layer) */
+	PG_pcp = 1u << 4,	/* head of a free block in a per-CPU cache */
+	PG_exact = 1u << 5,	/* head of an exact run of pages: private = pages */
+	PG_vmalloc = 1u << 6,	/* part of a vmalloc area (vmalloc layer) */
 };
 
 /*

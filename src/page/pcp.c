@@ -328,11 +328,11 @@ void page_fork_prepare(void)
 {
 	struct kmm_zone *zone;
 
-	for_each_zone(zone)
+	for_each_zone (zone)
 		if (zone->per_cpu_pageset)
 			for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++)
 				kmm_lock(&zone_pcp(zone, cpu)->lock);
-	for_each_zone(zone)
+	for_each_zone (zone)
 		kmm_lock(&zone->lock);
 }
 
@@ -340,9 +340,9 @@ static void page_fork_release(bool child)
 {
 	struct kmm_zone *zone;
 
-	for_each_zone(zone)
+	for_each_zone (zone)
 		child ? kmm_lock_init(&zone->lock) : kmm_unlock(&zone->lock);
-	for_each_zone(zone)
+	for_each_zone (zone)
 		if (zone->per_cpu_pageset)
 			for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++)
 				child ? kmm_lock_init(&zone_pcp(zone, cpu)->lock)

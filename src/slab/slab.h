@@ -34,8 +34,8 @@ struct kmm_cache_node {
 	struct kmm_lock list_lock;
 	struct kmm_list partial; /* slabs with free objects, empty ones included */
 	unsigned long nr_partial;
-	unsigned long nr_slabs;  /* all slabs of the cache on this node */
-	unsigned long nr_empty;  /* empty slabs kept on @partial (<= min_partial) */
+	unsigned long nr_slabs; /* all slabs of the cache on this node */
+	unsigned long nr_empty; /* empty slabs kept on @partial (<= min_partial) */
 } ____cacheline_aligned;
 
 enum slab_stat {
@@ -75,8 +75,8 @@ extern uint64_t slab_secret;
 /* Bring the slab allocator up (kmem_cache_init()).  Return: 0 or -ENOMEM. */
 int kmem_cache_init(void);
 
-struct kmm_cache *cache_create(const char *name, size_t size, size_t align,
-			       unsigned long flags, void (*ctor)(void *));
+struct kmm_cache *cache_create(const char *name, size_t size, size_t align, unsigned long flags,
+			       void (*ctor)(void *));
 void cache_destroy(struct kmm_cache *cache);
 void *cache_alloc_slow(struct kmm_cache *cache, kmm_gfp_t gfp, int nid);
 void cache_free_slow(struct kmm_cache *cache, void *obj);
@@ -115,8 +115,9 @@ static __always_inline void *slab_alloc_fast(struct kmm_cache *cache)
 {
 #if KMM_HAVE_RSEQ_ASM
 	if (likely(kmm_rseq_usable)) {
-		void **obj = rseq_list_pop(kmm_rseq_offset, cache->cpu, (long)sizeof(struct slab_cpu),
-					   (unsigned int)kmm_nr_cpu_ids);
+		void **obj =
+			rseq_list_pop(kmm_rseq_offset, cache->cpu, (long)sizeof(struct slab_cpu),
+				      (unsigned int)kmm_nr_cpu_ids);
 
 		if (likely(obj)) {
 			obj[1] = NULL;

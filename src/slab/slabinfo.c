@@ -16,7 +16,7 @@ void show_slabinfo(struct kmm_seq *m)
 			"<pagesperslab> : tunables <limit> <batchcount> <sharedfactor> : slabdata "
 			"<active_slabs> <num_slabs> <sharedavail>\n");
 	kmm_lock(&slab_mutex);
-	list_for_each(pos, &slab_caches) {
+	list_for_each (pos, &slab_caches) {
 		struct kmm_cache *cache = list_entry(pos, struct kmm_cache, list);
 		unsigned long slabs = 0, active;
 

@@ -97,7 +97,8 @@ void slab_bad_free(struct kmm_cache *cache, const void *obj, const char *why)
 static unsigned int calculate_order(unsigned int size)
 {
 	unsigned int max_objects = (unsigned int)((PAGE_SIZE << SLAB_MAX_ORDER) / size);
-	unsigned int min_objects = 4 * (32 - (unsigned int)__builtin_clz((unsigned int)kmm_nr_cpu_ids) + 1);
+	unsigned int min_objects =
+		4 * (32 - (unsigned int)__builtin_clz((unsigned int)kmm_nr_cpu_ids) + 1);
 
 	min_objects = MIN(min_objects, MAX(max_objects / 2, 1u));
 	for (unsigned int frac = 16; frac >= 4; frac /= 2)
@@ -125,8 +126,8 @@ static unsigned int cpu_high(unsigned int size)
 
 static void *boot_alloc(size_t bytes)
 {
-	struct kmm_page *page = alloc_pages_exact(KMM_GFP_ZERO, (bytes + PAGE_SIZE - 1) >> PAGE_SHIFT,
-						  KMM_NUMA_NO_NODE);
+	struct kmm_page *page = alloc_pages_exact(
+		KMM_GFP_ZERO, (bytes + PAGE_SIZE - 1) >> PAGE_SHIFT, KMM_NUMA_NO_NODE);
 
 	return page ? page_to_virt(page) : NULL;
 }
@@ -139,7 +140,8 @@ static void boot_free(void *addr)
 struct kmm_cache *cache_create(const char *name, size_t size, size_t align, unsigned long flags,
 			       void (*ctor)(void *))
 {
-	size_t bytes = sizeof(struct kmm_cache) + sizeof(struct kmm_cache_node) * (size_t)kmm_nr_node_ids;
+	size_t bytes =
+		sizeof(struct kmm_cache) + sizeof(struct kmm_cache_node) * (size_t)kmm_nr_node_ids;
 	struct kmm_cache *cache;
 	unsigned int high;
 
@@ -468,7 +470,7 @@ void slab_shrink_all(void)
 	struct kmm_list *pos;
 
 	kmm_lock(&slab_mutex);
-	list_for_each(pos, &slab_caches)
+	list_for_each (pos, &slab_caches)
 		cache_shrink(list_entry(pos, struct kmm_cache, list));
 	kmm_unlock(&slab_mutex);
 }
@@ -484,7 +486,7 @@ unsigned long cache_active_objects(struct kmm_cache *cache)
 		kmm_lock(&n->list_lock);
 		/* Full slabs are on no list: count them from the totals. */
 		active += n->nr_slabs * cache->objects;
-		list_for_each(pos, &n->partial) {
+		list_for_each (pos, &n->partial) {
 			struct kmm_page *slab = list_entry(pos, struct kmm_page, lru);
 
 			active -= cache->objects - slab->inuse;
@@ -517,7 +519,7 @@ void slab_fork_prepare(void)
 	struct kmm_list *pos;
 
 	kmm_lock(&slab_mutex);
-	list_for_each(pos, &slab_caches) {
+	list_for_each (pos, &slab_caches) {
 		struct kmm_cache *cache = list_entry(pos, struct kmm_cache, list);
 
 		for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++)
@@ -531,14 +533,15 @@ static void slab_fork_release(bool child)
 {
 	struct kmm_list *pos;
 
-	list_for_each(pos, &slab_caches) {
+	list_for_each (pos, &slab_caches) {
 		struct kmm_cache *cache = list_entry(pos, struct kmm_cache, list);
 
 		for (int nid = 0; nid < kmm_nr_node_ids; nid++)
 			child ? kmm_lock_init(&cache->node[nid].list_lock)
 			      : kmm_unlock(&cache->node[nid].list_lock);
 		for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++)
-			child ? kmm_lock_init(&cache->cpu[cpu].lock) : kmm_unlock(&cache->cpu[cpu].lock);
+			child ? kmm_lock_init(&cache->cpu[cpu].lock)
+			      : kmm_unlock(&cache->cpu[cpu].lock);
 	}
 	child ? kmm_lock_init(&slab_mutex) : kmm_unlock(&slab_mutex);
 }
@@ -555,9 +558,12 @@ void slab_fork_child(void)
 
 int kmem_cache_init(void)
 {
-	const uint64_t *rnd = (const uint64_t *)getauxval(AT_RANDOM);
+	const void *rnd = (const void *)getauxval(AT_RANDOM); /* 16 bytes, any alignment */
 
-	slab_secret = (rnd ? rnd[0] : 0x9e3779b97f4a7c15ULL) | 1;
+	slab_secret = 0x9e3779b97f4a7c15ULL;
+	if (rnd)
+		memcpy(&slab_secret, rnd, sizeof(slab_secret));
+	slab_secret |= 1;
 	for (unsigned int i = 0; i < NR_KMALLOC_CACHES; i++) {
 		char name[32];
 

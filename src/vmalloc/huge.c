@@ -18,8 +18,8 @@
 
 struct huge_entry {
 	uintptr_t addr; /* 0: empty; 1: deleted */
-	size_t size;    /* mapped bytes (the usable size) */
-	uintptr_t map;  /* start of the mapping (before alignment) */
+	size_t size;	/* mapped bytes (the usable size) */
+	uintptr_t map;	/* start of the mapping (before alignment) */
 	size_t map_size;
 };
 
@@ -59,7 +59,8 @@ static bool grow_table(void)
 
 		if (table[i].addr <= DELETED)
 			continue;
-		for (j = slot_of(table[i].addr, new_size - 1); t[j].addr; j = (j + 1) & (new_size - 1))
+		for (j = slot_of(table[i].addr, new_size - 1); t[j].addr;
+		     j = (j + 1) & (new_size - 1))
 			;
 		t[j] = table[i];
 	}

@@ -57,8 +57,8 @@ static void test_exhaustion_and_recovery(void)
 	KT_REQUIRE(kt_buddyinfo("Normal", counts) == 0, "buddyinfo");
 	KT_CHECK(counts[KMM_MAX_PAGE_ORDER] >= (LIMIT >> 22) - 1, "%lu free 4 MiB blocks",
 		 counts[KMM_MAX_PAGE_ORDER]);
-	KT_CHECK(kt_normal_in_use() == in_use, "pages in use: %lu before, %lu after",
-		 in_use, kt_normal_in_use());
+	KT_CHECK(kt_normal_in_use() == in_use, "pages in use: %lu before, %lu after", in_use,
+		 kt_normal_in_use());
 
 	/* The same exhaustion again ends in the same buddyinfo: nothing leaks. */
 	kt_dump("buddyinfo", start_text, sizeof(start_text));

@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: MIT
+/*
+ * api_test.c - the malloc API as a program sees it, linked with libkmm.so
+ * (so every allocation of this process, stdio's included, is libkmm's).
+ * Each function, its alignment guarantees (up to 64 MiB), errno on failure,
+ * usable sizes, realloc across every class boundary, glibc 2.36's answers for
+ * the edge cases (research/DESIGN_FACTS.md 5.2), and misuse diagnosed.
+ */
+#include <malloc.h>
+#include <sys/mman.h>
+#include <stdint.h>
+
+#define KT_SETUP kt_skip_under_asan()
+#include "../ktest.h"
+
+#include <kmm/kmm.h>
+#include <kmm/slab.h>
+
+void free_sized(void *p, size_t size);
+void free_aligned_sized(void *p, size_t align, size_t size);
+
+/* Sizes the compiler must not see: the calls below are meant to fail at run time. */
+static size_t opaque(size_t x)
+{
+	volatile size_t v = x;
+
+	return v;
+}
+
+static int owned_by_libkmm(void *p)
+{
+	/* libkmm's views count it; glibc's malloc_usable_size would not know it. */
+	return kmm_ksize(p) >= 1;
+}
+
+static void test_malloc_free_every_size(void)
+{
+	for (size_t size = 0; size <= 70000; size += size < 512 ? 1 : size < 8192 ? 61 : 997) {
+		unsigned char *p = malloc(size);
+
+		KT_REQUIRE(p, "malloc(%zu)", size);
+		KT_CHECK(((uintptr_t)p & 15) == 0, "malloc(%zu) = %p not 16-aligned", size,
+			 (void *)p);
+		KT_CHECK(malloc_usable_size(p) >= size, "usable %zu < %zu", malloc_usable_size(p),
+			 size);
+		KT_CHECK(owned_by_libkmm(p), "malloc(%zu) not from libkmm", size);
+		memset(p, 0xab, malloc_usable_size(p));
+		free(p);
+	}
+}
+
+static void test_size_class_waste(void)
+{
+	/* Above 128 bytes, at most 25% of the block is waste; below, under 16 bytes. */
+	for (size_t size = 1; size <= KMM_KMALLOC_MAX_CACHE_SIZE; size++) {
+		void *p = malloc(size);
+		size_t usable = malloc_usable_size(p);
+
+		KT_CHECK(usable >= size, "size %zu usable %zu", size, usable);
+		if (size > 128)
+			KT_CHECK((usable - size) * 4 <= usable,
+				 "size %zu in a %zu class wastes over 25%%", size, usable);
+		else
+			KT_CHECK(usable - size < 16, "size %zu usable %zu", size, usable);
+		free(p);
+	}
+}
+
+static void test_calloc(void)
+{
+	for (size_t n = 1; n < 5000000; n = n * 3 + 1) {
+		unsigned char *p = malloc(n);
+
+		memset(p, 0xcd, n);
+		free(p);
+		p = calloc(1, n);
+		KT_REQUIRE(p, "calloc(1, %zu)", n);
+		for (size_t i = 0; i < n; i += (n < 4096 ? 1 : 511))
+			if (p[i]) {
+				KT_CHECK(0, "calloc(1, %zu)[%zu] = %d", n, i, p[i]);
+				break;
+			}
+		free(p);
+	}
+	errno = 0;
+	KT_CHECK(calloc(opaque(SIZE_MAX / 2), 3) == NULL && errno == ENOMEM, "overflow: errno %d",
+		 errno);
+	errno = 0;
+	KT_CHECK(calloc(opaque((size_t)1 << 33), (size_t)1 << 33) == NULL && errno == ENOMEM,
+		 "overflow");
+}
+
+static void test_realloc_preserves_contents(void)
+{
+	/* Grow one byte past every class boundary, then shrink back down. */
+	unsigned char *p = NULL;
+	size_t size = 0;
+
+	for (size_t next = 1; next <= (9u << 20); next = next < 64 ? next + 7 : next * 5 / 4 + 1) {
+		unsigned char *q = realloc(p, next);
+
+		KT_REQUIRE(q, "realloc(%zu -> %zu)", size, next);
+		for (size_t i = 0; i < size && i < next; i += 1 + i / 64)
+			if (q[i] != (unsigned char)(i * 7)) {
+				KT_CHECK(0, "realloc %zu -> %zu lost byte %zu", size, next, i);
+				break;
+			}
+		for (size_t i = size; i < next; i++)
+			q[i] = (unsigned char)(i * 7);
+		p = q;
+		size = next;
+	}
+	for (size_t next = size / 3; next > 8; next = next / 3) {
+		p = realloc(p, next);
+		KT_REQUIRE(p, "shrink to %zu", next);
+		for (size_t i = 0; i < next; i += 1 + i / 64)
+			if (p[i] != (unsigned char)(i * 7)) {
+				KT_CHECK(0, "shrink to %zu lost byte %zu", next, i);
+				break;
+			}
+	}
+	free(p);
+}
+
+static void test_glibc_edge_cases(void)
+{
+	void *p, *q;
+
+	p = malloc(0);
+	KT_CHECK(p != NULL, "malloc(0) is NULL");
+	free(p);
+	p = malloc(10);
+	errno = 0;
+	KT_CHECK(realloc(p, 0) == NULL, "realloc(p, 0) returns NULL (and frees)");
+	p = realloc(NULL, 100);
+	KT_CHECK(p && malloc_usable_size(p) >= 100, "realloc(NULL, n)");
+	free(p);
+	p = aligned_alloc(opaque(3), 10);
+	KT_CHECK(p != NULL, "aligned_alloc(3, 10): glibc 2.36 accepts it");
+	free(p);
+	p = aligned_alloc(64, 10);
+	KT_CHECK(p && ((uintptr_t)p & 63) == 0, "aligned_alloc(64, 10)");
+	free(p);
+	p = memalign(opaque(0), 10);
+	KT_CHECK(p != NULL, "memalign(0, 10)");
+	free(p);
+	errno = 0;
+	KT_CHECK(memalign(opaque((size_t)1 << 63), 10) == NULL && errno == ENOMEM,
+		 "memalign(2^63)");
+	errno = 12345;
+	KT_CHECK(posix_memalign(&q, opaque(3), 10) == EINVAL && errno == 12345,
+		 "posix_memalign(3)");
+	KT_CHECK(posix_memalign(&q, opaque(4), 10) == EINVAL && errno == 12345,
+		 "posix_memalign(4)");
+	KT_CHECK(posix_memalign(&q, opaque((size_t)1 << 40), opaque((size_t)1 << 62)) == ENOMEM,
+		 "huge");
+	p = pvalloc(5000);
+	KT_CHECK(p && ((uintptr_t)p & 4095) == 0 && malloc_usable_size(p) >= 8192, "pvalloc(5000)");
+	free(p);
+	p = valloc(5000);
+	KT_CHECK(p && ((uintptr_t)p & 4095) == 0, "valloc(5000)");
+	free(p);
+	KT_CHECK(malloc_usable_size(NULL) == 0, "malloc_usable_size(NULL)");
+	errno = 0;
+	KT_CHECK(reallocarray(NULL, opaque(SIZE_MAX / 2), 3) == NULL && errno == ENOMEM,
+		 "reallocarray");
+	p = reallocarray(NULL, 10, 10);
+	KT_CHECK(p && malloc_usable_size(p) >= 100, "reallocarray(10, 10)");
+	free(p);
+	errno = 0;
+	KT_CHECK(malloc(opaque(SIZE_MAX - 4096)) == NULL && errno == ENOMEM,
+		 "malloc(opaque(SIZE_MAX - 4096))");
+	errno = 0;
+	KT_CHECK(malloc((size_t)1 << 62) == NULL && errno == ENOMEM, "malloc(2^62)");
+	errno = 0;
+	KT_CHECK(realloc(malloc(1), opaque(SIZE_MAX - 10)) == NULL && errno == ENOMEM,
+		 "realloc huge");
+}
+
+static void test_free_preserves_errno(void)
+{
+	void *small = malloc(32), *large = malloc(100000), *huge = malloc(9 << 20);
+
+	errno = 4242;
+	free(small);
+	free(large);
+	free(huge);
+	free(NULL);
+	KT_CHECK(errno == 4242, "free changed errno to %d", errno);
+}
+
+static void test_alignments(void)
+{
+	for (size_t align = 16; align <= ((size_t)64 << 20); align <<= 1) {
+		size_t sizes[] = { 1, align / 2 + 1, align, align + 1, 3 * align + 5 };
+
+		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+			void *p = NULL;
+			int ret = posix_memalign(&p, align, sizes[i]);
+
+			KT_REQUIRE(ret == 0 && p, "posix_memalign(%zu, %zu): %d", align, sizes[i],
+				   ret);
+			KT_CHECK(((uintptr_t)p & (align - 1)) == 0, "%p not %zu-aligned", p, align);
+			KT_CHECK(malloc_usable_size(p) >= sizes[i], "usable");
+			memset(p, 1, sizes[i]);
+			free(p);
+			p = aligned_alloc(align, sizes[i]);
+			KT_CHECK(p && ((uintptr_t)p & (align - 1)) == 0, "aligned_alloc(%zu)",
+				 align);
+			free(p);
+			p = memalign(align, sizes[i]);
+			KT_CHECK(p && ((uintptr_t)p & (align - 1)) == 0, "memalign(%zu)", align);
+			free_aligned_sized(p, align, sizes[i]);
+		}
+	}
+}
+
+static void test_c23_and_introspection(void)
+{
+	void *p = malloc(100);
+	struct mallinfo2 mi;
+
+	free_sized(p, 100);
+	mi = mallinfo2();
+	KT_CHECK(mi.arena > 0 && mi.uordblks <= mi.arena, "mallinfo2 arena %zu in use %zu",
+		 mi.arena, mi.uordblks);
+	KT_CHECK(mallopt(M_MMAP_THRESHOLD, 1 << 20) == 1, "mallopt");
+	KT_CHECK(malloc_trim(0) == 1, "malloc_trim");
+	KT_CHECK(mallinfo().arena > 0, "mallinfo");
+}
+
+static void test_many_live_objects(void)
+{
+	enum { N = 200000 };
+	static void *live[N];
+
+	for (int i = 0; i < N; i++) {
+		live[i] = malloc((size_t)(i % 700) + 1);
+		KT_REQUIRE(live[i], "malloc #%d", i);
+		memset(live[i], i & 0xff, (size_t)(i % 700) + 1);
+	}
+	for (int i = 0; i < N; i += 2)
+		free(live[i]);
+	for (int i = 1; i < N; i += 2) {
+		unsigned char *c = live[i];
+
+		if (c[0] != (i & 0xff) || c[i % 700] != (i & 0xff)) {
+			KT_CHECK(0, "object %d overwritten", i);
+			break;
+		}
+		free(live[i]);
+	}
+}
+
+/* ---- misuse ---- */
+
+static void double_free_small(void *a)
+{
+	void *p = malloc(40);
+	(void)a;
+	free(p);
+	free(p);
+}
+static void double_free_large(void *a)
+{
+	void *p = malloc(100000);
+	(void)a;
+	free(p);
+	free(p);
+}
+static void interior_small(void *a)
+{
+	char *p = malloc(64);
+	(void)a;
+	free(p + 16);
+}
+static void interior_large(void *a)
+{
+	char *p = malloc(100000);
+	(void)a;
+	free(p + 4096);
+}
+static void foreign_stack(void *a)
+{
+	char buf[64];
+	(void)a;
+	free(buf + 8);
+}
+static void foreign_mmap(void *a)
+{
+	(void)a;
+	free(mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+}
+static void double_free_cxx_style(void *a)
+{
+	void **p = malloc(24);
+
+	(void)a;
+	free(p);
+	malloc(24); /* someone else may get it: still no silent corruption below */
+	free(p);
+	free(p);
+}
+
+static void test_misuse_is_diagnosed(void)
+{
+	kt_expect_death("double free (slab)", double_free_small, NULL, "double free");
+	kt_expect_death("double free (pages)", double_free_large, NULL, "invalid free");
+	kt_expect_death("interior (slab)", interior_small, NULL, "not the start of an object");
+	kt_expect_death("interior (pages)", interior_large, NULL, "invalid free");
+	kt_expect_death("stack pointer", foreign_stack, NULL, "not allocated by libkmm");
+	kt_expect_death("foreign mapping", foreign_mmap, NULL, "not allocated by libkmm");
+	kt_expect_death("double free after reuse", double_free_cxx_style, NULL, "double free");
+}
+
+KT_MAIN(KT_TEST(test_malloc_free_every_size), KT_TEST(test_size_class_waste), KT_TEST(test_calloc),
+	KT_TEST(test_realloc_preserves_contents), KT_TEST(test_glibc_edge_cases),
+	KT_TEST(test_free_preserves_errno), KT_TEST(test_alignments),
+	KT_TEST(test_c23_and_introspection), KT_TEST(test_many_live_objects),
+	KT_TEST(test_misuse_is_diagnosed))
