@@ -25,6 +25,8 @@ enum kmm_opt_kind { KMM_OPT_SIZE, KMM_OPT_BOOL };
 	X(hugetlb, "KMM_HUGETLB", KMM_OPT_BOOL, 0,                                                 \
 	  "back sections with hugetlb pages when the system has them")                             \
 	X(thp, "KMM_THP", KMM_OPT_BOOL, 1, "madvise(MADV_HUGEPAGE) on the arenas")                 \
+	X(thp_threshold, "KMM_THP_THRESHOLD", KMM_OPT_SIZE, 16ULL << 20,                           \
+	  "zone size from which sections get transparent huge pages")                              \
 	X(pcp, "KMM_PCP", KMM_OPT_BOOL, 1, "per-CPU page cache in front of the buddy")             \
 	X(rseq, "KMM_RSEQ", KMM_OPT_BOOL, 1,                                                       \
 	  "lock-free per-CPU fast paths with rseq (0: the locked fallback)")

@@ -8,9 +8,10 @@
  * reservation; node 0 gets a DMA32 zone below 4 GiB when that much address
  * space is free there.  A zone then grows from its base one 2 MiB section at a
  * time: mprotect() to read-write (or a hugetlb mapping put in place when
- * KMM_HUGETLB=1 and the system has huge pages).  The whole reservation is
- * madvise(MADV_HUGEPAGE)d once, so every section can be a transparent huge
- * page.  Nothing is ever unmapped while libkmm lives: memory goes back to the
+ * KMM_HUGETLB=1 and the system has huge pages).  Once a zone has
+ * KMM_THP_THRESHOLD in service, the rest of its reservation is
+ * madvise(MADV_HUGEPAGE)d in one call, so every later section can be a
+ * transparent huge page.  Nothing is ever unmapped while libkmm lives: memory goes back to the
  * system with madvise, so a racing lock-free reader reads zeros, never faults.
  *
  * Locking: arena_grow_zone() runs under the zone's lock; the limit is shared
@@ -61,8 +62,6 @@ static void zone_reserve(int nid, enum kmm_zone_type type, uintptr_t base, size_
 	zone->node = nid;
 	zone->type = (uint8_t)type;
 	zone->id = (uint8_t)(nid * MAX_NR_ZONES + type);
-	if (kmm_arena.thp)
-		os_advise_hugepage((void *)base, size);
 }
 
 /*
@@ -107,6 +106,9 @@ int arena_init(void)
 	struct kmm_page *map;
 
 	kmm_arena.thp = kmm_config.thp;
+	kmm_arena.thp_from_pages =
+		MAX((unsigned long)(kmm_config.thp_threshold >> PAGE_SHIFT), PAGES_PER_SECTION);
+	kmm_arena.thp_from_pages = ALIGN_UP(kmm_arena.thp_from_pages, PAGES_PER_SECTION);
 	kmm_arena.hugetlb = kmm_config.hugetlb;
 	kmm_arena.limit_pages = (unsigned long)(kmm_config.arena_limit >> PAGE_SHIFT);
 
@@ -189,6 +191,14 @@ int arena_grow_zone(struct kmm_zone *zone, unsigned long *start_pfn)
 		__atomic_fetch_sub(&kmm_arena.committed_pages, PAGES_PER_SECTION, __ATOMIC_RELAXED);
 		return -ENOMEM;
 	}
+	/*
+	 * Transparent huge pages once the zone is big enough to use them: a
+	 * small heap stays small (the first touch of a THP section makes all
+	 * 2 MiB resident), a large one gets fewer TLB misses.  The advice from
+	 * here on covers the rest of the reservation, in one call.
+	 */
+	if (kmm_arena.thp && present + PAGES_PER_SECTION == kmm_arena.thp_from_pages)
+		os_advise_hugepage(pfn_to_virt(pfn), (zone->spanned_pages - present) << PAGE_SHIFT);
 	*start_pfn = pfn;
 	return (int)PAGES_PER_SECTION;
 }

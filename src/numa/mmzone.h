@@ -170,6 +170,7 @@ struct kmm_arena {
 	unsigned long limit_pages;     /* 0: no limit */
 	unsigned long committed_pages; /* in service, all zones (atomic) */
 	bool thp, hugetlb;
+	unsigned long thp_from_pages; /* THP for sections from this zone size on */
 };
 
 extern struct kmm_node kmm_nodes[KMM_MAX_NUMNODES];

@@ -8,7 +8,7 @@
  * stack is empty, a batch of blocks comes from the buddy in one round trip of
  * the zone lock (rmqueue_bulk()); when a free finds it at its high mark, a
  * batch goes back the same way (free_pages_bulk()).  The kernel's sizes:
- * batch ~ a quarter of 1/1024 of the zone, at most 63 pages; high = 8 batches.
+ * batch ~ a quarter of 1/1024 of the zone, at most 63 pages; high = 4 batches.
  * Orders above 0 hold proportionally fewer blocks (high >> order).
  *
  * Three modes, chosen once at start-up:
@@ -120,7 +120,8 @@ int pcp_init(void)
 			return -ENOMEM;
 		}
 		zone->pcp_batch = zone_batchsize(zone);
-		zone->pcp_high = 8 * zone->pcp_batch;
+		/* The kernel's floor for high: four batches. */
+		zone->pcp_high = 4 * zone->pcp_batch;
 		for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++) {
 			kmm_lock_init(&pcp[cpu].lock);
 			for (unsigned int o = 0; o < NR_PCP_LISTS; o++) {

@@ -112,16 +112,20 @@ static unsigned int calculate_order(unsigned int size)
 	return SLAB_MAX_ORDER;
 }
 
-/* Per-CPU stack size by object size (the kernel's cpu_partial, in objects). */
+/*
+ * Per-CPU stack size: about 64 KiB of objects per CPU and cache, between 4 and
+ * SLAB_CPU_SLOTS objects (the kernel sizes cpu_partial the same way: fewer
+ * objects as they grow).
+ */
 static unsigned int cpu_high(unsigned int size)
 {
-	if (size <= 256)
-		return SLAB_CPU_SLOTS;
-	if (size <= 1024)
-		return 64;
-	if (size <= 4096)
-		return 32;
-	return 16;
+	return MAX(4u, MIN((unsigned int)SLAB_CPU_SLOTS, (64u << 10) / size));
+}
+
+/* Empty slabs kept per node: the kernel's 5, but never more than ~256 KiB. */
+static unsigned int min_partial(unsigned int order)
+{
+	return MAX(1u, MIN(5u, (unsigned int)((256u << 10) / (PAGE_SIZE << order))));
 }
 
 static void *boot_alloc(size_t bytes)
@@ -169,7 +173,7 @@ struct kmm_cache *cache_create(const char *name, size_t size, size_t align, unsi
 	cache->objects = (unsigned int)((PAGE_SIZE << cache->order) / cache->size);
 	high = MIN(cpu_high(cache->size), SLAB_CPU_SLOTS);
 	cache->batch = MAX(1u, MIN(high / 2, (unsigned int)SLAB_BATCH_MAX));
-	cache->min_partial = 5;
+	cache->min_partial = min_partial(cache->order);
 	cache->flags = flags;
 	cache->ctor = ctor;
 	kmm_snprintf(cache->name, sizeof(cache->name), "%s", name ? name : "(unnamed)");

@@ -167,31 +167,49 @@ static void test_unknown_view(void)
 	KT_CHECK(kmm_dump(-1, "buddyinfo") == -1 && errno == EBADF, "errno %d", errno);
 }
 
-/* The zone's reservation is madvise(MADV_HUGEPAGE)d: check the VMA's flag. */
-static void test_arena_advised_hugepage(void)
+/* VmFlags of the mapping that holds @addr contain " hg" (MADV_HUGEPAGE)? -1: no mapping. */
+static int vma_has_hugepage(uintptr_t addr)
 {
-	char *p = kmm_get_free_pages(KMM_GFP_KERNEL, KMM_MAX_PAGE_ORDER);
-	char line[512], want[32];
+	char line[512];
 	FILE *f = fopen("/proc/self/smaps", "r");
-	int in_vma = 0, found = 0;
+	int in_vma = 0, found = -1;
+	unsigned long lo, hi;
 
-	KT_REQUIRE(p && f, "setup");
-	snprintf(want, sizeof(want), "%lx-",
-		 (unsigned long)kmm_nodes[0].node_zones[ZONE_NORMAL].zone_start_pfn
-			 << KMM_PAGE_SHIFT);
-	while (fgets(line, sizeof(line), f)) {
-		if (strchr(line, '-') && strchr(line, ' ') && line[0] != ' ' &&
-		    strncmp(line, "VmFlags", 7))
-			in_vma = strncmp(line, want, strlen(want)) == 0;
-		if (in_vma && !strncmp(line, "VmFlags:", 8))
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 &&
+		    strchr(line, ' ') > strchr(line, '-'))
+			in_vma = addr >= lo && addr < hi;
+		else if (in_vma && !strncmp(line, "VmFlags:", 8))
 			found = strstr(line, " hg") != NULL;
 	}
-	fclose(f);
-	KT_CHECK(found, "the arena's VMA lacks the hugepage flag");
-	kmm_free_pages_va(p, KMM_MAX_PAGE_ORDER);
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/*
+ * Transparent huge pages from KMM_THP_THRESHOLD (default 16 MiB) of a zone
+ * on: the first sections are not advised (a small heap stays small), the
+ * rest of the reservation is.
+ */
+static void test_thp_from_threshold(void)
+{
+	struct kmm_zone *zone = &kmm_nodes[0].node_zones[ZONE_NORMAL];
+	uintptr_t base = zone->zone_start_pfn << KMM_PAGE_SHIFT;
+	void *blocks[8];
+
+	for (int i = 0; i < 8; i++) /* 32 MiB: well past the threshold */
+		KT_REQUIRE((blocks[i] = kmm_get_free_pages(KMM_GFP_KERNEL, KMM_MAX_PAGE_ORDER)),
+			   "alloc");
+	KT_CHECK(vma_has_hugepage(base) == 0, "the first section is advised MADV_HUGEPAGE");
+	KT_CHECK(vma_has_hugepage(base + (24UL << 20)) == 1, "24 MiB in is not advised");
+	KT_CHECK(vma_has_hugepage(base + (zone->spanned_pages << KMM_PAGE_SHIFT) - 1) == 1,
+		 "the end of the reservation is not advised");
+	for (int i = 0; i < 8; i++)
+		kmm_free_pages_va(blocks[i], KMM_MAX_PAGE_ORDER);
 }
 
 KT_MAIN(KT_TEST(test_init_is_idempotent), KT_TEST(test_zeroed_pages_recycled),
 	KT_TEST(test_dma32_below_4g), KT_TEST(test_order_out_of_range), KT_TEST(test_conversions),
 	KT_TEST(test_buddyinfo_format), KT_TEST(test_zoneinfo_format), KT_TEST(test_unknown_view),
-	KT_TEST(test_arena_advised_hugepage))
+	KT_TEST(test_thp_from_threshold))

@@ -37,7 +37,10 @@ std::atomic<unsigned long> misaligned[3];
 template <typename T> void check_align(const T *p, std::size_t align)
 {
 	if (reinterpret_cast<std::uintptr_t>(p) % align != 0)
-		misaligned[align == 64 ? 0 : align == 256 ? 1 : 2].fetch_add(1, std::memory_order_relaxed);
+		misaligned[align == 64	  ? 0
+			   : align == 256 ? 1
+					  : 2]
+			.fetch_add(1, std::memory_order_relaxed);
 }
 
 // FNV-1a over bytes, for order-sensitive checksums.
@@ -49,7 +52,10 @@ struct Hash {
 		for (std::size_t i = 0; i < n; i++)
 			h = (h ^ c[i]) * 1099511628211ull;
 	}
-	void add(std::uint64_t v) { bytes(&v, sizeof v); }
+	void add(std::uint64_t v)
+	{
+		bytes(&v, sizeof v);
+	}
 	void add(const std::string &s)
 	{
 		add(s.size());
@@ -92,14 +98,26 @@ struct Shape {
 };
 struct Rect : Shape {
 	std::uint64_t w, h;
-	Rect(std::uint64_t a, std::uint64_t b) : w(a), h(b) { name = "rect" + std::to_string(a); }
-	std::uint64_t area() const override { return w * h; }
+	Rect(std::uint64_t a, std::uint64_t b) : w(a), h(b)
+	{
+		name = "rect" + std::to_string(a);
+	}
+	std::uint64_t area() const override
+	{
+		return w * h;
+	}
 };
 struct Tri : Shape {
 	std::uint64_t b, h;
 	std::vector<std::uint64_t> extra;
-	Tri(std::uint64_t x, std::uint64_t y) : b(x), h(y), extra(x % 50, y) { name = "tri"; }
-	std::uint64_t area() const override { return b * h / 2 + extra.size(); }
+	Tri(std::uint64_t x, std::uint64_t y) : b(x), h(y), extra(x % 50, y)
+	{
+		name = "tri";
+	}
+	std::uint64_t area() const override
+	{
+		return b * h / 2 + extra.size();
+	}
 };
 
 // Every container kind, built and torn down; returns a checksum.  Each thread
@@ -116,7 +134,8 @@ std::uint64_t containers(unsigned seed, int scale)
 		if (i % 7 == 0 && !vs.empty())
 			vs.erase(vs.begin() + static_cast<long>(rng() % vs.size()));
 		if (i % 11 == 0)
-			vs.insert(vs.begin() + static_cast<long>(rng() % (vs.size() + 1)), std::string(i % 300, 'q'));
+			vs.insert(vs.begin() + static_cast<long>(rng() % (vs.size() + 1)),
+				  std::string(i % 300, 'q'));
 	}
 	std::sort(vs.begin(), vs.end());
 	for (std::size_t i = 0; i < vs.size(); i += 97)
@@ -166,7 +185,7 @@ std::uint64_t containers(unsigned seed, int scale)
 	l1.unique();
 	l1.remove_if([](std::uint64_t v) { return v % 5 == 0; });
 	hs.add(l1.size());
-	hs.add(std::accumulate(l1.begin(), l1.end(), std::uint64_t{0}));
+	hs.add(std::accumulate(l1.begin(), l1.end(), std::uint64_t{ 0 }));
 	std::deque<std::string> dq;
 	for (int i = 0; i < 60000; i++) {
 		if (i % 3 == 0)
@@ -272,7 +291,8 @@ std::uint64_t containers(unsigned seed, int scale)
 	std::function<void(int)> thrower = [&](int d) {
 		std::vector<std::string> garbage(static_cast<std::size_t>(d % 5), "x");
 		if (d == 0)
-			throw std::runtime_error("depth reached after " + std::to_string(garbage.size()));
+			throw std::runtime_error("depth reached after " +
+						 std::to_string(garbage.size()));
 		if (d % 17 == 0)
 			throw std::out_of_range(std::string(static_cast<std::size_t>(d), 'o'));
 		thrower(d - 1);
@@ -323,13 +343,13 @@ std::uint64_t producer_consumer()
 			auto v = std::move(q.front());
 			q.pop();
 			lk.unlock();
-			sum += std::accumulate(v->begin(), v->end(), std::uint64_t{0});
+			sum += std::accumulate(v->begin(), v->end(), std::uint64_t{ 0 });
 			// v freed here, in the consumer thread
 		}
 	});
 	for (int i = 0; i < 30000; i++) {
-		auto v = std::make_unique<std::vector<std::uint64_t>>(static_cast<std::size_t>(i % 300 + 1),
-								       static_cast<std::uint64_t>(i));
+		auto v = std::make_unique<std::vector<std::uint64_t>>(
+			static_cast<std::size_t>(i % 300 + 1), static_cast<std::uint64_t>(i));
 		{
 			std::lock_guard<std::mutex> lk(mu);
 			q.push(std::move(v));
@@ -360,8 +380,10 @@ int main(int argc, char **argv)
 	for (int t = 0; t < nthreads; t++)
 		threads.emplace_back([&, t] {
 			try {
-				results[static_cast<std::size_t>(t)] = containers(100u + static_cast<unsigned>(t), scale);
-				throw std::runtime_error("thread " + std::to_string(t) + " finished");
+				results[static_cast<std::size_t>(t)] =
+					containers(100u + static_cast<unsigned>(t), scale);
+				throw std::runtime_error("thread " + std::to_string(t) +
+							 " finished");
 			} catch (...) {
 				errors[static_cast<std::size_t>(t)] = std::current_exception();
 			}
@@ -369,16 +391,18 @@ int main(int argc, char **argv)
 	for (auto &th : threads)
 		th.join();
 	for (int t = 0; t < nthreads; t++) {
-		std::printf("thread %d %016llx", t, static_cast<unsigned long long>(results[static_cast<std::size_t>(t)]));
+		std::printf("thread %d %016llx", t,
+			    static_cast<unsigned long long>(results[static_cast<std::size_t>(t)]));
 		try {
 			std::rethrow_exception(errors[static_cast<std::size_t>(t)]);
 		} catch (const std::exception &e) {
 			std::printf(" (%s)\n", e.what());
 		}
 	}
-	std::printf("producer/consumer %llu\n", static_cast<unsigned long long>(producer_consumer()));
+	std::printf("producer/consumer %llu\n",
+		    static_cast<unsigned long long>(producer_consumer()));
 	unsigned long bad = misaligned[0] + misaligned[1] + misaligned[2];
-	std::printf("misaligned %lu (alignas 64: %lu, 256: %lu, 4096: %lu)\n", bad, misaligned[0].load(),
-		    misaligned[1].load(), misaligned[2].load());
+	std::printf("misaligned %lu (alignas 64: %lu, 256: %lu, 4096: %lu)\n", bad,
+		    misaligned[0].load(), misaligned[1].load(), misaligned[2].load());
 	return bad == 0 ? 0 : 1;
 }
