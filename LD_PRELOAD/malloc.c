@@ -77,7 +77,7 @@ __export void *malloc(size_t size)
 {
 	if (likely(size <= KMALLOC_MAX_SIZE &&
 		   __atomic_load_n(&kmm_initialized, __ATOMIC_RELAXED))) {
-		void *p = slab_alloc_fast(kmalloc_caches[kmalloc_index(size)]);
+		void *p = slab_alloc_fast(kmalloc_slab(size));
 
 		if (likely(p))
 			return p;

@@ -22,6 +22,8 @@
 #include "slab.h"
 
 struct kmm_cache *kmalloc_caches[NR_KMALLOC_CACHES];
+struct kmm_cache *kmalloc_table[KMALLOC_TABLE_MAX / 16 + 1];
+struct kmm_cache *kmalloc_table_large[KMALLOC_MAX_SIZE / 128 + 1];
 
 unsigned int kmalloc_size(unsigned int idx)
 {
@@ -73,10 +75,14 @@ void *__kmalloc(size_t size, kmm_gfp_t gfp, int nid, size_t align)
 
 	if (size > KMALLOC_MAX_SIZE || align > PAGE_SIZE)
 		return kmalloc_large(size, gfp, nid, align);
-	idx = align > 16 ? aligned_index(size, align) : kmalloc_index(size);
-	if (idx >= NR_KMALLOC_CACHES)
-		return kmalloc_large(size, gfp, nid, align);
-	cache = kmalloc_caches[idx];
+	if (align > 16) {
+		idx = aligned_index(size, align);
+		if (idx >= NR_KMALLOC_CACHES)
+			return kmalloc_large(size, gfp, nid, align);
+		cache = kmalloc_caches[idx];
+	} else {
+		cache = kmalloc_slab(size);
+	}
 	if (nid == KMM_NUMA_NO_NODE) {
 		obj = slab_alloc_fast(cache);
 		if (likely(obj)) {

@@ -113,13 +113,13 @@ static unsigned int calculate_order(unsigned int size)
 }
 
 /*
- * Per-CPU stack size: about 64 KiB of objects per CPU and cache, between 4 and
+ * Per-CPU stack size: about 128 KiB of objects per CPU and cache, between 4 and
  * SLAB_CPU_SLOTS objects (the kernel sizes cpu_partial the same way: fewer
  * objects as they grow).
  */
 static unsigned int cpu_high(unsigned int size)
 {
-	return MAX(4u, MIN((unsigned int)SLAB_CPU_SLOTS, (64u << 10) / size));
+	return MAX(4u, MIN((unsigned int)SLAB_CPU_SLOTS, (128u << 10) / size));
 }
 
 /* Empty slabs kept per node: the kernel's 5, but never more than ~256 KiB. */
@@ -167,7 +167,9 @@ struct kmm_cache *cache_create(const char *name, size_t size, size_t align, unsi
 	}
 	cache->object_size = (unsigned int)size;
 	cache->align = (unsigned int)align;
-	cache->size = (unsigned int)ALIGN_UP(size, align);
+	/* With a constructor the free-object metadata goes past the object. */
+	cache->meta = ctor ? (unsigned int)ALIGN_UP(size, 8) : 0;
+	cache->size = (unsigned int)ALIGN_UP(size + (ctor ? 16 : 0), align);
 	cache->div_magic = ~0ULL / cache->size + 1;
 	cache->order = calculate_order(cache->size);
 	cache->objects = (unsigned int)((PAGE_SIZE << cache->order) / cache->size);
@@ -212,7 +214,7 @@ static struct kmm_page *new_slab(struct kmm_cache *cache, int nid)
 
 		if (cache->ctor)
 			cache->ctor(obj);
-		*(uint32_t *)obj = i + 1 < cache->objects ? i + 1 : SLAB_FREELIST_END;
+		*obj_link(cache, obj) = i + 1 < cache->objects ? i + 1 : SLAB_FREELIST_END;
 	}
 	__atomic_fetch_add(&cache->stat[SLAB_STAT_NEW_SLAB], 1, __ATOMIC_RELAXED);
 	return slab;
@@ -241,7 +243,7 @@ static unsigned int take_objects(struct kmm_cache *cache, struct kmm_cache_node 
 	while (got < want && slab->freelist != SLAB_FREELIST_END) {
 		void *obj = slab_object(cache, slab, slab->freelist);
 
-		slab->freelist = (uint16_t) * (uint32_t *)obj;
+		slab->freelist = (uint16_t)*obj_link(cache, obj);
 		slab->inuse++;
 		out[got++] = obj;
 	}
@@ -307,7 +309,7 @@ static void flush_objects(struct kmm_cache *cache, void *const *objs, unsigned i
 			list_add_tail(&slab->lru, &n->partial);
 			n->nr_partial++;
 		}
-		*(uint32_t *)objs[i] = slab->freelist;
+		*obj_link(cache, objs[i]) = slab->freelist;
 		slab->freelist = (uint16_t)slab_index(cache, slab, objs[i]);
 		if (--slab->inuse == 0) {
 			if (n->nr_empty >= cache->min_partial && nr_discard < SLAB_BATCH_MAX) {
@@ -374,7 +376,7 @@ void *cache_alloc_slow(struct kmm_cache *cache, kmm_gfp_t gfp, int nid)
 	__atomic_fetch_add(&cache->stat[SLAB_STAT_REFILL], 1, __ATOMIC_RELAXED);
 out:
 	if (obj) {
-		obj[1] = NULL;
+		*obj_mark(cache, obj) = 0;
 		if (gfp & KMM_GFP_ZERO)
 			memset(obj, 0, cache->object_size);
 	}
@@ -582,5 +584,9 @@ int kmem_cache_init(void)
 		if (!kmalloc_caches[i])
 			return -ENOMEM;
 	}
+	for (unsigned int i = 0; i < ARRAY_SIZE(kmalloc_table); i++)
+		kmalloc_table[i] = kmalloc_caches[kmalloc_index(i ? i * 16 : 1)];
+	for (unsigned int i = 0; i < ARRAY_SIZE(kmalloc_table_large); i++)
+		kmalloc_table_large[i] = kmalloc_caches[kmalloc_index(i ? i * 128 : 1)];
 	return 0;
 }

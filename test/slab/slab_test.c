@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: MIT
+/*
+ * slab_test.c - the slab layer through <kmm/slab.h> and its internals:
+ * size classes (formula, tables, waste), caches with constructors and
+ * alignments, conservation of objects across per-CPU stacks and slabs,
+ * slabinfo's format, and misuse (destroying a cache with live objects,
+ * freeing an object to the wrong cache, a double free) diagnosed.
+ */
+#include "../kt_kmm.h"
+#include "slab/slab.h"
+
+static void test_size_classes(void)
+{
+	KT_REQUIRE(kmm_init() == 0, "init");
+	for (unsigned int i = 0; i < NR_KMALLOC_CACHES; i++) {
+		KT_CHECK(kmalloc_index(kmalloc_size(i)) == i, "class %u (%u bytes) maps to %u", i,
+			 kmalloc_size(i), kmalloc_index(kmalloc_size(i)));
+		if (i)
+			KT_CHECK(kmalloc_size(i) > kmalloc_size(i - 1),
+				 "classes not increasing at %u", i);
+	}
+	KT_CHECK(kmalloc_size(NR_KMALLOC_CACHES - 1) == KMALLOC_MAX_SIZE, "largest class %u",
+		 kmalloc_size(NR_KMALLOC_CACHES - 1));
+	for (size_t size = 0; size <= KMALLOC_MAX_SIZE; size++) {
+		struct kmm_cache *c = kmalloc_slab(size);
+
+		if (c != kmalloc_caches[kmalloc_index(size ? size : 1)] || c->size < size) {
+			KT_CHECK(0, "size %zu: table gives %s, formula %s", size, c->name,
+				 kmalloc_caches[kmalloc_index(size ? size : 1)]->name);
+			break;
+		}
+	}
+}
+
+static int ctor_calls;
+static void ctor(void *obj)
+{
+	memset(obj, 0x5a, 72);
+	ctor_calls++;
+}
+
+static void test_cache_lifecycle(void)
+{
+	struct kmm_cache *c = kmm_cache_create("test_obj", 72, 0, 0, ctor);
+	void *objs[3000];
+	unsigned long first_ctor;
+
+	KT_REQUIRE(c, "create");
+	for (int i = 0; i < 3000; i++) {
+		unsigned char *o = kmm_cache_alloc(c, KMM_GFP_KERNEL);
+
+		KT_REQUIRE(o, "alloc %d", i);
+		KT_CHECK(((uintptr_t)o & 15) == 0, "object %p not 16-aligned", (void *)o);
+		KT_CHECK(o[0] == 0x5a && o[71] == 0x5a, "constructor did not run on %p", (void *)o);
+		memset(o, i & 0xff, 72);
+		objs[i] = o;
+	}
+	first_ctor = (unsigned long)ctor_calls;
+	KT_CHECK(first_ctor >= 3000, "constructor ran %lu times for 3000 objects", first_ctor);
+	KT_CHECK(cache_active_objects(c) == 3000, "active %lu", cache_active_objects(c));
+	for (int i = 0; i < 3000; i += 2)
+		kmm_cache_free(c, objs[i]);
+	KT_CHECK(cache_active_objects(c) == 1500, "active %lu after freeing half",
+		 cache_active_objects(c));
+	for (int i = 1; i < 3000; i += 2)
+		kmm_cache_free(c, objs[i]);
+	cache_shrink(c);
+	KT_CHECK(cache_active_objects(c) == 0, "active %lu after all frees",
+		 cache_active_objects(c));
+	kmm_cache_destroy(c);
+}
+
+static void test_cache_alignment_and_errors(void)
+{
+	struct kmm_cache *c = kmm_cache_create("aligned", 100, 256, 0, NULL);
+
+	KT_REQUIRE(c, "create");
+	for (int i = 0; i < 100; i++) {
+		void *o = kmm_cache_alloc(c, KMM_GFP_ZERO);
+
+		KT_CHECK(((uintptr_t)o & 255) == 0, "%p not 256-aligned", o);
+		KT_CHECK(((char *)o)[99] == 0, "KMM_GFP_ZERO object not zero");
+		kmm_cache_free(c, o);
+	}
+	kmm_cache_destroy(c);
+	c = kmm_cache_create("hw", 40, 0, KMM_SLAB_HWCACHE_ALIGN, NULL);
+	KT_CHECK(c && ((uintptr_t)kmm_cache_alloc(c, 0) & 63) == 0, "HWCACHE_ALIGN");
+	errno = 0;
+	KT_CHECK(!kmm_cache_create("bad", 0, 0, 0, NULL) && errno == EINVAL, "size 0");
+	KT_CHECK(!kmm_cache_create("bad", 64, 24, 0, NULL) && errno == EINVAL, "align 24");
+	KT_CHECK(!kmm_cache_create("bad", 1 << 30, 0, 0, NULL) && errno == EINVAL, "1 GiB");
+}
+
+static void test_kmalloc_api(void)
+{
+	char *p = kmm_kmalloc(100, KMM_GFP_KERNEL), *q;
+
+	KT_REQUIRE(p, "kmalloc");
+	KT_CHECK(kmm_ksize(p) == 112, "ksize %zu", kmm_ksize(p));
+	memset(p, 7, 100);
+	q = kmm_krealloc(p, 5000, KMM_GFP_KERNEL);
+	KT_CHECK(q && q[99] == 7 && kmm_ksize(q) >= 5000, "krealloc");
+	kmm_kfree(q);
+	p = kmm_kzalloc(300000, KMM_GFP_KERNEL);
+	KT_CHECK(p && p[299999] == 0 && kmm_ksize(p) >= 300000, "kzalloc large");
+	kmm_kfree(p);
+	kmm_kfree(NULL);
+	KT_CHECK(kmm_krealloc(NULL, 10, 0) != NULL, "krealloc(NULL)");
+}
+
+static void test_slabinfo_format(void)
+{
+	char buf[32768], name[64];
+	unsigned long active, num;
+	unsigned int objsize, perslab, pages;
+	char *line;
+	int seen = 0;
+	void *p = kmm_kmalloc(300, 0);
+
+	KT_REQUIRE(kt_dump("slabinfo", buf, sizeof(buf)) == 0, "dump");
+	KT_CHECK(!strncmp(buf, "slabinfo - version: 2.1\n# name ", 31), "header:\n%.80s", buf);
+	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+		if (line[0] == '#' || !strncmp(line, "slabinfo", 8))
+			continue;
+		KT_CHECK(sscanf(line, "%63s %lu %lu %u %u %u : tunables", name, &active, &num,
+				&objsize, &perslab, &pages) == 6,
+			 "line: %s", line);
+		KT_CHECK(active <= num && strstr(line, " : slabdata "), "line: %s", line);
+		if (!strcmp(name, "kmalloc-320"))
+			seen = active >= 1;
+	}
+	KT_CHECK(seen, "kmalloc-320 does not show the live object");
+	kmm_kfree(p);
+}
+
+static void destroy_live(void *a)
+{
+	struct kmm_cache *c = kmm_cache_create("leaky", 32, 0, 0, NULL);
+
+	(void)a;
+	kmm_cache_alloc(c, 0);
+	kmm_cache_destroy(c);
+}
+
+static void wrong_cache(void *a)
+{
+	struct kmm_cache *c1 = kmm_cache_create("one", 64, 0, 0, NULL);
+	struct kmm_cache *c2 = kmm_cache_create("two", 64, 0, 0, NULL);
+
+	(void)a;
+	kmm_cache_free(c2, kmm_cache_alloc(c1, 0));
+}
+
+static void double_free(void *a)
+{
+	struct kmm_cache *c = kmm_cache_create("twice", 64, 0, 0, NULL);
+	void *o = kmm_cache_alloc(c, 0);
+
+	(void)a;
+	kmm_cache_free(c, o);
+	kmm_cache_free(c, o);
+}
+
+static void test_misuse(void)
+{
+	kt_expect_death("destroy with live objects", destroy_live, NULL,
+			"1 objects are still allocated");
+	kt_expect_death("free to the wrong cache", wrong_cache, NULL, "belongs to cache one");
+	kt_expect_death("double free", double_free, NULL, "double free");
+}
+
+KT_MAIN(KT_TEST(test_size_classes), KT_TEST(test_cache_lifecycle),
+	KT_TEST(test_cache_alignment_and_errors), KT_TEST(test_kmalloc_api),
+	KT_TEST(test_slabinfo_format), KT_TEST(test_misuse))
