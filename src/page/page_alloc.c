@@ -414,21 +414,29 @@ int buddy_check_zone(struct kmm_zone *zone)
 /*
  * Free pages [@from, @to) of the block at @head (in pages from the head, the
  * head aligned to at least the range's size) as the largest aligned blocks
- * they split into, each through the normal free path.
+ * they split into, straight into the buddy under one lock: pieces of a large
+ * run must merge back with their neighbours.  Through the per-CPU caches the
+ * small pieces would sit unmerged, and every new large run would need fresh
+ * sections (measured: a loop of 1-64 MiB buffers grew to 390 MiB, not 100).
  */
 static void free_page_range(struct kmm_page *head, unsigned long from, unsigned long to)
 {
+	struct kmm_zone *zone = page_zone(head);
+	unsigned long pfn = page_to_pfn(head);
+
+	kmm_lock(&zone->lock);
 	while (from < to) {
 		unsigned int order = from ? (unsigned int)__builtin_ctzl(from) : MAX_PAGE_ORDER;
 
 		while (from + (1UL << order) > to)
 			order--;
-		head[from].flags = PG_head;
-		head[from].order = (uint8_t)order;
+		head[from].flags = 0;
 		head[from].private = NULL;
-		free_pages_fast(page_zone(head), &head[from], order);
+		zone->stat[ZSTAT_PGFREE]++;
+		__free_one_page(zone, &head[from], pfn + from, order);
 		from += 1UL << order;
 	}
+	kmm_unlock(&zone->lock);
 }
 
 struct kmm_page *alloc_pages_exact(kmm_gfp_t gfp, unsigned long npages, int nid)
