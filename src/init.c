@@ -110,7 +110,8 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
-	rseq_fork_child();
+	if (!rseq_fork_child() && pcp_mode == PCP_RSEQ)
+		pcp_mode = PCP_LOCKED;
 	huge_fork_child();
 	page_fork_child();
 	slab_fork_child();

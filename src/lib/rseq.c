@@ -46,13 +46,19 @@ bool rseq_init(bool want)
 	return true;
 }
 
-void rseq_fork_child(void)
+bool rseq_fork_child(void)
 {
 	int saved = errno;
+	bool ok = true;
 
-	if (kmm_rseq_usable && sys_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, 0, 0))
-		kmm_panic("rseq: cannot register the membarrier fence in a forked child");
+	if (kmm_rseq_usable &&
+	    sys_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, 0, 0)) {
+		/* No fence for drains: the child goes on with the locked fallback. */
+		kmm_rseq_usable = false;
+		ok = false;
+	}
 	errno = saved;
+	return ok;
 }
 
 int rseq_fence_cpu(int cpu)

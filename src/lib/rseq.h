@@ -60,8 +60,13 @@ void rseq_lists_stop(uint32_t *const high[], unsigned int n, uint32_t saved[], i
 /* Put the highs back (release: after the caller's count stores; see rseq-x86_64.h). */
 void rseq_lists_restart(uint32_t *const high[], unsigned int n, const uint32_t saved[]);
 
-/* In a child after fork(): register the membarrier RSEQ fence for its new mm. */
-void rseq_fork_child(void);
+/*
+ * In a child after fork(): register the membarrier RSEQ fence for its new mm.
+ * If that fails, rseq is turned off (the child is single-threaded here, so
+ * the per-CPU data passes safely to the locked fallback).
+ * Return: false when rseq was turned off.
+ */
+bool rseq_fork_child(void);
 
 /* The CPU this thread runs on now (a hint: it may move right after). */
 int kmm_current_cpu(void);
