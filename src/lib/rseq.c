@@ -61,7 +61,11 @@ bool rseq_fork_child(void)
 	return ok;
 }
 
-int rseq_fence_cpu(int cpu)
+/*
+ * After it returns, no rseq critical section that started on @cpu before the
+ * call is still running: it committed or it was aborted.  Return: 0 or -errno.
+ */
+static int rseq_fence_cpu(int cpu)
 {
 	int saved = errno, ret = 0;
 

@@ -42,13 +42,6 @@ extern bool kmm_rseq_usable;
 bool rseq_init(bool want);
 
 /*
- * rseq_fence_cpu() - after it returns, no rseq critical section that started
- * on @cpu before the call is still running: it committed or it was aborted.
- * Return: 0 or -errno.
- */
-int rseq_fence_cpu(int cpu);
-
-/*
  * rseq_lists_stop() - take @n per-CPU lists of @cpu away from the rseq
  * sequences: save each list's high in @saved, set it to 0 ("stopped": no
  * sequence pushes to or pops from it), and fence @cpu.  The caller then owns

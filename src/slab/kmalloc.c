@@ -38,7 +38,7 @@ unsigned int kmalloc_size(unsigned int idx)
 
 #define LARGE_MAX (MAX_ORDER_NR_PAGES << PAGE_SHIFT)
 
-void *kmalloc_large(size_t size, kmm_gfp_t gfp, int nid, size_t align)
+static void *kmalloc_large(size_t size, kmm_gfp_t gfp, int nid, size_t align)
 {
 	unsigned long npages = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
 	struct kmm_page *page;

@@ -218,7 +218,6 @@ static __always_inline struct kmm_cache *kmalloc_slab(size_t size)
 	return kmalloc_table_large[(size + 127) >> 7];
 }
 
-void *kmalloc_large(size_t size, kmm_gfp_t gfp, int nid, size_t align);
 void *__kmalloc(size_t size, kmm_gfp_t gfp, int nid, size_t align);
 void __kfree(void *ptr, struct kmm_page *page);
 size_t __ksize(const void *ptr, struct kmm_page *page);
