@@ -1,28 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
- * kmm_api_bench.cc - libkmm's kernel-style APIs, linked with libkmm.so:
- * kmm_alloc_pages / kmm_free_pages (orders 0, 3, 9) and kmm_cache_alloc /
- * kmm_cache_free, beside malloc/free of the same sizes in the same binary.
+ * kmm_api_bench.cc - libkmm's slab API, linked with libkmm.so:
+ * kmm_cache_alloc / kmm_cache_free beside malloc/free of the same size in the
+ * same binary.  The page API (kmm_alloc_pages) is page_bench.cc's.
  */
 #include <benchmark/benchmark.h>
 #include <cstdlib>
 
 #include <kmm/kmm.h>
 #include <kmm/slab.h>
-
-static void BM_alloc_pages(benchmark::State &state)
-{
-	const unsigned int order = (unsigned int)state.range(0);
-
-	for (auto _ : state) {
-		struct kmm_page *page = kmm_alloc_pages(KMM_GFP_KERNEL, order);
-
-		benchmark::DoNotOptimize(page);
-		kmm_free_pages(page, order);
-	}
-	state.SetItemsProcessed(state.iterations());
-}
-BENCHMARK(BM_alloc_pages)->Arg(0)->Arg(3)->Arg(9)->Threads(1)->Threads(2)->UseRealTime();
 
 static void BM_cache_alloc(benchmark::State &state)
 {

@@ -38,3 +38,4 @@ for bench, r in res.items():
 PY
 echo
 "$build/bench/kmm_api_bench" --benchmark_min_time=0.2 2>/dev/null | grep -E '^BM_|^Bench|^---'
+"$build/bench/page_bench" --benchmark_min_time=0.2 2>/dev/null | grep -E '^(pcp|nopcp|buddy)_pair'
