@@ -29,19 +29,7 @@ static void *worker(void *argp)
 		if (g[k] != 0xa5)
 			wrong("cache-scratch: the object handed over was overwritten");
 	free(a->given);
-	for (long i = 0; i < nobjs; i++) {
-		volatile unsigned char *p = xmalloc(objsize);
-
-		for (long k = 0; k < objsize; k++)
-			p[k] = 0;
-		for (long w = 0; w < nwrites; w++)
-			for (long k = 0; k < objsize; k++)
-				p[k]++;
-		for (long k = 0; k < objsize; k++)
-			if (p[k] != (unsigned char)nwrites)
-				wrong("cache-scratch: byte %ld of an object is %d", k, p[k]);
-		free((void *)p);
-	}
+	thrash_objects("cache-scratch", nobjs, objsize, nwrites);
 	return NULL;
 }
 

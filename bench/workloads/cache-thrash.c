@@ -19,19 +19,7 @@ static long nthreads, nobjs, nwrites, objsize;
 static void *worker(void *arg)
 {
 	(void)arg;
-	for (long i = 0; i < nobjs; i++) {
-		volatile unsigned char *p = xmalloc(objsize);
-
-		for (long k = 0; k < objsize; k++)
-			p[k] = 0;
-		for (long w = 0; w < nwrites; w++)
-			for (long k = 0; k < objsize; k++)
-				p[k]++;
-		for (long k = 0; k < objsize; k++)
-			if (p[k] != (unsigned char)nwrites)
-				wrong("cache-thrash: byte %ld of an object is %d", k, p[k]);
-		free((void *)p);
-	}
+	thrash_objects("cache-thrash", nobjs, objsize, nwrites);
 	return NULL;
 }
 

@@ -165,4 +165,26 @@ static inline void join_threads(pthread_t *tid, long n)
 		pthread_join(tid[i], NULL);
 }
 
+/*
+ * The false-sharing loop of cache-thrash and cache-scratch: @nobjs times,
+ * allocate an object of @size bytes, increment every byte @nwrites times,
+ * check it, free it.  @name labels a wrong result.
+ */
+static inline void thrash_objects(const char *name, long nobjs, long size, long nwrites)
+{
+	for (long i = 0; i < nobjs; i++) {
+		volatile unsigned char *p = xmalloc((size_t)size);
+
+		for (long k = 0; k < size; k++)
+			p[k] = 0;
+		for (long w = 0; w < nwrites; w++)
+			for (long k = 0; k < size; k++)
+				p[k]++;
+		for (long k = 0; k < size; k++)
+			if (p[k] != (unsigned char)nwrites)
+				wrong("%s: byte %ld of an object is %d", name, k, p[k]);
+		free((void *)p);
+	}
+}
+
 #endif /* BENCH_COMMON_H */

@@ -72,17 +72,6 @@ static inline unsigned int order_high(const struct kmm_zone *zone, unsigned int 
 		   MAX(zone->pcp_high >> order, 4 * order_batch(zone, order)));
 }
 
-#if KMM_HAVE_RSEQ_ASM
-/* Base of the per-CPU array of @order's lists: CPU c's list is base + c * stride. */
-static inline void *list_base(const struct kmm_zone *zone, unsigned int order)
-{
-	return &zone->per_cpu_pageset[0].lists[order];
-}
-#define RSEQ_ARGS(zone, order)                                                                     \
-	kmm_rseq_offset, list_base(zone, order), (long)sizeof(struct kmm_pcp),                     \
-		(unsigned int)kmm_nr_cpu_ids
-#endif
-
 /*
  * The kernel's zone_batchsize(): a quarter of 1/1024 of the zone, at most
  * 256 KiB / 4, made a power of two minus one (avoids cache aliasing).  The
@@ -184,7 +173,7 @@ static __cold struct kmm_page *pcp_refill_rseq(struct kmm_zone *zone, unsigned i
 	if (n <= 0)
 		return NULL;
 	if (n > 1)
-		pushed = rseq_list_push_bulk(RSEQ_ARGS(zone, order), (void *const *)(pages + 1),
+		pushed = rseq_list_push_bulk(PCP_RSEQ_ARGS(zone, order), (void *const *)(pages + 1),
 					     (unsigned int)n - 1);
 	/* Migrated to a full (or stopped) stack: what did not fit goes back. */
 	if (pushed < 0)
@@ -199,14 +188,13 @@ struct kmm_page *pcp_alloc(struct kmm_zone *zone, unsigned int order, bool may_g
 {
 	if (unlikely(order > PCP_MAX_ORDER))
 		kmm_panic("pcp: no per-CPU list for order %u", order);
-#if KMM_HAVE_RSEQ_ASM
-	if (likely(pcp_mode == PCP_RSEQ)) {
-		struct kmm_page *page = rseq_list_pop(RSEQ_ARGS(zone, order));
+	struct kmm_page *page = pcp_alloc_fast(zone, order);
 
-		if (likely(page))
-			return prep_new_page(page);
+	if (page)
+		return page;
+#if KMM_HAVE_RSEQ_ASM
+	if (pcp_mode == PCP_RSEQ)
 		return pcp_refill_rseq(zone, order, may_grow);
-	}
 #endif
 	return pcp_alloc_locked(zone, order, may_grow);
 }
@@ -239,12 +227,12 @@ static __cold void pcp_overflow_rseq(struct kmm_zone *zone, struct kmm_page *pag
 				     unsigned int order)
 {
 	struct kmm_page *pages[PCP_BATCH_MAX];
-	int n = rseq_list_pop_bulk(RSEQ_ARGS(zone, order), (void **)pages,
+	int n = rseq_list_pop_bulk(PCP_RSEQ_ARGS(zone, order), (void **)pages,
 				   order_batch(zone, order));
 
 	if (n > 0)
 		free_pages_bulk(zone, pages, (unsigned int)n, order);
-	if (n < 0 || rseq_list_push(RSEQ_ARGS(zone, order), page) != 0)
+	if (n < 0 || rseq_list_push(PCP_RSEQ_ARGS(zone, order), page) != 0)
 		free_one_page(zone, page, order);
 }
 #endif
@@ -253,11 +241,11 @@ void pcp_free(struct kmm_zone *zone, struct kmm_page *page, unsigned int order)
 {
 	if (unlikely(order > PCP_MAX_ORDER))
 		kmm_panic("pcp: no per-CPU list for order %u", order);
+	if (pcp_free_fast(zone, page, order))
+		return;
 	page->flags = PG_pcp;
 #if KMM_HAVE_RSEQ_ASM
-	if (likely(pcp_mode == PCP_RSEQ)) {
-		if (likely(rseq_list_push(RSEQ_ARGS(zone, order), page) == 0))
-			return;
+	if (pcp_mode == PCP_RSEQ) {
 		pcp_overflow_rseq(zone, page, order);
 		return;
 	}

@@ -62,6 +62,13 @@ void page_fork_child(void);
 unsigned long pcp_count(const struct kmm_zone *zone, int cpu);
 unsigned long pcp_total(const struct kmm_zone *zone);
 
+#if KMM_HAVE_RSEQ_ASM
+/* The rseq list arguments of @zone's @order stacks: CPU c's is base + c * stride. */
+#define PCP_RSEQ_ARGS(zone, order)                                                                 \
+	kmm_rseq_offset, &(zone)->per_cpu_pageset[0].lists[order], (long)sizeof(struct kmm_pcp),   \
+		(unsigned int)kmm_nr_cpu_ids
+#endif
+
 /*
  * pcp_alloc_fast() - pop a block from this CPU's cache of @zone, lock-free.
  * Budget: the rseq pop (14 instructions) and one store; NULL sends the caller
@@ -71,9 +78,7 @@ static __always_inline struct kmm_page *pcp_alloc_fast(struct kmm_zone *zone, un
 {
 #if KMM_HAVE_RSEQ_ASM
 	if (likely(pcp_mode == PCP_RSEQ)) {
-		struct kmm_page *page =
-			rseq_list_pop(kmm_rseq_offset, &zone->per_cpu_pageset[0].lists[order],
-				      (long)sizeof(struct kmm_pcp), (unsigned int)kmm_nr_cpu_ids);
+		struct kmm_page *page = rseq_list_pop(PCP_RSEQ_ARGS(zone, order));
 
 		if (likely(page)) {
 			page->flags = PG_head;
@@ -95,9 +100,7 @@ static __always_inline bool pcp_free_fast(struct kmm_zone *zone, struct kmm_page
 #if KMM_HAVE_RSEQ_ASM
 	if (likely(pcp_mode == PCP_RSEQ)) {
 		page->flags = PG_pcp;
-		if (likely(rseq_list_push(kmm_rseq_offset, &zone->per_cpu_pageset[0].lists[order],
-					  (long)sizeof(struct kmm_pcp),
-					  (unsigned int)kmm_nr_cpu_ids, page) == 0))
+		if (likely(rseq_list_push(PCP_RSEQ_ARGS(zone, order), page) == 0))
 			return true;
 		page->flags = PG_head;
 	}

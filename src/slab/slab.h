@@ -123,6 +123,12 @@ static inline uint64_t *obj_mark(const struct kmm_cache *cache, void *obj)
 	return (uint64_t *)((char *)obj + cache->meta + 8);
 }
 
+#if KMM_HAVE_RSEQ_ASM
+/* The rseq list arguments of @cache's per-CPU stacks (lib/rseq-*.h). */
+#define SLAB_RSEQ_ARGS(cache)                                                                      \
+	kmm_rseq_offset, (cache)->cpu, (long)sizeof(struct slab_cpu), (unsigned int)kmm_nr_cpu_ids
+#endif
+
 /*
  * slab_alloc_fast() - pop an object from this CPU's stack of @cache.
  * Budget: the rseq pop (14 instructions) and one store; NULL on a miss.
@@ -131,9 +137,7 @@ static __always_inline void *slab_alloc_fast(struct kmm_cache *cache)
 {
 #if KMM_HAVE_RSEQ_ASM
 	if (likely(kmm_rseq_usable)) {
-		void **obj =
-			rseq_list_pop(kmm_rseq_offset, cache->cpu, (long)sizeof(struct slab_cpu),
-				      (unsigned int)kmm_nr_cpu_ids);
+		void **obj = rseq_list_pop(SLAB_RSEQ_ARGS(cache));
 
 		if (likely(obj)) {
 			obj[1] = NULL;
@@ -170,8 +174,7 @@ static __always_inline bool slab_free_fast(struct kmm_cache *cache, void *obj)
 	*obj_mark(cache, obj) = slab_free_mark(obj);
 #if KMM_HAVE_RSEQ_ASM
 	if (likely(kmm_rseq_usable))
-		return rseq_list_push(kmm_rseq_offset, cache->cpu, (long)sizeof(struct slab_cpu),
-				      (unsigned int)kmm_nr_cpu_ids, obj) == 0;
+		return rseq_list_push(SLAB_RSEQ_ARGS(cache), obj) == 0;
 #endif
 	return false;
 }

@@ -387,9 +387,7 @@ void *cache_alloc_slow(struct kmm_cache *cache, kmm_gfp_t gfp, int nid)
 	obj = objs[0];
 #if KMM_HAVE_RSEQ_ASM
 	if (got > 1) {
-		int pushed = rseq_list_push_bulk(kmm_rseq_offset, cache->cpu,
-						 (long)sizeof(struct slab_cpu),
-						 (unsigned int)kmm_nr_cpu_ids, objs + 1, got - 1);
+		int pushed = rseq_list_push_bulk(SLAB_RSEQ_ARGS(cache), objs + 1, got - 1);
 
 		if (pushed < 0)
 			pushed = 0;
@@ -432,14 +430,12 @@ void cache_free_slow(struct kmm_cache *cache, void *obj)
 		return;
 	}
 #if KMM_HAVE_RSEQ_ASM
-	int n = rseq_list_pop_bulk(kmm_rseq_offset, cache->cpu, (long)sizeof(struct slab_cpu),
-				   (unsigned int)kmm_nr_cpu_ids, objs, cache->batch);
+	int n = rseq_list_pop_bulk(SLAB_RSEQ_ARGS(cache), objs, cache->batch);
 
 	if (n > 0)
 		flush_objects(cache, objs, (unsigned int)n);
 	__atomic_fetch_add(&cache->stat[SLAB_STAT_FLUSH], 1, __ATOMIC_RELAXED);
-	if (n >= 0 && rseq_list_push(kmm_rseq_offset, cache->cpu, (long)sizeof(struct slab_cpu),
-				     (unsigned int)kmm_nr_cpu_ids, obj) == 0)
+	if (n >= 0 && rseq_list_push(SLAB_RSEQ_ARGS(cache), obj) == 0)
 		return;
 #endif
 	flush_objects(cache, &obj, 1);

@@ -12,10 +12,9 @@
 pl_init "$@"
 pl_need git git
 
-# gen_files DIR FIRST N SEED: create DIR/fFIRST.txt.. with 20-120 lines each.
-gen_files() {
-	mkdir -p "$1"
-	awk -v dir="$1" -v first="$2" -v n="$3" -v x="$4" '
+# The awk functions both generators share: a seeded random number and a line
+# of 2-10 random words.
+export AWK_TEXT='
 	function rnd(k) { x = (x * 16807) % 2147483647; return x % k }
 	function text(   s, w, i, j, m) {
 		s = ""; w = 2 + rnd(9)
@@ -25,7 +24,13 @@ gen_files() {
 			s = s (i + 1 < w ? " " : "")
 		}
 		return s
-	}
+	}'
+
+# gen_files DIR FIRST N SEED: create DIR/fFIRST.txt.. with 20-120 lines each.
+gen_files() {
+	mkdir -p "$1"
+	awk -v dir="$1" -v first="$2" -v n="$3" -v x="$4" '
+	'"$AWK_TEXT"'
 	BEGIN {
 		for (f = first; f < first + n; f++) {
 			name = sprintf("%s/f%03d.txt", dir, f)
@@ -40,16 +45,7 @@ gen_files() {
 # deleted and inserted at random.
 mutate() {
 	awk -v x="$1" -v pct="$2" '
-	function rnd(k) { x = (x * 16807) % 2147483647; return x % k }
-	function text(   s, w, i, j, m) {
-		s = ""; w = 2 + rnd(9)
-		for (i = 0; i < w; i++) {
-			m = 1 + rnd(9)
-			for (j = 0; j < m; j++) s = s substr("abcdefghijklmnopqrstuvwxyz", 1 + rnd(26), 1)
-			s = s (i + 1 < w ? " " : "")
-		}
-		return s
-	}
+	'"$AWK_TEXT"'
 	{
 		f = $0
 		if (rnd(100) >= pct) next
