@@ -25,7 +25,7 @@
 #include "../src/lib/printk.h"
 #include "../src/page/pcp.h"
 #include "../src/slab/slab.h"
-#include "../src/vmalloc/huge.h"
+#include "../src/vmalloc/vmalloc.h"
 
 #include <kmm/kmm.h>
 

@@ -10,11 +10,13 @@
 
 #include <kmm/kmm.h>
 #include <kmm/slab.h>
+#include <kmm/vmalloc.h>
 
 #include "init.h"
 #include "lib/bug.h"
 #include "page/internal.h"
 #include "slab/slab.h"
+#include "vmalloc/vmalloc.h"
 
 static __always_inline struct kmm_page *alloc_pages(int nid, kmm_gfp_t gfp, unsigned int order)
 {
@@ -197,4 +199,113 @@ __export void *kmm_krealloc(void *ptr, size_t size, kmm_gfp_t gfp)
 	if (!p)
 		errno = ENOMEM;
 	return p;
+}
+
+/* ---- vmalloc (<kmm/vmalloc.h>) ---- */
+
+static void *vmalloc_api(size_t size, kmm_gfp_t gfp, int nid, const void *caller)
+{
+	void *p;
+
+	if (!size) {
+		errno = EINVAL;
+		return NULL;
+	}
+	p = kmm_ready() ? __vmalloc_node(size, PAGE_SIZE, gfp, nid, VM_ALLOC, caller) : NULL;
+	if (unlikely(!p))
+		errno = ENOMEM;
+	return p;
+}
+
+__export void *kmm_vmalloc(size_t size)
+{
+	return vmalloc_api(size, KMM_GFP_KERNEL, KMM_NUMA_NO_NODE, __builtin_return_address(0));
+}
+
+__export void *kmm_vzalloc(size_t size)
+{
+	return vmalloc_api(size, KMM_GFP_ZERO, KMM_NUMA_NO_NODE, __builtin_return_address(0));
+}
+
+__export void *kmm_vmalloc_node(size_t size, int nid)
+{
+	return vmalloc_api(size, KMM_GFP_KERNEL, nid, __builtin_return_address(0));
+}
+
+__export void kmm_vfree(const void *p)
+{
+	if (p && !(kmm_ready() && __vfree(p, "vfree")))
+		kmm_panic("invalid vfree of %p: not a vmalloc address", p);
+}
+
+__export void *kmm_vrealloc(void *p, size_t size)
+{
+	void *q;
+
+	if (!p)
+		return kmm_vmalloc(size);
+	if (!kmm_ready() || !is_vmalloc_addr(p))
+		kmm_panic("invalid vrealloc of %p: not a vmalloc address", p);
+	if (!size) {
+		kmm_vfree(p);
+		return NULL;
+	}
+	q = __vrealloc(p, size, KMM_GFP_KERNEL);
+	if (!q)
+		errno = ENOMEM;
+	return q;
+}
+
+__export void *kmm_vmap(struct kmm_page **pages, unsigned int count)
+{
+	void *p = kmm_ready() ? __vmap(pages, count, __builtin_return_address(0)) : NULL;
+
+	if (!p)
+		errno = ENOMEM;
+	return p;
+}
+
+__export void kmm_vunmap(const void *addr)
+{
+	if (!addr)
+		return;
+	if (!kmm_ready() || !is_vmalloc_addr(addr))
+		kmm_panic("invalid vunmap of %p: not a vmalloc address", addr);
+	__vunmap(addr);
+}
+
+__export struct kmm_page *kmm_vmalloc_to_page(const void *addr)
+{
+	return kmm_ready() && is_vmalloc_addr(addr) ? vmalloc_to_page(addr) : NULL;
+}
+
+__export bool kmm_is_vmalloc_addr(const void *addr)
+{
+	return kmm_ready() && is_vmalloc_addr(addr);
+}
+
+__export void *kmm_kvmalloc(size_t size, kmm_gfp_t gfp)
+{
+	void *p = NULL;
+
+	if (!kmm_ready()) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (size <= (MAX_ORDER_NR_PAGES << PAGE_SHIFT))
+		p = __kmalloc(size ? size : 1, gfp, KMM_NUMA_NO_NODE, 0);
+	if (!p && size)
+		p = __vmalloc_node(size, PAGE_SIZE, gfp, KMM_NUMA_NO_NODE, VM_ALLOC,
+				   __builtin_return_address(0));
+	if (!p)
+		errno = ENOMEM;
+	return p;
+}
+
+__export void kmm_kvfree(const void *p)
+{
+	if (p && kmm_ready() && is_vmalloc_addr(p))
+		kmm_vfree(p);
+	else
+		kmm_kfree(p);
 }

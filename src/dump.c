@@ -13,14 +13,30 @@
 #include "lib/printk.h"
 #include "page/internal.h"
 #include "slab/slab.h"
+#include "vmalloc/vmalloc.h"
+
+/* /proc/meminfo's lines that apply: the zones' memory, then the vmalloc region. */
+static void show_meminfo(struct kmm_seq *m)
+{
+	unsigned long total = 0, free = 0;
+	struct kmm_zone *zone;
+
+	for_each_zone (zone) {
+		total += zone_present(zone);
+		free += READ_ONCE(zone->nr_free_pages);
+	}
+	kmm_seq_printf(m, "MemTotal:       %8lu kB\n", total << (PAGE_SHIFT - 10));
+	kmm_seq_printf(m, "MemFree:        %8lu kB\n", free << (PAGE_SHIFT - 10));
+	show_vmalloc_meminfo(m);
+}
 
 static const struct {
 	const char *name;
 	void (*show)(struct kmm_seq *m);
 } views[] = {
-	{ "buddyinfo", show_buddyinfo },
-	{ "zoneinfo", show_zoneinfo },
-	{ "slabinfo", show_slabinfo },
+	{ "buddyinfo", show_buddyinfo }, { "zoneinfo", show_zoneinfo },
+	{ "slabinfo", show_slabinfo },	 { "vmallocinfo", show_vmallocinfo },
+	{ "meminfo", show_meminfo },	 { "vmstat", show_vmalloc_vmstat },
 };
 
 __export int kmm_dump(int fd, const char *what)

@@ -30,7 +30,7 @@
 #include "page/internal.h"
 #include "page/pcp.h"
 #include "slab/slab.h"
-#include "vmalloc/huge.h"
+#include "vmalloc/vmalloc.h"
 
 bool kmm_initialized;
 static struct kmm_lock init_lock = KMM_LOCK_INIT;
@@ -82,29 +82,32 @@ static int start_kernel(void)
 	if (ret)
 		return ret;
 
-	/* mm_init() -> vmalloc_init(): the vmalloc issue's. */
+	/* mm_init() -> vmalloc_init(): the vmalloc region. */
+	ret = vmalloc_init();
+	if (ret)
+		return ret;
 
 	/* setup_per_cpu_pageset(): the per-CPU page caches, and rseq. */
 	return pcp_init();
 }
 
 /*
- * fork(): every lock of every layer, top layer first (slab, then page), so a
+ * fork(): every lock of every layer, top layer first (vmalloc, slab, page), so a
  * child never inherits a lock held by a thread that does not exist in it.
  */
 static void fork_prepare(void)
 {
 	kmm_lock(&init_lock);
+	vmalloc_fork_prepare();
 	slab_fork_prepare();
 	page_fork_prepare();
-	huge_fork_prepare();
 }
 
 static void fork_parent(void)
 {
-	huge_fork_parent();
 	page_fork_parent();
 	slab_fork_parent();
+	vmalloc_fork_parent();
 	kmm_unlock(&init_lock);
 }
 
@@ -112,9 +115,9 @@ static void fork_child(void)
 {
 	if (!rseq_fork_child() && pcp_mode == PCP_RSEQ)
 		pcp_mode = PCP_LOCKED;
-	huge_fork_child();
 	page_fork_child();
 	slab_fork_child();
+	vmalloc_fork_child();
 	kmm_lock_init(&init_lock);
 }
 

@@ -8,6 +8,8 @@
 
 #include <kmm/gfp.h>
 #include <kmm/page.h>
+#include <kmm/slab.h>
+#include <kmm/vmalloc.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -22,7 +24,9 @@ int kmm_init(void);
 
 /*
  * kmm_dump() - write one of the kernel's /proc views of libkmm's state to @fd,
- * in the kernel's own text format.  @what is "buddyinfo" or "zoneinfo".
+ * in the kernel's own text format.  @what is one of "buddyinfo", "zoneinfo",
+ * "slabinfo", "vmallocinfo", "meminfo" (the lines that apply) and "vmstat"
+ * (libkmm's counters, one "name value" per line).
  * Uses no malloc and no stdio, so it may be called from anywhere.
  * Return: 0, or -1 with errno = EINVAL for an unknown view, or the write error.
  */

@@ -29,7 +29,11 @@ enum kmm_opt_kind { KMM_OPT_SIZE, KMM_OPT_BOOL };
 	  "zone size from which sections get transparent huge pages")                              \
 	X(pcp, "KMM_PCP", KMM_OPT_BOOL, 1, "per-CPU page cache in front of the buddy")             \
 	X(rseq, "KMM_RSEQ", KMM_OPT_BOOL, 1,                                                       \
-	  "lock-free per-CPU fast paths with rseq (0: the locked fallback)")
+	  "lock-free per-CPU fast paths with rseq (0: the locked fallback)")                       \
+	X(vmalloc_reserve, "KMM_VMALLOC_RESERVE", KMM_OPT_SIZE, 1ULL << 40,                        \
+	  "address space reserved for the vmalloc region")                                         \
+	X(max_maps, "KMM_MAX_MAPS", KMM_OPT_SIZE, 0,                                               \
+	  "mappings the vmalloc layer may create (0: vm.max_map_count / 16)")
 
 struct kmm_config {
 #define X(field, env, kind, def, desc) unsigned long long field;

@@ -145,8 +145,7 @@ int arena_init(void)
 	return 0;
 }
 
-/* Count @pages against KMM_ARENA_LIMIT.  Return: false if it would pass it. */
-static bool charge_limit(unsigned long pages)
+bool arena_charge(unsigned long pages)
 {
 	unsigned long old = __atomic_load_n(&kmm_arena.committed_pages, __ATOMIC_RELAXED);
 
@@ -178,6 +177,11 @@ static int commit_section(void *addr)
  * Return: the number of new pages, or -ENOMEM when the reservation is full,
  * the limit is reached, or the system refused the memory.
  */
+void arena_uncharge(unsigned long pages)
+{
+	__atomic_fetch_sub(&kmm_arena.committed_pages, pages, __ATOMIC_RELAXED);
+}
+
 int arena_grow_zone(struct kmm_zone *zone, unsigned long *start_pfn)
 {
 	unsigned long present = zone->present_pages;
@@ -185,10 +189,10 @@ int arena_grow_zone(struct kmm_zone *zone, unsigned long *start_pfn)
 
 	if (present + PAGES_PER_SECTION > zone->spanned_pages)
 		return -ENOMEM;
-	if (!charge_limit(PAGES_PER_SECTION))
+	if (!arena_charge(PAGES_PER_SECTION))
 		return -ENOMEM;
 	if (commit_section(pfn_to_virt(pfn))) {
-		__atomic_fetch_sub(&kmm_arena.committed_pages, PAGES_PER_SECTION, __ATOMIC_RELAXED);
+		arena_uncharge(PAGES_PER_SECTION);
 		return -ENOMEM;
 	}
 	/*

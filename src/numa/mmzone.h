@@ -296,5 +296,12 @@ bool node_online(int nid);
 /* Address space (arena.c). */
 int arena_init(void);
 int arena_grow_zone(struct kmm_zone *zone, unsigned long *start_pfn);
+/*
+ * Count @pages against KMM_ARENA_LIMIT (memory that libkmm maps outside the
+ * zones, the vmalloc layer's fresh mappings, counts too).
+ * Return: false, charging nothing, if it would pass the limit.
+ */
+bool arena_charge(unsigned long pages);
+void arena_uncharge(unsigned long pages);
 
 #endif /* KMM_NUMA_MMZONE_H */

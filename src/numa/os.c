@@ -192,11 +192,52 @@ void *os_map_anon(size_t size)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-void *os_remap(void *addr, size_t old_size, size_t new_size)
-{
-	int saved = errno;
-	void *p = mremap(addr, old_size, new_size, MREMAP_MAYMOVE);
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
+#endif
 
+int os_move(void *from, size_t size, void *to)
+{
+	int saved = errno, ret = 0;
+	void *p = mremap(from, size, size, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, to);
+
+	if (p == MAP_FAILED)
+		ret = -errno;
 	errno = saved;
-	return p == MAP_FAILED ? NULL : p;
+	return ret;
+}
+
+int os_map_fixed(void *addr, size_t size)
+{
+	int saved = errno, ret = 0;
+	void *p = mmap(addr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+		       -1, 0);
+
+	if (p == MAP_FAILED)
+		ret = -errno;
+	errno = saved;
+	return ret;
+}
+
+int os_unmap_keep(void *addr, size_t size)
+{
+	int saved = errno, ret = 0;
+	void *p = mmap(addr, size, PROT_NONE, ANON | MAP_FIXED, -1, 0);
+
+	if (p == MAP_FAILED)
+		ret = -errno;
+	errno = saved;
+	return ret;
+}
+
+unsigned long os_max_map_count(void)
+{
+	char buf[32];
+	unsigned long v = 0;
+
+	if (os_read_file("/proc/sys/vm/max_map_count", buf, sizeof(buf)) <= 0)
+		return 65530;
+	for (const char *s = buf; *s >= '0' && *s <= '9'; s++)
+		v = v * 10 + (unsigned long)(*s - '0');
+	return v ? v : 65530;
 }

@@ -45,9 +45,26 @@ ssize_t os_read_file(const char *path, char *buf, size_t size);
  */
 int os_parse_list(const char *s, void (*fn)(void *arg, int id), void *arg);
 
-/* Interim direct mappings (vmalloc/huge.c).  Return: the address or NULL. */
+/* A private read-write mapping anywhere (metadata).  Return: the address or NULL. */
 void *os_map_anon(size_t size);
-/* mremap(MREMAP_MAYMOVE).  Return: the new address or NULL (the old one stays). */
-void *os_remap(void *addr, size_t old_size, size_t new_size);
+
+/*
+ * Stitching (vmalloc/).  Every range these map into must already be owned by
+ * libkmm (a reservation or a mapping of its own): MAP_FIXED and MREMAP_FIXED
+ * replace what is there, so a range left unmapped even for a moment could be
+ * taken by a thread stack and then overwritten (research/DESIGN_FACTS.md §2).
+ */
+/*
+ * Move the pages of [@from, @from + @size) to @to, page tables and all
+ * (mremap with MREMAP_DONTUNMAP): @from stays mapped and reads zero from then
+ * on; @to is replaced atomically.  Return: 0 or -errno (nothing moved).
+ */
+int os_move(void *from, size_t size, void *to);
+/* Fresh zero read-write memory over owned [@addr, @addr + @size).  Return: 0 or -errno. */
+int os_map_fixed(void *addr, size_t size);
+/* Back to a PROT_NONE reservation, in place; the pages go to the system.  Return: 0 or -errno. */
+int os_unmap_keep(void *addr, size_t size);
+/* /proc/sys/vm/max_map_count, or 65530 if it cannot be read. */
+unsigned long os_max_map_count(void);
 
 #endif /* KMM_NUMA_OS_H */

@@ -11,6 +11,12 @@
 #include "../numa/mmzone.h"
 #include "pcp.h"
 
+/*
+ * Internal gfp bit: only blocks that are free already, no zone growth and no
+ * draining of other CPUs' caches (vmalloc prefers reusing free memory).
+ */
+#define __GFP_NOGROW 0x80000000u
+
 /* Bring the buddy up: empty free lists, watermarks (kmm_init step "mem_init"). */
 void buddy_init(void);
 

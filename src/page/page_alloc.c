@@ -240,10 +240,12 @@ static struct kmm_page *get_page_from_freelist(kmm_gfp_t gfp, unsigned int order
 			continue;
 		if ((gfp & KMM_GFP_THISNODE) && z->zone->node != nid)
 			continue;
+		bool may_grow = z->zone_idx == highest && !(gfp & __GFP_NOGROW);
+
 		if (order <= PCP_MAX_ORDER && pcp_mode != PCP_OFF)
-			page = pcp_alloc(z->zone, order, z->zone_idx == highest);
+			page = pcp_alloc(z->zone, order, may_grow);
 		else
-			page = rmqueue(z->zone, order, z->zone_idx == highest);
+			page = rmqueue(z->zone, order, may_grow);
 		if (page)
 			return page;
 	}
@@ -272,11 +274,10 @@ struct kmm_page *__alloc_pages(kmm_gfp_t gfp, unsigned int order, int nid)
 	if (nid == KMM_NUMA_NO_NODE || !node_online(nid))
 		nid = numa_node_id();
 	page = get_page_from_freelist(gfp, order, nid);
-	if (unlikely(!page)) {
+	if (unlikely(!page && !(gfp & __GFP_NOGROW)))
 		page = __alloc_pages_slowpath(gfp, order, nid);
-		if (!page)
-			return NULL;
-	}
+	if (unlikely(!page))
+		return NULL;
 	if (gfp & KMM_GFP_ZERO)
 		memset(page_to_virt(page), 0, PAGE_SIZE << order);
 	return page;

@@ -12,13 +12,15 @@
  *
  * Beyond 32 KiB: an exact run of pages from the page allocator up to the
  * largest buddy block (4 MiB), the unused tail of the block going back at
- * once (alloc_pages_exact()); beyond that, a direct mapping (vmalloc/huge.c).
+ * once (alloc_pages_exact()); beyond that, a vmalloc area (vmalloc/vmalloc.c).
+ * A large realloc moves pages, not bytes: a run that outgrows 4 MiB becomes
+ * the first piece of an area, and an area grows in place or moves by mremap.
  */
 #include <errno.h>
 #include <string.h>
 
 #include "../lib/bug.h"
-#include "../vmalloc/huge.h"
+#include "../vmalloc/vmalloc.h"
 #include "slab.h"
 
 struct kmm_cache *kmalloc_caches[NR_KMALLOC_CACHES];
@@ -43,11 +45,8 @@ static void *kmalloc_large(size_t size, kmm_gfp_t gfp, int nid, size_t align)
 	unsigned long npages = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
 	struct kmm_page *page;
 
-	if (size > LARGE_MAX || align > LARGE_MAX) {
-		void *p = huge_alloc(size, align);
-
-		return p; /* fresh mappings are zero: KMM_GFP_ZERO holds */
-	}
+	if (size > LARGE_MAX || align > LARGE_MAX)
+		return __vmalloc_node(size, align, gfp, nid, VM_MALLOC, NULL);
 	/* A run of 2^k pages is aligned to 2^k pages: ask for enough. */
 	if (align > PAGE_SIZE && npages < align / PAGE_SIZE)
 		npages = align / PAGE_SIZE;
@@ -104,7 +103,7 @@ void __kfree(void *ptr, struct kmm_page *page)
 	unsigned int flags;
 
 	if (!page) {
-		if (!huge_free(ptr))
+		if (!__vfree(ptr, "free"))
 			bad_kfree(ptr, "not allocated by libkmm");
 		return;
 	}
@@ -128,7 +127,7 @@ void __kfree(void *ptr, struct kmm_page *page)
 size_t __ksize(const void *ptr, struct kmm_page *page)
 {
 	if (!page)
-		return huge_usable_size(ptr);
+		return is_vmalloc_addr(ptr) ? vmalloc_usable_size(ptr) : 0;
 	if (page->flags & (PG_slab | PG_slab_tail))
 		return ((struct kmm_cache *)slab_head(page)->private)->size;
 	if (page->flags == PG_exact)
@@ -156,8 +155,15 @@ void *__krealloc(void *ptr, size_t size, kmm_gfp_t gfp)
 			shrink_pages_exact(page, npages);
 			return ptr;
 		}
-	} else if (size > LARGE_MAX) {
-		p = huge_realloc(ptr, size);
+		/* Outgrowing the buddy: the run's pages move into an area. */
+		if (size > LARGE_MAX) {
+			p = vmalloc_from_run(page, size, gfp);
+			if (p)
+				return p;
+		}
+	} else if (size > KMALLOC_MAX_SIZE) {
+		/* An area shrinks or grows without copying; small sizes go to a slab. */
+		p = __vrealloc(ptr, size, gfp);
 		if (p)
 			return p;
 	}

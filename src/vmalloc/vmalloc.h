@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vmalloc/vmalloc.h - the vmalloc layer's interface to kmalloc, the public
+ * API and the views.  Public callers use <kmm/vmalloc.h>.
+ */
+#ifndef KMM_VMALLOC_VMALLOC_H
+#define KMM_VMALLOC_VMALLOC_H
+
+#include <kmm/gfp.h>
+
+#include "../lib/compiler.h"
+
+/* The vmalloc region (set once by vmalloc_init(), then read-only). */
+extern uintptr_t vmalloc_start, vmalloc_end;
+
+/* Reserve the region and size the mapping budget (kmm_init step "vmalloc_init"). */
+int vmalloc_init(void);
+
+/* Is @p inside the vmalloc region?  (The kernel's is_vmalloc_addr(): a range check.) */
+static inline bool is_vmalloc_addr(const void *p)
+{
+	return (uintptr_t)p - vmalloc_start < vmalloc_end - vmalloc_start;
+}
+
+/* Where an area came from: what its free must be. */
+enum { VM_ALLOC = 1u << 0, VM_MAP = 1u << 1, VM_MALLOC = 1u << 2 };
+
+/*
+ * __vmalloc_node() - @size bytes (rounded up to pages) contiguous in the
+ * vmalloc region, aligned to @align, from pages of node @nid's zones stitched
+ * in with mremap, the rest (and what the mapping budget cannot afford) mapped
+ * fresh.  @flags: VM_ALLOC, or VM_MALLOC for malloc's large blocks; @caller
+ * is shown by vmallocinfo.  Return: the address, or NULL (no errno set).
+ */
+void *__vmalloc_node(size_t size, size_t align, kmm_gfp_t gfp, int nid, unsigned int flags,
+		     const void *caller);
+
+/*
+ * __vfree() - free the area that starts at @p (VM_ALLOC or VM_MALLOC): its
+ * pages move back to their zones, its range becomes a reservation again.
+ * Return: false if @p is not in the vmalloc region; misuse inside it (not an
+ * area's start, a vmap area, a double free) is reported and aborts.
+ */
+bool __vfree(const void *p, const char *who);
+
+/*
+ * __vrealloc() - resize the area at @p: in place when the range after it is
+ * free, else moved page tables and all to a new range (no byte is copied);
+ * shrinking gives the tail back.  Return: the address, or NULL with the area
+ * unchanged.
+ */
+void *__vrealloc(void *p, size_t size, kmm_gfp_t gfp);
+
+/*
+ * vmalloc_from_run() - grow the exact page run at @page (@old_pages pages) to
+ * @size bytes as a vmalloc area: the run is moved in as its first piece.
+ * Return: the area, or NULL with the run untouched.
+ */
+struct kmm_page;
+void *vmalloc_from_run(struct kmm_page *page, size_t size, kmm_gfp_t gfp);
+
+/* The usable size of the area that starts at @p, or 0 if none does. */
+size_t vmalloc_usable_size(const void *p);
+
+struct kmm_page *vmalloc_to_page(const void *addr);
+void *__vmap(struct kmm_page **pages, unsigned int count, const void *caller);
+void __vunmap(const void *addr);
+
+/* Mappings the layer has made, against its budget (for tests and views). */
+void vmalloc_map_counts(unsigned long *used, unsigned long *budget);
+
+struct kmm_seq;
+void show_vmallocinfo(struct kmm_seq *m);
+void show_vmalloc_meminfo(struct kmm_seq *m);
+void show_vmalloc_vmstat(struct kmm_seq *m);
+
+void vmalloc_fork_prepare(void);
+void vmalloc_fork_parent(void);
+void vmalloc_fork_child(void);
+
+#endif /* KMM_VMALLOC_VMALLOC_H */
