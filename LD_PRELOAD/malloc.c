@@ -256,8 +256,7 @@ __export int malloc_trim(size_t pad)
 	(void)pad;
 	if (!kmm_ready())
 		return 0;
-	slab_shrink_all();
-	drain_all_pages();
+	kmm_reclaim();
 	return 1;
 }
 

@@ -7,6 +7,7 @@
  * free_pages() -> __free_pages().
  */
 #include <errno.h>
+#include <string.h>
 
 #include <kmm/kmm.h>
 #include <kmm/slab.h>
@@ -84,6 +85,15 @@ __export struct kmm_page *kmm_virt_to_page(const void *addr)
 	if (!kmm_ready())
 		return NULL;
 	return virt_to_page_checked(addr);
+}
+
+__export void kmm_reclaim(void)
+{
+	if (!kmm_ready())
+		return;
+	vmalloc_purge();
+	slab_shrink_all();
+	drain_all_pages();
 }
 
 __export void kmm_drain_all_pages(void)
@@ -251,8 +261,19 @@ __export void *kmm_vrealloc(void *p, size_t size)
 		return NULL;
 	}
 	q = __vrealloc(p, size, KMM_GFP_KERNEL);
-	if (!q)
-		errno = ENOMEM;
+	if (!q) {
+		/* The pages could not move (no MREMAP_DONTUNMAP, no mappings left): copy. */
+		size_t old = vmalloc_usable_size(p);
+
+		q = __vmalloc_node(size, PAGE_SIZE, KMM_GFP_KERNEL, KMM_NUMA_NO_NODE, VM_ALLOC,
+				   __builtin_return_address(0));
+		if (!q) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		memcpy(q, p, MIN(old, size));
+		__vfree(p, "vrealloc");
+	}
 	return q;
 }
 

@@ -23,6 +23,13 @@ extern "C" {
 int kmm_init(void);
 
 /*
+ * kmm_reclaim() - give back what libkmm keeps for speed: freed vmalloc areas
+ * still mapped, empty slabs, the per-CPU caches' pages (the kernel's
+ * drop_caches, for libkmm's own caches).  malloc_trim() calls it.
+ */
+void kmm_reclaim(void);
+
+/*
  * kmm_dump() - write one of the kernel's /proc views of libkmm's state to @fd,
  * in the kernel's own text format.  @what is one of "buddyinfo", "zoneinfo",
  * "slabinfo", "vmallocinfo", "meminfo" (the lines that apply) and "vmstat"

@@ -157,52 +157,67 @@ bool arena_charge(unsigned long pages)
 	return true;
 }
 
-static int commit_section(void *addr)
-{
-	static bool hugetlb_failed;
-
-	if (kmm_arena.hugetlb && !READ_ONCE(hugetlb_failed)) {
-		if (!os_commit_hugetlb(addr, SECTION_SIZE))
-			return 0;
-		/* No huge pages configured (or none left): stop asking. */
-		WRITE_ONCE(hugetlb_failed, true);
-	}
-	return os_commit(addr, SECTION_SIZE);
-}
-
-/**
- * arena_grow_zone() - bring the next section of @zone into service.
- * @start_pfn: set to the first pfn of the new section.
- * Context: zone->lock held.
- * Return: the number of new pages, or -ENOMEM when the reservation is full,
- * the limit is reached, or the system refused the memory.
- */
 void arena_uncharge(unsigned long pages)
 {
 	__atomic_fetch_sub(&kmm_arena.committed_pages, pages, __ATOMIC_RELAXED);
 }
 
+static int commit_sections(void *addr, size_t size)
+{
+	static bool hugetlb_failed;
+
+	if (kmm_arena.hugetlb && !READ_ONCE(hugetlb_failed)) {
+		if (!os_commit_hugetlb(addr, size))
+			return 0;
+		/* No huge pages configured (or none left): stop asking. */
+		WRITE_ONCE(hugetlb_failed, true);
+	}
+	return os_commit(addr, size);
+}
+
+/**
+ * arena_grow_zone() - bring the next sections of @zone into service: an
+ * eighth of what it has (one section at least, 32 at most), so that a large
+ * heap grows in few system calls; one section when the limit allows no more.
+ * @start_pfn: set to the first pfn of the new range.
+ * Context: zone->lock held.
+ * Return: the number of new pages (whole sections), or -ENOMEM when the
+ * reservation is full, the limit is reached, or the system refused the memory.
+ */
 int arena_grow_zone(struct kmm_zone *zone, unsigned long *start_pfn)
 {
 	unsigned long present = zone->present_pages;
 	unsigned long pfn = zone->zone_start_pfn + present;
+	unsigned long nr = ALIGN_DOWN(present / 8, PAGES_PER_SECTION);
 
-	if (present + PAGES_PER_SECTION > zone->spanned_pages)
+	nr = MIN(MAX(nr, PAGES_PER_SECTION), 32 * PAGES_PER_SECTION);
+	nr = MIN(nr, zone->spanned_pages - present);
+	if (nr < PAGES_PER_SECTION)
 		return -ENOMEM;
-	if (!arena_charge(PAGES_PER_SECTION))
-		return -ENOMEM;
-	if (commit_section(pfn_to_virt(pfn))) {
-		arena_uncharge(PAGES_PER_SECTION);
+	if (!arena_charge(nr)) {
+		nr = PAGES_PER_SECTION;
+		if (!arena_charge(nr))
+			return -ENOMEM;
+	}
+	if (commit_sections(pfn_to_virt(pfn), nr << PAGE_SHIFT)) {
+		arena_uncharge(nr);
 		return -ENOMEM;
 	}
 	/*
 	 * Transparent huge pages once the zone is big enough to use them: a
 	 * small heap stays small (the first touch of a THP section makes all
 	 * 2 MiB resident), a large one gets fewer TLB misses.  The advice from
-	 * here on covers the rest of the reservation, in one call.
+	 * the section that crosses the threshold on covers the rest of the
+	 * reservation, in one call.
 	 */
-	if (kmm_arena.thp && present + PAGES_PER_SECTION == kmm_arena.thp_from_pages)
-		os_advise_hugepage(pfn_to_virt(pfn), (zone->spanned_pages - present) << PAGE_SHIFT);
+	if (kmm_arena.thp && present < kmm_arena.thp_from_pages &&
+	    present + nr >= kmm_arena.thp_from_pages) {
+		unsigned long from = MAX(pfn, zone->zone_start_pfn + kmm_arena.thp_from_pages -
+						      PAGES_PER_SECTION);
+
+		os_advise_hugepage(pfn_to_virt(from), (zone->zone_start_pfn + zone->spanned_pages -
+						       from) << PAGE_SHIFT);
+	}
 	*start_pfn = pfn;
-	return (int)PAGES_PER_SECTION;
+	return (int)nr;
 }

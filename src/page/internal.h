@@ -99,6 +99,12 @@ static __always_inline void free_pages_fast(struct kmm_zone *zone, struct kmm_pa
  * aligned to the power of two above @npages.
  */
 struct kmm_page *alloc_pages_exact(kmm_gfp_t gfp, unsigned long npages, int nid);
+/*
+ * grow_pages_exact() - extend an exact run in place to @npages pages (at most
+ * MAX_ORDER_NR_PAGES) if the pages after it are free in the buddy.
+ * Return: false, the run unchanged, if they are not.
+ */
+bool grow_pages_exact(struct kmm_page *page, unsigned long npages);
 /* Give back the tail of an exact run beyond its first @npages pages. */
 void shrink_pages_exact(struct kmm_page *page, unsigned long npages);
 /* Give back a whole exact run; anything else is diagnosed. */

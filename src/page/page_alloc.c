@@ -152,7 +152,9 @@ static bool zone_grow_locked(struct kmm_zone *zone)
 	/* Publish the descriptors before the pages become findable by address. */
 	__atomic_store_n(&zone->present_pages, zone->present_pages + (unsigned long)nr,
 			 __ATOMIC_RELEASE);
-	__free_one_page(zone, zone_pfn_to_page(zone, pfn), pfn, SECTION_ORDER);
+	for (int i = 0; i < nr; i += (int)PAGES_PER_SECTION)
+		__free_one_page(zone, zone_pfn_to_page(zone, pfn + (unsigned long)i),
+				pfn + (unsigned long)i, SECTION_ORDER);
 	zone->stat[ZSTAT_GROW]++;
 	zone_set_watermarks(zone);
 	return true;
@@ -413,9 +415,8 @@ int buddy_check_zone(struct kmm_zone *zone)
 }
 
 /*
- * Free pages [@from, @to) of the block at @head (in pages from the head, the
- * head aligned to at least the range's size) as the largest aligned blocks
- * they split into, straight into the buddy under one lock: pieces of a large
+ * Free pages [@from, @to) of the run at @head (in pages from the head) as
+ * the largest aligned blocks they split into, straight into the buddy under one lock: pieces of a large
  * run must merge back with their neighbours.  Through the per-CPU caches the
  * small pieces would sit unmerged, and every new large run would need fresh
  * sections (measured: a loop of 1-64 MiB buffers grew to 390 MiB, not 100).
@@ -427,7 +428,8 @@ static void free_page_range(struct kmm_page *head, unsigned long from, unsigned 
 
 	kmm_lock(&zone->lock);
 	while (from < to) {
-		unsigned int order = from ? (unsigned int)__builtin_ctzl(from) : MAX_PAGE_ORDER;
+		unsigned int order =
+			MIN((unsigned int)__builtin_ctzl(pfn + from), (unsigned int)MAX_PAGE_ORDER);
 
 		while (from + (1UL << order) > to)
 			order--;
@@ -476,4 +478,93 @@ void free_pages_exact(struct kmm_page *page)
 	if (unlikely(page->flags != PG_exact))
 		bad_free(page, 0, "not the head of an exact page run");
 	free_page_range(page, 0, npages);
+}
+
+/* The free block that holds @pfn, or NULL.  Context: zone->lock. */
+static struct kmm_page *free_block_of(struct kmm_zone *zone, unsigned long pfn)
+{
+	for (unsigned int order = 0; order <= MAX_PAGE_ORDER; order++) {
+		unsigned long head = pfn & ~((1UL << order) - 1);
+		struct kmm_page *page;
+
+		if (head < zone->zone_start_pfn)
+			break;
+		page = zone_pfn_to_page(zone, head);
+		if ((page->flags & PG_buddy) && head + (1UL << page->order) > pfn)
+			return page;
+	}
+	return NULL;
+}
+
+/*
+ * Take the free pages [@start, @end) out of the buddy, splitting the free
+ * blocks that hold them and giving back what lies outside (the kernel's
+ * take_page_off_buddy(), for a range).  Context: zone->lock.
+ * Return: false, taking nothing, if a page of the range is not free there.
+ */
+static bool take_free_range(struct kmm_zone *zone, unsigned long start, unsigned long end)
+{
+	unsigned long pfn;
+
+	if (end > zone->zone_start_pfn + zone->present_pages)
+		return false;
+	for (pfn = start; pfn < end;) {
+		struct kmm_page *page = free_block_of(zone, pfn);
+
+		if (!page)
+			return false;
+		pfn = page_to_pfn(page) + (1UL << page->order);
+	}
+	for (pfn = start; pfn < end;) {
+		struct kmm_page *page = free_block_of(zone, pfn);
+		unsigned long head = page_to_pfn(page), block_end = head + (1UL << page->order);
+
+		del_from_free_list(zone, page, page->order);
+		zone->nr_free_pages -= block_end - head;
+		/* The parts of the block outside the range go back, largest aligned first. */
+		for (unsigned long a = head, b = MAX(head, start);;
+		     a = MAX(end, head), b = block_end) {
+			while (a < b) {
+				unsigned int order = MIN((unsigned int)__builtin_ctzl(a),
+							 (unsigned int)MAX_PAGE_ORDER);
+
+				while (a + (1UL << order) > b)
+					order--;
+				__free_one_page(zone, zone_pfn_to_page(zone, a), a, order);
+				a += 1UL << order;
+			}
+			if (b == block_end)
+				break;
+		}
+		pfn = block_end;
+	}
+	return true;
+}
+
+bool grow_pages_exact(struct kmm_page *page, unsigned long npages)
+{
+	struct kmm_zone *zone = page_zone(page);
+	unsigned long old = (unsigned long)page->private, pfn = page_to_pfn(page);
+	bool ok;
+
+	if (npages <= old)
+		return true;
+	if (npages > MAX_ORDER_NR_PAGES)
+		return false;
+	kmm_lock(&zone->lock);
+	/* A run at the top of a Normal zone grows with the zone. */
+	for (;;) {
+		unsigned long top = zone->zone_start_pfn + zone->present_pages;
+
+		if (zone->type != ZONE_NORMAL || pfn + npages <= top ||
+		    (pfn + old != top && !free_block_of(zone, top - 1)) || !zone_grow_locked(zone))
+			break;
+	}
+	ok = take_free_range(zone, pfn + old, pfn + npages);
+	if (ok)
+		zone->stat[ZSTAT_PGALLOC]++;
+	kmm_unlock(&zone->lock);
+	if (ok)
+		page->private = (void *)npages;
+	return ok;
 }

@@ -155,6 +155,9 @@ void *__krealloc(void *ptr, size_t size, kmm_gfp_t gfp)
 			shrink_pages_exact(page, npages);
 			return ptr;
 		}
+		/* Or grows where it is, over free pages that follow it. */
+		if (size <= LARGE_MAX && grow_pages_exact(page, npages))
+			return ptr;
 		/* Outgrowing the buddy: the run's pages move into an area. */
 		if (size > LARGE_MAX) {
 			p = vmalloc_from_run(page, size, gfp);

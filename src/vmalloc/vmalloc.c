@@ -52,11 +52,21 @@
 #define VM_MIN_REGION (1UL << 30) /* smallest region worth having */
 #define VM_PIECES_MAX (1u << 16)  /* pieces per area (metadata bound) */
 
+/*
+ * Freed areas kept mapped for the next request (the kernel's lazily purged
+ * vmap areas): an alloc/free loop of large blocks then makes no system call
+ * and takes no page fault.  Bounded in number and bytes; kmm_reclaim()
+ * empties it.
+ */
+#define VM_CACHE_MAX 16
+#define VM_CACHE_BYTES (64UL << 20)
+#define VM_CACHE_AREA_MAX (64UL << 20)
+#define VM_CACHED (1u << 7) /* in the cache: free, its range and pages kept */
+
 enum vm_piece_kind {
-	VP_FRESH,  /* mapped in place; page is NULL */
-	VP_RUN,	   /* exact run owned by the area (PG_exact | PG_vmalloc) */
-	VP_MAPPED, /* vmap: the caller's page, moved in */
-	VP_COPY,   /* vmap: the caller's page, copied in */
+	VP_FRESH, /* mapped in place; page is NULL */
+	VP_RUN,	  /* exact run owned by the area (PG_exact | PG_vmalloc) */
+	VP_COPY,  /* vmap: the caller's page, copied in */
 };
 
 struct vm_piece {
@@ -84,13 +94,14 @@ enum vm_stat_item {
 	VMS_STITCHED_KB, /* ... their size */
 	VMS_FRESH,	 /* fresh mappings made */
 	VMS_FRESH_KB,
-	VMS_MOVED_BACK,	 /* runs moved back to their zone */
+	VMS_CACHE_HIT,	 /* an area reused from the cache of freed ones */
 	VMS_RELEASED_KB, /* run memory given to the system instead */
 	VMS_BUDGET_HIT,	 /* stitching stopped by the mapping budget */
 	VMS_GROW_INPLACE,
 	VMS_GROW_MOVED, /* realloc moved by mremap: no byte copied */
 	VMS_SHRINK,
-	VMS_FROM_RUN, /* a page run grew into an area */
+	VMS_FROM_RUN,	 /* a page run grew into an area */
+	VMS_MOVE_FAILED, /* mremap refused a move */
 	NR_VM_STATS
 };
 
@@ -102,8 +113,42 @@ static struct {
 	size_t nr, cap;
 	unsigned long maps, max_maps;
 	bool no_stitch; /* the zones cannot be moved (hugetlb, old kernel) */
+	struct kmm_vm_area *cache[VM_CACHE_MAX]; /* oldest first */
+	unsigned int nr_cached;
+	size_t cached_bytes;
 	unsigned long stat[NR_VM_STATS];
 } vm = { .lock = KMM_LOCK_INIT };
+
+/* os_move(), counted when the kernel refuses.  Context: vm.lock. */
+static int vm_move(void *from, size_t size, void *to)
+{
+	int ret = os_move(from, size, to);
+
+	if (ret)
+		vm.stat[VMS_MOVE_FAILED]++;
+	return ret;
+}
+
+/*
+ * Does mremap(MREMAP_DONTUNMAP) work here?  Not before Linux 5.7, nor under
+ * valgrind, which emulates mremap itself.  Without it every area is fresh.
+ */
+static bool can_move_pages(void)
+{
+	char *src = os_map_anon(PAGE_SIZE), *dst;
+	bool ok = false;
+
+	if (!src)
+		return false;
+	dst = os_reserve(PAGE_SIZE, PAGE_SIZE);
+	if (dst) {
+		src[0] = 1;
+		ok = !os_move(src, PAGE_SIZE, dst) && dst[0] == 1 && src[0] == 0;
+		os_unmap(dst, PAGE_SIZE);
+	}
+	os_unmap(src, PAGE_SIZE);
+	return ok;
+}
 
 int vmalloc_init(void)
 {
@@ -123,6 +168,7 @@ int vmalloc_init(void)
 	vmalloc_end = (uintptr_t)base + size;
 	vm.max_maps =
 		kmm_config.max_maps ? (unsigned long)kmm_config.max_maps : os_max_map_count() / 16;
+	vm.no_stitch = !can_move_pages();
 	return 0;
 }
 
@@ -259,44 +305,32 @@ static void recount_maps(struct kmm_vm_area *a)
 	a->nr_maps = n;
 }
 
-/* Append a piece, merging it into the last one when it continues it. */
-static bool add_piece(struct kmm_vm_area *a, struct kmm_page *page, unsigned long nr,
+/*
+ * Append a piece (room reserved with reserve_pieces()), merging a fresh one
+ * into a fresh predecessor, and count the mapping it may start.
+ */
+static void add_piece(struct kmm_vm_area *a, struct kmm_page *page, unsigned long nr,
 		      unsigned int kind)
 {
 	struct vm_piece p = { page, (unsigned int)nr, kind };
 
+	a->size += nr << PAGE_SHIFT;
 	if (a->nr_pieces) {
 		struct vm_piece *last = &a->pieces[a->nr_pieces - 1];
 
 		if (kind == VP_FRESH && last->kind == VP_FRESH) {
 			last->nr_pages += (unsigned int)nr;
-			a->size += nr << PAGE_SHIFT;
-			return true;
+			return;
 		}
-	}
-	if (a->nr_pieces == a->max_pieces) {
-		unsigned int max = a->max_pieces ? a->max_pieces * 2 : 4;
-		struct vm_piece *n;
-
-		if (max > VM_PIECES_MAX)
-			return false;
-		n = __kmalloc(max * sizeof(*n), 0, KMM_NUMA_NO_NODE, 0);
-		if (!n)
-			return false;
-		if (a->pieces) {
-			memcpy(n, a->pieces, a->nr_pieces * sizeof(*n));
-			__kfree(a->pieces, virt_to_page_checked(a->pieces));
+		if (!piece_merges(last, &p)) {
+			a->nr_maps++;
+			vm.maps++;
 		}
-		a->pieces = n;
-		a->max_pieces = max;
-	}
-	if (!a->nr_pieces || !piece_merges(&a->pieces[a->nr_pieces - 1], &p)) {
+	} else {
 		a->nr_maps++;
 		vm.maps++;
 	}
 	a->pieces[a->nr_pieces++] = p;
-	a->size += nr << PAGE_SHIFT;
-	return true;
 }
 
 /* Can the budget afford one more piece, and a fresh mapping for the rest? */
@@ -324,9 +358,137 @@ static void put_run(struct kmm_page *page, unsigned long nr_pages)
 	free_pages_exact(page);
 }
 
+/* Room in @a->pieces for @n more.  Return: false if the metadata cannot grow. */
+static bool reserve_pieces(struct kmm_vm_area *a, unsigned int n)
+{
+	unsigned int max = a->max_pieces ? a->max_pieces : 4;
+	struct vm_piece *p;
+
+	if (a->nr_pieces + n <= a->max_pieces)
+		return true;
+	while (max < a->nr_pieces + n)
+		max *= 2;
+	if (max > VM_PIECES_MAX)
+		return false;
+	p = __kmalloc(max * sizeof(*p), 0, KMM_NUMA_NO_NODE, 0);
+	if (!p)
+		return false;
+	if (a->pieces) {
+		memcpy(p, a->pieces, a->nr_pieces * sizeof(*p));
+		__kfree(a->pieces, virt_to_page_checked(a->pieces));
+	}
+	a->pieces = p;
+	a->max_pieces = max;
+	return true;
+}
+
+#define STITCH_BATCH 64
+
 /*
- * Map [@a->size, @to) of @a: runs from the buddy, largest first, while the
- * budget lasts, then one fresh mapping for the rest.  Context: vm.lock.
+ * Take up to STITCH_BATCH runs for @nr pages, largest first: blocks already
+ * free, then blocks of a grown zone; stop where the next run would start a
+ * mapping the budget cannot afford.  Return: the number taken.
+ */
+static unsigned int gather_runs(struct kmm_vm_area *a, unsigned long nr, kmm_gfp_t gfp, int nid,
+				struct kmm_page **runs)
+{
+	unsigned long got = 0, maps = 0;
+	uintptr_t last_end = 0;
+	unsigned int n = 0;
+	struct kmm_zone *local =
+		kmm_node(nid == KMM_NUMA_NO_NODE ? numa_node_id() : nid)->zonelist.zonerefs[0].zone;
+	bool reuse = READ_ONCE(local->nr_free_pages) >= nr;
+
+	if (a->nr_pieces && a->pieces[a->nr_pieces - 1].kind == VP_RUN)
+		last_end = piece_src(&a->pieces[a->nr_pieces - 1]) +
+			   piece_bytes(&a->pieces[a->nr_pieces - 1]);
+	while (n < STITCH_BATCH && nr - got >= (1UL << STITCH_MIN_ORDER)) {
+		unsigned int order = MIN((unsigned int)(63 - __builtin_clzl(nr - got)),
+					 (unsigned int)MAX_PAGE_ORDER);
+		struct kmm_page *page = NULL;
+
+		/*
+		 * A free block of this order, or one to split; smaller free
+		 * blocks only while the zone holds enough free memory to spare
+		 * growing it (else each request would take the scraps the last
+		 * one left and the area would fray into many mappings).
+		 */
+		page = take_run(order, gfp | __GFP_NOGROW, nid);
+		for (unsigned int o = order - 1; !page && o >= STITCH_MIN_ORDER && reuse; o--)
+			page = take_run(o, gfp | __GFP_NOGROW, nid);
+		if (!page)
+			page = take_run(order, gfp, nid);
+		if (!page)
+			break;
+		if ((uintptr_t)page_to_virt(page) != last_end) {
+			/* A new mapping: this one, and one left for a fresh rest. */
+			if (vm.maps + maps + 2 > vm.max_maps) {
+				put_run(page, (unsigned long)page->private);
+				vm.stat[VMS_BUDGET_HIT]++;
+				break;
+			}
+			maps++;
+		}
+		last_end = (uintptr_t)page_to_virt(page) +
+			   ((unsigned long)page->private << PAGE_SHIFT);
+		got += (unsigned long)page->private;
+		runs[n++] = page;
+	}
+	return n;
+}
+
+/*
+ * Move @n runs in at @dst, one mremap per stretch of runs that are
+ * contiguous in their zone, and add them as pieces.  Runs that cannot be
+ * moved go back to the buddy.  Return: the bytes added.
+ */
+static size_t stitch_runs(struct kmm_vm_area *a, struct kmm_page **runs, unsigned int n,
+			  uintptr_t dst)
+{
+	size_t done = 0;
+	unsigned int i = 0, j;
+
+	if (!reserve_pieces(a, n))
+		goto put_back;
+	/*
+	 * By address: runs that were neighbours in the zone stay neighbours
+	 * here, one move and one mapping for all of them (the buddy hands out
+	 * a grown zone's blocks from the top down).
+	 */
+	for (unsigned int k = 1; k < n; k++) {
+		struct kmm_page *run = runs[k];
+
+		for (j = k; j > 0 && runs[j - 1] > run; j--)
+			runs[j] = runs[j - 1];
+		runs[j] = run;
+	}
+	for (; i < n; i = j) {
+		size_t len = (unsigned long)runs[i]->private << PAGE_SHIFT;
+
+		for (j = i + 1; j < n && (uintptr_t)page_to_virt(runs[j]) ==
+						 (uintptr_t)page_to_virt(runs[i]) + len;
+		     j++)
+			len += (unsigned long)runs[j]->private << PAGE_SHIFT;
+		if (vm_move(page_to_virt(runs[i]), len, (void *)(dst + done))) {
+			/* hugetlb sections, or a kernel without MREMAP_DONTUNMAP. */
+			vm.no_stitch = true;
+			break;
+		}
+		for (unsigned int k = i; k < j; k++)
+			add_piece(a, runs[k], (unsigned long)runs[k]->private, VP_RUN);
+		vm.stat[VMS_STITCHED] += j - i;
+		vm.stat[VMS_STITCHED_KB] += len >> 10;
+		done += len;
+	}
+put_back:
+	for (; i < n; i++)
+		put_run(runs[i], (unsigned long)runs[i]->private);
+	return done;
+}
+
+/*
+ * Map [@a->size, @to) of @a: runs from the buddy while the budget lasts, then
+ * one fresh mapping for the rest.  Context: vm.lock.
  * Return: false if memory ran out (what was mapped stays in the area).
  */
 static bool fill_area(struct kmm_vm_area *a, size_t to, kmm_gfp_t gfp, int nid)
@@ -337,43 +499,12 @@ static bool fill_area(struct kmm_vm_area *a, size_t to, kmm_gfp_t gfp, int nid)
 		uintptr_t dst = a->addr + a->size;
 
 		if (!vm.no_stitch && nr >= (1UL << STITCH_MIN_ORDER)) {
-			unsigned int order = MIN((unsigned int)(63 - __builtin_clzl(nr)),
-						 (unsigned int)MAX_PAGE_ORDER);
-			struct kmm_page *page;
+			struct kmm_page *runs[STITCH_BATCH];
+			unsigned int n = gather_runs(a, nr, gfp, nid, runs);
 
-			if (!budget_allows()) {
-				vm.stat[VMS_BUDGET_HIT]++;
-				goto fresh;
-			}
-			/* Free blocks first, largest first; then a grown zone's. */
-			page = NULL;
-			for (unsigned int o = order; !page && o >= STITCH_MIN_ORDER; o--) {
-				page = take_run(o, gfp | __GFP_NOGROW, nid);
-				if (page)
-					order = o;
-			}
-			if (!page)
-				page = take_run(order, gfp, nid);
-			if (!page)
-				goto fresh;
-			if (os_move(page_to_virt(page), PAGE_SIZE << order, (void *)dst)) {
-				/* hugetlb sections, or a kernel without MREMAP_DONTUNMAP. */
-				put_run(page, 1UL << order);
-				vm.no_stitch = true;
-				goto fresh;
-			}
-			if (!add_piece(a, page, 1UL << order, VP_RUN)) {
-				/* Too many pieces to describe: give the run back, map fresh. */
-				if (os_move((void *)dst, PAGE_SIZE << order, page_to_virt(page)))
-					vm.stat[VMS_RELEASED_KB] += (PAGE_SIZE << order) >> 10;
-				put_run(page, 1UL << order);
-				goto fresh;
-			}
-			vm.stat[VMS_STITCHED]++;
-			vm.stat[VMS_STITCHED_KB] += (PAGE_SIZE << order) >> 10;
-			continue;
+			if (n && stitch_runs(a, runs, n, dst))
+				continue;
 		}
-	fresh:
 		if (!arena_charge(nr))
 			return false;
 		if (os_map_fixed((void *)dst, left)) {
@@ -382,12 +513,12 @@ static bool fill_area(struct kmm_vm_area *a, size_t to, kmm_gfp_t gfp, int nid)
 		}
 		if (kmm_arena.thp && left >= SECTION_SIZE)
 			os_advise_hugepage((void *)dst, left);
-		if (!add_piece(a, NULL, nr, VP_FRESH)) {
-			/* Unreachable after a run was refused; keep the range owned. */
+		if (!reserve_pieces(a, 1)) {
 			os_unmap_keep((void *)dst, left);
 			arena_uncharge(nr);
 			return false;
 		}
+		add_piece(a, NULL, nr, VP_FRESH);
 		vm.stat[VMS_FRESH]++;
 		vm.stat[VMS_FRESH_KB] += left >> 10;
 	}
@@ -412,14 +543,14 @@ static int move_stretch(const struct kmm_vm_area *a, unsigned int i, unsigned in
 			uintptr_t from, uintptr_t to)
 {
 	size_t off = 0;
-	int ret = os_move((void *)from, len, (void *)to);
+	int ret = vm_move((void *)from, len, (void *)to);
 
 	if (!ret || j - i == 1)
 		return ret;
 	for (unsigned int k = i; k < j; k++) {
-		ret = os_move((void *)(from + off), piece_bytes(&a->pieces[k]), (void *)(to + off));
+		ret = vm_move((void *)(from + off), piece_bytes(&a->pieces[k]), (void *)(to + off));
 		if (ret) {
-			if (off && os_move((void *)to, off, (void *)from))
+			if (off && vm_move((void *)to, off, (void *)from))
 				kmm_panic("vmalloc: cannot move %p back", (void *)from);
 			return ret;
 		}
@@ -429,49 +560,29 @@ static int move_stretch(const struct kmm_vm_area *a, unsigned int i, unsigned in
 }
 
 /*
- * Give back the pieces [@from_piece, nr_pieces) of @a whose memory starts at
- * byte @off of the area: runs move back to their zone (several at a time
- * when their sources are contiguous) or, if that fails, are released; vmap
- * pages move or are copied back; fresh pages go to the system with the range.
+ * Give back the pieces [@from_piece, nr_pieces) of @a, whose memory starts at
+ * byte @off of the area: runs go back to the buddy and their pages to the
+ * system with the area's range (their old places in the zone read zero, so
+ * the zone's next user of them faults in fresh pages); vmap copies go back
+ * to their pages.  Nothing is moved back into a zone: a mapping moved into
+ * the middle of the zone's does not always merge with it again (the kernel
+ * drops the anon_vma of a mapping moved out whole), and each one that does
+ * not costs the process a mapping for good.
  */
 static void release_pieces(struct kmm_vm_area *a, unsigned int from_piece, size_t off)
 {
-	unsigned int i = from_piece;
-
-	while (i < a->nr_pieces) {
+	for (unsigned int i = from_piece; i < a->nr_pieces; i++) {
 		struct vm_piece *p = &a->pieces[i];
-		unsigned int j = i + 1;
-		size_t len = piece_bytes(p);
 
 		if (p->kind == VP_FRESH) {
 			arena_uncharge(p->nr_pages);
 		} else if (p->kind == VP_COPY) {
-			memcpy(page_to_virt(p->page), (void *)(a->addr + off), len);
+			memcpy(page_to_virt(p->page), (void *)(a->addr + off), PAGE_SIZE);
 		} else {
-			/* Sources contiguous: one mapping here, one move back. */
-			while (j < a->nr_pieces && a->pieces[j].kind == p->kind &&
-			       piece_src(&a->pieces[j - 1]) + piece_bytes(&a->pieces[j - 1]) ==
-				       piece_src(&a->pieces[j]))
-				len += piece_bytes(&a->pieces[j++]);
-			if (move_stretch(a, i, j, len, a->addr + off, piece_src(p))) {
-				/* No room for even that: the run's memory goes to the system. */
-				for (unsigned int k = i; k < j; k++) {
-					if (a->pieces[k].kind == VP_MAPPED)
-						kmm_panic(
-							"vunmap of %p: cannot move its pages back",
-							(void *)a->addr);
-				}
-				vm.stat[VMS_RELEASED_KB] += len >> 10;
-			} else if (p->kind == VP_RUN) {
-				vm.stat[VMS_MOVED_BACK] += j - i;
-			}
-			if (p->kind == VP_RUN)
-				for (unsigned int k = i; k < j; k++)
-					put_run(a->pieces[k].page, a->pieces[k].nr_pages);
+			put_run(p->page, p->nr_pages);
+			vm.stat[VMS_RELEASED_KB] += piece_bytes(p) >> 10;
 		}
-		for (unsigned int k = i; k < j; k++)
-			off += piece_bytes(&a->pieces[k]);
-		i = j;
+		off += piece_bytes(p);
 	}
 }
 
@@ -512,6 +623,10 @@ static void trim_area(struct kmm_vm_area *a, size_t size)
 }
 
 /* ---- areas --------------------------------------------------------------- */
+
+static struct kmm_vm_area *cache_take(size_t bytes, size_t align);
+static void release_area(struct kmm_vm_area *a);
+static struct kmm_vm_area *grow_area(struct kmm_vm_area *a, size_t bytes, kmm_gfp_t gfp, int nid);
 
 static struct kmm_vm_area *new_area(unsigned int flags, const void *caller)
 {
@@ -578,6 +693,32 @@ static void zero_runs(struct kmm_vm_area *a, size_t from)
 	}
 }
 
+/*
+ * Fit the cached area @a to @bytes: cut what passes twice @bytes, or grow it
+ * (in place, or moved with its pages: a freed block's memory serves the
+ * next, larger one).
+ * Context: vm.lock.  Return: the area, or NULL with @a released.
+ */
+static struct kmm_vm_area *reuse_area(struct kmm_vm_area *a, size_t bytes, kmm_gfp_t gfp, int nid)
+{
+	struct kmm_vm_area *b;
+
+	if (bytes <= a->size) {
+		/*
+		 * Up to twice the request stays: a smaller block after a larger
+		 * one keeps the pages the next larger one will want, at most
+		 * doubling what this one holds.
+		 */
+		if (a->size > 2 * bytes)
+			trim_area(a, 2 * bytes);
+		return a;
+	}
+	b = grow_area(a, bytes, gfp, nid);
+	if (!b)
+		release_area(a);
+	return b;
+}
+
 void *__vmalloc_node(size_t size, size_t align, kmm_gfp_t gfp, int nid, unsigned int flags,
 		     const void *caller)
 {
@@ -588,6 +729,22 @@ void *__vmalloc_node(size_t size, size_t align, kmm_gfp_t gfp, int nid, unsigned
 	    align > (vmalloc_end - vmalloc_start) / 4)
 		return NULL;
 	bytes = ALIGN_UP(size, PAGE_SIZE);
+	kmm_lock(&vm.lock);
+	a = cache_take(bytes, area_align(bytes, align));
+	if (a)
+		a = reuse_area(a, bytes, gfp, nid);
+	if (a) {
+		a->flags = flags;
+		a->caller = caller;
+		vm.stat[VMS_ALLOC]++;
+		vm.stat[VMS_CACHE_HIT]++;
+		kmm_unlock(&vm.lock);
+		/* Dirty from its last user. */
+		if (gfp & KMM_GFP_ZERO)
+			memset((void *)a->addr, 0, bytes);
+		return (void *)a->addr;
+	}
+	kmm_unlock(&vm.lock);
 	a = new_area(flags, caller);
 	if (!a)
 		return NULL;
@@ -629,12 +786,81 @@ static struct kmm_vm_area *area_of(const void *p, unsigned int flags, const char
 			  a ? "not the start of a vmalloc area"
 			    : "no vmalloc area there (double free, or never allocated)");
 	}
+	if (a->flags & VM_CACHED) {
+		kmm_unlock(&vm.lock);
+		bad_vfree(p, who, "double free (the area is already free)");
+	}
 	if (!(a->flags & flags)) {
 		kmm_unlock(&vm.lock);
 		bad_vfree(p, who,
 			  a->flags & VM_MAP ? "a vmap area (use vunmap)" : "not a vmap area");
 	}
 	return a;
+}
+
+/* Can @a grow to @size where it is?  Context: vm.lock. */
+static bool room_after(const struct kmm_vm_area *a, size_t size)
+{
+	size_t i = find_above(a->addr);
+	uintptr_t next = i < vm.nr ? vm.areas[i]->addr : vmalloc_end;
+
+	return next - a->addr >= size + VM_GUARD;
+}
+
+/* Drop @a for good: its pages to the buddy and the system, its range reserved. */
+static void release_area(struct kmm_vm_area *a)
+{
+	trim_area(a, 0);
+	unclaim_range(a);
+	free_area_struct(a);
+}
+
+static void cache_remove(unsigned int i)
+{
+	vm.cached_bytes -= vm.cache[i]->size;
+	vm.cache[i]->flags &= ~VM_CACHED;
+	memmove(&vm.cache[i], &vm.cache[i + 1], (vm.nr_cached - i - 1) * sizeof(vm.cache[0]));
+	vm.nr_cached--;
+}
+
+/*
+ * A cached area for @bytes aligned to @align: the smallest that is large
+ * enough, else the largest that can grow where it is.  Context: vm.lock.
+ */
+static struct kmm_vm_area *cache_take(size_t bytes, size_t align)
+{
+	int best = -1, grow = -1;
+
+	for (unsigned int i = 0; i < vm.nr_cached; i++) {
+		struct kmm_vm_area *a = vm.cache[i];
+
+		if (a->addr & (align - 1))
+			continue;
+		if (a->size >= bytes) {
+			if (best < 0 || a->size < vm.cache[best]->size)
+				best = (int)i;
+		} else if (a->size >= bytes / 2 && (grow < 0 || a->size > vm.cache[grow]->size) &&
+			   room_after(a, bytes)) {
+			grow = (int)i;
+		}
+	}
+	if (best < 0)
+		best = grow;
+	/* Else the largest: its pages move to a range with room for the rest. */
+	for (unsigned int i = 0; best < 0 && i < vm.nr_cached; i++)
+		if (!(vm.cache[i]->addr & (align - 1)) &&
+		    (grow < 0 || vm.cache[i]->size > vm.cache[grow]->size))
+			grow = (int)i;
+	if (best < 0)
+		best = grow;
+	if (best < 0)
+		return NULL;
+	{
+		struct kmm_vm_area *a = vm.cache[best];
+
+		cache_remove((unsigned int)best);
+		return a;
+	}
 }
 
 bool __vfree(const void *p, const char *who)
@@ -645,12 +871,34 @@ bool __vfree(const void *p, const char *who)
 		return false;
 	kmm_lock(&vm.lock);
 	a = area_of(p, VM_ALLOC | VM_MALLOC, who);
-	trim_area(a, 0);
-	unclaim_range(a);
 	vm.stat[VMS_FREE]++;
+	if (a->size <= VM_CACHE_AREA_MAX) {
+		a->flags |= VM_CACHED;
+		vm.cache[vm.nr_cached++] = a;
+		vm.cached_bytes += a->size;
+		while (vm.nr_cached > VM_CACHE_MAX - 1 || vm.cached_bytes > VM_CACHE_BYTES) {
+			struct kmm_vm_area *old = vm.cache[0];
+
+			cache_remove(0);
+			release_area(old);
+		}
+	} else {
+		release_area(a);
+	}
 	kmm_unlock(&vm.lock);
-	free_area_struct(a);
 	return true;
+}
+
+void vmalloc_purge(void)
+{
+	kmm_lock(&vm.lock);
+	while (vm.nr_cached) {
+		struct kmm_vm_area *a = vm.cache[0];
+
+		cache_remove(0);
+		release_area(a);
+	}
+	kmm_unlock(&vm.lock);
 }
 
 size_t vmalloc_usable_size(const void *p)
@@ -660,19 +908,10 @@ size_t vmalloc_usable_size(const void *p)
 
 	kmm_lock(&vm.lock);
 	a = find_area((uintptr_t)p, NULL);
-	if (a && a->addr == (uintptr_t)p && !(a->flags & VM_MAP))
+	if (a && a->addr == (uintptr_t)p && !(a->flags & (VM_MAP | VM_CACHED)))
 		size = a->size;
 	kmm_unlock(&vm.lock);
 	return size;
-}
-
-/* Can @a grow to @size where it is?  Context: vm.lock. */
-static bool room_after(const struct kmm_vm_area *a, size_t size)
-{
-	size_t i = find_above(a->addr);
-	uintptr_t next = i < vm.nr ? vm.areas[i]->addr : vmalloc_end;
-
-	return next - a->addr >= size + VM_GUARD;
 }
 
 /*
@@ -692,10 +931,81 @@ static size_t move_pieces(const struct kmm_vm_area *a, uintptr_t from, uintptr_t
 	return off;
 }
 
+/*
+ * Grow @a to @bytes: in place when the range after it is free, else moved
+ * to a new range, page tables and all, and filled there.  Context: vm.lock.
+ * Return: the area (a new one when it moved: @a is then freed), or NULL
+ * with @a as it was.
+ */
+static struct kmm_vm_area *grow_area(struct kmm_vm_area *a, size_t bytes, kmm_gfp_t gfp, int nid)
+{
+	size_t old = a->size, moved;
+	struct kmm_vm_area *b;
+
+	if (room_after(a, bytes)) {
+		a->claim = bytes;
+		if (!fill_area(a, bytes, gfp, nid)) {
+			trim_area(a, old);
+			return NULL;
+		}
+		vm.stat[VMS_GROW_INPLACE]++;
+		return a;
+	}
+	/* No room: a new range, the pages moved over, the old range reserved again. */
+	b = new_area(a->flags, a->caller);
+	if (!b)
+		return NULL;
+	if (!claim_range(b, bytes, area_align(bytes, PAGE_SIZE))) {
+		free_area_struct(b);
+		return NULL;
+	}
+	moved = move_pieces(a, a->addr, b->addr, old);
+	if (moved < old) {
+		if (move_pieces(a, b->addr, a->addr, moved) < moved)
+			kmm_panic("vmalloc: cannot move area %p back", (void *)a->addr);
+		unclaim_range(b);
+		free_area_struct(b);
+		return NULL;
+	}
+	/* The pieces and their mappings belong to @b now. */
+	b->pieces = a->pieces;
+	b->nr_pieces = a->nr_pieces;
+	b->max_pieces = a->max_pieces;
+	b->size = old;
+	a->pieces = NULL;
+	a->nr_pieces = a->max_pieces = 0;
+	a->size = 0;
+	recount_maps(a);
+	recount_maps(b);
+	if (!fill_area(b, bytes, gfp, nid)) {
+		/* Put everything back where the caller's pointer expects it. */
+		trim_area(b, old);
+		if (move_pieces(b, b->addr, a->addr, old) < old)
+			kmm_panic("vmalloc: cannot move area %p back", (void *)a->addr);
+		a->pieces = b->pieces;
+		a->nr_pieces = b->nr_pieces;
+		a->max_pieces = b->max_pieces;
+		a->size = old;
+		b->pieces = NULL;
+		b->nr_pieces = b->max_pieces = 0;
+		recount_maps(a);
+		recount_maps(b);
+		os_unmap_keep((void *)b->addr, old);
+		unclaim_range(b);
+		free_area_struct(b);
+		return NULL;
+	}
+	os_unmap_keep((void *)a->addr, old);
+	unclaim_range(a);
+	free_area_struct(a);
+	vm.stat[VMS_GROW_MOVED]++;
+	return b;
+}
+
 void *__vrealloc(void *p, size_t size, kmm_gfp_t gfp)
 {
-	struct kmm_vm_area *a, *b;
-	size_t bytes = ALIGN_UP(size, PAGE_SIZE), old, moved;
+	size_t bytes = ALIGN_UP(size, PAGE_SIZE), old;
+	struct kmm_vm_area *a;
 
 	if (!size || size > vmalloc_end - vmalloc_start)
 		return NULL;
@@ -710,73 +1020,12 @@ void *__vrealloc(void *p, size_t size, kmm_gfp_t gfp)
 		kmm_unlock(&vm.lock);
 		return p;
 	}
-	if (room_after(a, bytes)) {
-		a->claim = bytes;
-		if (!fill_area(a, bytes, gfp, KMM_NUMA_NO_NODE)) {
-			trim_area(a, old);
-			kmm_unlock(&vm.lock);
-			return NULL;
-		}
-		vm.stat[VMS_GROW_INPLACE]++;
-		kmm_unlock(&vm.lock);
-		if (gfp & KMM_GFP_ZERO)
-			zero_runs(a, old);
-		return p;
-	}
-	/* No room: a new range, the pages moved over, the old range reserved again. */
-	b = new_area(a->flags, a->caller);
-	if (!b || !claim_range(b, bytes, area_align(bytes, PAGE_SIZE))) {
-		kmm_unlock(&vm.lock);
-		if (b)
-			free_area_struct(b);
-		return NULL;
-	}
-	moved = move_pieces(a, a->addr, b->addr, a->size);
-	if (moved < a->size) {
-		if (move_pieces(a, b->addr, a->addr, moved) < moved)
-			kmm_panic("vrealloc of %p: cannot move it back", p);
-		unclaim_range(b);
-		kmm_unlock(&vm.lock);
-		free_area_struct(b);
-		return NULL;
-	}
-	/* The pieces and their mappings belong to @b now. */
-	b->pieces = a->pieces;
-	b->nr_pieces = a->nr_pieces;
-	b->max_pieces = a->max_pieces;
-	b->size = a->size;
-	a->pieces = NULL;
-	a->nr_pieces = a->max_pieces = 0;
-	a->size = 0;
-	recount_maps(a);
-	recount_maps(b);
-	if (!fill_area(b, bytes, gfp, KMM_NUMA_NO_NODE)) {
-		/* Put everything back where the caller's pointer expects it. */
-		trim_area(b, old);
-		if (move_pieces(b, b->addr, a->addr, old) < old)
-			kmm_panic("vrealloc of %p: cannot move it back", p);
-		a->pieces = b->pieces;
-		a->nr_pieces = b->nr_pieces;
-		a->max_pieces = b->max_pieces;
-		a->size = old;
-		b->pieces = NULL;
-		b->nr_pieces = b->max_pieces = 0;
-		recount_maps(a);
-		recount_maps(b);
-		os_unmap_keep((void *)b->addr, old);
-		unclaim_range(b);
-		kmm_unlock(&vm.lock);
-		free_area_struct(b);
-		return NULL;
-	}
-	os_unmap_keep((void *)a->addr, old);
-	unclaim_range(a);
-	vm.stat[VMS_GROW_MOVED]++;
+	a = grow_area(a, bytes, gfp, KMM_NUMA_NO_NODE);
 	kmm_unlock(&vm.lock);
-	free_area_struct(a);
-	if (gfp & KMM_GFP_ZERO)
-		zero_runs(b, old);
-	return (void *)b->addr;
+	/* The area is the caller's: no one else may touch it meanwhile. */
+	if (a && (gfp & KMM_GFP_ZERO))
+		zero_runs(a, old);
+	return a ? (void *)a->addr : NULL;
 }
 
 void *vmalloc_from_run(struct kmm_page *page, size_t size, kmm_gfp_t gfp)
@@ -794,19 +1043,15 @@ void *vmalloc_from_run(struct kmm_page *page, size_t size, kmm_gfp_t gfp)
 	kmm_lock(&vm.lock);
 	if (!claim_range(a, bytes, area_align(bytes, PAGE_SIZE)))
 		goto fail;
-	if (!budget_allows() || os_move(page_to_virt(page), nr << PAGE_SHIFT, (void *)a->addr))
+	if (!budget_allows() || !reserve_pieces(a, 1) ||
+	    vm_move(page_to_virt(page), nr << PAGE_SHIFT, (void *)a->addr))
 		goto fail_unclaim;
 	page->flags = PG_exact | PG_vmalloc;
-	if (!add_piece(a, page, nr, VP_RUN)) {
-		if (os_move((void *)a->addr, nr << PAGE_SHIFT, page_to_virt(page)))
-			kmm_panic("realloc: cannot move %p back", page_to_virt(page));
-		page->flags = PG_exact;
-		goto fail_unclaim;
-	}
+	add_piece(a, page, nr, VP_RUN);
 	if (!fill_area(a, bytes, gfp, KMM_NUMA_NO_NODE)) {
 		/* Back to a plain run where the caller's pointer expects it. */
 		trim_area(a, nr << PAGE_SHIFT);
-		if (os_move((void *)a->addr, nr << PAGE_SHIFT, page_to_virt(page)))
+		if (vm_move((void *)a->addr, nr << PAGE_SHIFT, page_to_virt(page)))
 			kmm_panic("realloc: cannot move %p back", page_to_virt(page));
 		page->flags = PG_exact;
 		a->nr_pieces = 0;
@@ -836,7 +1081,7 @@ struct kmm_page *vmalloc_to_page(const void *addr)
 
 	kmm_lock(&vm.lock);
 	a = find_area((uintptr_t)addr, NULL);
-	if (a && (uintptr_t)addr - a->addr < a->size) {
+	if (a && !(a->flags & VM_CACHED) && (uintptr_t)addr - a->addr < a->size) {
 		size_t off = (uintptr_t)addr - a->addr;
 
 		for (unsigned int i = 0; i < a->nr_pieces; i++) {
@@ -855,16 +1100,16 @@ struct kmm_page *vmalloc_to_page(const void *addr)
 }
 
 /*
- * vmap: private anonymous memory cannot be mapped twice, so the pages move
- * here and back (their own addresses read zero meanwhile), or, when the
- * budget is spent, are copied here and back.
+ * vmap: private anonymous memory cannot be mapped twice, and moving the pages
+ * here and back would cut the zone's mapping into pieces (see
+ * release_pieces()), so their contents are copied in, and out by vunmap.
  */
 void *__vmap(struct kmm_page **pages, unsigned int count, const void *caller)
 {
 	size_t bytes = (size_t)count << PAGE_SHIFT;
 	struct kmm_vm_area *a;
 
-	if (!count || bytes > vmalloc_end - vmalloc_start)
+	if (!count || count > VM_PIECES_MAX || bytes > vmalloc_end - vmalloc_start)
 		return NULL;
 	for (unsigned int i = 0; i < count; i++) {
 		if (!page_zone_checked(pages[i]) || (pages[i]->flags & (PG_buddy | PG_pcp)))
@@ -877,44 +1122,16 @@ void *__vmap(struct kmm_page **pages, unsigned int count, const void *caller)
 	kmm_lock(&vm.lock);
 	if (!claim_range(a, bytes, area_align(bytes, PAGE_SIZE)))
 		goto fail;
-	for (unsigned int i = 0, j; i < count; i = j) {
-		uintptr_t dst = a->addr + a->size;
-		size_t len;
-
-		/* Pages contiguous in their zone move together. */
-		for (j = i + 1; j < count && pages[j] == pages[j - 1] + 1 &&
-				page_zone(pages[j]) == page_zone(pages[i]);
-		     j++)
-			;
-		len = (size_t)(j - i) << PAGE_SHIFT;
-		if (budget_allows() && !vm.no_stitch &&
-		    !os_move(page_to_virt(pages[i]), len, (void *)dst)) {
-			if (add_piece(a, pages[i], j - i, VP_MAPPED))
-				continue;
-			if (os_move((void *)dst, len, page_to_virt(pages[i])))
-				kmm_panic("vmap: cannot move %p back", page_to_virt(pages[i]));
-		}
-		if (os_map_fixed((void *)dst, len))
-			goto fail_unmap;
-		memcpy((void *)dst, page_to_virt(pages[i]), len);
-		/* One piece per page: each goes back to its own place. */
-		for (unsigned int k = i; k < j; k++) {
-			if (!add_piece(a, pages[k], 1, VP_COPY)) {
-				os_unmap_keep((void *)(a->addr + a->size), (size_t)(j - k)
-										   << PAGE_SHIFT);
-				goto fail_unmap;
-			}
-		}
+	if (!reserve_pieces(a, count) || os_map_fixed((void *)a->addr, bytes))
+		goto fail_unclaim;
+	for (unsigned int i = 0; i < count; i++) {
+		memcpy((void *)(a->addr + a->size), page_to_virt(pages[i]), PAGE_SIZE);
+		add_piece(a, pages[i], 1, VP_COPY);
 	}
 	kmm_unlock(&vm.lock);
 	return (void *)a->addr;
 
-fail_unmap:
-	release_pieces(a, 0, 0);
-	a->nr_pieces = 0;
-	recount_maps(a);
-	if (a->size)
-		os_unmap_keep((void *)a->addr, a->size);
+fail_unclaim:
 	unclaim_range(a);
 fail:
 	kmm_unlock(&vm.lock);
@@ -978,6 +1195,11 @@ void show_vmallocinfo(struct kmm_seq *m)
 		kmm_seq_printf(m, "0x%016lx-0x%016lx %8lu", (unsigned long)a->addr,
 			       (unsigned long)(a->addr + a->size + VM_GUARD),
 			       (unsigned long)(a->size + VM_GUARD));
+		if (a->flags & VM_CACHED) {
+			/* Freed, not purged yet: the kernel's words for it. */
+			kmm_seq_puts(m, " unpurged vm_area\n");
+			continue;
+		}
 		print_caller(m, a);
 		kmm_seq_printf(m, " pages=%lu", (unsigned long)(a->size >> PAGE_SHIFT));
 		kmm_seq_puts(m, a->flags & VM_MAP ? " vmap" : " vmalloc");
@@ -1008,7 +1230,8 @@ void show_vmalloc_meminfo(struct kmm_seq *m)
 
 		chunk = MAX(chunk, (size_t)(hi - lo));
 		if (i < vm.nr) {
-			used += vm.areas[i]->size;
+			if (!(vm.areas[i]->flags & VM_CACHED))
+				used += vm.areas[i]->size;
 			lo = area_end(vm.areas[i]);
 		}
 	}
@@ -1023,26 +1246,33 @@ static const char *const vm_stat_names[NR_VM_STATS] = {
 	[VMS_ALLOC] = "vmalloc_alloc",		 [VMS_FREE] = "vmalloc_free",
 	[VMS_STITCHED] = "vmalloc_stitched",	 [VMS_STITCHED_KB] = "vmalloc_stitched_kb",
 	[VMS_FRESH] = "vmalloc_fresh",		 [VMS_FRESH_KB] = "vmalloc_fresh_kb",
-	[VMS_MOVED_BACK] = "vmalloc_moved_back", [VMS_RELEASED_KB] = "vmalloc_released_kb",
+	[VMS_CACHE_HIT] = "vmalloc_cache_hit",	 [VMS_RELEASED_KB] = "vmalloc_released_kb",
 	[VMS_BUDGET_HIT] = "vmalloc_budget_hit", [VMS_GROW_INPLACE] = "vrealloc_in_place",
 	[VMS_GROW_MOVED] = "vrealloc_moved",	 [VMS_SHRINK] = "vrealloc_shrunk",
-	[VMS_FROM_RUN] = "vrealloc_from_run",
+	[VMS_FROM_RUN] = "vrealloc_from_run",	 [VMS_MOVE_FAILED] = "vmalloc_move_failed",
 };
 
 /* The vmalloc counters of /proc/vmstat, and the mapping budget. */
 void show_vmalloc_vmstat(struct kmm_seq *m)
 {
 	unsigned long stat[NR_VM_STATS], maps, max_maps, areas;
+	unsigned int cached;
+	size_t cached_bytes;
 
 	kmm_lock(&vm.lock);
 	memcpy(stat, vm.stat, sizeof(stat));
 	maps = vm.maps;
 	max_maps = vm.max_maps;
-	areas = vm.nr;
+	areas = vm.nr - vm.nr_cached;
+	cached = vm.nr_cached;
+	cached_bytes = vm.cached_bytes;
 	kmm_unlock(&vm.lock);
 	kmm_seq_printf(m, "vmalloc_areas %lu\n", areas);
 	kmm_seq_printf(m, "vmalloc_maps %lu\n", maps);
 	kmm_seq_printf(m, "vmalloc_maps_budget %lu\n", max_maps);
+	kmm_seq_printf(m, "vmalloc_stitching %d\n", !vm.no_stitch);
+	kmm_seq_printf(m, "vmalloc_cached %u\n", cached);
+	kmm_seq_printf(m, "vmalloc_cached_kb %lu\n", (unsigned long)(cached_bytes >> 10));
 	for (int i = 0; i < NR_VM_STATS; i++)
 		kmm_seq_printf(m, "%s %lu\n", vm_stat_names[i], stat[i]);
 }

@@ -36,8 +36,9 @@ void *__vmalloc_node(size_t size, size_t align, kmm_gfp_t gfp, int nid, unsigned
 		     const void *caller);
 
 /*
- * __vfree() - free the area that starts at @p (VM_ALLOC or VM_MALLOC): its
- * pages move back to their zones, its range becomes a reservation again.
+ * __vfree() - free the area that starts at @p (VM_ALLOC or VM_MALLOC): kept
+ * mapped in a small cache for the next request, or released (its runs to
+ * the buddy, its pages to the system, its range a reservation again).
  * Return: false if @p is not in the vmalloc region; misuse inside it (not an
  * area's start, a vmap area, a double free) is reported and aborts.
  */
@@ -58,6 +59,9 @@ void *__vrealloc(void *p, size_t size, kmm_gfp_t gfp);
  */
 struct kmm_page;
 void *vmalloc_from_run(struct kmm_page *page, size_t size, kmm_gfp_t gfp);
+
+/* Release every cached freed area (kmm_reclaim()). */
+void vmalloc_purge(void);
 
 /* The usable size of the area that starts at @p, or 0 if none does. */
 size_t vmalloc_usable_size(const void *p);

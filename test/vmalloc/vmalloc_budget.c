@@ -80,8 +80,14 @@ static void test_budget_degrades_to_fresh(void)
 
 	vmalloc_map_counts(&used, &budget);
 	KT_REQUIRE(budget == 48, "KMM_MAX_MAPS=48 not applied (budget %lu)", budget);
+	if (vmstat("vmalloc_stitching") != 1) {
+		printf("pages cannot move here (valgrind): nothing is stitched, no budget to "
+		       "test\n");
+		return;
+	}
 	/* The area index's own mapping comes with the first area: not counted below. */
 	kmm_vfree(kmm_vmalloc(MiB));
+	kmm_reclaim();
 	scatter_free_memory();
 	maps_before = count_maps();
 	/* 32 MiB out of 128 scattered 256 KiB blocks would be 128 mappings. */
@@ -97,6 +103,7 @@ static void test_budget_degrades_to_fresh(void)
 		 used);
 	KT_CHECK(p[0] == 0x3c && p[32 * MiB - 1] == 0x3c, "contents");
 	kmm_vfree(p);
+	kmm_reclaim();
 	KT_CHECK(count_maps() == maps_before, "mappings %d before, %d after the free", maps_before,
 		 count_maps());
 	vmalloc_map_counts(&used, &budget);

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Large blocks: realloc growth of one buffer from 1 MiB to 1 GiB (by doubling
+# and by 1 MiB steps) and a loop that allocates, touches and frees 1-64 MiB
+# blocks, under libkmm, glibc, jemalloc, mimalloc and tcmalloc in the same run,
+# interleaved, median of REPS (default 5).  Writes bench/results/vmalloc.md.
+# Usage: bench/vmalloc.sh [LIBKMM.so]   (default build-release/libkmm.so)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+kmm=$(readlink -f "${1:-build-release/libkmm.so}")
+reps=${REPS:-5}
+lib=/usr/lib/x86_64-linux-gnu
+bin=build-bench/vmalloc_bench
+mkdir -p build-bench bench/results
+gcc -O2 -fno-builtin -o "$bin" bench/vmalloc_bench.c
+
+declare -A pre=([libkmm]="$kmm" [glibc]="" [jemalloc]="$lib/libjemalloc.so.2"
+	[mimalloc]="$lib/libmimalloc.so.2" [tcmalloc]="$lib/libtcmalloc_minimal.so.4")
+order=()
+for a in libkmm glibc jemalloc mimalloc tcmalloc; do
+	[ -z "${pre[$a]}" ] || [ -e "${pre[$a]}" ] && order+=("$a")
+done
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p"; }
+
+out=bench/results/vmalloc.md
+{
+	echo "# Large blocks: libkmm against its peers ($(date -u +%Y-%m-%d), $(nproc) CPUs)"
+	echo
+	echo "\`bench/vmalloc.sh\`, median of $reps interleaved runs. Ratios are peer / libkmm:"
+	echo "above 1 means libkmm is faster (time) or smaller (RSS)."
+	echo
+} >"$out"
+for mode in double step loop; do
+	declare -A res=()
+	for rep in $(seq "$reps"); do
+		for a in "${order[@]}"; do
+			res[$a]+="$(env ${pre[$a]:+LD_PRELOAD=${pre[$a]}} "$bin" "$mode" 200)"$'\n'
+		done
+	done
+	{
+		echo "## $mode"
+		echo
+		echo "| allocator | total ms | realloc ms | peak RSS MiB | AnonHugePages MiB | total / kmm | realloc / kmm | RSS / kmm |"
+		echo "|---|---|---|---|---|---|---|---|"
+	} >>"$out"
+	declare -A tot=() rea=() rss=() hug=()
+	for a in "${order[@]}"; do
+		tot[$a]=$(field total_us <<<"${res[$a]}" | median)
+		rea[$a]=$(field realloc_us <<<"${res[$a]}" | median)
+		rss[$a]=$(field peak_rss_kb <<<"${res[$a]}" | median)
+		hug[$a]=$(field anonhuge_kb <<<"${res[$a]}" | median)
+	done
+	for a in "${order[@]}"; do
+		printf '| %s | %.1f | %.2f | %.0f | %.0f | %.2f | %s | %.2f |\n' "$a" \
+			"$(bc -l <<<"${tot[$a]} / 1000")" "$(bc -l <<<"${rea[$a]} / 1000")" \
+			"$(bc -l <<<"${rss[$a]} / 1024")" "$(bc -l <<<"${hug[$a]} / 1024")" \
+			"$(bc -l <<<"${tot[$a]} / ${tot[libkmm]}")" \
+			"$([ "${rea[libkmm]}" -gt 0 ] && printf '%.1f' "$(bc -l <<<"${rea[$a]} / ${rea[libkmm]}")" || echo -)" \
+			"$(bc -l <<<"${rss[$a]} / ${rss[libkmm]}")" >>"$out"
+	done
+	echo >>"$out"
+done
+cat "$out"
