@@ -13,10 +13,15 @@ bin=build-bench/vmalloc_bench
 mkdir -p build-bench bench/results
 gcc -O2 -fno-builtin -o "$bin" bench/vmalloc_bench.c
 
-declare -A pre=([libkmm]="$kmm" [glibc]="" [jemalloc]="$lib/libjemalloc.so.2"
+# libkmm-nothp: the same library with KMM_THP=0 (no MADV_HUGEPAGE), to show
+# what transparent huge pages change on this machine (they are faster once
+# the kernel has free huge pages; with defrag=madvise the first touches may
+# compact memory first).
+declare -A pre=([libkmm]="$kmm" [libkmm-nothp]="$kmm" [glibc]="" [jemalloc]="$lib/libjemalloc.so.2"
 	[mimalloc]="$lib/libmimalloc.so.2" [tcmalloc]="$lib/libtcmalloc_minimal.so.4")
+declare -A envs=([libkmm-nothp]="KMM_THP=0")
 order=()
-for a in libkmm glibc jemalloc mimalloc tcmalloc; do
+for a in libkmm libkmm-nothp glibc jemalloc mimalloc tcmalloc; do
 	[ -z "${pre[$a]}" ] || [ -e "${pre[$a]}" ] && order+=("$a")
 done
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -34,7 +39,7 @@ for mode in double step loop; do
 	declare -A res=()
 	for rep in $(seq "$reps"); do
 		for a in "${order[@]}"; do
-			res[$a]+="$(env ${pre[$a]:+LD_PRELOAD=${pre[$a]}} "$bin" "$mode" 200)"$'\n'
+			res[$a]+="$(env ${envs[$a]:-} ${pre[$a]:+LD_PRELOAD=${pre[$a]}} "$bin" "$mode" 200)"$'\n'
 		done
 	done
 	{

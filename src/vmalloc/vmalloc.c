@@ -72,7 +72,8 @@ enum vm_piece_kind {
 struct vm_piece {
 	struct kmm_page *page;
 	unsigned int nr_pages;
-	unsigned int kind;
+	unsigned short kind;
+	unsigned short dirty; /* fresh, but written by an earlier user */
 };
 
 /* struct kmm_vm_area - one allocation of the region (vm_struct + vmap_area). */
@@ -94,9 +95,10 @@ enum vm_stat_item {
 	VMS_STITCHED_KB, /* ... their size */
 	VMS_FRESH,	 /* fresh mappings made */
 	VMS_FRESH_KB,
-	VMS_CACHE_HIT,	 /* an area reused from the cache of freed ones */
-	VMS_RELEASED_KB, /* run memory given to the system instead */
-	VMS_BUDGET_HIT,	 /* stitching stopped by the mapping budget */
+	VMS_CACHE_HIT,	     /* an area reused from the cache of freed ones */
+	VMS_CACHE_REUSED_KB, /* cached memory moved into another area */
+	VMS_RELEASED_KB,     /* run memory given to the system instead */
+	VMS_BUDGET_HIT,	     /* stitching stopped by the mapping budget */
 	VMS_GROW_INPLACE,
 	VMS_GROW_MOVED, /* realloc moved by mremap: no byte copied */
 	VMS_SHRINK,
@@ -106,6 +108,9 @@ enum vm_stat_item {
 };
 
 uintptr_t vmalloc_start, vmalloc_end;
+
+static void release_area(struct kmm_vm_area *a);
+static void cache_remove(unsigned int i);
 
 static struct {
 	struct kmm_lock lock;
@@ -310,15 +315,15 @@ static void recount_maps(struct kmm_vm_area *a)
  * into a fresh predecessor, and count the mapping it may start.
  */
 static void add_piece(struct kmm_vm_area *a, struct kmm_page *page, unsigned long nr,
-		      unsigned int kind)
+		      unsigned int kind, bool dirty)
 {
-	struct vm_piece p = { page, (unsigned int)nr, kind };
+	struct vm_piece p = { page, (unsigned int)nr, (unsigned short)kind, dirty };
 
 	a->size += nr << PAGE_SHIFT;
 	if (a->nr_pieces) {
 		struct vm_piece *last = &a->pieces[a->nr_pieces - 1];
 
-		if (kind == VP_FRESH && last->kind == VP_FRESH) {
+		if (kind == VP_FRESH && last->kind == VP_FRESH && last->dirty == dirty) {
 			last->nr_pages += (unsigned int)nr;
 			return;
 		}
@@ -475,7 +480,7 @@ static size_t stitch_runs(struct kmm_vm_area *a, struct kmm_page **runs, unsigne
 			break;
 		}
 		for (unsigned int k = i; k < j; k++)
-			add_piece(a, runs[k], (unsigned long)runs[k]->private, VP_RUN);
+			add_piece(a, runs[k], (unsigned long)runs[k]->private, VP_RUN, true);
 		vm.stat[VMS_STITCHED] += j - i;
 		vm.stat[VMS_STITCHED_KB] += len >> 10;
 		done += len;
@@ -486,9 +491,12 @@ put_back:
 	return done;
 }
 
+static size_t take_from_cache(struct kmm_vm_area *a, size_t bytes);
+
 /*
- * Map [@a->size, @to) of @a: runs from the buddy while the budget lasts, then
- * one fresh mapping for the rest.  Context: vm.lock.
+ * Map [@a->size, @to) of @a: memory of freed areas in the cache first (mapped
+ * and faulted in already), then runs from the buddy while the budget lasts,
+ * then one fresh mapping for the rest.  Context: vm.lock.
  * Return: false if memory ran out (what was mapped stays in the area).
  */
 static bool fill_area(struct kmm_vm_area *a, size_t to, kmm_gfp_t gfp, int nid)
@@ -498,6 +506,8 @@ static bool fill_area(struct kmm_vm_area *a, size_t to, kmm_gfp_t gfp, int nid)
 		unsigned long nr = left >> PAGE_SHIFT;
 		uintptr_t dst = a->addr + a->size;
 
+		if (!vm.no_stitch && vm.nr_cached && take_from_cache(a, left))
+			continue;
 		if (!vm.no_stitch && nr >= (1UL << STITCH_MIN_ORDER)) {
 			struct kmm_page *runs[STITCH_BATCH];
 			unsigned int n = gather_runs(a, nr, gfp, nid, runs);
@@ -518,7 +528,7 @@ static bool fill_area(struct kmm_vm_area *a, size_t to, kmm_gfp_t gfp, int nid)
 			arena_uncharge(nr);
 			return false;
 		}
-		add_piece(a, NULL, nr, VP_FRESH);
+		add_piece(a, NULL, nr, VP_FRESH, false);
 		vm.stat[VMS_FRESH]++;
 		vm.stat[VMS_FRESH_KB] += left >> 10;
 	}
@@ -625,7 +635,6 @@ static void trim_area(struct kmm_vm_area *a, size_t size)
 /* ---- areas --------------------------------------------------------------- */
 
 static struct kmm_vm_area *cache_take(size_t bytes, size_t align);
-static void release_area(struct kmm_vm_area *a);
 static struct kmm_vm_area *grow_area(struct kmm_vm_area *a, size_t bytes, kmm_gfp_t gfp, int nid);
 
 static struct kmm_vm_area *new_area(unsigned int flags, const void *caller)
@@ -679,7 +688,7 @@ static size_t area_align(size_t size, size_t align)
 	return MAX(align, PAGE_SIZE);
 }
 
-/* Zero the runs of @a from byte @from on (fresh pages are zero already). */
+/* Zero what may hold old data in @a from byte @from on (fresh pages are zero). */
 static void zero_runs(struct kmm_vm_area *a, size_t from)
 {
 	size_t off = 0;
@@ -687,7 +696,7 @@ static void zero_runs(struct kmm_vm_area *a, size_t from)
 	for (unsigned int i = 0; i < a->nr_pieces; i++) {
 		size_t len = piece_bytes(&a->pieces[i]), start = MAX(off, from);
 
-		if (a->pieces[i].kind == VP_RUN && start < off + len)
+		if ((a->pieces[i].kind == VP_RUN || a->pieces[i].dirty) && start < off + len)
 			memset((void *)(a->addr + start), 0, off + len - start);
 		off += len;
 	}
@@ -837,20 +846,14 @@ static struct kmm_vm_area *cache_take(size_t bytes, size_t align)
 		if (a->addr & (align - 1))
 			continue;
 		if (a->size >= bytes) {
-			if (best < 0 || a->size < vm.cache[best]->size)
+			/* Larger ones give pieces instead (take_from_cache()). */
+			if (a->size <= 2 * bytes && (best < 0 || a->size < vm.cache[best]->size))
 				best = (int)i;
 		} else if (a->size >= bytes / 2 && (grow < 0 || a->size > vm.cache[grow]->size) &&
 			   room_after(a, bytes)) {
 			grow = (int)i;
 		}
 	}
-	if (best < 0)
-		best = grow;
-	/* Else the largest: its pages move to a range with room for the rest. */
-	for (unsigned int i = 0; best < 0 && i < vm.nr_cached; i++)
-		if (!(vm.cache[i]->addr & (align - 1)) &&
-		    (grow < 0 || vm.cache[i]->size > vm.cache[grow]->size))
-			grow = (int)i;
 	if (best < 0)
 		best = grow;
 	if (best < 0)
@@ -929,6 +932,83 @@ static size_t move_pieces(const struct kmm_vm_area *a, uintptr_t from, uintptr_t
 		off += len;
 	}
 	return off;
+}
+
+/*
+ * Split piece @i of @a after its first @keep pages: a run becomes two exact
+ * runs, a fresh mapping two pieces (the kernel's mappings do not change).
+ * Context: vm.lock.  Return: false if the metadata cannot grow.
+ */
+static bool split_piece(struct kmm_vm_area *a, unsigned int i, unsigned int keep)
+{
+	struct vm_piece *p;
+
+	if (!reserve_pieces(a, 1))
+		return false;
+	p = &a->pieces[i];
+	memmove(&a->pieces[i + 2], &a->pieces[i + 1], (a->nr_pieces - i - 1) * sizeof(*p));
+	a->pieces[i + 1] = *p;
+	a->pieces[i + 1].nr_pages = p->nr_pages - keep;
+	p->nr_pages = keep;
+	if (p->kind == VP_RUN) {
+		struct kmm_page *tail = p->page + keep;
+
+		tail->flags = PG_exact | PG_vmalloc;
+		tail->private = (void *)(unsigned long)a->pieces[i + 1].nr_pages;
+		p->page->private = (void *)(unsigned long)keep;
+		a->pieces[i + 1].page = tail;
+	}
+	a->nr_pieces++;
+	return true;
+}
+
+/*
+ * Move up to @bytes from the end of the newest cached area to the end of
+ * @a, page tables and all: a freed block's pages, faulted in already, serve
+ * the next block before any of the buddy's.  Context: vm.lock.
+ * Return: the bytes moved (0 if nothing could be).
+ */
+static size_t take_from_cache(struct kmm_vm_area *a, size_t bytes)
+{
+	struct kmm_vm_area *d = vm.cache[vm.nr_cached - 1], tail;
+	size_t len = 0, moved;
+	unsigned int i = d->nr_pieces;
+
+	while (i > 0 && len + piece_bytes(&d->pieces[i - 1]) <= bytes)
+		len += piece_bytes(&d->pieces[--i]);
+	if (i > 0 && len < bytes && d->pieces[i - 1].kind != VP_COPY) {
+		unsigned int take = (unsigned int)((bytes - len) >> PAGE_SHIFT);
+
+		if (!split_piece(d, i - 1, d->pieces[i - 1].nr_pages - take))
+			return 0;
+		len += (size_t)take << PAGE_SHIFT;
+	}
+	if (!len || vm.maps + 2 > vm.max_maps || !reserve_pieces(a, d->nr_pieces - i))
+		return 0;
+	/* Pieces [i, nr_pieces) of the donor, as an area of their own. */
+	tail = (struct kmm_vm_area){ .pieces = &d->pieces[i], .nr_pieces = d->nr_pieces - i };
+	moved = move_pieces(&tail, d->addr + d->size - len, a->addr + a->size, len);
+	if (moved < len) {
+		if (moved &&
+		    move_pieces(&tail, a->addr + a->size, d->addr + d->size - len, moved) < moved)
+			kmm_panic("vmalloc: cannot move cached area %p back", (void *)d->addr);
+		return 0;
+	}
+	for (unsigned int k = i; k < d->nr_pieces; k++)
+		add_piece(a, d->pieces[k].page, d->pieces[k].nr_pages, d->pieces[k].kind, true);
+	vm.cached_bytes -= len;
+	d->nr_pieces = i;
+	d->size -= len;
+	d->claim = d->size;
+	recount_maps(d);
+	/* Its old place reads zero now: back to a reservation. */
+	os_unmap_keep((void *)(d->addr + d->size), len);
+	if (!d->size) {
+		cache_remove(vm.nr_cached - 1);
+		release_area(d);
+	}
+	vm.stat[VMS_CACHE_REUSED_KB] += len >> 10;
+	return len;
 }
 
 /*
@@ -1047,7 +1127,7 @@ void *vmalloc_from_run(struct kmm_page *page, size_t size, kmm_gfp_t gfp)
 	    vm_move(page_to_virt(page), nr << PAGE_SHIFT, (void *)a->addr))
 		goto fail_unclaim;
 	page->flags = PG_exact | PG_vmalloc;
-	add_piece(a, page, nr, VP_RUN);
+	add_piece(a, page, nr, VP_RUN, true);
 	if (!fill_area(a, bytes, gfp, KMM_NUMA_NO_NODE)) {
 		/* Back to a plain run where the caller's pointer expects it. */
 		trim_area(a, nr << PAGE_SHIFT);
@@ -1126,7 +1206,7 @@ void *__vmap(struct kmm_page **pages, unsigned int count, const void *caller)
 		goto fail_unclaim;
 	for (unsigned int i = 0; i < count; i++) {
 		memcpy((void *)(a->addr + a->size), page_to_virt(pages[i]), PAGE_SIZE);
-		add_piece(a, pages[i], 1, VP_COPY);
+		add_piece(a, pages[i], 1, VP_COPY, true);
 	}
 	kmm_unlock(&vm.lock);
 	return (void *)a->addr;
@@ -1243,13 +1323,21 @@ void show_vmalloc_meminfo(struct kmm_seq *m)
 }
 
 static const char *const vm_stat_names[NR_VM_STATS] = {
-	[VMS_ALLOC] = "vmalloc_alloc",		 [VMS_FREE] = "vmalloc_free",
-	[VMS_STITCHED] = "vmalloc_stitched",	 [VMS_STITCHED_KB] = "vmalloc_stitched_kb",
-	[VMS_FRESH] = "vmalloc_fresh",		 [VMS_FRESH_KB] = "vmalloc_fresh_kb",
-	[VMS_CACHE_HIT] = "vmalloc_cache_hit",	 [VMS_RELEASED_KB] = "vmalloc_released_kb",
-	[VMS_BUDGET_HIT] = "vmalloc_budget_hit", [VMS_GROW_INPLACE] = "vrealloc_in_place",
-	[VMS_GROW_MOVED] = "vrealloc_moved",	 [VMS_SHRINK] = "vrealloc_shrunk",
-	[VMS_FROM_RUN] = "vrealloc_from_run",	 [VMS_MOVE_FAILED] = "vmalloc_move_failed",
+	[VMS_ALLOC] = "vmalloc_alloc",
+	[VMS_FREE] = "vmalloc_free",
+	[VMS_STITCHED] = "vmalloc_stitched",
+	[VMS_STITCHED_KB] = "vmalloc_stitched_kb",
+	[VMS_FRESH] = "vmalloc_fresh",
+	[VMS_FRESH_KB] = "vmalloc_fresh_kb",
+	[VMS_CACHE_HIT] = "vmalloc_cache_hit",
+	[VMS_CACHE_REUSED_KB] = "vmalloc_cache_reused_kb",
+	[VMS_RELEASED_KB] = "vmalloc_released_kb",
+	[VMS_BUDGET_HIT] = "vmalloc_budget_hit",
+	[VMS_GROW_INPLACE] = "vrealloc_in_place",
+	[VMS_GROW_MOVED] = "vrealloc_moved",
+	[VMS_SHRINK] = "vrealloc_shrunk",
+	[VMS_FROM_RUN] = "vrealloc_from_run",
+	[VMS_MOVE_FAILED] = "vmalloc_move_failed",
 };
 
 /* The vmalloc counters of /proc/vmstat, and the mapping budget. */
