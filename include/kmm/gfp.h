@@ -29,6 +29,12 @@ typedef unsigned int kmm_gfp_t;
 #define KMM_GFP_THISNODE 0x4u
 /* Do not print a warning on failure (the kernel's __GFP_NOWARN). Reserved. */
 #define KMM_GFP_NOWARN 0x8u
+/*
+ * Wait rather than fail (the kernel's __GFP_NOFAIL, and the waiting of
+ * mempool_alloc() with __GFP_DIRECT_RECLAIM): kmm_mempool_alloc() sleeps until
+ * an element is given back when the allocator and the reserve are both empty.
+ */
+#define KMM_GFP_NOFAIL 0x10u
 
 /* "Any node": let the allocator choose the local one (the kernel's NUMA_NO_NODE). */
 #define KMM_NUMA_NO_NODE (-1)

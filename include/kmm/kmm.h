@@ -7,6 +7,7 @@
 #define KMM_KMM_H
 
 #include <kmm/gfp.h>
+#include <kmm/mempool.h>
 #include <kmm/page.h>
 #include <kmm/slab.h>
 #include <kmm/vmalloc.h>

@@ -12,14 +12,21 @@
  *    mremap(MREMAP_DONTUNMAP), page tables and all (a 2 MiB-aligned huge page
  *    stays huge).  Its old place stays mapped and reads zero, so no range
  *    libkmm maps into is ever left unowned (the hole race of DESIGN_FACTS §2).
- *    On vfree it moves back to its old place and the run goes back to the
- *    buddy, still resident, for the next large request.  Runs of 256 KiB and
- *    up only: a smaller move costs as much as copying it.
+ *    Runs of 256 KiB and up only: a smaller move costs as much as a copy.
  *  - a fresh mapping: zero pages mapped in place over the reservation, for
  *    the tail below 256 KiB and whatever the mapping budget cannot afford.
- *    On vfree they go to the system.
- *  - (vmap) a page the caller owns, moved in, moved back by vunmap; or
- *    copied in and out when the budget is spent.
+ *  - (vmap) a copy of a page the caller owns, copied back by vunmap.
+ *
+ * A freed area waits, mapped, in a small cache.  The next request reuses it
+ * whole when it is at most twice as large, or takes its pieces: they move
+ * from area to area, faulted in already.  An area that leaves the cache is
+ * released: its runs go back to the buddy (their old places, zero), its
+ * pages to the system.  Pages never move back into a zone: a mapping moved
+ * into the middle of the zone's does not always merge with it again (the
+ * kernel drops the anon_vma of a mapping that is moved out whole, and a
+ * fault there makes a new one), and each that does not costs the process a
+ * mapping for good; the model test saw the zone's mapping cut in thirty
+ * under load.
  *
  * Every piece that does not continue its predecessor costs the process one
  * kernel mapping, out of vm.max_map_count (65530) that thread stacks and
@@ -390,9 +397,9 @@ static bool reserve_pieces(struct kmm_vm_area *a, unsigned int n)
 #define STITCH_BATCH 64
 
 /*
- * Take up to STITCH_BATCH runs for @nr pages, largest first: blocks already
- * free, then blocks of a grown zone; stop where the next run would start a
- * mapping the budget cannot afford.  Return: the number taken.
+ * Take up to STITCH_BATCH runs for @nr pages, largest first, from the
+ * buddy's free blocks; stop where the next run would start a mapping the
+ * budget cannot afford.  Return: the number taken.
  */
 static unsigned int gather_runs(struct kmm_vm_area *a, unsigned long nr, kmm_gfp_t gfp, int nid,
 				struct kmm_page **runs)
@@ -414,15 +421,15 @@ static unsigned int gather_runs(struct kmm_vm_area *a, unsigned long nr, kmm_gfp
 
 		/*
 		 * A free block of this order, or one to split; smaller free
-		 * blocks only while the zone holds enough free memory to spare
-		 * growing it (else each request would take the scraps the last
-		 * one left and the area would fray into many mappings).
+		 * blocks only while the zone holds enough free memory to cover
+		 * the request (else each request would take the scraps the last
+		 * one left and the area would fray into many mappings).  Never
+		 * a grown zone's: its pages are no warmer than a fresh mapping,
+		 * and cost a zone section and a move each.
 		 */
 		page = take_run(order, gfp | __GFP_NOGROW, nid);
 		for (unsigned int o = order - 1; !page && o >= STITCH_MIN_ORDER && reuse; o--)
 			page = take_run(o, gfp | __GFP_NOGROW, nid);
-		if (!page)
-			page = take_run(order, gfp, nid);
 		if (!page)
 			break;
 		if ((uintptr_t)page_to_virt(page) != last_end) {
@@ -521,7 +528,8 @@ static bool fill_area(struct kmm_vm_area *a, size_t to, kmm_gfp_t gfp, int nid)
 			arena_uncharge(nr);
 			return false;
 		}
-		if (kmm_arena.thp && left >= SECTION_SIZE)
+		/* By the area's size, so that its fresh pieces all merge into one mapping. */
+		if (kmm_arena.thp && to >= SECTION_SIZE)
 			os_advise_hugepage((void *)dst, left);
 		if (!reserve_pieces(a, 1)) {
 			os_unmap_keep((void *)dst, left);

@@ -18,7 +18,8 @@ for want in kmm_init kmm_dump kmm_alloc_pages kmm_alloc_pages_node kmm_free_page
 	kmm_cache_create kmm_cache_alloc kmm_cache_free kmm_cache_destroy kmm_kmalloc kmm_kfree \
 	malloc free calloc realloc posix_memalign aligned_alloc malloc_usable_size _Znwm _ZdlPv \
 	_ZdlPvmSt11align_val_t __libc_malloc mallinfo2 kmm_vmalloc kmm_vzalloc kmm_vfree kmm_vrealloc \
-	kmm_vmap kmm_vunmap kmm_vmalloc_to_page kmm_is_vmalloc_addr kmm_kvmalloc kmm_kvfree kmm_reclaim; do
+	kmm_vmap kmm_vunmap kmm_vmalloc_to_page kmm_is_vmalloc_addr kmm_kvmalloc kmm_kvfree kmm_reclaim \
+	kmm_mempool_create kmm_mempool_alloc kmm_mempool_free kmm_mempool_resize kmm_mempool_destroy; do
 	printf '%s\n' "$syms" | grep -qx "$want" || { echo "missing export: $want"; exit 1; }
 done
 echo "$(printf '%s\n' "$syms" | wc -l) exported symbols: the kmm_ API and the allocation API"

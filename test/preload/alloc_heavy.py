@@ -258,10 +258,45 @@ def sec_threads(rng):
     report("threads", *results)
 
 
+def sec_large(rng):
+    """Blocks beyond 4 MiB: buffers grown by realloc (page runs, then vmalloc
+    areas moved and grown without copying), freed and made again, threads
+    doing the same at once."""
+    out = []
+    chunk = bytes(range(256)) * 4096  # 1 MiB
+    for rnd in range(3 * SCALE):
+        ba = bytearray()
+        for i in range(30 + 20 * rnd):
+            ba += chunk
+            ba[-1] = i & 0xFF
+        out.append(hashlib.sha256(ba).hexdigest()[:16])
+        del ba[5 * 2**20 :]
+        out.append(hashlib.sha256(ba).hexdigest()[:16])
+        big = list(range(2_000_000 + rnd))
+        out.append(sum(big[::997]))
+        del big
+        s = b"y" * (20 * 2**20 + rng.randint(1, 4096))
+        out.append(len(s) + s.count(b"y"))
+    results = [None] * 2
+
+    def work(idx):
+        bufs = [bytearray(rng_t.randint(5, 40) * 2**20) for rng_t in [random.Random(idx)] * 8]
+        for k, b in enumerate(bufs):
+            b[-1] = k
+        results[idx] = sum(len(b) + b[-1] for b in bufs)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    report("large", *out, *results)
+
+
 def main():
     rng = random.Random(20240601)
     for sec in (sec_dicts, sec_lists, sec_sets, sec_strings, sec_objects, sec_sort, sec_json,
-                sec_recreate, sec_bigint, sec_threads):
+                sec_recreate, sec_bigint, sec_threads, sec_large):
         sec(rng)
     print("done", flush=True)
 

@@ -69,28 +69,53 @@ static int count_lines(const char *buf, const char *needle)
 	return n;
 }
 
+/* Minor page faults of this process so far. */
+static long minor_faults(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_minflt;
+}
+
 static void test_vmalloc_basic(void)
 {
 	unsigned long in_use, stitched = vmstat("vmalloc_stitched");
-	struct kmm_page *page;
+	struct kmm_page *page, *blocks[3];
+	long faults;
 	char *p;
 
 	/* The first area's metadata takes slab pages that stay: warm up first. */
 	kmm_vfree(kmm_vmalloc(10 * MiB));
 	kmm_reclaim();
+	/* Free blocks in the buddy with their pages faulted in: what stitching reuses. */
+	for (int i = 0; i < 3; i++) {
+		blocks[i] = kmm_alloc_pages(KMM_GFP_KERNEL, 10);
+		KT_REQUIRE(blocks[i], "order-10 allocation failed");
+		memset(kmm_page_address(blocks[i]), 0x11, 4 * MiB);
+	}
+	for (int i = 0; i < 3; i++)
+		kmm_free_pages(blocks[i], 10);
 	in_use = kt_normal_in_use();
 	p = kmm_vmalloc(10 * MiB + 12345);
-
+	faults = minor_faults();
 	KT_REQUIRE(p, "vmalloc of 10 MiB failed");
 	KT_CHECK(kmm_is_vmalloc_addr(p) && kmm_is_vmalloc_addr(p + 10 * MiB),
 		 "the area is not in the vmalloc region");
 	KT_CHECK(((uintptr_t)p & (2 * MiB - 1)) == 0, "a 10 MiB area at %p is not 2 MiB aligned",
 		 (void *)p);
 	fill(p, 10 * MiB + 12344, 1);
+	faults = minor_faults() - faults;
 	KT_CHECK(verify(p, 10 * MiB + 12344, 1) == 10 * MiB + 12344, "contents lost");
 	/* Its pages came from the buddy: they are in use there, and described. */
 	if (stitching()) {
 		KT_CHECK(vmstat("vmalloc_stitched") > stitched, "no run was stitched in");
+		/*
+		 * 10 MiB fresh would be 2560 faults; the two 4 MiB runs were
+		 * faulted in above (the 2 MiB one may be another free block).
+		 */
+		KT_CHECK(faults < 1024, "writing 10 MiB of reused pages took %ld page faults",
+			 faults);
 		KT_CHECK(kt_normal_in_use() >= in_use + (10 * MiB >> 12) - 64,
 			 "the zone lends no pages to the area (%lu -> %lu in use)", in_use,
 			 kt_normal_in_use());
