@@ -33,7 +33,9 @@ enum kmm_opt_kind { KMM_OPT_SIZE, KMM_OPT_BOOL };
 	X(vmalloc_reserve, "KMM_VMALLOC_RESERVE", KMM_OPT_SIZE, 1ULL << 40,                        \
 	  "address space reserved for the vmalloc region")                                         \
 	X(max_maps, "KMM_MAX_MAPS", KMM_OPT_SIZE, 0,                                               \
-	  "mappings the vmalloc layer may create (0: vm.max_map_count / 16)")
+	  "mappings the vmalloc layer may create (0: vm.max_map_count / 16)")                      \
+	X(decay_ms, "KMM_DECAY_MS", KMM_OPT_SIZE, 1000,                                            \
+	  "milliseconds freed memory waits for reuse before it goes back to the system")
 
 struct kmm_config {
 #define X(field, env, kind, def, desc) unsigned long long field;

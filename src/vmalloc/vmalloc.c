@@ -43,6 +43,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include "../lib/bug.h"
 #include "../lib/config.h"
@@ -89,6 +90,7 @@ struct kmm_vm_area {
 	size_t size;  /* bytes mapped: the pieces' sum */
 	size_t claim; /* bytes of range held (>= size while growing) */
 	const void *caller;
+	uint64_t freed_ms;    /* when it entered the cache */
 	unsigned int flags;   /* VM_ALLOC, VM_MAP, VM_MALLOC */
 	unsigned int nr_maps; /* kernel mappings counted for this area */
 	unsigned int nr_pieces, max_pieces;
@@ -105,6 +107,7 @@ enum vm_stat_item {
 	VMS_CACHE_HIT,	     /* an area reused from the cache of freed ones */
 	VMS_CACHE_REUSED_KB, /* cached memory moved into another area */
 	VMS_RELEASED_KB,     /* run memory given to the system instead */
+	VMS_DECAYED,	     /* cached areas released after KMM_DECAY_MS unused */
 	VMS_BUDGET_HIT,	     /* stitching stopped by the mapping budget */
 	VMS_GROW_INPLACE,
 	VMS_GROW_MOVED, /* realloc moved by mremap: no byte copied */
@@ -118,6 +121,7 @@ uintptr_t vmalloc_start, vmalloc_end;
 
 static void release_area(struct kmm_vm_area *a);
 static void cache_remove(unsigned int i);
+static void cache_decay(void);
 
 static struct {
 	struct kmm_lock lock;
@@ -747,6 +751,7 @@ void *__vmalloc_node(size_t size, size_t align, kmm_gfp_t gfp, int nid, unsigned
 		return NULL;
 	bytes = ALIGN_UP(size, PAGE_SIZE);
 	kmm_lock(&vm.lock);
+	cache_decay();
 	a = cache_take(bytes, area_align(bytes, align));
 	if (a)
 		a = reuse_area(a, bytes, gfp, nid);
@@ -874,6 +879,37 @@ static struct kmm_vm_area *cache_take(size_t bytes, size_t align)
 	}
 }
 
+/* A coarse monotonic clock (the vDSO's, some nanoseconds a call). */
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * Release the cached areas no request wanted for KMM_DECAY_MS (jemalloc's
+ * dirty_decay_ms, mimalloc's purge_delay): a program that stops using large
+ * blocks gets its memory back on its next large allocation or free.
+ * Context: vm.lock.
+ */
+static void cache_decay(void)
+{
+	uint64_t now;
+
+	if (!vm.nr_cached)
+		return;
+	now = now_ms();
+	while (vm.nr_cached && now - vm.cache[0]->freed_ms >= kmm_config.decay_ms) {
+		struct kmm_vm_area *old = vm.cache[0];
+
+		cache_remove(0);
+		release_area(old);
+		vm.stat[VMS_DECAYED]++;
+	}
+}
+
 bool __vfree(const void *p, const char *who)
 {
 	struct kmm_vm_area *a;
@@ -883,8 +919,10 @@ bool __vfree(const void *p, const char *who)
 	kmm_lock(&vm.lock);
 	a = area_of(p, VM_ALLOC | VM_MALLOC, who);
 	vm.stat[VMS_FREE]++;
-	if (a->size <= VM_CACHE_AREA_MAX) {
+	cache_decay();
+	if (a->size <= VM_CACHE_AREA_MAX && kmm_config.decay_ms) {
 		a->flags |= VM_CACHED;
+		a->freed_ms = now_ms();
 		vm.cache[vm.nr_cached++] = a;
 		vm.cached_bytes += a->size;
 		while (vm.nr_cached > VM_CACHE_MAX - 1 || vm.cached_bytes > VM_CACHE_BYTES) {
@@ -1340,6 +1378,7 @@ static const char *const vm_stat_names[NR_VM_STATS] = {
 	[VMS_CACHE_HIT] = "vmalloc_cache_hit",
 	[VMS_CACHE_REUSED_KB] = "vmalloc_cache_reused_kb",
 	[VMS_RELEASED_KB] = "vmalloc_released_kb",
+	[VMS_DECAYED] = "vmalloc_decayed",
 	[VMS_BUDGET_HIT] = "vmalloc_budget_hit",
 	[VMS_GROW_INPLACE] = "vrealloc_in_place",
 	[VMS_GROW_MOVED] = "vrealloc_moved",

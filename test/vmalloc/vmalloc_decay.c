@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vmalloc_decay.c - freed areas wait in the cache for KMM_DECAY_MS (run with
+ * 100), then the next large allocation or free gives them back: the pages to
+ * the system (RSS drops), the range to the reservation.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../kt_kmm.h"
+
+#define MiB (1UL << 20)
+
+static unsigned long vmstat(const char *name)
+{
+	static char buf[8192];
+	size_t n = strlen(name);
+
+	kt_dump("vmstat", buf, sizeof(buf));
+	for (char *l = strtok(buf, "\n"); l; l = strtok(NULL, "\n"))
+		if (!strncmp(l, name, n) && l[n] == ' ')
+			return strtoul(l + n + 1, NULL, 10);
+	return ~0UL;
+}
+
+/* Resident set size in KiB, from /proc/self/statm. */
+static long rss_kb(void)
+{
+	long size = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (!f || fscanf(f, "%ld %ld", &size, &resident) != 2)
+		resident = -1;
+	if (f)
+		fclose(f);
+	return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+static void test_decay_releases(void)
+{
+	char *p = kmm_vmalloc(48 * MiB), *q;
+	long before, after;
+
+	KT_REQUIRE(p, "vmalloc failed");
+	memset(p, 1, 48 * MiB);
+	kmm_vfree(p);
+	KT_CHECK(vmstat("vmalloc_cached") == 1, "a freed 48 MiB area should wait in the cache");
+	/* Within the delay, the next request reuses it. */
+	q = kmm_vmalloc(40 * MiB);
+	KT_CHECK(q == p, "a request within the delay should reuse the cached area");
+	kmm_vfree(q);
+	before = rss_kb();
+	usleep(250 * 1000);
+	q = kmm_vmalloc(64 * 1024); /* any large call lets the decay run */
+	after = rss_kb();
+	KT_CHECK(vmstat("vmalloc_cached") == 0 && vmstat("vmalloc_decayed") == 1,
+		 "the area was not released after the delay (cached %lu, decayed %lu)",
+		 vmstat("vmalloc_cached"), vmstat("vmalloc_decayed"));
+	KT_CHECK(before - after > 40 * 1024, "RSS went from %ld to %ld kB: the pages stayed",
+		 before, after);
+	kmm_vfree(q);
+}
+
+KT_MAIN({ "decay_releases", test_decay_releases })
