@@ -6,7 +6,10 @@
 #ifndef KMM_TEST_KT_KMM_H
 #define KMM_TEST_KT_KMM_H
 
+#include <fcntl.h>
+#include <stdint.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <kmm/kmm.h>
 
@@ -79,6 +82,62 @@ static inline unsigned long kt_normal_in_use(void)
 	if (!p || !(p = strstr(p, "present  ")) || sscanf(p, "present %lu", &present) != 1)
 		return ~0UL;
 	return present - free_pages;
+}
+
+/* One counter of the "vmstat" view, or ~0UL if it is missing. */
+static inline unsigned long kt_vmstat(const char *name)
+{
+	char buf[8192];
+	size_t n = strlen(name);
+
+	kt_dump("vmstat", buf, sizeof(buf));
+	for (char *l = strtok(buf, "\n"); l; l = strtok(NULL, "\n"))
+		if (!strncmp(l, name, n) && l[n] == ' ')
+			return strtoul(l + n + 1, NULL, 10);
+	return ~0UL;
+}
+
+/* Lines of /proc/self/maps: the kernel mappings of the process. */
+static inline int kt_count_maps(void)
+{
+	char buf[4096];
+	int n = 0;
+	ssize_t len;
+	int fd = open("/proc/self/maps", O_RDONLY);
+
+	while ((len = read(fd, buf, sizeof(buf))) > 0)
+		for (ssize_t i = 0; i < len; i++)
+			n += buf[i] == '\n';
+	close(fd);
+	return n;
+}
+
+/*
+ * A pattern of @seed and the offset, 8 bytes at a time: kt_fill() writes
+ * bytes [@from, @to) of a buffer at @p, kt_check() returns the first offset
+ * below @len that differs from it, or @len.
+ */
+static inline uint64_t kt_word(uint64_t seed, size_t i)
+{
+	return seed ^ (i * 0x9e3779b97f4a7c15ULL);
+}
+
+static inline void kt_fill(void *p, size_t from, size_t to, uint64_t seed)
+{
+	uint64_t *w = p;
+
+	for (size_t i = from / 8; i < to / 8; i++)
+		w[i] = kt_word(seed, i);
+}
+
+static inline size_t kt_check(const void *p, size_t len, uint64_t seed)
+{
+	const uint64_t *w = p;
+
+	for (size_t i = 0; i < len / 8; i++)
+		if (w[i] != kt_word(seed, i))
+			return i * 8;
+	return len;
 }
 
 #endif /* KMM_TEST_KT_KMM_H */

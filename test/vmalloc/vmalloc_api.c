@@ -17,39 +17,6 @@
 
 #define MiB (1UL << 20)
 
-/* Fill @len bytes at @p with a pattern of @seed and the offset, 8 bytes at a time. */
-static void fill(void *p, size_t len, uint64_t seed)
-{
-	uint64_t *w = p;
-
-	for (size_t i = 0; i < len / 8; i++)
-		w[i] = seed ^ (i * 0x9e3779b97f4a7c15ULL);
-}
-
-/* Return: the first offset where @p differs from fill(@seed), or @len. */
-static size_t verify(const void *p, size_t len, uint64_t seed)
-{
-	const uint64_t *w = p;
-
-	for (size_t i = 0; i < len / 8; i++)
-		if (w[i] != (seed ^ (i * 0x9e3779b97f4a7c15ULL)))
-			return i * 8;
-	return len;
-}
-
-/* One counter of the "vmstat" view. */
-static unsigned long vmstat(const char *name)
-{
-	static char buf[8192];
-	size_t n = strlen(name);
-
-	kt_dump("vmstat", buf, sizeof(buf));
-	for (char *l = strtok(buf, "\n"); l; l = strtok(NULL, "\n"))
-		if (!strncmp(l, name, n) && l[n] == ' ')
-			return strtoul(l + n + 1, NULL, 10);
-	return ~0UL;
-}
-
 /*
  * Can pages move here?  Not under valgrind, which does not know
  * MREMAP_DONTUNMAP: every area is then a fresh mapping, and what is checked
@@ -57,7 +24,7 @@ static unsigned long vmstat(const char *name)
  */
 static bool stitching(void)
 {
-	return vmstat("vmalloc_stitching") == 1;
+	return kt_vmstat("vmalloc_stitching") == 1;
 }
 
 static int count_lines(const char *buf, const char *needle)
@@ -80,7 +47,7 @@ static long minor_faults(void)
 
 static void test_vmalloc_basic(void)
 {
-	unsigned long in_use, stitched = vmstat("vmalloc_stitched");
+	unsigned long in_use, stitched = kt_vmstat("vmalloc_stitched");
 	struct kmm_page *page, *blocks[3];
 	long faults;
 	char *p;
@@ -104,12 +71,12 @@ static void test_vmalloc_basic(void)
 		 "the area is not in the vmalloc region");
 	KT_CHECK(((uintptr_t)p & (2 * MiB - 1)) == 0, "a 10 MiB area at %p is not 2 MiB aligned",
 		 (void *)p);
-	fill(p, 10 * MiB + 12344, 1);
+	kt_fill(p, 0, 10 * MiB + 12344, 1);
 	faults = minor_faults() - faults;
-	KT_CHECK(verify(p, 10 * MiB + 12344, 1) == 10 * MiB + 12344, "contents lost");
+	KT_CHECK(kt_check(p, 10 * MiB + 12344, 1) == 10 * MiB + 12344, "contents lost");
 	/* Its pages came from the buddy: they are in use there, and described. */
 	if (stitching()) {
-		KT_CHECK(vmstat("vmalloc_stitched") > stitched, "no run was stitched in");
+		KT_CHECK(kt_vmstat("vmalloc_stitched") > stitched, "no run was stitched in");
 		/*
 		 * 10 MiB fresh would be 2560 faults; the two 4 MiB runs were
 		 * faulted in above (the 2 MiB one may be another free block).
@@ -123,7 +90,7 @@ static void test_vmalloc_basic(void)
 		KT_CHECK(page && kmm_page_address(page) != p + 5 * MiB,
 			 "vmalloc_to_page gave no zone page for a stitched address");
 	} else {
-		KT_CHECK(vmstat("vmalloc_fresh") > 0, "no fresh mapping without stitching");
+		KT_CHECK(kt_vmstat("vmalloc_fresh") > 0, "no fresh mapping without stitching");
 	}
 	KT_CHECK(!kmm_vmalloc_to_page(p + 20 * MiB), "vmalloc_to_page beyond the area");
 	KT_CHECK(!kmm_is_vmalloc_addr(&in_use), "a stack address counts as vmalloc");
@@ -162,7 +129,8 @@ static void test_vzalloc_zeroes_reused_pages(void)
 
 static void test_vrealloc(void)
 {
-	unsigned long in_place = vmstat("vrealloc_in_place"), moved = vmstat("vrealloc_moved");
+	unsigned long in_place = kt_vmstat("vrealloc_in_place"),
+		      moved = kt_vmstat("vrealloc_moved");
 	size_t big = kt_under_valgrind() ? 128 * MiB : 1024 * MiB;
 	char *p, *q, *blocker;
 
@@ -170,28 +138,28 @@ static void test_vrealloc(void)
 	p = kmm_vmalloc(8 * MiB);
 
 	KT_REQUIRE(p, "vmalloc failed");
-	fill(p, 8 * MiB, 7);
+	kt_fill(p, 0, 8 * MiB, 7);
 	/* Room after it: grows where it is. */
 	q = kmm_vrealloc(p, 16 * MiB);
 	KT_REQUIRE(q, "vrealloc to 16 MiB failed");
 	KT_CHECK(q == p, "growth with room after the area moved it");
-	KT_CHECK(vmstat("vrealloc_in_place") == in_place + 1, "in-place growth not counted");
-	KT_CHECK(verify(q, 8 * MiB, 7) == 8 * MiB, "contents lost growing in place");
-	fill(q + 8 * MiB, 8 * MiB, 8);
+	KT_CHECK(kt_vmstat("vrealloc_in_place") == in_place + 1, "in-place growth not counted");
+	KT_CHECK(kt_check(q, 8 * MiB, 7) == 8 * MiB, "contents lost growing in place");
+	kt_fill(q + 8 * MiB, 0, 8 * MiB, 8);
 	/* An area right after the claimed room: growth must move, not copy. */
 	blocker = kmm_vmalloc(1 * MiB);
 	KT_REQUIRE(blocker, "vmalloc failed");
 	p = kmm_vrealloc(q, big);
 	KT_REQUIRE(p, "vrealloc to %zu MiB failed", big / MiB);
-	KT_CHECK(verify(p, 8 * MiB, 7) == 8 * MiB && verify(p + 8 * MiB, 8 * MiB, 8) == 8 * MiB,
+	KT_CHECK(kt_check(p, 8 * MiB, 7) == 8 * MiB && kt_check(p + 8 * MiB, 8 * MiB, 8) == 8 * MiB,
 		 "contents lost when the area moved");
-	KT_CHECK(p != q && (!stitching() || vmstat("vrealloc_moved") == moved + 1),
+	KT_CHECK(p != q && (!stitching() || kt_vmstat("vrealloc_moved") == moved + 1),
 		 "growth past a neighbour did not move the area");
 	p[big - 1] = 1;
 	/* Shrinking keeps the head and gives the tail back. */
 	q = kmm_vrealloc(p, 3 * MiB + 5);
 	KT_CHECK(q == p, "shrinking moved the area");
-	KT_CHECK(verify(q, 3 * MiB, 7) == 3 * MiB, "contents lost shrinking");
+	KT_CHECK(kt_check(q, 3 * MiB, 7) == 3 * MiB, "contents lost shrinking");
 	KT_CHECK(kmm_vmalloc_to_page(q + 3 * MiB + 4096) == NULL, "the tail is still mapped");
 	kmm_vfree(q);
 	kmm_vfree(blocker);
@@ -199,23 +167,23 @@ static void test_vrealloc(void)
 
 static void test_kmalloc_large_is_vmalloc(void)
 {
-	unsigned long from_run = vmstat("vrealloc_from_run");
+	unsigned long from_run = kt_vmstat("vrealloc_from_run");
 	char *run = kmm_kmalloc(3 * MiB, KMM_GFP_KERNEL), *p;
 
 	KT_REQUIRE(run, "kmalloc of 3 MiB failed");
 	KT_CHECK(!kmm_is_vmalloc_addr(run), "a 3 MiB kmalloc is not a buddy run");
-	fill(run, 3 * MiB, 3);
+	kt_fill(run, 0, 3 * MiB, 3);
 	/* Outgrowing the largest buddy block: the run moves into an area, no copy. */
 	p = kmm_krealloc(run, 9 * MiB, KMM_GFP_KERNEL);
 	KT_REQUIRE(p, "krealloc to 9 MiB failed");
 	KT_CHECK(kmm_is_vmalloc_addr(p), "a 9 MiB block is not in the vmalloc region");
-	KT_CHECK(!stitching() || vmstat("vrealloc_from_run") == from_run + 1,
+	KT_CHECK(!stitching() || kt_vmstat("vrealloc_from_run") == from_run + 1,
 		 "the run was copied, not moved");
-	KT_CHECK(verify(p, 3 * MiB, 3) == 3 * MiB, "contents lost");
+	KT_CHECK(kt_check(p, 3 * MiB, 3) == 3 * MiB, "contents lost");
 	KT_CHECK(kmm_ksize(p) >= 9 * MiB, "ksize %zu < 9 MiB", kmm_ksize(p));
 	p = kmm_krealloc(p, 100, KMM_GFP_KERNEL);
 	KT_REQUIRE(p, "krealloc to 100 bytes failed");
-	KT_CHECK(!kmm_is_vmalloc_addr(p) && verify(p, 96, 3) == 96,
+	KT_CHECK(!kmm_is_vmalloc_addr(p) && kt_check(p, 96, 3) == 96,
 		 "a small realloc of an area should land in a slab with its bytes");
 	kmm_kfree(p);
 	p = kmm_kmalloc(6 * MiB, KMM_GFP_ZERO);

@@ -21,32 +21,6 @@
 #define MiB (1UL << 20)
 #define ORDER_256K 6
 
-static int count_maps(void)
-{
-	char buf[4096];
-	int n = 0;
-	ssize_t len;
-	int fd = open("/proc/self/maps", O_RDONLY);
-
-	while ((len = read(fd, buf, sizeof(buf))) > 0)
-		for (ssize_t i = 0; i < len; i++)
-			n += buf[i] == '\n';
-	close(fd);
-	return n;
-}
-
-static unsigned long vmstat(const char *name)
-{
-	static char buf[8192];
-	size_t n = strlen(name);
-
-	kt_dump("vmstat", buf, sizeof(buf));
-	for (char *l = strtok(buf, "\n"); l; l = strtok(NULL, "\n"))
-		if (!strncmp(l, name, n) && l[n] == ' ')
-			return strtoul(l + n + 1, NULL, 10);
-	return ~0UL;
-}
-
 #define NR_BLOCKS 512
 static struct kmm_page *blocks[NR_BLOCKS];
 
@@ -74,13 +48,13 @@ static void release_scattered(void)
 
 static void test_budget_degrades_to_fresh(void)
 {
-	unsigned long used, budget, hits = vmstat("vmalloc_budget_hit");
+	unsigned long used, budget, hits = kt_vmstat("vmalloc_budget_hit");
 	int maps_before;
 	char *p;
 
 	vmalloc_map_counts(&used, &budget);
 	KT_REQUIRE(budget == 48, "KMM_MAX_MAPS=48 not applied (budget %lu)", budget);
-	if (vmstat("vmalloc_stitching") != 1) {
+	if (kt_vmstat("vmalloc_stitching") != 1) {
 		printf("pages cannot move here (valgrind): nothing is stitched, no budget to "
 		       "test\n");
 		return;
@@ -89,23 +63,23 @@ static void test_budget_degrades_to_fresh(void)
 	kmm_vfree(kmm_vmalloc(MiB));
 	kmm_reclaim();
 	scatter_free_memory();
-	maps_before = count_maps();
+	maps_before = kt_count_maps();
 	/* 32 MiB out of 128 scattered 256 KiB blocks would be 128 mappings. */
 	p = kmm_vmalloc(32 * MiB);
 	KT_REQUIRE(p, "vmalloc failed under the budget");
 	memset(p, 0x3c, 32 * MiB);
 	vmalloc_map_counts(&used, &budget);
 	KT_CHECK(used <= budget, "%lu mappings counted, budget %lu", used, budget);
-	KT_CHECK(vmstat("vmalloc_budget_hit") > hits, "the budget never stopped stitching");
-	KT_CHECK(vmstat("vmalloc_fresh") > 0, "no fresh mapping made up the rest");
-	KT_CHECK(count_maps() - maps_before <= (int)used + 2,
-		 "the process gained %d mappings, libkmm counted %lu", count_maps() - maps_before,
-		 used);
+	KT_CHECK(kt_vmstat("vmalloc_budget_hit") > hits, "the budget never stopped stitching");
+	KT_CHECK(kt_vmstat("vmalloc_fresh") > 0, "no fresh mapping made up the rest");
+	KT_CHECK(kt_count_maps() - maps_before <= (int)used + 2,
+		 "the process gained %d mappings, libkmm counted %lu",
+		 kt_count_maps() - maps_before, used);
 	KT_CHECK(p[0] == 0x3c && p[32 * MiB - 1] == 0x3c, "contents");
 	kmm_vfree(p);
 	kmm_reclaim();
-	KT_CHECK(count_maps() == maps_before, "mappings %d before, %d after the free", maps_before,
-		 count_maps());
+	KT_CHECK(kt_count_maps() == maps_before, "mappings %d before, %d after the free",
+		 maps_before, kt_count_maps());
 	vmalloc_map_counts(&used, &budget);
 	KT_CHECK(used == 0, "%lu mappings still counted", used);
 	release_scattered();

@@ -13,18 +13,6 @@
 
 #define MiB (1UL << 20)
 
-static unsigned long vmstat(const char *name)
-{
-	static char buf[8192];
-	size_t n = strlen(name);
-
-	kt_dump("vmstat", buf, sizeof(buf));
-	for (char *l = strtok(buf, "\n"); l; l = strtok(NULL, "\n"))
-		if (!strncmp(l, name, n) && l[n] == ' ')
-			return strtoul(l + n + 1, NULL, 10);
-	return ~0UL;
-}
-
 /* Resident set size in KiB, from /proc/self/statm. */
 static long rss_kb(void)
 {
@@ -46,7 +34,7 @@ static void test_decay_releases(void)
 	KT_REQUIRE(p, "vmalloc failed");
 	memset(p, 1, 48 * MiB);
 	kmm_vfree(p);
-	KT_CHECK(vmstat("vmalloc_cached") == 1, "a freed 48 MiB area should wait in the cache");
+	KT_CHECK(kt_vmstat("vmalloc_cached") == 1, "a freed 48 MiB area should wait in the cache");
 	/* Within the delay, the next request reuses it. */
 	q = kmm_vmalloc(40 * MiB);
 	KT_CHECK(q == p, "a request within the delay should reuse the cached area");
@@ -55,9 +43,9 @@ static void test_decay_releases(void)
 	usleep(250 * 1000);
 	q = kmm_vmalloc(64 * 1024); /* any large call lets the decay run */
 	after = rss_kb();
-	KT_CHECK(vmstat("vmalloc_cached") == 0 && vmstat("vmalloc_decayed") == 1,
+	KT_CHECK(kt_vmstat("vmalloc_cached") == 0 && kt_vmstat("vmalloc_decayed") == 1,
 		 "the area was not released after the delay (cached %lu, decayed %lu)",
-		 vmstat("vmalloc_cached"), vmstat("vmalloc_decayed"));
+		 kt_vmstat("vmalloc_cached"), kt_vmstat("vmalloc_decayed"));
 	KT_CHECK(before - after > 40 * 1024, "RSS went from %ld to %ld kB: the pages stayed",
 		 before, after);
 	kmm_vfree(q);

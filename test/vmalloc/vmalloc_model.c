@@ -29,30 +29,6 @@ static void setup(void);
 static size_t max_size;
 static int nr_ops;
 
-static inline uint64_t word(uint64_t seed, size_t i)
-{
-	return seed ^ (i * 0x9e3779b97f4a7c15ULL);
-}
-
-static void fill_range(void *p, size_t from, size_t to, uint64_t seed)
-{
-	uint64_t *w = p;
-
-	for (size_t i = from / 8; i < to / 8; i++)
-		w[i] = word(seed, i);
-}
-
-/* Return: the first bad offset below @len, or @len. */
-static size_t check_range(const void *p, size_t len, uint64_t seed)
-{
-	const uint64_t *w = p;
-
-	for (size_t i = 0; i < len / 8; i++)
-		if (w[i] != word(seed, i))
-			return i * 8;
-	return len;
-}
-
 static size_t is_zero(const void *p, size_t len)
 {
 	const uint64_t *w = p;
@@ -133,7 +109,7 @@ static void *model_thread(void *arg)
 			slot[s].size = size;
 			slot[s].seed = kt_rand_r(&w->rng);
 			set_live(id, slot[s].p, size);
-			fill_range(slot[s].p, 0, size, slot[s].seed);
+			kt_fill(slot[s].p, 0, size, slot[s].seed);
 		} else if (what < 6) {
 			char *q;
 
@@ -151,17 +127,17 @@ static void *model_thread(void *arg)
 			w->reallocs++;
 			w->moves += q != slot[s].p;
 			set_live(id, q, size);
-			if ((bad = check_range(q, keep, slot[s].seed)) != keep) {
+			if ((bad = kt_check(q, keep, slot[s].seed)) != keep) {
 				fprintf(stderr, "vrealloc %zu -> %zu (%s): byte %zu lost\n",
 					slot[s].size, size, q == slot[s].p ? "in place" : "moved",
 					bad);
 				w->errors++;
 			}
-			fill_range(q, keep, size, slot[s].seed);
+			kt_fill(q, keep, size, slot[s].seed);
 			slot[s].p = q;
 			slot[s].size = size;
 		} else {
-			if ((bad = check_range(slot[s].p, slot[s].size, slot[s].seed)) !=
+			if ((bad = kt_check(slot[s].p, slot[s].size, slot[s].seed)) !=
 			    slot[s].size) {
 				fprintf(stderr, "area of %zu: byte %zu changed\n", slot[s].size,
 					bad);
@@ -175,7 +151,7 @@ static void *model_thread(void *arg)
 	for (int s = 0; s < NR_SLOTS; s++) {
 		if (!slot[s].p)
 			continue;
-		if (check_range(slot[s].p, slot[s].size, slot[s].seed) != slot[s].size)
+		if (kt_check(slot[s].p, slot[s].size, slot[s].seed) != slot[s].size)
 			w->errors++;
 		set_live(w->id * NR_SLOTS + s, NULL, 0);
 		kmm_vfree(slot[s].p);
@@ -186,20 +162,6 @@ static void *model_thread(void *arg)
 static void *idle_thread(void *arg)
 {
 	return arg;
-}
-
-static int count_maps(void)
-{
-	char buf[4096];
-	int n = 0;
-	ssize_t len;
-	int fd = open("/proc/self/maps", O_RDONLY);
-
-	while ((len = read(fd, buf, sizeof(buf))) > 0)
-		for (ssize_t i = 0; i < len; i++)
-			n += buf[i] == '\n';
-	close(fd);
-	return n;
 }
 
 static unsigned long vmalloc_maps(void)
@@ -236,7 +198,7 @@ static void test_model(void)
 		pthread_join(t[i], NULL);
 	in_use = settled_in_use();
 	kmm_reclaim();
-	maps = count_maps();
+	maps = kt_count_maps();
 	for (int i = 0; i < NR_THREADS; i++) {
 		w[i] = (struct worker){ .id = i, .rng = kt_rand() | 1 };
 		KT_REQUIRE(!pthread_create(&t[i], NULL, model_thread, &w[i]), "pthread_create");
@@ -254,9 +216,9 @@ static void test_model(void)
 	KT_CHECK(settled_in_use() == in_use, "pages in use %lu before, %lu after", in_use,
 		 settled_in_use()); /* empties the cache of freed areas too */
 	/* valgrind maps memory of its own as the program runs. */
-	KT_CHECK(kt_under_valgrind() || count_maps() == maps, "mappings %d before, %d after", maps,
-		 count_maps());
-	if (count_maps() != maps && getenv("KT_SHOW_MAPS")) {
+	KT_CHECK(kt_under_valgrind() || kt_count_maps() == maps, "mappings %d before, %d after",
+		 maps, kt_count_maps());
+	if (kt_count_maps() != maps && getenv("KT_SHOW_MAPS")) {
 		kmm_dump(2, "vmstat");
 		system("grep -E '^[0-9a-f]+-|VmFlags|AnonHuge|^Rss' /proc/$PPID/smaps >&2");
 	}
@@ -279,9 +241,9 @@ static void *stitcher(void *arg)
 
 		if (!p)
 			continue;
-		fill_range(p, 0, size, rng);
+		kt_fill(p, 0, size, rng);
 		p = kmm_vrealloc(p, size * 2);
-		if (p && check_range(p, size, rng) != size)
+		if (p && kt_check(p, size, rng) != size)
 			abort();
 		kmm_vfree(p);
 	}
@@ -296,7 +258,7 @@ static void test_fork_while_stitching(void)
 	char *mine = kmm_vmalloc(size);
 
 	KT_REQUIRE(mine, "vmalloc failed");
-	fill_range(mine, 0, size, 42);
+	kt_fill(mine, 0, size, 42);
 	stop_stitching = 0;
 	for (int i = 0; i < 2; i++)
 		KT_REQUIRE(
@@ -310,16 +272,16 @@ static void test_fork_while_stitching(void)
 			/* The child: its copy is intact, it writes it, and it can stitch. */
 			char *more;
 
-			if (check_range(mine, size, 42) != size)
+			if (kt_check(mine, size, 42) != size)
 				_exit(2);
-			fill_range(mine, 0, size, 1000 + (uint64_t)r);
+			kt_fill(mine, 0, size, 1000 + (uint64_t)r);
 			more = kmm_vmalloc(9 * MiB);
 			if (!more)
 				_exit(3);
-			fill_range(more, 0, 9 * MiB, 7);
+			kt_fill(more, 0, 9 * MiB, 7);
 			mine = kmm_vrealloc(mine, 2 * size);
-			if (!mine || check_range(mine, size, 1000 + (uint64_t)r) != size ||
-			    check_range(more, 9 * MiB, 7) != 9 * MiB)
+			if (!mine || kt_check(mine, size, 1000 + (uint64_t)r) != size ||
+			    kt_check(more, 9 * MiB, 7) != 9 * MiB)
 				_exit(4);
 			kmm_vfree(more);
 			kmm_vfree(mine);
@@ -334,7 +296,7 @@ static void test_fork_while_stitching(void)
 				WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 		}
 		/* The parent's copy never sees the child's writes. */
-		KT_CHECK(check_range(mine, size, 42) == size,
+		KT_CHECK(kt_check(mine, size, 42) == size,
 			 "the child's write showed in the parent");
 	}
 	stop_stitching = 1;
