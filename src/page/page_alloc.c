@@ -415,11 +415,34 @@ int buddy_check_zone(struct kmm_zone *zone)
 }
 
 /*
- * Free pages [@from, @to) of the run at @head (in pages from the head) as
- * the largest aligned blocks they split into, straight into the buddy under one lock: pieces of a large
- * run must merge back with their neighbours.  Through the per-CPU caches the
- * small pieces would sit unmerged, and every new large run would need fresh
- * sections (measured: a loop of 1-64 MiB buffers grew to 390 MiB, not 100).
+ * Put pages [@start, @end) back as the largest aligned blocks they split
+ * into.  Context: zone->lock.  Return: the number of blocks.
+ */
+static unsigned long free_pfn_range(struct kmm_zone *zone, unsigned long start, unsigned long end)
+{
+	unsigned long blocks = 0;
+
+	for (; start < end; blocks++) {
+		unsigned int order =
+			MIN((unsigned int)__builtin_ctzl(start), (unsigned int)MAX_PAGE_ORDER);
+		struct kmm_page *page = zone_pfn_to_page(zone, start);
+
+		while (start + (1UL << order) > end)
+			order--;
+		page->flags = 0;
+		page->private = NULL;
+		__free_one_page(zone, page, start, order);
+		start += 1UL << order;
+	}
+	return blocks;
+}
+
+/*
+ * Free pages [@from, @to) of the run at @head (in pages from the head)
+ * straight into the buddy under one lock: pieces of a large run must merge
+ * back with their neighbours.  Through the per-CPU caches the small pieces
+ * would sit unmerged, and every new large run would need fresh sections
+ * (measured: a loop of 1-64 MiB buffers grew to 390 MiB, not 100).
  */
 static void free_page_range(struct kmm_page *head, unsigned long from, unsigned long to)
 {
@@ -427,18 +450,7 @@ static void free_page_range(struct kmm_page *head, unsigned long from, unsigned 
 	unsigned long pfn = page_to_pfn(head);
 
 	kmm_lock(&zone->lock);
-	while (from < to) {
-		unsigned int order =
-			MIN((unsigned int)__builtin_ctzl(pfn + from), (unsigned int)MAX_PAGE_ORDER);
-
-		while (from + (1UL << order) > to)
-			order--;
-		head[from].flags = 0;
-		head[from].private = NULL;
-		zone->stat[ZSTAT_PGFREE]++;
-		__free_one_page(zone, &head[from], pfn + from, order);
-		from += 1UL << order;
-	}
+	zone->stat[ZSTAT_PGFREE] += free_pfn_range(zone, pfn + from, pfn + to);
 	kmm_unlock(&zone->lock);
 }
 
@@ -521,21 +533,9 @@ static bool take_free_range(struct kmm_zone *zone, unsigned long start, unsigned
 
 		del_from_free_list(zone, page, page->order);
 		zone->nr_free_pages -= block_end - head;
-		/* The parts of the block outside the range go back, largest aligned first. */
-		for (unsigned long a = head, b = MAX(head, start);;
-		     a = MAX(end, head), b = block_end) {
-			while (a < b) {
-				unsigned int order = MIN((unsigned int)__builtin_ctzl(a),
-							 (unsigned int)MAX_PAGE_ORDER);
-
-				while (a + (1UL << order) > b)
-					order--;
-				__free_one_page(zone, zone_pfn_to_page(zone, a), a, order);
-				a += 1UL << order;
-			}
-			if (b == block_end)
-				break;
-		}
+		/* The parts of the block outside the range go back. */
+		free_pfn_range(zone, head, MAX(head, start));
+		free_pfn_range(zone, MAX(end, head), block_end);
 		pfn = block_end;
 	}
 	return true;
