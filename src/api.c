@@ -94,6 +94,7 @@ __export void kmm_reclaim(void)
 	vmalloc_purge();
 	slab_shrink_all();
 	drain_all_pages();
+	release_free_pages();
 }
 
 __export void kmm_drain_all_pages(void)

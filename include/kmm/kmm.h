@@ -25,8 +25,9 @@ int kmm_init(void);
 
 /*
  * kmm_reclaim() - give back what libkmm keeps for speed: freed vmalloc areas
- * still mapped, empty slabs, the per-CPU caches' pages (the kernel's
- * drop_caches, for libkmm's own caches).  malloc_trim() calls it.
+ * still mapped, empty slabs, the per-CPU caches' pages, and then every free
+ * block of 2 MiB and up to the system (MADV_DONTNEED).  malloc_trim() calls it.
+ * Without it, free blocks go back after KMM_DECAY_MS (1 s) unused, on a free.
  */
 void kmm_reclaim(void);
 

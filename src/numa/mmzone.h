@@ -61,6 +61,8 @@ enum kmm_pageflags {
 	PG_pcp = 1u << 4,	/* head of a free block in a per-CPU cache */
 	PG_exact = 1u << 5,	/* head of an exact run of pages: private = pages */
 	PG_vmalloc = 1u << 6,	/* part of a vmalloc area (vmalloc layer) */
+	PG_released = 1u << 7,	/* free block whose pages went back to the system: they read zero */
+	PG_aged = 1u << 8,	/* free block a release sweep has seen once */
 };
 
 /*
@@ -104,6 +106,7 @@ enum kmm_zone_stat {
 	ZSTAT_GROW_FAILED, /* growth refused: reservation full or over the limit */
 	ZSTAT_PCP_REFILL,  /* batches moved from the buddy to a per-CPU cache */
 	ZSTAT_PCP_DRAIN,   /* batches moved from a per-CPU cache to the buddy */
+	ZSTAT_RELEASED,	   /* pages of free blocks given back to the system */
 	NR_ZONE_STATS
 };
 
@@ -131,6 +134,8 @@ struct kmm_zone {
 	/* Written under @lock. */
 	struct kmm_lock lock ____cacheline_aligned;
 	unsigned long nr_free_pages;
+	unsigned long nr_released; /* pages of free blocks given back (PG_released) */
+	uint64_t last_sweep_ms;	   /* when free blocks were last released */
 	unsigned long watermark[NR_WMARK];
 	unsigned long stat[NR_ZONE_STATS];
 	struct kmm_free_area free_area[NR_PAGE_ORDERS];

@@ -230,6 +230,16 @@ int os_unmap_keep(void *addr, size_t size)
 	return ret;
 }
 
+int os_release(void *addr, size_t size)
+{
+	int saved = errno, ret = 0;
+
+	if (madvise(addr, size, MADV_DONTNEED))
+		ret = -errno;
+	errno = saved;
+	return ret;
+}
+
 unsigned long os_max_map_count(void)
 {
 	char buf[32];

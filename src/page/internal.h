@@ -110,6 +110,18 @@ void shrink_pages_exact(struct kmm_page *page, unsigned long npages);
 /* Give back a whole exact run; anything else is diagnosed. */
 void free_pages_exact(struct kmm_page *page);
 
+/*
+ * release_free_pages() - give every free block of 2 MiB and up back to the
+ * system (kmm_reclaim()).  Return: the pages released.
+ */
+unsigned long release_free_pages(void);
+/*
+ * zone_release_maybe() - on a free path: once per KMM_DECAY_MS, give back
+ * the free blocks of 2 MiB and up that have stayed free a whole period,
+ * keeping the zone's high watermark of free memory.
+ */
+void zone_release_maybe(struct kmm_zone *zone);
+
 /* Views (vmstat.c). */
 struct kmm_seq;
 void show_buddyinfo(struct kmm_seq *m);

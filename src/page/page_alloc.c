@@ -35,6 +35,9 @@
 #include <string.h>
 
 #include "../lib/bug.h"
+#include "../lib/clock.h"
+#include "../lib/config.h"
+#include "../numa/os.h"
 #include "internal.h"
 #include "pcp.h"
 
@@ -55,14 +58,20 @@ static inline void add_to_free_list(struct kmm_zone *zone, struct kmm_page *page
 static inline void del_from_free_list(struct kmm_zone *zone, struct kmm_page *page,
 				      unsigned int order)
 {
+	/* A released block counts as released only while it is free and whole. */
+	if (page->flags & PG_released)
+		zone->nr_released -= 1UL << order;
 	list_del(&page->lru);
 	page->flags = 0;
 	zone->free_area[order].nr_free--;
 }
 
-/* Split a block of order @high down to @low, freeing the upper halves. */
+/*
+ * Split a block of order @high down to @low, freeing the upper halves; the
+ * halves of a released block (@released: PG_released or 0) stay released.
+ */
 static inline void expand(struct kmm_zone *zone, struct kmm_page *page, unsigned int low,
-			  unsigned int high)
+			  unsigned int high, unsigned int released)
 {
 	unsigned long size = 1UL << high;
 
@@ -70,6 +79,10 @@ static inline void expand(struct kmm_zone *zone, struct kmm_page *page, unsigned
 		high--;
 		size >>= 1;
 		add_to_free_list(zone, page + size, high);
+		if (released) {
+			page[size].flags |= PG_released;
+			zone->nr_released += size;
+		}
 	}
 }
 
@@ -82,9 +95,12 @@ static struct kmm_page *__rmqueue_smallest(struct kmm_zone *zone, unsigned int o
 
 		if (list_empty(&area->free_list))
 			continue;
+		unsigned int released;
+
 		page = list_first_entry(&area->free_list, struct kmm_page, lru);
+		released = page->flags & PG_released;
 		del_from_free_list(zone, page, o);
-		expand(zone, page, order, o);
+		expand(zone, page, order, o, released);
 		return page;
 	}
 	return NULL;
@@ -222,6 +238,7 @@ void free_pages_bulk(struct kmm_zone *zone, struct kmm_page *const *pages, unsig
 	}
 	zone->stat[ZSTAT_PCP_DRAIN]++;
 	kmm_unlock(&zone->lock);
+	zone_release_maybe(zone);
 }
 
 /* The highest zone @gfp may use (the kernel's gfp_zone()). */
@@ -337,6 +354,7 @@ void free_one_page(struct kmm_zone *zone, struct kmm_page *page, unsigned int or
 	zone->stat[ZSTAT_PGFREE]++;
 	__free_one_page(zone, page, page_to_pfn(page), order);
 	kmm_unlock(&zone->lock);
+	zone_release_maybe(zone);
 }
 
 void buddy_init(void)
@@ -452,6 +470,7 @@ static void free_page_range(struct kmm_page *head, unsigned long from, unsigned 
 	kmm_lock(&zone->lock);
 	zone->stat[ZSTAT_PGFREE] += free_pfn_range(zone, pfn + from, pfn + to);
 	kmm_unlock(&zone->lock);
+	zone_release_maybe(zone);
 }
 
 struct kmm_page *alloc_pages_exact(kmm_gfp_t gfp, unsigned long npages, int nid)
@@ -567,4 +586,97 @@ bool grow_pages_exact(struct kmm_page *page, unsigned long npages)
 	if (ok)
 		page->private = (void *)npages;
 	return ok;
+}
+
+/* The free-page-reporting sweeps take this many blocks off the lists at a time. */
+#define RELEASE_BATCH 16
+
+/*
+ * zone_release_free() - give the free blocks of 2 MiB and up of @zone back
+ * to the system (MADV_DONTNEED, a whole huge page at a time), keeping @keep
+ * pages of unreleased free memory.  @all: every such block; else only the
+ * blocks an earlier sweep saw free (so that memory freed less than one decay
+ * period ago stays), marking the others.  The kernel's free page reporting:
+ * blocks leave the free lists while the system call runs without the lock,
+ * and come back marked PG_released, so they are neither released twice nor
+ * handed out uncounted.  Return: the pages released.
+ */
+static unsigned long zone_release_free(struct kmm_zone *zone, bool all, unsigned long keep)
+{
+	unsigned long released = 0;
+	struct kmm_page *batch[RELEASE_BATCH];
+	unsigned int n;
+
+	do {
+		n = 0;
+		kmm_lock(&zone->lock);
+		zone->last_sweep_ms = kmm_now_ms();
+		for (unsigned int o = MAX_PAGE_ORDER; o >= SECTION_ORDER && n < RELEASE_BATCH;
+		     o--) {
+			struct kmm_list *head = &zone->free_area[o].free_list, *pos = head->next;
+
+			while (pos != head && n < RELEASE_BATCH &&
+			       zone->nr_free_pages - zone->nr_released > keep + (1UL << o)) {
+				struct kmm_page *page = list_entry(pos, struct kmm_page, lru);
+
+				pos = pos->next;
+				if (page->flags & PG_released)
+					continue;
+				if (!all && !(page->flags & PG_aged)) {
+					page->flags |= PG_aged;
+					continue;
+				}
+				del_from_free_list(zone, page, o);
+				zone->nr_free_pages -= 1UL << o;
+				page->order = (uint8_t)o;
+				batch[n++] = page;
+			}
+		}
+		kmm_unlock(&zone->lock);
+		for (unsigned int i = 0; i < n; i++)
+			os_release(page_to_virt(batch[i]), PAGE_SIZE << batch[i]->order);
+		kmm_lock(&zone->lock);
+		for (unsigned int i = 0; i < n; i++) {
+			unsigned int o = batch[i]->order;
+			unsigned long pfn = page_to_pfn(batch[i]), buddy = pfn ^ (1UL << o);
+
+			zone->stat[ZSTAT_RELEASED] += 1UL << o;
+			released += 1UL << o;
+			/* Its buddy came free meanwhile: merge, the result unmarked. */
+			if (o < MAX_PAGE_ORDER &&
+			    buddy < zone->zone_start_pfn + zone->present_pages &&
+			    page_is_buddy(zone_pfn_to_page(zone, buddy), o)) {
+				batch[i]->flags = 0;
+				__free_one_page(zone, batch[i], pfn, o);
+				continue;
+			}
+			add_to_free_list(zone, batch[i], o);
+			batch[i]->flags |= PG_released;
+			zone->nr_free_pages += 1UL << o;
+			zone->nr_released += 1UL << o;
+		}
+		kmm_unlock(&zone->lock);
+	} while (n == RELEASE_BATCH);
+	return released;
+}
+
+unsigned long release_free_pages(void)
+{
+	unsigned long released = 0;
+	struct kmm_zone *zone;
+
+	for_each_zone (zone)
+		released += zone_release_free(zone, true, 0);
+	return released;
+}
+
+void zone_release_maybe(struct kmm_zone *zone)
+{
+	uint64_t decay = kmm_config.decay_ms;
+
+	if (!decay || kmm_now_ms() - READ_ONCE(zone->last_sweep_ms) < decay ||
+	    READ_ONCE(zone->nr_free_pages) - READ_ONCE(zone->nr_released) <=
+		    zone->watermark[WMARK_HIGH] + (1UL << SECTION_ORDER))
+		return;
+	zone_release_free(zone, false, zone->watermark[WMARK_HIGH]);
 }

@@ -25,14 +25,15 @@ void show_buddyinfo(struct kmm_seq *m)
 }
 
 static const char *const zone_stat_names[NR_ZONE_STATS] = {
-	[ZSTAT_PGALLOC] = "pgalloc",	    [ZSTAT_PGFREE] = "pgfree",
-	[ZSTAT_GROW] = "sections_added",    [ZSTAT_GROW_FAILED] = "sections_refused",
-	[ZSTAT_PCP_REFILL] = "pcp_refills", [ZSTAT_PCP_DRAIN] = "pcp_drains",
+	[ZSTAT_PGALLOC] = "pgalloc",	     [ZSTAT_PGFREE] = "pgfree",
+	[ZSTAT_GROW] = "sections_added",     [ZSTAT_GROW_FAILED] = "sections_refused",
+	[ZSTAT_PCP_REFILL] = "pcp_refills",  [ZSTAT_PCP_DRAIN] = "pcp_drains",
+	[ZSTAT_RELEASED] = "pages_released",
 };
 
 static void zoneinfo_show_print(struct kmm_seq *m, struct kmm_zone *zone)
 {
-	unsigned long wm[NR_WMARK], stat[NR_ZONE_STATS], nr_free, present;
+	unsigned long wm[NR_WMARK], stat[NR_ZONE_STATS], nr_free, present, nr_released;
 
 	kmm_lock(&zone->lock);
 	nr_free = zone->nr_free_pages;
@@ -41,6 +42,7 @@ static void zoneinfo_show_print(struct kmm_seq *m, struct kmm_zone *zone)
 		wm[i] = zone->watermark[i];
 	for (int i = 0; i < NR_ZONE_STATS; i++)
 		stat[i] = zone->stat[i];
+	nr_released = zone->nr_released;
 	kmm_unlock(&zone->lock);
 
 	kmm_seq_printf(m, "Node %d, zone %8s", zone->node, zone->name);
@@ -60,6 +62,7 @@ static void zoneinfo_show_print(struct kmm_seq *m, struct kmm_zone *zone)
 	kmm_seq_puts(m, ")");
 	if (zone->spanned_pages) {
 		kmm_seq_printf(m, "\n      %-12s %lu", "nr_free_pages", nr_free);
+		kmm_seq_printf(m, "\n      %-12s %lu", "nr_released", nr_released);
 		for (int i = 0; i < NR_ZONE_STATS; i++)
 			kmm_seq_printf(m, "\n      %-12s %lu", zone_stat_names[i], stat[i]);
 		if (zone->per_cpu_pageset) {

@@ -43,9 +43,9 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <string.h>
-#include <time.h>
 
 #include "../lib/bug.h"
+#include "../lib/clock.h"
 #include "../lib/config.h"
 #include "../lib/lock.h"
 #include "../lib/printk.h"
@@ -879,15 +879,6 @@ static struct kmm_vm_area *cache_take(size_t bytes, size_t align)
 	}
 }
 
-/* A coarse monotonic clock (the vDSO's, some nanoseconds a call). */
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /*
  * Release the cached areas no request wanted for KMM_DECAY_MS (jemalloc's
  * dirty_decay_ms, mimalloc's purge_delay): a program that stops using large
@@ -900,7 +891,7 @@ static void cache_decay(void)
 
 	if (!vm.nr_cached)
 		return;
-	now = now_ms();
+	now = kmm_now_ms();
 	while (vm.nr_cached && now - vm.cache[0]->freed_ms >= kmm_config.decay_ms) {
 		struct kmm_vm_area *old = vm.cache[0];
 
@@ -922,7 +913,7 @@ bool __vfree(const void *p, const char *who)
 	cache_decay();
 	if (a->size <= VM_CACHE_AREA_MAX && kmm_config.decay_ms) {
 		a->flags |= VM_CACHED;
-		a->freed_ms = now_ms();
+		a->freed_ms = kmm_now_ms();
 		vm.cache[vm.nr_cached++] = a;
 		vm.cached_bytes += a->size;
 		while (vm.nr_cached > VM_CACHE_MAX - 1 || vm.cached_bytes > VM_CACHE_BYTES) {

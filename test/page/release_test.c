@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: MIT
+/*
+ * release_test.c - free memory goes back to the system (run with
+ * KMM_DECAY_MS=100): kmm_reclaim() releases every free block of 2 MiB and
+ * up at once; without it, blocks free for a whole decay period go on a later
+ * free.  Released memory reads zero when handed out again and is counted
+ * back; a block in use is never released (patterns checked while another
+ * thread reclaims).
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../kt_kmm.h"
+
+#define MiB (1UL << 20)
+#define ORDER_4M 10
+#define NR 24 /* 96 MiB */
+
+static long rss_kb(void)
+{
+	long size = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (!f || fscanf(f, "%ld %ld", &size, &resident) != 2)
+		resident = -1;
+	if (f)
+		fclose(f);
+	return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* A counter of node 0's Normal zone in zoneinfo ("nr_released", "pages_released"). */
+static unsigned long zone_counter(const char *name)
+{
+	static char buf[16384];
+	char *p;
+	unsigned long v = ~0UL;
+
+	kt_dump("zoneinfo", buf, sizeof(buf));
+	p = strstr(buf, "zone   Normal");
+	if (p && (p = strstr(p, name)))
+		sscanf(p + strlen(name), "%lu", &v);
+	return v;
+}
+
+static struct kmm_page *blocks[NR];
+
+static void fill_blocks(int byte)
+{
+	for (int i = 0; i < NR; i++) {
+		blocks[i] = kmm_alloc_pages(KMM_GFP_KERNEL, ORDER_4M);
+		if (!blocks[i]) {
+			fprintf(stderr, "order-10 allocation %d failed\n", i);
+			exit(2);
+		}
+		memset(kmm_page_address(blocks[i]), byte, 4 * MiB);
+	}
+}
+
+static void free_blocks(void)
+{
+	for (int i = 0; i < NR; i++)
+		kmm_free_pages(blocks[i], ORDER_4M);
+}
+
+static void test_reclaim_releases_and_reuse_reads_zero(void)
+{
+	long before, after;
+	unsigned long nonzero = 0;
+
+	fill_blocks(0x5c);
+	free_blocks();
+	before = rss_kb();
+	kmm_reclaim();
+	after = rss_kb();
+	KT_CHECK(before - after > 80 * 1024, "RSS %ld -> %ld kB: 96 MiB of free blocks stayed",
+		 before, after);
+	KT_CHECK(zone_counter("nr_released") >= NR * 1024,
+		 "zoneinfo counts %lu released pages, want at least %d",
+		 zone_counter("nr_released"), NR * 1024);
+	/* Handed out again: counted back, and the old contents are gone. */
+	fill_blocks(0);
+	for (int i = 0; i < NR; i++) {
+		unsigned char *p = kmm_page_address(blocks[i]);
+
+		for (size_t off = 0; off < 4 * MiB; off += 4096)
+			nonzero += p[off] != 0;
+	}
+	KT_CHECK(nonzero == 0, "%lu pages of reused blocks kept their old bytes", nonzero);
+	KT_CHECK(zone_counter("nr_released") < NR * 1024,
+		 "released pages handed out were not counted back (%lu)",
+		 zone_counter("nr_released"));
+	free_blocks();
+	KT_CHECK(kt_vmstat("vmalloc_stitching") != ~0UL, "vmstat view");
+}
+
+static void test_decay_on_free(void)
+{
+	long before, after;
+	unsigned long released = zone_counter("pages_released");
+	struct kmm_page *page;
+
+	kmm_reclaim();
+	fill_blocks(0x33);
+	free_blocks();
+	before = rss_kb();
+	/* Two periods: the first free marks the blocks, the second releases them. */
+	for (int i = 0; i < 3; i++) {
+		usleep(150 * 1000);
+		page = kmm_alloc_pages(KMM_GFP_KERNEL, 9);
+		kmm_free_pages(page, 9);
+	}
+	after = rss_kb();
+	KT_CHECK(zone_counter("pages_released") > released + 16 * 1024,
+		 "decay released %lu pages, want most of %d",
+		 zone_counter("pages_released") - released, NR * 1024);
+	KT_CHECK(before - after > 48 * 1024, "RSS %ld -> %ld kB after the decay delay", before,
+		 after);
+}
+
+static volatile int stop;
+
+static void *reclaimer(void *arg)
+{
+	unsigned long n = 0;
+
+	(void)arg;
+	while (!stop) {
+		kmm_reclaim();
+		n++;
+	}
+	return (void *)n;
+}
+
+static void test_in_use_never_released(void)
+{
+	pthread_t t;
+	int bad = 0, rounds = kt_under_valgrind() ? 20 : 300;
+	void *n;
+
+	stop = 0;
+	KT_REQUIRE(!pthread_create(&t, NULL, reclaimer, NULL), "pthread_create");
+	for (int r = 0; r < rounds; r++) {
+		struct kmm_page *p[4];
+
+		for (int i = 0; i < 4; i++) {
+			p[i] = kmm_alloc_pages(KMM_GFP_KERNEL, 9 + (r + i) % 2);
+			KT_REQUIRE(p[i], "allocation failed");
+			memset(kmm_page_address(p[i]), r + i + 1, 2 * MiB);
+		}
+		for (int i = 0; i < 4; i++) {
+			unsigned char *q = kmm_page_address(p[i]);
+
+			for (size_t off = 0; off < 2 * MiB; off += 4096)
+				bad += q[off] != (unsigned char)(r + i + 1);
+			kmm_free_pages(p[i], 9 + (r + i) % 2);
+		}
+	}
+	stop = 1;
+	pthread_join(t, &n);
+	KT_CHECK(bad == 0, "%d pages of blocks in use lost their contents", bad);
+	KT_CHECK((uintptr_t)n > 0, "the reclaimer did not run");
+}
+
+KT_MAIN({ "reclaim_releases_and_reuse_reads_zero", test_reclaim_releases_and_reuse_reads_zero },
+	{ "decay_on_free", test_decay_on_free },
+	{ "in_use_never_released", test_in_use_never_released })
