@@ -87,16 +87,6 @@ __export struct kmm_page *kmm_virt_to_page(const void *addr)
 	return virt_to_page_checked(addr);
 }
 
-__export void kmm_reclaim(void)
-{
-	if (!kmm_ready())
-		return;
-	vmalloc_purge();
-	slab_shrink_all();
-	drain_all_pages();
-	release_free_pages();
-}
-
 __export void kmm_drain_all_pages(void)
 {
 	if (kmm_ready())

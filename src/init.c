@@ -153,8 +153,11 @@ int kmm_init_slow(void)
 	 * pthread_atfork() may itself allocate (glibc grows its handler array):
 	 * only now, with the allocator up and no lock held.
 	 */
-	if (register_atfork)
+	if (register_atfork) {
 		pthread_atfork(fork_prepare, fork_parent, fork_child);
+		/* Likewise the background thread (it allocates its stack and TLS). */
+		kswapd_run();
+	}
 	return ret;
 }
 

@@ -18,4 +18,7 @@ static __always_inline bool kmm_ready(void)
 	return kmm_init_slow() == 0;
 }
 
+/* Start the background reclaim thread if KMM_BACKGROUND=1 (reclaim.c). */
+void kswapd_run(void);
+
 #endif /* KMM_INIT_H */

@@ -7,6 +7,8 @@
  */
 #include "config.h"
 
+#include <string.h>
+
 #include <errno.h>
 #include <stdlib.h>
 
@@ -79,6 +81,13 @@ static void parse_one(unsigned long long *field, const char *env, enum kmm_opt_k
 			*field = (unsigned long long)(val[0] - '0');
 		else
 			warn_bad(env, val, "expected 0 or 1");
+		return;
+	}
+	if (kind == KMM_OPT_PURGE) {
+		if (!strcmp(val, "dontneed") || !strcmp(val, "free"))
+			*field = val[0] == 'f' ? KMM_PURGE_FREE : KMM_PURGE_DONTNEED;
+		else
+			warn_bad(env, val, "expected dontneed or free");
 		return;
 	}
 	if (kmm_parse_size(val, &v))

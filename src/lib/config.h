@@ -5,14 +5,18 @@
  *
  * Every option is defined once in KMM_OPTIONS: from it come the fields of
  * struct kmm_config, their defaults, the environment names and the parser.
- * Sizes take a K, M, G or T suffix (powers of 1024); booleans take 0 or 1.
+ * Sizes take a K, M, G or T suffix (powers of 1024); booleans take 0 or 1;
+ * KMM_PURGE takes dontneed or free.
  */
 #ifndef KMM_LIB_CONFIG_H
 #define KMM_LIB_CONFIG_H
 
 #include "compiler.h"
 
-enum kmm_opt_kind { KMM_OPT_SIZE, KMM_OPT_BOOL };
+enum kmm_opt_kind { KMM_OPT_SIZE, KMM_OPT_BOOL, KMM_OPT_PURGE };
+
+/* KMM_PURGE: how free memory goes back to the system. */
+enum { KMM_PURGE_DONTNEED, KMM_PURGE_FREE };
 
 /* X(field, ENV_NAME, kind, default, description) */
 #define KMM_OPTIONS(X)                                                                             \
@@ -34,6 +38,10 @@ enum kmm_opt_kind { KMM_OPT_SIZE, KMM_OPT_BOOL };
 	  "address space reserved for the vmalloc region")                                         \
 	X(max_maps, "KMM_MAX_MAPS", KMM_OPT_SIZE, 0,                                               \
 	  "mappings the vmalloc layer may create (0: vm.max_map_count / 16)")                      \
+	X(purge, "KMM_PURGE", KMM_OPT_PURGE, KMM_PURGE_DONTNEED,                                   \
+	  "dontneed: MADV_DONTNEED (RSS drops at once); free: MADV_FREE (lazily)")                 \
+	X(background, "KMM_BACKGROUND", KMM_OPT_BOOL, 0,                                           \
+	  "a thread that gives free memory back while the program does not call libkmm")           \
 	X(decay_ms, "KMM_DECAY_MS", KMM_OPT_SIZE, 1000,                                            \
 	  "milliseconds freed memory waits for reuse before it goes back to the system")
 

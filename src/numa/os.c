@@ -230,11 +230,15 @@ int os_unmap_keep(void *addr, size_t size)
 	return ret;
 }
 
-int os_release(void *addr, size_t size)
+#ifndef MADV_FREE
+#define MADV_FREE 8
+#endif
+
+int os_release(void *addr, size_t size, bool lazy)
 {
 	int saved = errno, ret = 0;
 
-	if (madvise(addr, size, MADV_DONTNEED))
+	if (madvise(addr, size, lazy ? MADV_FREE : MADV_DONTNEED))
 		ret = -errno;
 	errno = saved;
 	return ret;

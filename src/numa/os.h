@@ -64,8 +64,12 @@ int os_move(void *from, size_t size, void *to);
 int os_map_fixed(void *addr, size_t size);
 /* Back to a PROT_NONE reservation, in place; the pages go to the system.  Return: 0 or -errno. */
 int os_unmap_keep(void *addr, size_t size);
-/* madvise(MADV_DONTNEED): the pages go back to the system and read zero after. */
-int os_release(void *addr, size_t size);
+/*
+ * Give pages back to the system: MADV_DONTNEED (they read zero after), or
+ * with @lazy MADV_FREE (the kernel takes them when it needs memory; until
+ * then they may keep their contents).
+ */
+int os_release(void *addr, size_t size, bool lazy);
 /* /proc/sys/vm/max_map_count, or 65530 if it cannot be read. */
 unsigned long os_max_map_count(void);
 

@@ -139,14 +139,40 @@ static void __free_one_page(struct kmm_zone *zone, struct kmm_page *page, unsign
 	add_to_free_list(zone, page, order);
 }
 
-/* Set the watermarks from the pages in service (the kernel's __setup_per_zone_wmarks). */
+/* The integer square root (the kernel's int_sqrt()). */
+static unsigned long int_sqrt(unsigned long x)
+{
+	unsigned long r = 0, bit = 1UL << (sizeof(long) * 8 - 2);
+
+	while (bit > x)
+		bit >>= 2;
+	while (bit) {
+		if (x >= r + bit) {
+			x -= r + bit;
+			r = (r >> 1) + bit;
+		} else {
+			r >>= 1;
+		}
+		bit >>= 2;
+	}
+	return r;
+}
+
+/*
+ * Set the watermarks from the pages in service, as the kernel's
+ * calculate_min_free_kbytes() and __setup_per_zone_wmarks() do: min_free
+ * is sqrt(16 x memory in KiB), between 128 KiB and 256 MiB; low and high
+ * step up by the larger of min/4 and watermark_scale_factor (10) /10000 of
+ * the zone.  Each zone is its own "lowmem" here: they grow apart.
+ */
 static void zone_set_watermarks(struct kmm_zone *zone)
 {
 	unsigned long managed = zone->present_pages;
-	unsigned long min = managed / 256, tmp;
+	unsigned long kb = managed << (PAGE_SHIFT - 10);
+	unsigned long min_kb = MIN(MAX(int_sqrt(kb * 16), 128UL), 262144UL);
+	unsigned long min = MIN(min_kb >> (PAGE_SHIFT - 10), managed);
+	unsigned long tmp = MAX(min / 4, managed * 10 / 10000);
 
-	/* The kernel's min_free_kbytes ~ sqrt(16 * lowmem_kB), kept simple: 1/256. */
-	tmp = MAX(min / 4, managed * 10 / 10000);
 	zone->watermark[WMARK_MIN] = min;
 	zone->watermark[WMARK_LOW] = min + tmp;
 	zone->watermark[WMARK_HIGH] = min + 2 * tmp;
@@ -593,7 +619,8 @@ bool grow_pages_exact(struct kmm_page *page, unsigned long npages)
 
 /*
  * zone_release_free() - give the free blocks of 2 MiB and up of @zone back
- * to the system (MADV_DONTNEED, a whole huge page at a time), keeping @keep
+ * to the system (MADV_DONTNEED, or MADV_FREE with KMM_PURGE=free; a whole
+ * huge page at a time), keeping @keep
  * pages of unreleased free memory.  @all: every such block; else only the
  * blocks an earlier sweep saw free (so that memory freed less than one decay
  * period ago stays), marking the others.  The kernel's free page reporting:
@@ -634,7 +661,8 @@ static unsigned long zone_release_free(struct kmm_zone *zone, bool all, unsigned
 		}
 		kmm_unlock(&zone->lock);
 		for (unsigned int i = 0; i < n; i++)
-			os_release(page_to_virt(batch[i]), PAGE_SIZE << batch[i]->order);
+			os_release(page_to_virt(batch[i]), PAGE_SIZE << batch[i]->order,
+				   kmm_config.purge == KMM_PURGE_FREE);
 		kmm_lock(&zone->lock);
 		for (unsigned int i = 0; i < n; i++) {
 			unsigned int o = batch[i]->order;

@@ -929,6 +929,13 @@ bool __vfree(const void *p, const char *who)
 	return true;
 }
 
+void vmalloc_decay(void)
+{
+	kmm_lock(&vm.lock);
+	cache_decay();
+	kmm_unlock(&vm.lock);
+}
+
 void vmalloc_purge(void)
 {
 	kmm_lock(&vm.lock);

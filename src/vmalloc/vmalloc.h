@@ -62,6 +62,8 @@ void *vmalloc_from_run(struct kmm_page *page, size_t size, kmm_gfp_t gfp);
 
 /* Release every cached freed area (kmm_reclaim()). */
 void vmalloc_purge(void);
+/* Release the cached areas unused for KMM_DECAY_MS (the background thread). */
+void vmalloc_decay(void);
 
 /* The usable size of the area that starts at @p, or 0 if none does. */
 size_t vmalloc_usable_size(const void *p);

@@ -47,6 +47,14 @@ static unsigned long zone_counter(const char *name)
 
 static struct kmm_page *blocks[NR];
 
+/* KMM_PURGE=free: MADV_FREE takes pages lazily and may leave their bytes. */
+static bool lazy(void)
+{
+	const char *p = getenv("KMM_PURGE");
+
+	return p && !strcmp(p, "free");
+}
+
 static void fill_blocks(int byte)
 {
 	for (int i = 0; i < NR; i++) {
@@ -75,8 +83,8 @@ static void test_reclaim_releases_and_reuse_reads_zero(void)
 	before = rss_kb();
 	kmm_reclaim();
 	after = rss_kb();
-	KT_CHECK(before - after > 80 * 1024, "RSS %ld -> %ld kB: 96 MiB of free blocks stayed",
-		 before, after);
+	KT_CHECK(lazy() || before - after > 80 * 1024,
+		 "RSS %ld -> %ld kB: 96 MiB of free blocks stayed", before, after);
 	KT_CHECK(zone_counter("nr_released") >= NR * 1024,
 		 "zoneinfo counts %lu released pages, want at least %d",
 		 zone_counter("nr_released"), NR * 1024);
@@ -88,12 +96,26 @@ static void test_reclaim_releases_and_reuse_reads_zero(void)
 		for (size_t off = 0; off < 4 * MiB; off += 4096)
 			nonzero += p[off] != 0;
 	}
-	KT_CHECK(nonzero == 0, "%lu pages of reused blocks kept their old bytes", nonzero);
+	KT_CHECK(lazy() || nonzero == 0, "%lu pages of reused blocks kept their old bytes",
+		 nonzero);
 	KT_CHECK(zone_counter("nr_released") < NR * 1024,
 		 "released pages handed out were not counted back (%lu)",
 		 zone_counter("nr_released"));
 	free_blocks();
-	KT_CHECK(kt_vmstat("vmalloc_stitching") != ~0UL, "vmstat view");
+	/* Where the API promises zero, released or not. */
+	kmm_reclaim();
+	nonzero = 0;
+	for (int i = 0; i < NR; i++) {
+		unsigned char *p;
+
+		blocks[i] = kmm_alloc_pages(KMM_GFP_ZERO, ORDER_4M);
+		KT_REQUIRE(blocks[i], "allocation failed");
+		p = kmm_page_address(blocks[i]);
+		for (size_t off = 0; off < 4 * MiB; off += 512)
+			nonzero += p[off] != 0;
+	}
+	KT_CHECK(nonzero == 0, "%lu bytes of KMM_GFP_ZERO blocks are not zero", nonzero);
+	free_blocks();
 }
 
 static void test_decay_on_free(void)
@@ -116,8 +138,26 @@ static void test_decay_on_free(void)
 	KT_CHECK(zone_counter("pages_released") > released + 16 * 1024,
 		 "decay released %lu pages, want most of %d",
 		 zone_counter("pages_released") - released, NR * 1024);
-	KT_CHECK(before - after > 48 * 1024, "RSS %ld -> %ld kB after the decay delay", before,
-		 after);
+	KT_CHECK(lazy() || before - after > 48 * 1024, "RSS %ld -> %ld kB after the decay delay",
+		 before, after);
+}
+
+/* min/low/high in zoneinfo follow the kernel's formulas for the zone's size. */
+static void test_watermarks_kernel_formula(void)
+{
+	unsigned long present = zone_counter("present "), min = zone_counter("min "),
+		      low = zone_counter("low "), high = zone_counter("high ");
+	unsigned long kb = present * 4, r = 0, want_min, tmp;
+
+	while ((r + 1) * (r + 1) <= kb * 16)
+		r++;
+	want_min = (r < 128 ? 128 : r > 262144 ? 262144 : r) / 4;
+	tmp = want_min / 4 > present * 10 / 10000 ? want_min / 4 : present * 10 / 10000;
+	KT_CHECK(present > 0 && present != ~0UL, "no present pages in zoneinfo");
+	KT_CHECK(min == want_min, "min %lu, the kernel's formula gives %lu for %lu pages", min,
+		 want_min, present);
+	KT_CHECK(low == want_min + tmp && high == want_min + 2 * tmp,
+		 "low %lu high %lu, want %lu %lu", low, high, want_min + tmp, want_min + 2 * tmp);
 }
 
 static volatile int stop;
@@ -166,4 +206,5 @@ static void test_in_use_never_released(void)
 
 KT_MAIN({ "reclaim_releases_and_reuse_reads_zero", test_reclaim_releases_and_reuse_reads_zero },
 	{ "decay_on_free", test_decay_on_free },
+	{ "watermarks_kernel_formula", test_watermarks_kernel_formula },
 	{ "in_use_never_released", test_in_use_never_released })

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: MIT
+/*
+ * background_test.c - RSS comes back (run with KMM_BACKGROUND=1 and
+ * KMM_DECAY_MS=100): a program that allocates 1 GiB in small and large
+ * blocks, frees it all and then only waits past the decay delay, calling
+ * nothing of libkmm, ends within 64 MiB of the RSS it started with.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../kt_kmm.h"
+
+#define MiB (1UL << 20)
+
+static long rss_kb(void)
+{
+	long size = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (!f || fscanf(f, "%ld %ld", &size, &resident) != 2)
+		resident = -1;
+	if (f)
+		fclose(f);
+	return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+static void test_rss_comes_back(void)
+{
+	size_t scale = kt_under_valgrind() ? 8 : 1;
+	size_t nsmall = (512 * MiB / 256) / scale, nlarge = 64 / scale, nhuge = 16 / scale;
+	void **small = malloc(nsmall * sizeof(void *));
+	void *large[64], *huge[16];
+	long start, peak, end;
+
+	KT_REQUIRE(small, "malloc");
+	kmm_kfree(kmm_kmalloc(1, KMM_GFP_KERNEL)); /* libkmm up before the baseline */
+	start = rss_kb();
+	for (size_t i = 0; i < nsmall; i++) {
+		small[i] = kmm_kmalloc(256, KMM_GFP_KERNEL);
+		KT_REQUIRE(small[i], "small allocation %zu failed", i);
+		memset(small[i], 1, 256);
+	}
+	for (size_t i = 0; i < nlarge; i++) {
+		large[i] = kmm_kmalloc(4 * MiB, KMM_GFP_KERNEL);
+		KT_REQUIRE(large[i], "4 MiB allocation failed");
+		memset(large[i], 2, 4 * MiB);
+	}
+	for (size_t i = 0; i < nhuge; i++) {
+		huge[i] = kmm_vmalloc(16 * MiB);
+		KT_REQUIRE(huge[i], "16 MiB vmalloc failed");
+		memset(huge[i], 3, 16 * MiB);
+	}
+	peak = rss_kb();
+	for (size_t i = 0; i < nsmall; i++)
+		kmm_kfree(small[i]);
+	for (size_t i = 0; i < nlarge; i++)
+		kmm_kfree(large[i]);
+	for (size_t i = 0; i < nhuge; i++)
+		kmm_vfree(huge[i]);
+	free(small);
+	/* Wait, calling nothing of libkmm: only the background thread can act. */
+	usleep(800 * 1000);
+	end = rss_kb();
+	printf("RSS: start %ld MiB, peak %ld MiB, after the delay %ld MiB\n", start / 1024,
+	       peak / 1024, end / 1024);
+	KT_CHECK(peak - start > (long)(900 * 1024 / scale), "the allocations did not show in RSS");
+#ifndef KT_ASAN
+	/* (ASan's and valgrind's shadow memory of what was touched stays with them.) */
+	if (!kt_under_valgrind())
+		KT_CHECK(end - start < 64 * 1024, "RSS %ld MiB above its start after the delay",
+			 (end - start) / 1024);
+#endif
+	KT_CHECK(kt_vmstat("vmalloc_cached") == 0, "freed vmalloc areas were not released");
+}
+
+KT_MAIN({ "rss_comes_back", test_rss_comes_back })
