@@ -12,31 +12,54 @@
 #include "init.h"
 #include "lib/printk.h"
 #include "page/internal.h"
+#include "page/pcp.h"
 #include "slab/slab.h"
 #include "vmalloc/vmalloc.h"
 
-/* /proc/meminfo's lines that apply: the zones' memory, then the vmalloc region. */
+/*
+ * /proc/meminfo's lines that apply: the zones' memory (MemFree counts free
+ * pages, released or not; Released is libkmm's: free pages given back to the
+ * system), the slabs, the per-CPU caches, the vmalloc region.
+ */
 static void show_meminfo(struct kmm_seq *m)
 {
-	unsigned long total = 0, free = 0;
+	unsigned long total = 0, free = 0, released = 0, pcp = 0;
 	struct kmm_zone *zone;
 
 	for_each_zone (zone) {
+		kmm_lock(&zone->lock);
+		free += zone->nr_free_pages;
+		released += zone->nr_released;
+		kmm_unlock(&zone->lock);
 		total += zone_present(zone);
-		free += READ_ONCE(zone->nr_free_pages);
+		if (zone->per_cpu_pageset)
+			for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++)
+				pcp += pcp_count(zone, cpu);
 	}
 	kmm_seq_printf(m, "MemTotal:       %8lu kB\n", total << (PAGE_SHIFT - 10));
 	kmm_seq_printf(m, "MemFree:        %8lu kB\n", free << (PAGE_SHIFT - 10));
+	kmm_seq_printf(m, "Released:       %8lu kB\n", released << (PAGE_SHIFT - 10));
+	kmm_seq_printf(m, "Slab:           %8lu kB\n", slab_pages() << (PAGE_SHIFT - 10));
+	kmm_seq_printf(m, "Percpu:         %8lu kB\n", pcp << (PAGE_SHIFT - 10));
 	show_vmalloc_meminfo(m);
+}
+
+/* /proc/vmstat: the page allocator's counters, the slabs', the vmalloc layer's. */
+static void show_vmstat(struct kmm_seq *m)
+{
+	show_page_vmstat(m);
+	kmm_seq_printf(m, "nr_slab_pages %lu\n", slab_pages());
+	show_vmalloc_vmstat(m);
 }
 
 static const struct {
 	const char *name;
 	void (*show)(struct kmm_seq *m);
 } views[] = {
-	{ "buddyinfo", show_buddyinfo }, { "zoneinfo", show_zoneinfo },
-	{ "slabinfo", show_slabinfo },	 { "vmallocinfo", show_vmallocinfo },
-	{ "meminfo", show_meminfo },	 { "vmstat", show_vmalloc_vmstat },
+	{ "buddyinfo", show_buddyinfo },       { "zoneinfo", show_zoneinfo },
+	{ "slabinfo", show_slabinfo },	       { "vmallocinfo", show_vmallocinfo },
+	{ "meminfo", show_meminfo },	       { "vmstat", show_vmstat },
+	{ "pagetypeinfo", show_pagetypeinfo },
 };
 
 __export int kmm_dump(int fd, const char *what)

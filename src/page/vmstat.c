@@ -92,3 +92,91 @@ void show_zoneinfo(struct kmm_seq *m)
 			zoneinfo_show_print(m, &kmm_nodes[nid].node_zones[zt]);
 	}
 }
+
+/* Free blocks per order, those released to the system apart.  Context: zone->lock. */
+static void count_free(struct kmm_zone *zone, unsigned long kept[NR_PAGE_ORDERS],
+		       unsigned long released[NR_PAGE_ORDERS])
+{
+	for (unsigned int o = 0; o < NR_PAGE_ORDERS; o++) {
+		struct kmm_list *pos;
+
+		kept[o] = released[o] = 0;
+		list_for_each (pos, &zone->free_area[o].free_list) {
+			const struct kmm_page *page = list_entry(pos, struct kmm_page, lru);
+
+			if (page->flags & PG_released)
+				released[o]++;
+			else
+				kept[o]++;
+		}
+	}
+}
+
+/*
+ * /proc/pagetypeinfo (mm/vmstat.c pagetypeinfo_show()).  libkmm does not
+ * migrate pages, so its types are what a free block is: Unmovable (kept, its
+ * pages resident) and Released (given back to the system, reading zero).
+ */
+void show_pagetypeinfo(struct kmm_seq *m)
+{
+	static const char *const types[] = { "Unmovable", "Released" };
+	struct kmm_zone *zone;
+
+	kmm_seq_printf(m, "Page block order: %d\n", SECTION_ORDER);
+	kmm_seq_printf(m, "Pages per block:  %lu\n\n", PAGES_PER_SECTION);
+	kmm_seq_printf(m, "%-43s", "Free pages count per migrate type at order");
+	for (unsigned int o = 0; o < NR_PAGE_ORDERS; o++)
+		kmm_seq_printf(m, "%6u ", o);
+	kmm_seq_puts(m, "\n");
+	for_each_zone (zone) {
+		unsigned long counts[2][NR_PAGE_ORDERS];
+
+		kmm_lock(&zone->lock);
+		count_free(zone, counts[0], counts[1]);
+		kmm_unlock(&zone->lock);
+		for (int t = 0; t < 2; t++) {
+			kmm_seq_printf(m, "Node %4d, zone %8s, type %12s ", zone->node, zone->name,
+				       types[t]);
+			for (unsigned int o = 0; o < NR_PAGE_ORDERS; o++)
+				kmm_seq_printf(m, "%6lu ", counts[t][o]);
+			kmm_seq_puts(m, "\n");
+		}
+	}
+	kmm_seq_printf(m, "\n%-23s %12s %12s\n", "Number of blocks type", types[0], types[1]);
+	for_each_zone (zone) {
+		unsigned long present = zone_present(zone), released;
+
+		kmm_lock(&zone->lock);
+		released = zone->nr_released;
+		kmm_unlock(&zone->lock);
+		kmm_seq_printf(m, "Node %d, zone %8s %12lu %12lu\n", zone->node, zone->name,
+			       (present - released) / PAGES_PER_SECTION,
+			       released / PAGES_PER_SECTION);
+	}
+}
+
+/* The page allocator's lines of /proc/vmstat, summed over the zones. */
+void show_page_vmstat(struct kmm_seq *m)
+{
+	unsigned long free = 0, released = 0, pcp = 0, present = 0, stat[NR_ZONE_STATS] = { 0 };
+	struct kmm_zone *zone;
+
+	for_each_zone (zone) {
+		kmm_lock(&zone->lock);
+		free += zone->nr_free_pages;
+		released += zone->nr_released;
+		for (int i = 0; i < NR_ZONE_STATS; i++)
+			stat[i] += zone->stat[i];
+		kmm_unlock(&zone->lock);
+		present += zone_present(zone);
+		if (zone->per_cpu_pageset)
+			for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++)
+				pcp += pcp_count(zone, cpu);
+	}
+	kmm_seq_printf(m, "nr_present_pages %lu\n", present);
+	kmm_seq_printf(m, "nr_free_pages %lu\n", free);
+	kmm_seq_printf(m, "nr_released_pages %lu\n", released);
+	kmm_seq_printf(m, "nr_pcp_pages %lu\n", pcp);
+	for (int i = 0; i < NR_ZONE_STATS; i++)
+		kmm_seq_printf(m, "%s %lu\n", zone_stat_names[i], stat[i]);
+}

@@ -229,5 +229,7 @@ void *__krealloc(void *ptr, size_t size, kmm_gfp_t gfp);
 /* Views. */
 struct kmm_seq;
 void show_slabinfo(struct kmm_seq *m);
+/* Pages held by all caches' slabs (meminfo's Slab). */
+unsigned long slab_pages(void);
 
 #endif /* KMM_SLAB_SLAB_H */

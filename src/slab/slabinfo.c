@@ -31,3 +31,19 @@ void show_slabinfo(struct kmm_seq *m)
 	}
 	kmm_unlock(&slab_mutex);
 }
+
+unsigned long slab_pages(void)
+{
+	struct kmm_list *pos;
+	unsigned long pages = 0;
+
+	kmm_lock(&slab_mutex);
+	list_for_each (pos, &slab_caches) {
+		struct kmm_cache *cache = list_entry(pos, struct kmm_cache, list);
+
+		for (int nid = 0; nid < kmm_nr_node_ids; nid++)
+			pages += READ_ONCE(cache->node[nid].nr_slabs) << cache->order;
+	}
+	kmm_unlock(&slab_mutex);
+	return pages;
+}

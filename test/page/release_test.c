@@ -73,6 +73,42 @@ static void free_blocks(void)
 		kmm_free_pages(blocks[i], ORDER_4M);
 }
 
+/* meminfo, vmstat and pagetypeinfo agree with zoneinfo on what is released. */
+static void check_views(void)
+{
+	static char buf[16384];
+	unsigned long released = zone_counter("nr_released"), kb = 0, blocks = 0, rows = 0;
+	char *p;
+
+	KT_CHECK(kt_vmstat("nr_released_pages") == released,
+		 "vmstat nr_released_pages %lu, zoneinfo %lu", kt_vmstat("nr_released_pages"),
+		 released);
+	kt_dump("meminfo", buf, sizeof(buf));
+	p = strstr(buf, "Released:");
+	KT_CHECK(p && sscanf(p, "Released: %lu kB", &kb) == 1 && kb == released * 4,
+		 "meminfo Released %lu kB, zoneinfo %lu pages", kb, released);
+	KT_CHECK(strstr(buf, "Slab:") && strstr(buf, "VmallocTotal:"), "meminfo lines:\n%s", buf);
+	KT_CHECK(kt_dump("pagetypeinfo", buf, sizeof(buf)) == 0, "pagetypeinfo failed");
+	p = strstr(buf, "zone   Normal, type     Released");
+	for (unsigned int o = 0; p && o < 11; o++) {
+		unsigned long n = 0;
+		int used = 0;
+
+		if (o == 0)
+			p += strlen("zone   Normal, type     Released");
+		if (sscanf(p, "%lu%n", &n, &used) != 1)
+			break;
+		rows += n << o;
+		p += used;
+	}
+	KT_CHECK(rows == released, "pagetypeinfo's Released blocks hold %lu pages, zoneinfo %lu",
+		 rows, released);
+	p = strstr(buf, "Node 0, zone   Normal");
+	KT_CHECK(p && sscanf(p, "Node 0, zone   Normal %*u %lu", &blocks) == 1 &&
+			 blocks == released / 512,
+		 "pagetypeinfo's number of Released blocks %lu, want %lu", blocks, released / 512);
+}
+
 static void test_reclaim_releases_and_reuse_reads_zero(void)
 {
 	long before, after;
@@ -88,6 +124,7 @@ static void test_reclaim_releases_and_reuse_reads_zero(void)
 	KT_CHECK(zone_counter("nr_released") >= NR * 1024,
 		 "zoneinfo counts %lu released pages, want at least %d",
 		 zone_counter("nr_released"), NR * 1024);
+	check_views();
 	/* Handed out again: counted back, and the old contents are gone. */
 	fill_blocks(0);
 	for (int i = 0; i < NR; i++) {
