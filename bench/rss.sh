@@ -14,10 +14,12 @@ bin=build-bench/rss_bench
 mkdir -p build-bench bench/results
 gcc -O2 -fno-builtin -o "$bin" bench/rss_bench.c
 
-declare -A pre=([libkmm]="$kmm" [glibc]="" [jemalloc]="$lib/libjemalloc.so.2"
+# libkmm-bg: the same library with its background reclaim thread (KMM_BACKGROUND=1).
+declare -A pre=([libkmm]="$kmm" [libkmm-bg]="$kmm" [glibc]="" [jemalloc]="$lib/libjemalloc.so.2"
 	[mimalloc]="$lib/libmimalloc.so.2" [tcmalloc]="$lib/libtcmalloc_minimal.so.4")
+declare -A envs=([libkmm-bg]="KMM_BACKGROUND=1")
 order=()
-for a in libkmm glibc jemalloc mimalloc tcmalloc; do
+for a in libkmm libkmm-bg glibc jemalloc mimalloc tcmalloc; do
 	[ -z "${pre[$a]}" ] || [ -e "${pre[$a]}" ] && order+=("$a")
 done
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -26,7 +28,7 @@ field() { sed -n "s/.*$1=\([0-9]*\).*/\1/p"; }
 declare -A res=()
 for rep in $(seq "$reps"); do
 	for a in "${order[@]}"; do
-		res[$a]+="$(env ${pre[$a]:+LD_PRELOAD=${pre[$a]}} "$bin")"$'\n'
+		res[$a]+="$(env ${envs[$a]:-} ${pre[$a]:+LD_PRELOAD=${pre[$a]}} "$bin")"$'\n'
 	done
 done
 out=bench/results/rss.md

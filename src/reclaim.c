@@ -49,7 +49,7 @@ static void *kswapd(void *arg)
 		slab_shrink_all();
 		drain_all_pages();
 		for_each_zone (zone)
-			zone_release_maybe(zone);
+			zone_release_maybe(zone, RELEASE_MIN_ORDER);
 	}
 	return NULL;
 }

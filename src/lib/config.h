@@ -43,7 +43,7 @@ enum { KMM_PURGE_DONTNEED, KMM_PURGE_FREE };
 	X(background, "KMM_BACKGROUND", KMM_OPT_BOOL, 0,                                           \
 	  "a thread that gives free memory back while the program does not call libkmm")           \
 	X(decay_ms, "KMM_DECAY_MS", KMM_OPT_SIZE, 1000,                                            \
-	  "milliseconds freed memory waits for reuse before it goes back to the system")
+	  "milliseconds freed memory waits for reuse before it goes back (0: no decay)")
 
 struct kmm_config {
 #define X(field, env, kind, def, desc) unsigned long long field;

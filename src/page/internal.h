@@ -111,16 +111,26 @@ void shrink_pages_exact(struct kmm_page *page, unsigned long npages);
 void free_pages_exact(struct kmm_page *page);
 
 /*
- * release_free_pages() - give every free block of 2 MiB and up back to the
- * system (kmm_reclaim()).  Return: the pages released.
+ * Free blocks are given back to the system down to 2 MiB (SECTION_ORDER, a
+ * whole huge page) on the free paths, where a sweep must stay cheap and
+ * huge pages intact; down to 256 KiB by kmm_reclaim() and the background
+ * thread, whose purpose is RSS: memory between long-lived small objects is
+ * mostly in blocks below 2 MiB (bench/rss.sh: 320 MiB kept at 2 MiB, 124 at
+ * 256 KiB).
+ */
+#define RELEASE_MIN_ORDER 6
+
+/*
+ * release_free_pages() - give every free block of RELEASE_MIN_ORDER and up
+ * back to the system (kmm_reclaim()).  Return: the pages released.
  */
 unsigned long release_free_pages(void);
 /*
- * zone_release_maybe() - on a free path: once per KMM_DECAY_MS, give back
- * the free blocks of 2 MiB and up that have stayed free a whole period,
- * keeping the zone's high watermark of free memory.
+ * zone_release_maybe() - once per KMM_DECAY_MS, give back the free blocks of
+ * @min_order and up that have stayed free a whole period, keeping the
+ * zone's high watermark of free memory.
  */
-void zone_release_maybe(struct kmm_zone *zone);
+void zone_release_maybe(struct kmm_zone *zone, unsigned int min_order);
 
 /* Views (vmstat.c). */
 struct kmm_seq;

@@ -264,7 +264,7 @@ void free_pages_bulk(struct kmm_zone *zone, struct kmm_page *const *pages, unsig
 	}
 	zone->stat[ZSTAT_PCP_DRAIN]++;
 	kmm_unlock(&zone->lock);
-	zone_release_maybe(zone);
+	zone_release_maybe(zone, SECTION_ORDER);
 }
 
 /* The highest zone @gfp may use (the kernel's gfp_zone()). */
@@ -380,7 +380,7 @@ void free_one_page(struct kmm_zone *zone, struct kmm_page *page, unsigned int or
 	zone->stat[ZSTAT_PGFREE]++;
 	__free_one_page(zone, page, page_to_pfn(page), order);
 	kmm_unlock(&zone->lock);
-	zone_release_maybe(zone);
+	zone_release_maybe(zone, SECTION_ORDER);
 }
 
 void buddy_init(void)
@@ -496,7 +496,7 @@ static void free_page_range(struct kmm_page *head, unsigned long from, unsigned 
 	kmm_lock(&zone->lock);
 	zone->stat[ZSTAT_PGFREE] += free_pfn_range(zone, pfn + from, pfn + to);
 	kmm_unlock(&zone->lock);
-	zone_release_maybe(zone);
+	zone_release_maybe(zone, SECTION_ORDER);
 }
 
 struct kmm_page *alloc_pages_exact(kmm_gfp_t gfp, unsigned long npages, int nid)
@@ -618,9 +618,9 @@ bool grow_pages_exact(struct kmm_page *page, unsigned long npages)
 #define RELEASE_BATCH 16
 
 /*
- * zone_release_free() - give the free blocks of 2 MiB and up of @zone back
- * to the system (MADV_DONTNEED, or MADV_FREE with KMM_PURGE=free; a whole
- * huge page at a time), keeping @keep
+ * zone_release_free() - give the free blocks of @min_order and up of @zone
+ * back to the system (MADV_DONTNEED, or MADV_FREE with KMM_PURGE=free),
+ * largest first, keeping @keep
  * pages of unreleased free memory.  @all: every such block; else only the
  * blocks an earlier sweep saw free (so that memory freed less than one decay
  * period ago stays), marking the others.  The kernel's free page reporting:
@@ -628,7 +628,8 @@ bool grow_pages_exact(struct kmm_page *page, unsigned long npages)
  * and come back marked PG_released, so they are neither released twice nor
  * handed out uncounted.  Return: the pages released.
  */
-static unsigned long zone_release_free(struct kmm_zone *zone, bool all, unsigned long keep)
+static unsigned long zone_release_free(struct kmm_zone *zone, bool all, unsigned long keep,
+				       unsigned int min_order)
 {
 	unsigned long released = 0;
 	struct kmm_page *batch[RELEASE_BATCH];
@@ -638,8 +639,7 @@ static unsigned long zone_release_free(struct kmm_zone *zone, bool all, unsigned
 		n = 0;
 		kmm_lock(&zone->lock);
 		zone->last_sweep_ms = kmm_now_ms();
-		for (unsigned int o = MAX_PAGE_ORDER; o >= SECTION_ORDER && n < RELEASE_BATCH;
-		     o--) {
+		for (unsigned int o = MAX_PAGE_ORDER; o >= min_order && n < RELEASE_BATCH; o--) {
 			struct kmm_list *head = &zone->free_area[o].free_list, *pos = head->next;
 
 			while (pos != head && n < RELEASE_BATCH &&
@@ -694,11 +694,11 @@ unsigned long release_free_pages(void)
 	struct kmm_zone *zone;
 
 	for_each_zone (zone)
-		released += zone_release_free(zone, true, 0);
+		released += zone_release_free(zone, true, 0, RELEASE_MIN_ORDER);
 	return released;
 }
 
-void zone_release_maybe(struct kmm_zone *zone)
+void zone_release_maybe(struct kmm_zone *zone, unsigned int min_order)
 {
 	uint64_t decay = kmm_config.decay_ms;
 
@@ -706,5 +706,5 @@ void zone_release_maybe(struct kmm_zone *zone)
 	    READ_ONCE(zone->nr_free_pages) - READ_ONCE(zone->nr_released) <=
 		    zone->watermark[WMARK_HIGH] + (1UL << SECTION_ORDER))
 		return;
-	zone_release_free(zone, false, zone->watermark[WMARK_HIGH]);
+	zone_release_free(zone, false, zone->watermark[WMARK_HIGH], min_order);
 }

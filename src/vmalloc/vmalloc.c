@@ -889,7 +889,7 @@ static void cache_decay(void)
 {
 	uint64_t now;
 
-	if (!vm.nr_cached)
+	if (!vm.nr_cached || !kmm_config.decay_ms)
 		return;
 	now = kmm_now_ms();
 	while (vm.nr_cached && now - vm.cache[0]->freed_ms >= kmm_config.decay_ms) {
@@ -911,7 +911,7 @@ bool __vfree(const void *p, const char *who)
 	a = area_of(p, VM_ALLOC | VM_MALLOC, who);
 	vm.stat[VMS_FREE]++;
 	cache_decay();
-	if (a->size <= VM_CACHE_AREA_MAX && kmm_config.decay_ms) {
+	if (a->size <= VM_CACHE_AREA_MAX) {
 		a->flags |= VM_CACHED;
 		a->freed_ms = kmm_now_ms();
 		vm.cache[vm.nr_cached++] = a;
