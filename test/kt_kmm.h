@@ -97,6 +97,20 @@ static inline unsigned long kt_vmstat(const char *name)
 	return ~0UL;
 }
 
+/* Resident set size in KiB, from /proc/self/statm (-1 if unreadable). */
+static inline long kt_rss_kb(void)
+{
+	long size = 0, resident = -1;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (f) {
+		if (fscanf(f, "%ld %ld", &size, &resident) != 2)
+			resident = -1;
+		fclose(f);
+	}
+	return resident < 0 ? -1 : resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
 /* Lines of /proc/self/maps: the kernel mappings of the process. */
 static inline int kt_count_maps(void)
 {

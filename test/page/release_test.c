@@ -19,18 +19,6 @@
 #define ORDER_4M 10
 #define NR 24 /* 96 MiB */
 
-static long rss_kb(void)
-{
-	long size = 0, resident = 0;
-	FILE *f = fopen("/proc/self/statm", "r");
-
-	if (!f || fscanf(f, "%ld %ld", &size, &resident) != 2)
-		resident = -1;
-	if (f)
-		fclose(f);
-	return resident * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
 /* A counter of node 0's Normal zone in zoneinfo ("nr_released", "pages_released"). */
 static unsigned long zone_counter(const char *name)
 {
@@ -116,9 +104,9 @@ static void test_reclaim_releases_and_reuse_reads_zero(void)
 
 	fill_blocks(0x5c);
 	free_blocks();
-	before = rss_kb();
+	before = kt_rss_kb();
 	kmm_reclaim();
-	after = rss_kb();
+	after = kt_rss_kb();
 	KT_CHECK(lazy() || before - after > 80 * 1024,
 		 "RSS %ld -> %ld kB: 96 MiB of free blocks stayed", before, after);
 	KT_CHECK(zone_counter("nr_released") >= NR * 1024,
@@ -164,14 +152,14 @@ static void test_decay_on_free(void)
 	kmm_reclaim();
 	fill_blocks(0x33);
 	free_blocks();
-	before = rss_kb();
+	before = kt_rss_kb();
 	/* Two periods: the first free marks the blocks, the second releases them. */
 	for (int i = 0; i < 3; i++) {
 		usleep(150 * 1000);
 		page = kmm_alloc_pages(KMM_GFP_KERNEL, 9);
 		kmm_free_pages(page, 9);
 	}
-	after = rss_kb();
+	after = kt_rss_kb();
 	KT_CHECK(zone_counter("pages_released") > released + 16 * 1024,
 		 "decay released %lu pages, want most of %d",
 		 zone_counter("pages_released") - released, NR * 1024);

@@ -14,18 +14,6 @@
 
 #define MiB (1UL << 20)
 
-static long rss_kb(void)
-{
-	long size = 0, resident = 0;
-	FILE *f = fopen("/proc/self/statm", "r");
-
-	if (!f || fscanf(f, "%ld %ld", &size, &resident) != 2)
-		resident = -1;
-	if (f)
-		fclose(f);
-	return resident * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
 static void test_rss_comes_back(void)
 {
 	size_t scale = kt_under_valgrind() ? 8 : 1;
@@ -36,7 +24,7 @@ static void test_rss_comes_back(void)
 
 	KT_REQUIRE(small, "malloc");
 	kmm_kfree(kmm_kmalloc(1, KMM_GFP_KERNEL)); /* libkmm up before the baseline */
-	start = rss_kb();
+	start = kt_rss_kb();
 	for (size_t i = 0; i < nsmall; i++) {
 		small[i] = kmm_kmalloc(256, KMM_GFP_KERNEL);
 		KT_REQUIRE(small[i], "small allocation %zu failed", i);
@@ -52,7 +40,7 @@ static void test_rss_comes_back(void)
 		KT_REQUIRE(huge[i], "16 MiB vmalloc failed");
 		memset(huge[i], 3, 16 * MiB);
 	}
-	peak = rss_kb();
+	peak = kt_rss_kb();
 	for (size_t i = 0; i < nsmall; i++)
 		kmm_kfree(small[i]);
 	for (size_t i = 0; i < nlarge; i++)
@@ -62,7 +50,7 @@ static void test_rss_comes_back(void)
 	free(small);
 	/* Wait, calling nothing of libkmm: only the background thread can act. */
 	usleep(800 * 1000);
-	end = rss_kb();
+	end = kt_rss_kb();
 	printf("RSS: start %ld MiB, peak %ld MiB, after the delay %ld MiB\n", start / 1024,
 	       peak / 1024, end / 1024);
 	KT_CHECK(peak - start > (long)(900 * 1024 / scale), "the allocations did not show in RSS");

@@ -13,19 +13,6 @@
 
 #define MiB (1UL << 20)
 
-/* Resident set size in KiB, from /proc/self/statm. */
-static long rss_kb(void)
-{
-	long size = 0, resident = 0;
-	FILE *f = fopen("/proc/self/statm", "r");
-
-	if (!f || fscanf(f, "%ld %ld", &size, &resident) != 2)
-		resident = -1;
-	if (f)
-		fclose(f);
-	return resident * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
 static void test_decay_releases(void)
 {
 	char *p = kmm_vmalloc(48 * MiB), *q;
@@ -39,10 +26,10 @@ static void test_decay_releases(void)
 	q = kmm_vmalloc(40 * MiB);
 	KT_CHECK(q == p, "a request within the delay should reuse the cached area");
 	kmm_vfree(q);
-	before = rss_kb();
+	before = kt_rss_kb();
 	usleep(250 * 1000);
 	q = kmm_vmalloc(64 * 1024); /* any large call lets the decay run */
-	after = rss_kb();
+	after = kt_rss_kb();
 	KT_CHECK(kt_vmstat("vmalloc_cached") == 0 && kt_vmstat("vmalloc_decayed") == 1,
 		 "the area was not released after the delay (cached %lu, decayed %lu)",
 		 kt_vmstat("vmalloc_cached"), kt_vmstat("vmalloc_decayed"));
