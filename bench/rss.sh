@@ -9,26 +9,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 kmm=$(readlink -f "${1:-build-release/libkmm.so}")
 reps=${REPS:-3}
-lib=/usr/lib/x86_64-linux-gnu
 bin=build-bench/rss_bench
 mkdir -p build-bench bench/results
 gcc -O2 -fno-builtin -o "$bin" bench/rss_bench.c
 
 # libkmm-bg: the same library with its background reclaim thread (KMM_BACKGROUND=1).
-declare -A pre=([libkmm]="$kmm" [libkmm-bg]="$kmm" [glibc]="" [jemalloc]="$lib/libjemalloc.so.2"
-	[mimalloc]="$lib/libmimalloc.so.2" [tcmalloc]="$lib/libtcmalloc_minimal.so.4")
-declare -A envs=([libkmm-bg]="KMM_BACKGROUND=1")
-order=()
-for a in libkmm libkmm-bg glibc jemalloc mimalloc tcmalloc; do
-	[ -z "${pre[$a]}" ] || [ -e "${pre[$a]}" ] && order+=("$a")
-done
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-field() { sed -n "s/.*$1=\([0-9]*\).*/\1/p"; }
+. bench/peers.sh
+peers "$kmm" libkmm-bg=KMM_BACKGROUND=1
 
 declare -A res=()
 for rep in $(seq "$reps"); do
 	for a in "${order[@]}"; do
-		res[$a]+="$(env ${envs[$a]:-} ${pre[$a]:+LD_PRELOAD=${pre[$a]}} "$bin")"$'\n'
+		res[$a]+="$(run "$a" "$bin")"$'\n'
 	done
 done
 out=bench/results/rss.md

@@ -8,7 +8,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 kmm=$(readlink -f "${1:-build-release/libkmm.so}")
 reps=${REPS:-5}
-lib=/usr/lib/x86_64-linux-gnu
 bin=build-bench/vmalloc_bench
 mkdir -p build-bench bench/results
 gcc -O2 -fno-builtin -o "$bin" bench/vmalloc_bench.c
@@ -17,15 +16,8 @@ gcc -O2 -fno-builtin -o "$bin" bench/vmalloc_bench.c
 # what transparent huge pages change on this machine (they are faster once
 # the kernel has free huge pages; with defrag=madvise the first touches may
 # compact memory first).
-declare -A pre=([libkmm]="$kmm" [libkmm-nothp]="$kmm" [glibc]="" [jemalloc]="$lib/libjemalloc.so.2"
-	[mimalloc]="$lib/libmimalloc.so.2" [tcmalloc]="$lib/libtcmalloc_minimal.so.4")
-declare -A envs=([libkmm-nothp]="KMM_THP=0")
-order=()
-for a in libkmm libkmm-nothp glibc jemalloc mimalloc tcmalloc; do
-	[ -z "${pre[$a]}" ] || [ -e "${pre[$a]}" ] && order+=("$a")
-done
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p"; }
+. bench/peers.sh
+peers "$kmm" libkmm-nothp=KMM_THP=0
 
 out=bench/results/vmalloc.md
 {
@@ -39,7 +31,7 @@ for mode in double step loop; do
 	declare -A res=()
 	for rep in $(seq "$reps"); do
 		for a in "${order[@]}"; do
-			res[$a]+="$(env ${envs[$a]:-} ${pre[$a]:+LD_PRELOAD=${pre[$a]}} "$bin" "$mode" 200)"$'\n'
+			res[$a]+="$(run "$a" "$bin" "$mode" 200)"$'\n'
 		done
 	done
 	{

@@ -68,7 +68,6 @@
  */
 #define VM_CACHE_MAX 16
 #define VM_CACHE_BYTES (64UL << 20)
-#define VM_CACHE_AREA_MAX (64UL << 20)
 #define VM_CACHED (1u << 7) /* in the cache: free, its range and pages kept */
 
 enum vm_piece_kind {
@@ -207,7 +206,7 @@ static size_t find_above(uintptr_t addr)
 }
 
 /* The area containing @addr (guard excluded), or NULL.  Context: vm.lock. */
-static struct kmm_vm_area *find_area(uintptr_t addr, size_t *index)
+static struct kmm_vm_area *find_area(uintptr_t addr)
 {
 	size_t i = find_above(addr);
 	struct kmm_vm_area *a;
@@ -215,11 +214,7 @@ static struct kmm_vm_area *find_area(uintptr_t addr, size_t *index)
 	if (i == 0)
 		return NULL;
 	a = vm.areas[i - 1];
-	if (addr - a->addr >= a->claim)
-		return NULL;
-	if (index)
-		*index = i - 1;
-	return a;
+	return addr - a->addr < a->claim ? a : NULL;
 }
 
 static inline uintptr_t area_end(const struct kmm_vm_area *a)
@@ -800,7 +795,7 @@ static __cold __noreturn void bad_vfree(const void *p, const char *who, const ch
 /* The area that starts at @p, checked for a caller that may free it.  Context: vm.lock. */
 static struct kmm_vm_area *area_of(const void *p, unsigned int flags, const char *who)
 {
-	struct kmm_vm_area *a = find_area((uintptr_t)p, NULL);
+	struct kmm_vm_area *a = find_area((uintptr_t)p);
 
 	if (!a || a->addr != (uintptr_t)p) {
 		kmm_unlock(&vm.lock);
@@ -911,7 +906,7 @@ bool __vfree(const void *p, const char *who)
 	a = area_of(p, VM_ALLOC | VM_MALLOC, who);
 	vm.stat[VMS_FREE]++;
 	cache_decay();
-	if (a->size <= VM_CACHE_AREA_MAX) {
+	if (a->size <= VM_CACHE_BYTES) {
 		a->flags |= VM_CACHED;
 		a->freed_ms = kmm_now_ms();
 		vm.cache[vm.nr_cached++] = a;
@@ -954,7 +949,7 @@ size_t vmalloc_usable_size(const void *p)
 	size_t size = 0;
 
 	kmm_lock(&vm.lock);
-	a = find_area((uintptr_t)p, NULL);
+	a = find_area((uintptr_t)p);
 	if (a && a->addr == (uintptr_t)p && !(a->flags & (VM_MAP | VM_CACHED)))
 		size = a->size;
 	kmm_unlock(&vm.lock);
@@ -1204,7 +1199,7 @@ struct kmm_page *vmalloc_to_page(const void *addr)
 	struct kmm_vm_area *a;
 
 	kmm_lock(&vm.lock);
-	a = find_area((uintptr_t)addr, NULL);
+	a = find_area((uintptr_t)addr);
 	if (a && !(a->flags & VM_CACHED) && (uintptr_t)addr - a->addr < a->size) {
 		size_t off = (uintptr_t)addr - a->addr;
 
