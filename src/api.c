@@ -40,6 +40,40 @@ __export struct kmm_page *kmm_alloc_pages(kmm_gfp_t gfp, unsigned int order)
 	return alloc_pages(KMM_NUMA_NO_NODE, gfp, order);
 }
 
+__export int kmm_numa_nr_node_ids(void)
+{
+	return kmm_ready() ? kmm_nr_node_ids : 1;
+}
+
+__export int kmm_node_online(int nid)
+{
+	return kmm_ready() && node_online(nid);
+}
+
+__export int kmm_numa_node_id(void)
+{
+	return kmm_ready() ? numa_node_id() : 0;
+}
+
+__export int kmm_cpu_to_node(int cpu)
+{
+	return kmm_ready() ? cpu_to_node(cpu) : 0;
+}
+
+__export int kmm_page_to_nid(const struct kmm_page *page)
+{
+	struct kmm_zone *zone = kmm_ready() ? page_zone_checked(page) : NULL;
+
+	return zone ? zone->node : -1;
+}
+
+__export int kmm_addr_to_nid(const void *addr)
+{
+	struct kmm_zone *zone = kmm_ready() ? addr_to_zone((uintptr_t)addr) : NULL;
+
+	return zone ? zone->node : -1;
+}
+
 __export void kmm_free_pages(struct kmm_page *page, unsigned int order)
 {
 	struct kmm_zone *zone;

@@ -11,6 +11,7 @@
 
 #include "init.h"
 #include "lib/printk.h"
+#include "numa/mempolicy.h"
 #include "page/internal.h"
 #include "page/pcp.h"
 #include "slab/slab.h"
@@ -49,6 +50,13 @@ static void show_vmstat(struct kmm_seq *m)
 {
 	show_page_vmstat(m);
 	kmm_seq_printf(m, "nr_slab_pages %lu\n", slab_pages());
+	kmm_seq_printf(m, "slab_refill %lu\n", slab_stat_sum(SLAB_STAT_REFILL));
+	kmm_seq_printf(m, "slab_flush %lu\n", slab_stat_sum(SLAB_STAT_FLUSH));
+	kmm_seq_printf(m, "slab_new %lu\n", slab_stat_sum(SLAB_STAT_NEW_SLAB));
+	kmm_seq_printf(m, "slab_discard %lu\n", slab_stat_sum(SLAB_STAT_FREE_SLAB));
+	kmm_seq_printf(m, "slab_remote_free %lu\n", slab_stat_sum(SLAB_STAT_REMOTE_FREE));
+	kmm_seq_printf(m, "numa_nodes %d\n", kmm_nr_online_nodes);
+	kmm_seq_printf(m, "numa_mbind_ranges %u\n", kmm_arena.nr_bound);
 	show_vmalloc_vmstat(m);
 }
 
@@ -59,7 +67,7 @@ static const struct {
 	{ "buddyinfo", show_buddyinfo },       { "zoneinfo", show_zoneinfo },
 	{ "slabinfo", show_slabinfo },	       { "vmallocinfo", show_vmallocinfo },
 	{ "meminfo", show_meminfo },	       { "vmstat", show_vmstat },
-	{ "pagetypeinfo", show_pagetypeinfo },
+	{ "pagetypeinfo", show_pagetypeinfo }, { "numastat", show_numastat },
 };
 
 __export int kmm_dump(int fd, const char *what)

@@ -25,6 +25,7 @@
 #include "lib/lock.h"
 #include "lib/printk.h"
 #include "lib/rseq.h"
+#include "numa/mempolicy.h"
 #include "numa/mmzone.h"
 #include "numa/os.h"
 #include "page/internal.h"
@@ -57,6 +58,10 @@ static int start_kernel(void)
 
 	/* setup_arch() -> initmem_init(): nodes, CPUs, distances. */
 	ret = numa_init();
+	if (ret)
+		return ret;
+	/* numa_policy_init(): KMM_NUMA, and the numastat counters. */
+	ret = mempolicy_init();
 	if (ret)
 		return ret;
 

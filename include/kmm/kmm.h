@@ -8,6 +8,7 @@
 
 #include <kmm/gfp.h>
 #include <kmm/mempool.h>
+#include <kmm/numa.h>
 #include <kmm/page.h>
 #include <kmm/slab.h>
 #include <kmm/vmalloc.h>
@@ -34,8 +35,9 @@ void kmm_reclaim(void);
 /*
  * kmm_dump() - write one of the kernel's /proc views of libkmm's state to @fd,
  * in the kernel's own text format.  @what is one of "buddyinfo", "zoneinfo",
- * "slabinfo", "vmallocinfo", "meminfo" (the lines that apply) and "vmstat"
- * (libkmm's counters, one "name value" per line).
+ * "slabinfo", "vmallocinfo", "pagetypeinfo", "meminfo" (the lines that apply),
+ * "vmstat" (libkmm's counters, one "name value" per line) and "numastat" (the
+ * numastat command's table of page allocations per node, in pages).
  * Uses no malloc and no stdio, so it may be called from anywhere.
  * Return: 0, or -1 with errno = EINVAL for an unknown view, or the write error.
  */

@@ -90,6 +90,15 @@ static void parse_one(unsigned long long *field, const char *env, enum kmm_opt_k
 			warn_bad(env, val, "expected dontneed or free");
 		return;
 	}
+	if (kind == KMM_OPT_NUMA) {
+		if (!strcmp(val, "local") || !strcmp(val, "interleave"))
+			*field = val[0] == 'l' ? KMM_NUMA_OPT_LOCAL : KMM_NUMA_OPT_INTERLEAVE;
+		else if (!kmm_parse_size(val, &v) && v < 1024)
+			*field = v;
+		else
+			warn_bad(env, val, "expected local, interleave or a node number");
+		return;
+	}
 	if (kmm_parse_size(val, &v))
 		warn_bad(env, val, "expected a size such as 512M or 4G");
 	else

@@ -6,17 +6,21 @@
  * Every option is defined once in KMM_OPTIONS: from it come the fields of
  * struct kmm_config, their defaults, the environment names and the parser.
  * Sizes take a K, M, G or T suffix (powers of 1024); booleans take 0 or 1;
- * KMM_PURGE takes dontneed or free.
+ * KMM_PURGE takes dontneed or free; KMM_NUMA local, interleave or a node number.
  */
 #ifndef KMM_LIB_CONFIG_H
 #define KMM_LIB_CONFIG_H
 
 #include "compiler.h"
 
-enum kmm_opt_kind { KMM_OPT_SIZE, KMM_OPT_BOOL, KMM_OPT_PURGE };
+enum kmm_opt_kind { KMM_OPT_SIZE, KMM_OPT_BOOL, KMM_OPT_PURGE, KMM_OPT_NUMA };
 
 /* KMM_PURGE: how free memory goes back to the system. */
 enum { KMM_PURGE_DONTNEED, KMM_PURGE_FREE };
+
+/* KMM_NUMA: a node number, or one of these (numa/mempolicy.h). */
+#define KMM_NUMA_OPT_LOCAL 0x10000ULL
+#define KMM_NUMA_OPT_INTERLEAVE 0x10001ULL
 
 /* X(field, ENV_NAME, kind, default, description) */
 #define KMM_OPTIONS(X)                                                                             \
@@ -43,7 +47,11 @@ enum { KMM_PURGE_DONTNEED, KMM_PURGE_FREE };
 	X(background, "KMM_BACKGROUND", KMM_OPT_BOOL, 0,                                           \
 	  "a thread that gives free memory back while the program does not call libkmm")           \
 	X(decay_ms, "KMM_DECAY_MS", KMM_OPT_SIZE, 1000,                                            \
-	  "milliseconds freed memory waits for reuse before it goes back (0: no decay)")
+	  "milliseconds freed memory waits for reuse before it goes back (0: no decay)")           \
+	X(numa, "KMM_NUMA", KMM_OPT_NUMA, KMM_NUMA_OPT_LOCAL,                                      \
+	  "where allocations that name no node come from: local, interleave or a node")            \
+	X(fake_numa, "KMM_FAKE_NUMA", KMM_OPT_SIZE, 0,                                             \
+	  "split the CPUs and the arena into N made-up nodes, without mbind (0: the real ones)")
 
 struct kmm_config {
 #define X(field, env, kind, def, desc) unsigned long long field;

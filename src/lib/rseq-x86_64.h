@@ -2,7 +2,7 @@
 /*
  * rseq-x86_64.h - the x86-64 restartable sequences on a per-CPU list of
  * pointers.  This is the only architecture-specific file of the per-CPU
- * layer; an aarch64 twin provides the same five functions.
+ * layer; an aarch64 twin provides the same six functions.
  *
  * A list is an array over CPUs, @stride bytes apart from @base:
  *	u32 count;	committed number of slots in use
@@ -28,6 +28,10 @@
  * signature glibc registered (RSEQ_SIG 0x53053053, as a ud1 instruction).
  *
  * Budget: push 14 instructions, pop 14 (no atomics, no fences).
+ *
+ * rseq_percpu_add() is the sixth: a per-CPU counter (the kernel's
+ * this_cpu_add()), whose commit is one add to memory; an instruction is never
+ * split by preemption on its own CPU.
  */
 #ifndef KMM_LIB_RSEQ_X86_64_H
 #define KMM_LIB_RSEQ_X86_64_H
@@ -202,6 +206,29 @@ retry:
 				  : "rax", "rcx", "rdx", "r8", "r9", "memory", "cc"
 				  : abort, unavail);
 	return (int)done;
+abort:
+	goto retry;
+unavail:
+	return -1;
+}
+
+/*
+ * Add @v to this CPU's counter at @base + cpu * @stride.
+ * Return: 0, or -1 if rseq is unusable on this thread (nothing added).
+ */
+static __always_inline int rseq_percpu_add(long off, void *base, long stride, unsigned int ncpu,
+					   unsigned long v)
+{
+retry:
+	__asm__ __volatile__ goto(
+		RSEQ_CS_ASM(1, 2, abort) "1:\n\t" RSEQ_LIST_ASM(unavail) "addq %[v], (%%rax)\n\t"
+									 "2:\n\t"
+		:
+		:
+		[off] "r"(off), [base] "r"(base), [stride] "r"(stride), [ncpu] "r"(ncpu), [v] "r"(v)
+		: "rax", "memory", "cc"
+		: abort, unavail);
+	return 0;
 abort:
 	goto retry;
 unavail:

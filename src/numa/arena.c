@@ -14,6 +14,18 @@
  * transparent huge page.  Nothing is ever unmapped while libkmm lives: memory goes back to the
  * system with madvise, so a racing lock-free reader reads zeros, never faults.
  *
+ * NUMA.  Each node's slice of the reservation and of the descriptor array is
+ * bound to its node with one mbind() before anything touches it, so the
+ * kernel places a node's pages, and their descriptors, on that node (the
+ * kernel's memblock node ranges).  The policy is MPOL_PREFERRED, not
+ * MPOL_BIND: libkmm falls back between nodes itself, along the zonelist, when
+ * a node's arena is full; when the node's physical memory is exhausted the
+ * kernel then falls back too, where MPOL_BIND would wake the OOM killer on a
+ * machine with free memory elsewhere.  A system that forbids mbind (a
+ * container's seccomp filter) keeps the default policy, first touch, which
+ * places memory on the node of the CPU that touches it.  Fake nodes
+ * (KMM_FAKE_NUMA) are all node 0's memory: no mbind.
+ *
  * Locking: arena_grow_zone() runs under the zone's lock; the limit is shared
  * by all zones and kept with an atomic counter.
  */
@@ -64,6 +76,13 @@ static void zone_reserve(int nid, enum kmm_zone_type type, uintptr_t base, size_
 	zone->id = (uint8_t)(nid * MAX_NR_ZONES + type);
 }
 
+/* Bind a node's range (see the top of the file); a refusal leaves first touch. */
+static void bind_node(void *addr, size_t size, int nid)
+{
+	if (!kmm_numa_fake && !os_bind_node(addr, size, nid))
+		kmm_arena.nr_bound++;
+}
+
 /*
  * Find room for the DMA32 zone below 4 GiB: top-down from 4 GiB to 1 GiB,
  * halving the size if nothing fits.  Sanitizers and valgrind take some of
@@ -85,6 +104,8 @@ static void reserve_dma32(void)
 				return;
 			}
 			zone_reserve(0, ZONE_DMA32, addr, size, map);
+			bind_node((void *)addr, size, 0);
+			bind_node(map, map_bytes(size), 0);
 			kmm_arena.dma32_map = (uintptr_t)map;
 			kmm_arena.dma32_map_end = (uintptr_t)map + map_bytes(size);
 			kmm_arena.dma32_base = addr;
@@ -135,11 +156,15 @@ int arena_init(void)
 	kmm_arena.normal_map_end = (uintptr_t)map + map_bytes(node_size) * (size_t)kmm_nr_node_ids;
 	kmm_arena.map_node_shift = (unsigned int)__builtin_ctzl(map_bytes(node_size));
 	for (int nid = 0; nid < kmm_nr_node_ids; nid++) {
+		struct kmm_page *node_map = (struct kmm_page *)(kmm_arena.normal_map +
+								map_bytes(node_size) * (size_t)nid);
+
 		if (!kmm_nodes[nid].online)
 			continue;
 		zone_reserve(nid, ZONE_NORMAL, (uintptr_t)base + node_size * (size_t)nid, node_size,
-			     (struct kmm_page *)(kmm_arena.normal_map +
-						 map_bytes(node_size) * (size_t)nid));
+			     node_map);
+		bind_node(base + node_size * (size_t)nid, node_size, nid);
+		bind_node(node_map, map_bytes(node_size), nid);
 	}
 	reserve_dma32();
 	return 0;

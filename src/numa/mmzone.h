@@ -31,6 +31,7 @@
 #include "../lib/compiler.h"
 #include "../lib/list.h"
 #include "../lib/lock.h"
+#include "../lib/rseq.h"
 
 #define PAGE_SHIFT KMM_PAGE_SHIFT
 #define PAGE_SIZE KMM_PAGE_SIZE
@@ -176,6 +177,7 @@ struct kmm_arena {
 	unsigned long committed_pages; /* in service, all zones (atomic) */
 	bool thp, hugetlb;
 	unsigned long thp_from_pages; /* THP for sections from this zone size on */
+	unsigned int nr_bound;	      /* ranges bound to their node with mbind */
 };
 
 extern struct kmm_node kmm_nodes[KMM_MAX_NUMNODES];
@@ -183,6 +185,7 @@ extern struct kmm_arena kmm_arena;
 extern int kmm_nr_node_ids; /* highest online node + 1 */
 extern int kmm_nr_cpu_ids;  /* highest possible CPU + 1 */
 extern int kmm_nr_online_nodes;
+extern bool kmm_numa_fake; /* KMM_FAKE_NUMA: made-up nodes, no mbind */
 
 static inline struct kmm_node *kmm_node(int nid)
 {
@@ -288,11 +291,27 @@ int numa_init(void);
 void build_all_zonelists(void);
 int numa_node_id_slow(void);
 
-/* The node of the CPU this thread runs on (the kernel's numa_node_id()). */
+extern uint8_t kmm_cpu_node_map[KMM_MAX_CPUS];
+
+/*
+ * The node of the CPU this thread runs on (the kernel's numa_node_id()):
+ * rseq's cpu_id, a load, then the CPU->node table (rseq's node_id would not
+ * know KMM_FAKE_NUMA's nodes).
+ */
 static inline int numa_node_id(void)
 {
 	if (likely(kmm_nr_online_nodes == 1))
 		return 0;
+#if KMM_HAVE_RSEQ_ASM
+	if (likely(kmm_rseq_usable)) {
+		const struct kmm_rseq_abi *rs =
+			(const void *)(rseq_thread_pointer() + kmm_rseq_offset);
+		uint32_t cpu = READ_ONCE(rs->cpu_id);
+
+		if (likely(cpu < KMM_MAX_CPUS))
+			return kmm_cpu_node_map[cpu];
+	}
+#endif
 	return numa_node_id_slow();
 }
 int cpu_to_node(int cpu);

@@ -7,10 +7,21 @@
  * the online nodes, each node's CPUs and its distance row.  Without sysfs the
  * machine is one node holding every CPU.  Nothing here changes after
  * kmm_init(), so it is read without locks.
+ *
+ * KMM_FAKE_NUMA=N replaces what sysfs says with N made-up nodes, so that the
+ * multi-node paths run on a one-node machine (the kernel's numa=fake, which
+ * needs a boot option): nodes 0..N-1, CPU c on node c * N / ncpus (blocks of
+ * neighbouring CPUs, as sockets are) or, with fewer CPUs than nodes, on node
+ * c (the others are memory-only nodes), and nodes on a ring: the distance
+ * from i to j is 10 plus 10 per step the shorter way round, so every node has
+ * a nearest and a farthest neighbour and the zonelists differ per node.  The
+ * arenas of fake nodes are not bound with mbind (they are all node 0's).
  */
 #include <sched.h>
 
+#include "../lib/config.h"
 #include "../lib/printk.h"
+#include "../lib/rseq.h"
 #include "mmzone.h"
 #include "os.h"
 
@@ -18,7 +29,8 @@ struct kmm_node kmm_nodes[KMM_MAX_NUMNODES];
 int kmm_nr_node_ids = 1;
 int kmm_nr_cpu_ids = 1;
 int kmm_nr_online_nodes = 1;
-static uint8_t cpu_node_map[KMM_MAX_CPUS];
+bool kmm_numa_fake;
+uint8_t kmm_cpu_node_map[KMM_MAX_CPUS];
 
 static void mark_node_online(void *arg, int nid)
 {
@@ -30,7 +42,7 @@ static void mark_node_online(void *arg, int nid)
 static void set_cpu_node(void *arg, int cpu)
 {
 	if (cpu < KMM_MAX_CPUS)
-		cpu_node_map[cpu] = (uint8_t)(uintptr_t)arg;
+		kmm_cpu_node_map[cpu] = (uint8_t)(uintptr_t)arg;
 }
 
 static void count_cpu(void *arg, int cpu)
@@ -66,6 +78,25 @@ static void read_distances(int nid)
 	}
 }
 
+/* KMM_FAKE_NUMA: @n nodes on a ring, the CPUs split among them (see above). */
+static void fake_topology(int n)
+{
+	kmm_numa_fake = true;
+	for (int i = 0; i < KMM_MAX_NUMNODES; i++)
+		kmm_nodes[i].online = i < n;
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < n; j++) {
+			int steps = i > j ? i - j : j - i;
+
+			kmm_nodes[i].distance[j] = (unsigned char)(10 + 10 * MIN(steps, n - steps));
+		}
+	for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++)
+		kmm_cpu_node_map[cpu] =
+			(uint8_t)(kmm_nr_cpu_ids >= n ? cpu * n / kmm_nr_cpu_ids : cpu);
+	kmm_nr_node_ids = n;
+	kmm_nr_online_nodes = n;
+}
+
 /**
  * numa_init() - discover CPUs and nodes (the kernel's initmem_init()).
  * Return: 0 (a machine without sysfs is taken as one node).
@@ -82,6 +113,11 @@ int numa_init(void)
 	for (int i = 0; i < KMM_MAX_NUMNODES; i++) {
 		kmm_nodes[i].node_id = i;
 		kmm_nodes[i].online = false;
+	}
+	kmm_numa_fake = false;
+	if (kmm_config.fake_numa) {
+		fake_topology((int)MIN(kmm_config.fake_numa, (unsigned long long)KMM_MAX_NUMNODES));
+		return 0;
 	}
 	if (os_read_file("/sys/devices/system/node/online", buf, sizeof(buf)) <= 0 ||
 	    os_parse_list(buf, mark_node_online, NULL) <= 0 || !kmm_nodes[0].online) {
@@ -112,12 +148,12 @@ bool node_online(int nid)
 
 int cpu_to_node(int cpu)
 {
-	return cpu >= 0 && cpu < KMM_MAX_CPUS ? cpu_node_map[cpu] : 0;
+	return cpu >= 0 && cpu < KMM_MAX_CPUS ? kmm_cpu_node_map[cpu] : 0;
 }
 
 int numa_node_id_slow(void)
 {
-	return cpu_to_node(sched_getcpu());
+	return cpu_to_node(kmm_current_cpu());
 }
 
 static void add_node_zones(struct kmm_zonelist *zl, int *n, int nid)

@@ -9,8 +9,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/mempolicy.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #ifndef MAP_FIXED_NOREPLACE
@@ -254,4 +256,19 @@ unsigned long os_max_map_count(void)
 	for (const char *s = buf; *s >= '0' && *s <= '9'; s++)
 		v = v * 10 + (unsigned long)(*s - '0');
 	return v ? v : 65530;
+}
+
+int os_bind_node(void *addr, size_t size, int nid)
+{
+	unsigned long mask[(64 + 63) / 64] = { 0 };
+	int saved = errno, ret = 0;
+
+	if (nid < 0 || nid >= 64)
+		return -EINVAL;
+	mask[nid / 64] = 1UL << (nid % 64);
+	/* maxnode counts one bit more than the mask holds (mbind(2)'s quirk). */
+	if (syscall(SYS_mbind, addr, size, MPOL_PREFERRED, mask, 64UL + 1, 0UL))
+		ret = -errno;
+	errno = saved;
+	return ret;
 }

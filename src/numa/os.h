@@ -70,6 +70,13 @@ int os_unmap_keep(void *addr, size_t size);
  * then they may keep their contents).
  */
 int os_release(void *addr, size_t size, bool lazy);
+/*
+ * Prefer node @nid for the pages of [@addr, @addr + @size) (mbind(2) with
+ * MPOL_PREFERRED, a raw system call: libnuma allocates).  Done on a whole
+ * reservation before its first touch; a sub-range would split the mapping.
+ * Return: 0 or -errno (EPERM where a seccomp filter forbids it).
+ */
+int os_bind_node(void *addr, size_t size, int nid);
 /* /proc/sys/vm/max_map_count, or 65530 if it cannot be read. */
 unsigned long os_max_map_count(void);
 

@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+#include "../numa/mempolicy.h"
 #include "../numa/mmzone.h"
 #include "pcp.h"
 
@@ -60,17 +61,21 @@ void zone_free_counts(struct kmm_zone *zone, unsigned long counts[NR_PAGE_ORDERS
 
 /*
  * alloc_pages_fast() - the common case inline: a small block for the local
- * node's first zone, popped from this CPU's cache.  Everything else (DMA32,
- * a chosen node, large orders, an empty cache, no rseq) is __alloc_pages().
- * Budget: ~25 instructions on a hit, one call on a miss.
+ * node's first zone, popped from this CPU's cache, counted as a local hit.
+ * Everything else (DMA32, a chosen node or policy, large orders, an empty
+ * cache, no rseq) is __alloc_pages().
+ * Budget: ~35 instructions on a hit, one call on a miss.
  */
 static __always_inline struct kmm_page *alloc_pages_fast(kmm_gfp_t gfp, unsigned int order, int nid)
 {
-	if (likely(order <= PCP_MAX_ORDER && nid == KMM_NUMA_NO_NODE && !(gfp & KMM_GFP_DMA32))) {
-		struct kmm_zone *zone = kmm_node(numa_node_id())->zonelist.zonerefs[0].zone;
+	if (likely(order <= PCP_MAX_ORDER && nid == KMM_NUMA_NO_NODE && !(gfp & KMM_GFP_DMA32) &&
+		   kmm_mpol_mode == MPOL_MODE_LOCAL)) {
+		int local = numa_node_id();
+		struct kmm_zone *zone = kmm_node(local)->zonelist.zonerefs[0].zone;
 		struct kmm_page *page = pcp_alloc_fast(zone, order);
 
 		if (likely(page)) {
+			numa_event_add(local, NUMA_HIT_LOCAL, 1UL << order);
 			if (gfp & KMM_GFP_ZERO)
 				memset(page_to_virt(page), 0, PAGE_SIZE << order);
 			return page;

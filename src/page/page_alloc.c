@@ -314,15 +314,18 @@ struct kmm_page *__alloc_pages(kmm_gfp_t gfp, unsigned int order, int nid)
 {
 	struct kmm_page *page;
 
+	bool interleaved = false;
+
 	if (unlikely(order > MAX_PAGE_ORDER))
 		return NULL;
 	if (nid == KMM_NUMA_NO_NODE || !node_online(nid))
-		nid = numa_node_id();
+		nid = policy_node(&interleaved);
 	page = get_page_from_freelist(gfp, order, nid);
 	if (unlikely(!page && !(gfp & __GFP_NOGROW)))
 		page = __alloc_pages_slowpath(gfp, order, nid);
 	if (unlikely(!page))
 		return NULL;
+	numa_count_alloc(nid, page_zone(page)->node, 1UL << order, interleaved);
 	if (gfp & KMM_GFP_ZERO)
 		memset(page_to_virt(page), 0, PAGE_SIZE << order);
 	return page;

@@ -39,10 +39,11 @@ struct kmm_cache_node {
 } ____cacheline_aligned;
 
 enum slab_stat {
-	SLAB_STAT_REFILL,    /* per-CPU stack refilled from slabs */
-	SLAB_STAT_FLUSH,     /* per-CPU stack flushed to slabs */
-	SLAB_STAT_NEW_SLAB,  /* slabs taken from the page allocator */
-	SLAB_STAT_FREE_SLAB, /* slabs given back */
+	SLAB_STAT_REFILL,      /* per-CPU stack refilled from slabs */
+	SLAB_STAT_FLUSH,       /* per-CPU stack flushed to slabs */
+	SLAB_STAT_NEW_SLAB,    /* slabs taken from the page allocator */
+	SLAB_STAT_FREE_SLAB,   /* slabs given back */
+	SLAB_STAT_REMOTE_FREE, /* objects freed from another node, straight to their slab */
 	NR_SLAB_STATS
 };
 
@@ -168,10 +169,16 @@ static __always_inline struct kmm_cache *slab_free_check(struct kmm_page *page, 
 	return cache;
 }
 
-/* slab_free_fast() - mark @obj free and push it; false: the caller goes slow. */
+/*
+ * slab_free_fast() - mark @obj free and push it; false: the caller goes slow
+ * (also for an object of another node than this thread's, on a NUMA machine:
+ * this CPU's stack holds its own node's objects only).
+ */
 static __always_inline bool slab_free_fast(struct kmm_cache *cache, void *obj)
 {
 	*obj_mark(cache, obj) = slab_free_mark(obj);
+	if (unlikely(kmm_numa_remote_free) && addr_to_nid((uintptr_t)obj) != slab_home_node())
+		return false;
 #if KMM_HAVE_RSEQ_ASM
 	if (likely(kmm_rseq_usable))
 		return rseq_list_push(SLAB_RSEQ_ARGS(cache), obj) == 0;
@@ -231,5 +238,7 @@ struct kmm_seq;
 void show_slabinfo(struct kmm_seq *m);
 /* Pages held by all caches' slabs (meminfo's Slab). */
 unsigned long slab_pages(void);
+/* One event counter summed over all caches (vmstat). */
+unsigned long slab_stat_sum(enum slab_stat item);
 
 #endif /* KMM_SLAB_SLAB_H */

@@ -47,3 +47,16 @@ unsigned long slab_pages(void)
 	kmm_unlock(&slab_mutex);
 	return pages;
 }
+
+unsigned long slab_stat_sum(enum slab_stat item)
+{
+	struct kmm_list *pos;
+	unsigned long sum = 0;
+
+	kmm_lock(&slab_mutex);
+	list_for_each (pos, &slab_caches)
+		sum += __atomic_load_n(&list_entry(pos, struct kmm_cache, list)->stat[item],
+				       __ATOMIC_RELAXED);
+	kmm_unlock(&slab_mutex);
+	return sum;
+}

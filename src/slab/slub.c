@@ -352,7 +352,9 @@ static void spread_batch(const struct kmm_cache *cache, void **objs, unsigned in
 
 static int pick_node(int nid)
 {
-	return nid == KMM_NUMA_NO_NODE || !node_online(nid) ? numa_node_id() : nid;
+	bool interleaved;
+
+	return nid == KMM_NUMA_NO_NODE || !node_online(nid) ? policy_node(&interleaved) : nid;
 }
 
 void *cache_alloc_slow(struct kmm_cache *cache, kmm_gfp_t gfp, int nid)
@@ -409,6 +411,12 @@ void cache_free_slow(struct kmm_cache *cache, void *obj)
 {
 	void *objs[SLAB_BATCH_MAX];
 
+	/* Another node's object goes straight back to its slab, on its node. */
+	if (unlikely(kmm_numa_remote_free) && addr_to_nid((uintptr_t)obj) != slab_home_node()) {
+		__atomic_fetch_add(&cache->stat[SLAB_STAT_REMOTE_FREE], 1, __ATOMIC_RELAXED);
+		flush_objects(cache, &obj, 1);
+		return;
+	}
 	if (!kmm_rseq_usable) {
 		struct slab_cpu *c = cache_cpu(cache, this_cpu());
 

@@ -93,6 +93,7 @@ struct kmm_vm_area {
 	unsigned int flags;   /* VM_ALLOC, VM_MAP, VM_MALLOC */
 	unsigned int nr_maps; /* kernel mappings counted for this area */
 	unsigned int nr_pieces, max_pieces;
+	int nid;		 /* the node it was filled for (-1: none, vmap) */
 	struct vm_piece *pieces; /* kmalloc'd */
 };
 
@@ -406,9 +407,20 @@ static unsigned int gather_runs(struct kmm_vm_area *a, unsigned long nr, kmm_gfp
 	unsigned long got = 0, maps = 0;
 	uintptr_t last_end = 0;
 	unsigned int n = 0;
-	struct kmm_zone *local =
-		kmm_node(nid == KMM_NUMA_NO_NODE ? numa_node_id() : nid)->zonelist.zonerefs[0].zone;
-	bool reuse = READ_ONCE(local->nr_free_pages) >= nr;
+	bool interleaved;
+	struct kmm_zone *local;
+	bool reuse;
+
+	/*
+	 * Only the node's own free blocks: another node's are no warmer than a
+	 * fresh mapping, which the kernel places on the node of the CPU that
+	 * first touches it (or, for a chosen node, where its policy says).
+	 */
+	if (nid == KMM_NUMA_NO_NODE || !node_online(nid))
+		nid = policy_node(&interleaved);
+	gfp |= KMM_GFP_THISNODE;
+	local = kmm_node(nid)->zonelist.zonerefs[0].zone;
+	reuse = READ_ONCE(local->nr_free_pages) >= nr;
 
 	if (a->nr_pieces && a->pieces[a->nr_pieces - 1].kind == VP_RUN)
 		last_end = piece_src(&a->pieces[a->nr_pieces - 1]) +
@@ -641,7 +653,7 @@ static void trim_area(struct kmm_vm_area *a, size_t size)
 
 /* ---- areas --------------------------------------------------------------- */
 
-static struct kmm_vm_area *cache_take(size_t bytes, size_t align);
+static struct kmm_vm_area *cache_take(size_t bytes, size_t align, int nid);
 static struct kmm_vm_area *grow_area(struct kmm_vm_area *a, size_t bytes, kmm_gfp_t gfp, int nid);
 
 static struct kmm_vm_area *new_area(unsigned int flags, const void *caller)
@@ -651,8 +663,18 @@ static struct kmm_vm_area *new_area(unsigned int flags, const void *caller)
 	if (a) {
 		a->flags = flags;
 		a->caller = caller;
+		a->nid = -1;
 	}
 	return a;
+}
+
+/*
+ * On a NUMA machine a freed area serves only requests for its own node (under
+ * interleave, any): its pages are that node's.
+ */
+static bool area_serves(const struct kmm_vm_area *a, int nid)
+{
+	return !kmm_numa_remote_free || a->nid == nid || a->nid < 0;
 }
 
 static void free_area_struct(struct kmm_vm_area *a)
@@ -745,9 +767,14 @@ void *__vmalloc_node(size_t size, size_t align, kmm_gfp_t gfp, int nid, unsigned
 	    align > (vmalloc_end - vmalloc_start) / 4)
 		return NULL;
 	bytes = ALIGN_UP(size, PAGE_SIZE);
+	if (nid == KMM_NUMA_NO_NODE || !node_online(nid)) {
+		bool interleaved;
+
+		nid = policy_node(&interleaved);
+	}
 	kmm_lock(&vm.lock);
 	cache_decay();
-	a = cache_take(bytes, area_align(bytes, align));
+	a = cache_take(bytes, area_align(bytes, align), nid);
 	if (a)
 		a = reuse_area(a, bytes, gfp, nid);
 	if (a) {
@@ -765,6 +792,7 @@ void *__vmalloc_node(size_t size, size_t align, kmm_gfp_t gfp, int nid, unsigned
 	a = new_area(flags, caller);
 	if (!a)
 		return NULL;
+	a->nid = nid;
 	kmm_lock(&vm.lock);
 	if (!claim_range(a, bytes, area_align(bytes, align))) {
 		kmm_unlock(&vm.lock);
@@ -844,14 +872,14 @@ static void cache_remove(unsigned int i)
  * A cached area for @bytes aligned to @align: the smallest that is large
  * enough, else the largest that can grow where it is.  Context: vm.lock.
  */
-static struct kmm_vm_area *cache_take(size_t bytes, size_t align)
+static struct kmm_vm_area *cache_take(size_t bytes, size_t align, int nid)
 {
 	int best = -1, grow = -1;
 
 	for (unsigned int i = 0; i < vm.nr_cached; i++) {
 		struct kmm_vm_area *a = vm.cache[i];
 
-		if (a->addr & (align - 1))
+		if ((a->addr & (align - 1)) || !area_serves(a, nid))
 			continue;
 		if (a->size >= bytes) {
 			/* Larger ones give pieces instead (take_from_cache()). */
@@ -1002,16 +1030,24 @@ static bool split_piece(struct kmm_vm_area *a, unsigned int i, unsigned int keep
 }
 
 /*
- * Move up to @bytes from the end of the newest cached area to the end of
- * @a, page tables and all: a freed block's pages, faulted in already, serve
- * the next block before any of the buddy's.  Context: vm.lock.
+ * Move up to @bytes from the end of the newest cached area of @a's node to
+ * the end of @a, page tables and all: a freed block's pages, faulted in
+ * already, serve the next block before any of the buddy's.  Context: vm.lock.
  * Return: the bytes moved (0 if nothing could be).
  */
 static size_t take_from_cache(struct kmm_vm_area *a, size_t bytes)
 {
-	struct kmm_vm_area *d = vm.cache[vm.nr_cached - 1], tail;
+	unsigned int donor = vm.nr_cached;
+	struct kmm_vm_area *d, tail;
 	size_t len = 0, moved;
-	unsigned int i = d->nr_pieces;
+	unsigned int i;
+
+	while (donor > 0 && !area_serves(vm.cache[donor - 1], a->nid))
+		donor--;
+	if (!donor)
+		return 0;
+	d = vm.cache[--donor];
+	i = d->nr_pieces;
 
 	while (i > 0 && len + piece_bytes(&d->pieces[i - 1]) <= bytes)
 		len += piece_bytes(&d->pieces[--i]);
@@ -1043,7 +1079,7 @@ static size_t take_from_cache(struct kmm_vm_area *a, size_t bytes)
 	/* Its old place reads zero now: back to a reservation. */
 	os_unmap_keep((void *)(d->addr + d->size), len);
 	if (!d->size) {
-		cache_remove(vm.nr_cached - 1);
+		cache_remove(donor);
 		release_area(d);
 	}
 	vm.stat[VMS_CACHE_REUSED_KB] += len >> 10;
@@ -1072,6 +1108,8 @@ static struct kmm_vm_area *grow_area(struct kmm_vm_area *a, size_t bytes, kmm_gf
 	}
 	/* No room: a new range, the pages moved over, the old range reserved again. */
 	b = new_area(a->flags, a->caller);
+	if (b)
+		b->nid = a->nid;
 	if (!b)
 		return NULL;
 	if (!claim_range(b, bytes, area_align(bytes, PAGE_SIZE))) {
@@ -1159,6 +1197,7 @@ void *vmalloc_from_run(struct kmm_page *page, size_t size, kmm_gfp_t gfp)
 	a = new_area(VM_MALLOC, NULL);
 	if (!a)
 		return NULL;
+	a->nid = page_zone(page)->node;
 	kmm_lock(&vm.lock);
 	if (!claim_range(a, bytes, area_align(bytes, PAGE_SIZE)))
 		goto fail;

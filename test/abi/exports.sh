@@ -19,7 +19,9 @@ for want in kmm_init kmm_dump kmm_alloc_pages kmm_alloc_pages_node kmm_free_page
 	malloc free calloc realloc posix_memalign aligned_alloc malloc_usable_size _Znwm _ZdlPv \
 	_ZdlPvmSt11align_val_t __libc_malloc mallinfo2 kmm_vmalloc kmm_vzalloc kmm_vfree kmm_vrealloc \
 	kmm_vmap kmm_vunmap kmm_vmalloc_to_page kmm_is_vmalloc_addr kmm_kvmalloc kmm_kvfree kmm_reclaim \
-	kmm_mempool_create kmm_mempool_alloc kmm_mempool_free kmm_mempool_resize kmm_mempool_destroy; do
+	kmm_mempool_create kmm_mempool_alloc kmm_mempool_free kmm_mempool_resize kmm_mempool_destroy \
+	kmm_numa_nr_node_ids kmm_node_online kmm_numa_node_id kmm_cpu_to_node kmm_page_to_nid \
+	kmm_addr_to_nid kmm_kmalloc_node kmm_cache_alloc_node kmm_vmalloc_node; do
 	printf '%s\n' "$syms" | grep -qx "$want" || { echo "missing export: $want"; exit 1; }
 done
 echo "$(printf '%s\n' "$syms" | wc -l) exported symbols: the kmm_ API and the allocation API"

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
- * node_test.c - topology and zonelists as read from this machine's sysfs.
+ * node_test.c - topology and zonelists as read from this machine's sysfs, and
+ * the real NUMA policy: every node's arena bound to its node with mbind.
  */
+#include <linux/mempolicy.h>
+#include <sys/syscall.h>
+
 #include "../kt_kmm.h"
 #include "numa/mmzone.h"
 
@@ -85,4 +89,54 @@ static void test_zone_geometry(void)
 	}
 }
 
-KT_MAIN(KT_TEST(test_topology), KT_TEST(test_zonelist_order), KT_TEST(test_zone_geometry))
+/*
+ * Each node's Normal range and descriptors (and node 0's DMA32 zone) carry
+ * MPOL_PREFERRED for their node, set before their first touch, as the
+ * kernel reports it for an address (get_mempolicy) and in numa_maps.
+ */
+static void test_mbind(void)
+{
+	unsigned long mask[2] = { 0 };
+	int mode = -1, ranges = 0;
+	char line[512], want[64];
+	struct kmm_page *page;
+	void *addr;
+	FILE *f;
+
+	KT_REQUIRE(kmm_init() == 0, "init");
+	page = kmm_alloc_pages(KMM_GFP_KERNEL, 0);
+	KT_REQUIRE(page, "a page");
+	addr = kmm_page_address(page);
+	if (syscall(SYS_get_mempolicy, &mode, mask, 128UL, addr, MPOL_F_ADDR)) {
+		/* A seccomp filter (containers) forbids the NUMA calls: mbind too. */
+		KT_CHECK(errno == EPERM || errno == ENOSYS, "get_mempolicy: %s", strerror(errno));
+		KT_CHECK(kt_vmstat("numa_mbind_ranges") == 0, "%lu ranges bound, yet no NUMA calls",
+			 kt_vmstat("numa_mbind_ranges"));
+		printf("skipped: the NUMA system calls are forbidden here\n");
+		kmm_free_pages(page, 0);
+		return;
+	}
+	KT_CHECK(mode == MPOL_PREFERRED, "policy %d on a page of node %d", mode,
+		 kmm_page_to_nid(page));
+	KT_CHECK(mask[0] == 1UL << kmm_page_to_nid(page), "node mask %#lx", mask[0]);
+	/* One Normal range and its descriptors per node, node 0's DMA32 and its descriptors. */
+	KT_CHECK(kt_vmstat("numa_mbind_ranges") ==
+			 2UL * (unsigned long)kmm_nr_online_nodes + (kmm_arena.dma32_base ? 2 : 0),
+		 "%lu ranges bound", kt_vmstat("numa_mbind_ranges"));
+	snprintf(want, sizeof(want), "%lx prefer:%d", (unsigned long)kmm_arena.normal_base,
+		 kmm_page_to_nid(page));
+	f = fopen("/proc/self/numa_maps", "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long start = strtoul(line, NULL, 16);
+
+		ranges += start >= kmm_arena.normal_base && start < kmm_arena.normal_end &&
+			  strstr(line, " prefer:") != NULL;
+	}
+	if (f)
+		fclose(f);
+	KT_CHECK(!f || ranges >= 1, "no arena mapping in numa_maps says prefer (%s)", want);
+	kmm_free_pages(page, 0);
+}
+
+KT_MAIN(KT_TEST(test_topology), KT_TEST(test_zonelist_order), KT_TEST(test_zone_geometry),
+	KT_TEST(test_mbind))
