@@ -66,7 +66,10 @@ void _ZdaPvSt11align_val_tRKSt9nothrow_t(void *p, size_t align, const void *nt);
 
 static __cold void *malloc_slow(size_t size)
 {
-	void *p = kmm_ready() ? __kmalloc(size, KMM_GFP_KERNEL, KMM_NUMA_NO_NODE, 0) : NULL;
+	void *p;
+
+	kswapd_maybe_restart();
+	p = kmm_ready() ? __kmalloc(size, KMM_GFP_KERNEL, KMM_NUMA_NO_NODE, 0) : NULL;
 
 	if (unlikely(!p))
 		errno = ENOMEM;

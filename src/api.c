@@ -192,7 +192,10 @@ __export void kmm_cache_destroy(struct kmm_cache *cache)
 
 __export void *kmm_kmalloc_node(size_t size, kmm_gfp_t gfp, int nid)
 {
-	void *p = kmm_ready() ? __kmalloc(size, gfp, nid, 0) : NULL;
+	void *p;
+
+	kswapd_maybe_restart();
+	p = kmm_ready() ? __kmalloc(size, gfp, nid, 0) : NULL;
 
 	if (unlikely(!p))
 		errno = ENOMEM;
@@ -242,6 +245,7 @@ static void *vmalloc_api(size_t size, kmm_gfp_t gfp, int nid, const void *caller
 {
 	void *p;
 
+	kswapd_maybe_restart();
 	if (!size) {
 		errno = EINVAL;
 		return NULL;

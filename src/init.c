@@ -120,6 +120,7 @@ static void fork_child(void)
 {
 	if (!rseq_fork_child() && pcp_mode == PCP_RSEQ)
 		pcp_mode = PCP_LOCKED;
+	kswapd_pending = kmm_config.background && kmm_config.decay_ms;
 	page_fork_child();
 	slab_fork_child();
 	vmalloc_fork_child();

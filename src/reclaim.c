@@ -54,6 +54,14 @@ static void *kswapd(void *arg)
 	return NULL;
 }
 
+bool kswapd_pending;
+
+void kswapd_restart(void)
+{
+	if (__atomic_exchange_n(&kswapd_pending, false, __ATOMIC_RELAXED))
+		kswapd_run();
+}
+
 void kswapd_run(void)
 {
 	sigset_t all, old;

@@ -3,7 +3,8 @@
  * background_test.c - RSS comes back (run with KMM_BACKGROUND=1 and
  * KMM_DECAY_MS=100): a program that allocates 1 GiB in small and large
  * blocks, frees it all and then only waits past the decay delay, calling
- * nothing of libkmm, ends within 64 MiB of the RSS it started with.
+ * nothing of libkmm, ends within 64 MiB of the RSS it started with; and so
+ * does a fork()ed child, whose thread libkmm starts again.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,4 +64,50 @@ static void test_rss_comes_back(void)
 	KT_CHECK(kt_vmstat("vmalloc_cached") == 0, "freed vmalloc areas were not released");
 }
 
-KT_MAIN({ "rss_comes_back", test_rss_comes_back })
+/*
+ * The child of a fork() has no threads but the one that forked: libkmm
+ * starts its background thread again on the child's first allocation.
+ */
+static void test_after_fork(void)
+{
+	size_t n = kt_under_valgrind() ? 8 : 64;
+	int status = -1;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	KT_REQUIRE(pid >= 0, "fork");
+	if (pid == 0) {
+		void *big[64];
+		long start, peak, end;
+
+		kmm_kfree(kmm_kmalloc(1, KMM_GFP_KERNEL));
+		start = kt_rss_kb();
+		for (size_t i = 0; i < n; i++) {
+			big[i] = kmm_kmalloc(4 * MiB, KMM_GFP_KERNEL);
+			if (!big[i])
+				_exit(3);
+			memset(big[i], 4, 4 * MiB);
+		}
+		peak = kt_rss_kb();
+		for (size_t i = 0; i < n; i++)
+			kmm_kfree(big[i]);
+		usleep(800 * 1000);
+		end = kt_rss_kb();
+		printf("child RSS: start %ld MiB, peak %ld MiB, after the delay %ld MiB\n",
+		       start / 1024, peak / 1024, end / 1024);
+		fflush(stdout);
+		if (peak - start < (long)(n * 3 * 1024))
+			_exit(4);
+#ifndef KT_ASAN
+		if (!kt_under_valgrind() && end - start >= 64 * 1024)
+			_exit(5);
+#endif
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	KT_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		 "child: status %#x (3: out of memory, 4: no RSS growth, 5: RSS not back)", status);
+}
+
+KT_MAIN({ "rss_comes_back", test_rss_comes_back }, { "after_fork", test_after_fork })
