@@ -13,9 +13,10 @@ bin=build-bench/rss_bench
 mkdir -p build-bench bench/results
 gcc -O2 -fno-builtin -o "$bin" bench/rss_bench.c
 
-# libkmm-bg: the same library with its background reclaim thread (KMM_BACKGROUND=1).
+# libkmm-bg: the same library with its background reclaim thread (KMM_BACKGROUND=1);
+# libkmm-keep: with no release at all (KMM_DECAY_MS=0), the cost of releasing.
 . bench/peers.sh
-peers "$kmm" libkmm-bg=KMM_BACKGROUND=1
+peers "$kmm" libkmm-bg=KMM_BACKGROUND=1 libkmm-keep=KMM_DECAY_MS=0
 
 declare -A res=()
 for rep in $(seq "$reps"); do
