@@ -312,9 +312,8 @@ static __cold struct kmm_page *__alloc_pages_slowpath(kmm_gfp_t gfp, unsigned in
 
 struct kmm_page *__alloc_pages(kmm_gfp_t gfp, unsigned int order, int nid)
 {
-	struct kmm_page *page;
-
 	bool interleaved = false;
+	struct kmm_page *page;
 
 	if (unlikely(order > MAX_PAGE_ORDER))
 		return NULL;
