@@ -254,6 +254,58 @@ static void test_pinned_threads(void)
 	}
 }
 
+/*
+ * Every node, CPUs or not, through the _node calls: pages, kmalloc objects,
+ * cache objects and vmalloc pages all come from the node asked for.
+ */
+static void test_explicit_node(void)
+{
+	struct kmm_cache *cache = kmm_cache_create("numa_node_test", 96, 0, 0, NULL);
+
+	KT_REQUIRE(cache, "cache");
+	for (int n = 0; n < nr_nodes; n++) {
+		struct kmm_page *pages[8], *blocks[2];
+		void *objs[300], *cobjs[100], *v;
+		int wrong = 0, stitched = 0;
+
+		for (int i = 0; i < 8; i++) {
+			pages[i] = kmm_alloc_pages_node(n, KMM_GFP_KERNEL, (unsigned int)i % 4);
+			wrong += !pages[i] || kmm_page_to_nid(pages[i]) != n;
+		}
+		for (int i = 0; i < 300; i++) {
+			objs[i] = kmm_kmalloc_node(8 + (size_t)i * 24, KMM_GFP_KERNEL, n);
+			wrong += !objs[i] || kmm_addr_to_nid(objs[i]) != n;
+		}
+		for (int i = 0; i < 100; i++) {
+			cobjs[i] = kmm_cache_alloc_node(cache, KMM_GFP_KERNEL, n);
+			wrong += !cobjs[i] || kmm_addr_to_nid(cobjs[i]) != n;
+		}
+		for (int i = 0; i < 2; i++)
+			blocks[i] = kmm_alloc_pages_node(n, KMM_GFP_KERNEL | KMM_GFP_THISNODE, 9);
+		for (int i = 0; i < 2; i++)
+			kmm_free_pages(blocks[i], 9);
+		v = kmm_vmalloc_node(1 << 20, n);
+		KT_REQUIRE(v, "vmalloc on node %d", n);
+		for (size_t off = 0; off < (1 << 20); off += KMM_PAGE_SIZE) {
+			struct kmm_page *p = kmm_vmalloc_to_page((char *)v + off);
+
+			stitched += p != NULL;
+			wrong += p && kmm_page_to_nid(p) != n;
+		}
+		KT_CHECK(wrong == 0, "node %d: %d allocations from another node", n, wrong);
+		KT_CHECK(stitched == 256 || !kt_vmstat("vmalloc_stitching"),
+			 "node %d: %d of 256 vmalloc pages from its free blocks", n, stitched);
+		kmm_vfree(v);
+		for (int i = 0; i < 100; i++)
+			kmm_cache_free(cache, cobjs[i]);
+		for (int i = 0; i < 300; i++)
+			kmm_kfree(objs[i]);
+		for (int i = 0; i < 8; i++)
+			kmm_free_pages(pages[i], (unsigned int)i % 4);
+	}
+	kmm_cache_destroy(cache);
+}
+
 /* Remote frees: thread A's memory, freed by thread B on another node. */
 #define REMOTE_OBJS 3000
 #define REMOTE_PAGES 100
