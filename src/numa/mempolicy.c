@@ -105,8 +105,18 @@ unsigned long numa_event_sum(int nid, enum numa_event ev)
  */
 void show_numastat(struct kmm_seq *m)
 {
-	static const char *const names[] = { "numa_hit",       "numa_miss",  "numa_foreign",
-					     "interleave_hit", "local_node", "other_node" };
+	/* Each line is the sum of one or two counters (NR_NUMA_EVENTS: none). */
+	static const struct {
+		const char *name;
+		enum numa_event a, b;
+	} lines[] = {
+		{ "numa_hit", NUMA_HIT_LOCAL, NUMA_HIT_OTHER },
+		{ "numa_miss", NUMA_MISS_LOCAL, NUMA_MISS_OTHER },
+		{ "numa_foreign", NUMA_FOREIGN, NR_NUMA_EVENTS },
+		{ "interleave_hit", NUMA_INTERLEAVE_HIT, NR_NUMA_EVENTS },
+		{ "local_node", NUMA_HIT_LOCAL, NUMA_MISS_LOCAL },
+		{ "other_node", NUMA_HIT_OTHER, NUMA_MISS_OTHER },
+	};
 
 	kmm_seq_printf(m, "%-16s", "");
 	for (int i = 0; i < kmm_nr_online_nodes; i++) {
@@ -116,32 +126,14 @@ void show_numastat(struct kmm_seq *m)
 		kmm_seq_printf(m, "%16s", col);
 	}
 	kmm_seq_printf(m, "\n");
-	for (unsigned int line = 0; line < ARRAY_SIZE(names); line++) {
-		kmm_seq_printf(m, "%-16s", names[line]);
+	for (unsigned int l = 0; l < ARRAY_SIZE(lines); l++) {
+		kmm_seq_printf(m, "%-16s", lines[l].name);
 		for (int i = 0; i < kmm_nr_online_nodes; i++) {
 			int nid = online_ids[i];
-			unsigned long v = 0;
+			unsigned long v = numa_event_sum(nid, lines[l].a);
 
-			switch (line) {
-			case 0:
-				v = numa_event_sum(nid, NUMA_HIT_LOCAL) +
-				    numa_event_sum(nid, NUMA_HIT_OTHER);
-				break;
-			case 1:
-				v = numa_event_sum(nid, NUMA_MISS_LOCAL) +
-				    numa_event_sum(nid, NUMA_MISS_OTHER);
-				break;
-			case 2: v = numa_event_sum(nid, NUMA_FOREIGN); break;
-			case 3: v = numa_event_sum(nid, NUMA_INTERLEAVE_HIT); break;
-			case 4:
-				v = numa_event_sum(nid, NUMA_HIT_LOCAL) +
-				    numa_event_sum(nid, NUMA_MISS_LOCAL);
-				break;
-			default:
-				v = numa_event_sum(nid, NUMA_HIT_OTHER) +
-				    numa_event_sum(nid, NUMA_MISS_OTHER);
-				break;
-			}
+			if (lines[l].b != NR_NUMA_EVENTS)
+				v += numa_event_sum(nid, lines[l].b);
 			kmm_seq_printf(m, "%16lu", v);
 		}
 		kmm_seq_printf(m, "\n");
