@@ -98,17 +98,13 @@ void rseq_lists_restart(uint32_t *const high[], unsigned int n, const uint32_t s
 
 int kmm_current_cpu(void)
 {
-#if KMM_HAVE_RSEQ_ASM
-	if (kmm_rseq_usable) {
-		const struct kmm_rseq_abi *rs =
-			(const void *)(rseq_thread_pointer() + kmm_rseq_offset);
-		uint32_t cpu = READ_ONCE(rs->cpu_id);
+	int cpu = rseq_current_cpu();
 
-		if ((int32_t)cpu >= 0)
-			return (int)cpu;
-	}
-#endif
-	int saved = errno, cpu = sched_getcpu();
+	if (cpu >= 0)
+		return cpu;
+	int saved = errno;
+
+	cpu = sched_getcpu();
 
 	errno = saved;
 	return cpu < 0 ? 0 : cpu;

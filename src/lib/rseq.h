@@ -61,6 +61,25 @@ void rseq_lists_restart(uint32_t *const high[], unsigned int n, const uint32_t s
  */
 bool rseq_fork_child(void);
 
+/*
+ * This thread's CPU from its rseq area, one load; -1 when rseq is unusable
+ * or the thread has no registration.  A hint: it may move right after.
+ */
+static inline int rseq_current_cpu(void)
+{
+#if KMM_HAVE_RSEQ_ASM
+	if (likely(kmm_rseq_usable)) {
+		const struct kmm_rseq_abi *rs =
+			(const void *)(rseq_thread_pointer() + kmm_rseq_offset);
+		int32_t cpu = (int32_t)READ_ONCE(rs->cpu_id);
+
+		if (cpu >= 0)
+			return cpu;
+	}
+#endif
+	return -1;
+}
+
 /* The CPU this thread runs on now (a hint: it may move right after). */
 int kmm_current_cpu(void);
 

@@ -300,18 +300,13 @@ extern uint8_t kmm_cpu_node_map[KMM_MAX_CPUS];
  */
 static inline int numa_node_id(void)
 {
+	int cpu;
+
 	if (likely(kmm_nr_online_nodes == 1))
 		return 0;
-#if KMM_HAVE_RSEQ_ASM
-	if (likely(kmm_rseq_usable)) {
-		const struct kmm_rseq_abi *rs =
-			(const void *)(rseq_thread_pointer() + kmm_rseq_offset);
-		uint32_t cpu = READ_ONCE(rs->cpu_id);
-
-		if (likely(cpu < KMM_MAX_CPUS))
-			return kmm_cpu_node_map[cpu];
-	}
-#endif
+	cpu = rseq_current_cpu();
+	if (likely(cpu >= 0 && cpu < KMM_MAX_CPUS))
+		return kmm_cpu_node_map[cpu];
 	return numa_node_id_slow();
 }
 int cpu_to_node(int cpu);

@@ -93,7 +93,7 @@ struct kmm_vm_area {
 	unsigned int flags;   /* VM_ALLOC, VM_MAP, VM_MALLOC */
 	unsigned int nr_maps; /* kernel mappings counted for this area */
 	unsigned int nr_pieces, max_pieces;
-	int nid;		 /* the node it was filled for (-1: none, vmap) */
+	int nid;		 /* the node whose pages fill it (-1: a vmap's copies) */
 	struct vm_piece *pieces; /* kmalloc'd */
 };
 
@@ -401,26 +401,22 @@ static bool reserve_pieces(struct kmm_vm_area *a, unsigned int n)
  * buddy's free blocks; stop where the next run would start a mapping the
  * budget cannot afford.  Return: the number taken.
  */
-static unsigned int gather_runs(struct kmm_vm_area *a, unsigned long nr, kmm_gfp_t gfp, int nid,
+static unsigned int gather_runs(struct kmm_vm_area *a, unsigned long nr, kmm_gfp_t gfp,
 				struct kmm_page **runs)
 {
 	unsigned long got = 0, maps = 0;
 	uintptr_t last_end = 0;
 	unsigned int n = 0;
-	bool interleaved;
-	struct kmm_zone *local;
-	bool reuse;
+	int nid = a->nid;
+	struct kmm_zone *local = kmm_node(nid)->zonelist.zonerefs[0].zone;
+	bool reuse = READ_ONCE(local->nr_free_pages) >= nr;
 
 	/*
-	 * Only the node's own free blocks: another node's are no warmer than a
-	 * fresh mapping, which the kernel places on the node of the CPU that
-	 * first touches it (or, for a chosen node, where its policy says).
+	 * Only the area's node's free blocks: another node's are no warmer than
+	 * a fresh mapping, which the kernel places on the node of the CPU that
+	 * first touches it.
 	 */
-	if (nid == KMM_NUMA_NO_NODE || !node_online(nid))
-		nid = policy_node(&interleaved);
 	gfp |= KMM_GFP_THISNODE;
-	local = kmm_node(nid)->zonelist.zonerefs[0].zone;
-	reuse = READ_ONCE(local->nr_free_pages) >= nr;
 
 	if (a->nr_pieces && a->pieces[a->nr_pieces - 1].kind == VP_RUN)
 		last_end = piece_src(&a->pieces[a->nr_pieces - 1]) +
@@ -517,7 +513,7 @@ static size_t take_from_cache(struct kmm_vm_area *a, size_t bytes);
  * then one fresh mapping for the rest.  Context: vm.lock.
  * Return: false if memory ran out (what was mapped stays in the area).
  */
-static bool fill_area(struct kmm_vm_area *a, size_t to, kmm_gfp_t gfp, int nid)
+static bool fill_area(struct kmm_vm_area *a, size_t to, kmm_gfp_t gfp)
 {
 	while (a->size < to) {
 		size_t left = to - a->size;
@@ -528,7 +524,7 @@ static bool fill_area(struct kmm_vm_area *a, size_t to, kmm_gfp_t gfp, int nid)
 			continue;
 		if (!vm.no_stitch && nr >= (1UL << STITCH_MIN_ORDER)) {
 			struct kmm_page *runs[STITCH_BATCH];
-			unsigned int n = gather_runs(a, nr, gfp, nid, runs);
+			unsigned int n = gather_runs(a, nr, gfp, runs);
 
 			if (n && stitch_runs(a, runs, n, dst))
 				continue;
@@ -654,7 +650,7 @@ static void trim_area(struct kmm_vm_area *a, size_t size)
 /* ---- areas --------------------------------------------------------------- */
 
 static struct kmm_vm_area *cache_take(size_t bytes, size_t align, int nid);
-static struct kmm_vm_area *grow_area(struct kmm_vm_area *a, size_t bytes, kmm_gfp_t gfp, int nid);
+static struct kmm_vm_area *grow_area(struct kmm_vm_area *a, size_t bytes, kmm_gfp_t gfp);
 
 static struct kmm_vm_area *new_area(unsigned int flags, const void *caller)
 {
@@ -674,7 +670,7 @@ static struct kmm_vm_area *new_area(unsigned int flags, const void *caller)
  */
 static bool area_serves(const struct kmm_vm_area *a, int nid)
 {
-	return !kmm_numa_remote_free || a->nid == nid || a->nid < 0;
+	return !kmm_numa_remote_free || a->nid == nid;
 }
 
 static void free_area_struct(struct kmm_vm_area *a)
@@ -737,7 +733,7 @@ static void zero_runs(struct kmm_vm_area *a, size_t from)
  * next, larger one).
  * Context: vm.lock.  Return: the area, or NULL with @a released.
  */
-static struct kmm_vm_area *reuse_area(struct kmm_vm_area *a, size_t bytes, kmm_gfp_t gfp, int nid)
+static struct kmm_vm_area *reuse_area(struct kmm_vm_area *a, size_t bytes, kmm_gfp_t gfp)
 {
 	struct kmm_vm_area *b;
 
@@ -751,7 +747,7 @@ static struct kmm_vm_area *reuse_area(struct kmm_vm_area *a, size_t bytes, kmm_g
 			trim_area(a, 2 * bytes);
 		return a;
 	}
-	b = grow_area(a, bytes, gfp, nid);
+	b = grow_area(a, bytes, gfp);
 	if (!b)
 		release_area(a);
 	return b;
@@ -776,7 +772,7 @@ void *__vmalloc_node(size_t size, size_t align, kmm_gfp_t gfp, int nid, unsigned
 	cache_decay();
 	a = cache_take(bytes, area_align(bytes, align), nid);
 	if (a)
-		a = reuse_area(a, bytes, gfp, nid);
+		a = reuse_area(a, bytes, gfp);
 	if (a) {
 		a->flags = flags;
 		a->caller = caller;
@@ -799,7 +795,7 @@ void *__vmalloc_node(size_t size, size_t align, kmm_gfp_t gfp, int nid, unsigned
 		free_area_struct(a);
 		return NULL;
 	}
-	if (!fill_area(a, bytes, gfp, nid)) {
+	if (!fill_area(a, bytes, gfp)) {
 		if (a->size)
 			trim_area(a, 0);
 		unclaim_range(a);
@@ -1092,14 +1088,14 @@ static size_t take_from_cache(struct kmm_vm_area *a, size_t bytes)
  * Return: the area (a new one when it moved: @a is then freed), or NULL
  * with @a as it was.
  */
-static struct kmm_vm_area *grow_area(struct kmm_vm_area *a, size_t bytes, kmm_gfp_t gfp, int nid)
+static struct kmm_vm_area *grow_area(struct kmm_vm_area *a, size_t bytes, kmm_gfp_t gfp)
 {
 	size_t old = a->size, moved;
 	struct kmm_vm_area *b;
 
 	if (room_after(a, bytes)) {
 		a->claim = bytes;
-		if (!fill_area(a, bytes, gfp, nid)) {
+		if (!fill_area(a, bytes, gfp)) {
 			trim_area(a, old);
 			return NULL;
 		}
@@ -1134,7 +1130,7 @@ static struct kmm_vm_area *grow_area(struct kmm_vm_area *a, size_t bytes, kmm_gf
 	a->size = 0;
 	recount_maps(a);
 	recount_maps(b);
-	if (!fill_area(b, bytes, gfp, nid)) {
+	if (!fill_area(b, bytes, gfp)) {
 		/* Put everything back where the caller's pointer expects it. */
 		trim_area(b, old);
 		if (move_pieces(b, b->addr, a->addr, old) < old)
@@ -1177,7 +1173,7 @@ void *__vrealloc(void *p, size_t size, kmm_gfp_t gfp)
 		kmm_unlock(&vm.lock);
 		return p;
 	}
-	a = grow_area(a, bytes, gfp, KMM_NUMA_NO_NODE);
+	a = grow_area(a, bytes, gfp);
 	kmm_unlock(&vm.lock);
 	/* The area is the caller's: no one else may touch it meanwhile. */
 	if (a && (gfp & KMM_GFP_ZERO))
@@ -1206,7 +1202,7 @@ void *vmalloc_from_run(struct kmm_page *page, size_t size, kmm_gfp_t gfp)
 		goto fail_unclaim;
 	page->flags = PG_exact | PG_vmalloc;
 	add_piece(a, page, nr, VP_RUN, true);
-	if (!fill_area(a, bytes, gfp, KMM_NUMA_NO_NODE)) {
+	if (!fill_area(a, bytes, gfp)) {
 		/* Back to a plain run where the caller's pointer expects it. */
 		trim_area(a, nr << PAGE_SHIFT);
 		if (vm_move((void *)a->addr, nr << PAGE_SHIFT, page_to_virt(page)))
