@@ -80,7 +80,7 @@ __export void *malloc(size_t size)
 {
 	if (likely(size <= KMALLOC_MAX_SIZE &&
 		   __atomic_load_n(&kmm_initialized, __ATOMIC_RELAXED))) {
-		void *p = slab_alloc_fast(kmalloc_slab(size));
+		void *p = kmalloc_alloc_fast(kmalloc_slab(size));
 
 		if (likely(p))
 			return p;

@@ -83,7 +83,7 @@ void *__kmalloc(size_t size, kmm_gfp_t gfp, int nid, size_t align)
 		cache = kmalloc_slab(size);
 	}
 	if (nid == KMM_NUMA_NO_NODE) {
-		obj = slab_alloc_fast(cache);
+		obj = kmalloc_alloc_fast(cache);
 		if (likely(obj)) {
 			if (gfp & KMM_GFP_ZERO)
 				memset(obj, 0, cache->object_size);
