@@ -40,20 +40,37 @@ unsigned int kmalloc_size(unsigned int idx)
 
 #define LARGE_MAX (MAX_ORDER_NR_PAGES << PAGE_SHIFT)
 
+/*
+ * No block is as large as half the address space: a size above PTRDIFF_MAX
+ * fails (glibc refuses it too) before any computation on it can wrap.
+ */
+#define KMALLOC_SIZE_LIMIT ((size_t)PTRDIFF_MAX)
+
 static void *kmalloc_large(size_t size, kmm_gfp_t gfp, int nid, size_t align)
 {
-	unsigned long npages = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
+	unsigned long npages;
 	struct kmm_page *page;
 
+	if (size > KMALLOC_SIZE_LIMIT)
+		return NULL;
 	if (size > LARGE_MAX || align > LARGE_MAX)
-		return __vmalloc_node(size, align, gfp, nid, VM_MALLOC, NULL);
-	/* A run of 2^k pages is aligned to 2^k pages: ask for enough. */
-	if (align > PAGE_SIZE && npages < align / PAGE_SIZE)
-		npages = align / PAGE_SIZE;
-	else if (align > PAGE_SIZE)
-		npages = ALIGN_UP(npages, align / PAGE_SIZE);
-	page = alloc_pages_exact(gfp, npages, nid);
-	return page ? page_to_virt(page) : NULL;
+		return __vmalloc_node(MAX(size, 1), align, gfp, nid, VM_MALLOC, NULL);
+	npages = MAX((size + PAGE_SIZE - 1) >> PAGE_SHIFT, 1UL);
+	if (align <= PAGE_SIZE) {
+		page = alloc_pages_exact(gfp, npages, nid);
+		return page ? page_to_virt(page) : NULL;
+	}
+	/*
+	 * A buddy block of 2^k pages is aligned to 2^k pages: take a run whose
+	 * block is as large as @align, then keep only @npages of it.
+	 */
+	page = alloc_pages_exact(gfp & ~KMM_GFP_ZERO, MAX(npages, align >> PAGE_SHIFT), nid);
+	if (!page)
+		return NULL;
+	shrink_pages_exact(page, npages);
+	if (gfp & KMM_GFP_ZERO)
+		memset(page_to_virt(page), 0, npages << PAGE_SHIFT);
+	return page_to_virt(page);
 }
 
 /* The smallest class whose objects are all aligned to @align (<= 4 KiB). */
@@ -143,6 +160,8 @@ void *__krealloc(void *ptr, size_t size, kmm_gfp_t gfp)
 
 	if (!old)
 		bad_kfree(ptr, "realloc of a pointer not allocated by libkmm");
+	if (size > KMALLOC_SIZE_LIMIT)
+		return NULL; /* the block stays as it is */
 	if (page && (page->flags & (PG_slab | PG_slab_tail))) {
 		/* In place while it fits and moving would not save half the object. */
 		if (size <= old && (size > old / 2 || old <= 128))
