@@ -170,7 +170,7 @@ void *__krealloc(void *ptr, size_t size, kmm_gfp_t gfp)
 		unsigned long npages = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
 
 		/* A page run shrinks in place (the tail goes back) or grows when it fits. */
-		if (size > KMALLOC_MAX_SIZE && npages <= (old >> PAGE_SHIFT)) {
+		if (npages <= (old >> PAGE_SHIFT)) {
 			shrink_pages_exact(page, npages);
 			return ptr;
 		}
@@ -183,8 +183,8 @@ void *__krealloc(void *ptr, size_t size, kmm_gfp_t gfp)
 			if (p)
 				return p;
 		}
-	} else if (size > KMALLOC_MAX_SIZE) {
-		/* An area shrinks or grows without copying; small sizes go to a slab. */
+	} else if (size > KMALLOC_MAX_SIZE || size <= old) {
+		/* An area shrinks in place or grows without copying (to a slab size: a move). */
 		p = __vrealloc(ptr, size, gfp);
 		if (p)
 			return p;

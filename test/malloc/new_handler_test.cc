@@ -28,10 +28,19 @@ static int failures;
 	} while (0)
 
 /* The eight allocating forms; @size bytes, @align for the aligned ones. */
-enum Form { NEW, NEW_ARRAY, NOTHROW, NOTHROW_ARRAY, ALIGNED, ALIGNED_ARRAY, ALIGNED_NOTHROW,
-	    ALIGNED_NOTHROW_ARRAY, NR_FORMS };
+enum Form {
+	NEW,
+	NEW_ARRAY,
+	NOTHROW,
+	NOTHROW_ARRAY,
+	ALIGNED,
+	ALIGNED_ARRAY,
+	ALIGNED_NOTHROW,
+	ALIGNED_NOTHROW_ARRAY,
+	NR_FORMS
+};
 static const char *const form_name[NR_FORMS] = {
-	"new",	   "new[]",	    "new(nothrow)",	     "new[](nothrow)",
+	"new",	   "new[]",	"new(nothrow)",	    "new[](nothrow)",
 	"new(al)", "new[](al)", "new(al, nothrow)", "new[](al, nothrow)",
 };
 static const std::align_val_t ALIGN{ 4096 };
@@ -45,22 +54,14 @@ static bool is_nothrow(int f)
 static void *call_new(int f, size_t size)
 {
 	switch (f) {
-	case NEW:
-		return ::operator new(size);
-	case NEW_ARRAY:
-		return ::operator new[](size);
-	case NOTHROW:
-		return ::operator new(size, std::nothrow);
-	case NOTHROW_ARRAY:
-		return ::operator new[](size, std::nothrow);
-	case ALIGNED:
-		return ::operator new(size, ALIGN);
-	case ALIGNED_ARRAY:
-		return ::operator new[](size, ALIGN);
-	case ALIGNED_NOTHROW:
-		return ::operator new(size, ALIGN, std::nothrow);
-	default:
-		return ::operator new[](size, ALIGN, std::nothrow);
+	case NEW: return ::operator new(size);
+	case NEW_ARRAY: return ::operator new[](size);
+	case NOTHROW: return ::operator new(size, std::nothrow);
+	case NOTHROW_ARRAY: return ::operator new[](size, std::nothrow);
+	case ALIGNED: return ::operator new(size, ALIGN);
+	case ALIGNED_ARRAY: return ::operator new[](size, ALIGN);
+	case ALIGNED_NOTHROW: return ::operator new(size, ALIGN, std::nothrow);
+	default: return ::operator new[](size, ALIGN, std::nothrow);
 	}
 }
 
