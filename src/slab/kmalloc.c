@@ -152,6 +152,19 @@ size_t __ksize(const void *ptr, struct kmm_page *page)
 	return 0;
 }
 
+/*
+ * Resize in place: a slab object as it is, a page run or an area without its
+ * tail pages (they go back).
+ */
+static void *krealloc_in_place(void *ptr, struct kmm_page *page, size_t size, kmm_gfp_t gfp)
+{
+	if (!page)
+		return __vrealloc(ptr, size, gfp);
+	if (!(page->flags & (PG_slab | PG_slab_tail)))
+		shrink_pages_exact(page, (size + PAGE_SIZE - 1) >> PAGE_SHIFT);
+	return ptr;
+}
+
 void *__krealloc(void *ptr, size_t size, kmm_gfp_t gfp)
 {
 	struct kmm_page *page = virt_to_page_checked(ptr);
@@ -162,19 +175,19 @@ void *__krealloc(void *ptr, size_t size, kmm_gfp_t gfp)
 		bad_kfree(ptr, "realloc of a pointer not allocated by libkmm");
 	if (size > KMALLOC_SIZE_LIMIT)
 		return NULL; /* the block stays as it is */
-	if (page && (page->flags & (PG_slab | PG_slab_tail))) {
-		/* In place while it fits and moving would not save half the object. */
-		if (size <= old && (size > old / 2 || old <= 128))
-			return ptr;
-	} else if (page) {
+	/*
+	 * A block stays where it is while the size fits and a move would not
+	 * save half of it (nor go to a smaller slab object): any size from the
+	 * one asked for up to the usable size keeps the pointer.
+	 */
+	if (size <= old && (size > old / 2 || size > KMALLOC_MAX_SIZE || old <= 128)) {
+		p = krealloc_in_place(ptr, page, size, gfp);
+		if (p)
+			return p;
+	} else if (page && !(page->flags & (PG_slab | PG_slab_tail))) {
 		unsigned long npages = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
 
-		/* A page run shrinks in place (the tail goes back) or grows when it fits. */
-		if (npages <= (old >> PAGE_SHIFT)) {
-			shrink_pages_exact(page, npages);
-			return ptr;
-		}
-		/* Or grows where it is, over free pages that follow it. */
+		/* A page run grows where it is, over free pages that follow it. */
 		if (size <= LARGE_MAX && grow_pages_exact(page, npages))
 			return ptr;
 		/* Outgrowing the buddy: the run's pages move into an area. */
@@ -183,8 +196,8 @@ void *__krealloc(void *ptr, size_t size, kmm_gfp_t gfp)
 			if (p)
 				return p;
 		}
-	} else if (size > KMALLOC_MAX_SIZE || size <= old) {
-		/* An area shrinks in place or grows without copying (to a slab size: a move). */
+	} else if (!page && size > KMALLOC_MAX_SIZE) {
+		/* An area grows in place or moves by mremap, without copying. */
 		p = __vrealloc(ptr, size, gfp);
 		if (p)
 			return p;
