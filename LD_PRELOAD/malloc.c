@@ -5,6 +5,10 @@
  * slab layer's inline fast paths, sets errno, and follows glibc 2.36's answers
  * for the edge cases (research/DESIGN_FACTS.md 5.2).
  *
+ * The edge cases follow glibc 2.41 where it changed them: aligned_alloc accepts
+ * only powers of two, memalign refuses an alignment above SIZE_MAX / 2 + 1
+ * (EINVAL both).  Sizes above PTRDIFF_MAX fail (ENOMEM) on every path.
+ *
  * malloc fast path: a size check, one load of the init flag, the class
  * computation and the rseq pop (~30 instructions).  free fast path: the
  * arithmetic descriptor lookup, two checks (object boundary, double-free
@@ -80,7 +84,7 @@ __export void *malloc(size_t size)
 {
 	if (likely(size <= KMALLOC_MAX_SIZE &&
 		   __atomic_load_n(&kmm_initialized, __ATOMIC_RELAXED))) {
-		void *p = slab_alloc_fast(kmalloc_slab(size));
+		void *p = kmalloc_alloc_fast(kmalloc_slab(size));
 
 		if (likely(p))
 			return p;
@@ -167,13 +171,16 @@ static void *alloc_aligned(size_t align, size_t size)
 	return __kmalloc(size, KMM_GFP_KERNEL, KMM_NUMA_NO_NODE, align);
 }
 
-/* glibc's memalign(): any alignment, rounded up to a power of two. */
+/*
+ * glibc's memalign(): any alignment, rounded up to a power of two; one above
+ * the largest power of two cannot be (EINVAL, glibc 2.38 and later).
+ */
 __export void *memalign(size_t align, size_t size)
 {
 	void *p;
 
-	if (align > (SIZE_MAX >> 2) + 1) {
-		errno = ENOMEM; /* glibc: memalign(2^63, n) */
+	if (unlikely(align > SIZE_MAX / 2 + 1)) {
+		errno = EINVAL;
 		return NULL;
 	}
 	if (align & (align - 1))
@@ -184,9 +191,17 @@ __export void *memalign(size_t align, size_t size)
 	return p;
 }
 
-/* glibc 2.36 makes aligned_alloc an alias of memalign (aligned_alloc(3, n) succeeds). */
+/*
+ * C17's aligned_alloc: an alignment the implementation does not support is
+ * an error.  glibc 2.38 and later accept powers of two only (0 and 3 give
+ * EINVAL); any size, a multiple of the alignment or not (C17 DR 460).
+ */
 __export void *aligned_alloc(size_t align, size_t size)
 {
+	if (unlikely(!align || (align & (align - 1)))) {
+		errno = EINVAL;
+		return NULL;
+	}
 	return memalign(align, size);
 }
 
@@ -391,12 +406,29 @@ __export int __posix_memalign(void **memptr, size_t align, size_t size)
 typedef void (*new_handler_t)(void);
 extern new_handler_t _ZSt15get_new_handlerv(void) __attribute__((weak));
 extern void _ZSt17__throw_bad_allocv(void) __attribute__((weak, noreturn));
+/* new_handler.cc: run @handler; false if it threw. */
+bool cxx_call_new_handler(new_handler_t handler);
 
-/* The throwing new: call the new_handler until it gives up, then bad_alloc. */
+/* The program's new_handler; none without libstdc++. */
+static new_handler_t get_new_handler(void)
+{
+	return _ZSt15get_new_handlerv ? _ZSt15get_new_handlerv() : NULL;
+}
+
+static void *new_try(size_t size, size_t align)
+{
+	return align ? alloc_aligned(align, size) : malloc(size);
+}
+
+/*
+ * The throwing forms ([new.delete.single]): call the new_handler until an
+ * allocation succeeds or no handler is left, then throw bad_alloc.  The
+ * handler may throw itself: the exception passes through these C frames.
+ */
 static __cold void *new_failed(size_t size, size_t align)
 {
 	for (;;) {
-		new_handler_t handler = _ZSt15get_new_handlerv ? _ZSt15get_new_handlerv() : NULL;
+		new_handler_t handler = get_new_handler();
 		void *p;
 
 		if (!handler) {
@@ -405,7 +437,28 @@ static __cold void *new_failed(size_t size, size_t align)
 			kmm_panic("operator new(%zu): out of memory", size);
 		}
 		handler();
-		p = align ? alloc_aligned(align, size) : malloc(size);
+		p = new_try(size, align);
+		if (p)
+			return p;
+	}
+}
+
+/*
+ * The nothrow forms: the same loop, as if they called the throwing form and
+ * caught its exception (libstdc++'s own definition): nullptr once no handler
+ * is left or the handler throws.
+ */
+static __cold void *new_nothrow_failed(size_t size, size_t align)
+{
+	for (;;) {
+		new_handler_t handler = get_new_handler();
+		void *p;
+
+		if (!handler || !cxx_call_new_handler(handler)) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		p = new_try(size, align);
 		if (p)
 			return p;
 	}
@@ -425,6 +478,13 @@ static inline void *cxx_new_aligned(size_t size, size_t align)
 	return likely(p) ? p : new_failed(size, align);
 }
 
+static inline void *cxx_new_nothrow(size_t size, size_t align)
+{
+	void *p = new_try(size, align);
+
+	return likely(p) ? p : new_nothrow_failed(size, align);
+}
+
 __export void *_Znwm(size_t size)
 {
 	return cxx_new(size);
@@ -436,12 +496,12 @@ __export void *_Znam(size_t size)
 __export void *_ZnwmRKSt9nothrow_t(size_t size, const void *nt)
 {
 	(void)nt;
-	return malloc(size);
+	return cxx_new_nothrow(size, 0);
 }
 __export void *_ZnamRKSt9nothrow_t(size_t size, const void *nt)
 {
 	(void)nt;
-	return malloc(size);
+	return cxx_new_nothrow(size, 0);
 }
 __export void *_ZnwmSt11align_val_t(size_t size, size_t align)
 {
@@ -454,12 +514,12 @@ __export void *_ZnamSt11align_val_t(size_t size, size_t align)
 __export void *_ZnwmSt11align_val_tRKSt9nothrow_t(size_t size, size_t align, const void *nt)
 {
 	(void)nt;
-	return alloc_aligned(align, size);
+	return cxx_new_nothrow(size, align);
 }
 __export void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t size, size_t align, const void *nt)
 {
 	(void)nt;
-	return alloc_aligned(align, size);
+	return cxx_new_nothrow(size, align);
 }
 
 __export void _ZdlPv(void *p)

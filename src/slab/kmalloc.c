@@ -40,20 +40,37 @@ unsigned int kmalloc_size(unsigned int idx)
 
 #define LARGE_MAX (MAX_ORDER_NR_PAGES << PAGE_SHIFT)
 
+/*
+ * No block is as large as half the address space: a size above PTRDIFF_MAX
+ * fails (glibc refuses it too) before any computation on it can wrap.
+ */
+#define KMALLOC_SIZE_LIMIT ((size_t)PTRDIFF_MAX)
+
 static void *kmalloc_large(size_t size, kmm_gfp_t gfp, int nid, size_t align)
 {
-	unsigned long npages = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
+	unsigned long npages;
 	struct kmm_page *page;
 
+	if (size > KMALLOC_SIZE_LIMIT)
+		return NULL;
 	if (size > LARGE_MAX || align > LARGE_MAX)
-		return __vmalloc_node(size, align, gfp, nid, VM_MALLOC, NULL);
-	/* A run of 2^k pages is aligned to 2^k pages: ask for enough. */
-	if (align > PAGE_SIZE && npages < align / PAGE_SIZE)
-		npages = align / PAGE_SIZE;
-	else if (align > PAGE_SIZE)
-		npages = ALIGN_UP(npages, align / PAGE_SIZE);
-	page = alloc_pages_exact(gfp, npages, nid);
-	return page ? page_to_virt(page) : NULL;
+		return __vmalloc_node(MAX(size, 1), align, gfp, nid, VM_MALLOC, NULL);
+	npages = MAX((size + PAGE_SIZE - 1) >> PAGE_SHIFT, 1UL);
+	if (align <= PAGE_SIZE) {
+		page = alloc_pages_exact(gfp, npages, nid);
+		return page ? page_to_virt(page) : NULL;
+	}
+	/*
+	 * A buddy block of 2^k pages is aligned to 2^k pages: take a run whose
+	 * block is as large as @align, then keep only @npages of it.
+	 */
+	page = alloc_pages_exact(gfp & ~KMM_GFP_ZERO, MAX(npages, align >> PAGE_SHIFT), nid);
+	if (!page)
+		return NULL;
+	shrink_pages_exact(page, npages);
+	if (gfp & KMM_GFP_ZERO)
+		memset(page_to_virt(page), 0, npages << PAGE_SHIFT);
+	return page_to_virt(page);
 }
 
 /* The smallest class whose objects are all aligned to @align (<= 4 KiB). */
@@ -83,7 +100,7 @@ void *__kmalloc(size_t size, kmm_gfp_t gfp, int nid, size_t align)
 		cache = kmalloc_slab(size);
 	}
 	if (nid == KMM_NUMA_NO_NODE) {
-		obj = slab_alloc_fast(cache);
+		obj = kmalloc_alloc_fast(cache);
 		if (likely(obj)) {
 			if (gfp & KMM_GFP_ZERO)
 				memset(obj, 0, cache->object_size);
@@ -135,6 +152,19 @@ size_t __ksize(const void *ptr, struct kmm_page *page)
 	return 0;
 }
 
+/*
+ * Resize in place: a slab object as it is, a page run or an area without its
+ * tail pages (they go back).
+ */
+static void *krealloc_in_place(void *ptr, struct kmm_page *page, size_t size, kmm_gfp_t gfp)
+{
+	if (!page)
+		return __vrealloc(ptr, size, gfp);
+	if (!(page->flags & (PG_slab | PG_slab_tail)))
+		shrink_pages_exact(page, (size + PAGE_SIZE - 1) >> PAGE_SHIFT);
+	return ptr;
+}
+
 void *__krealloc(void *ptr, size_t size, kmm_gfp_t gfp)
 {
 	struct kmm_page *page = virt_to_page_checked(ptr);
@@ -143,19 +173,21 @@ void *__krealloc(void *ptr, size_t size, kmm_gfp_t gfp)
 
 	if (!old)
 		bad_kfree(ptr, "realloc of a pointer not allocated by libkmm");
-	if (page && (page->flags & (PG_slab | PG_slab_tail))) {
-		/* In place while it fits and moving would not save half the object. */
-		if (size <= old && (size > old / 2 || old <= 128))
-			return ptr;
-	} else if (page) {
+	if (size > KMALLOC_SIZE_LIMIT)
+		return NULL; /* the block stays as it is */
+	/*
+	 * A block stays where it is while the size fits and a move would not
+	 * save half of it (nor go to a smaller slab object): any size from the
+	 * one asked for up to the usable size keeps the pointer.
+	 */
+	if (size <= old && (size > old / 2 || size > KMALLOC_MAX_SIZE || old <= 128)) {
+		p = krealloc_in_place(ptr, page, size, gfp);
+		if (p)
+			return p;
+	} else if (page && !(page->flags & (PG_slab | PG_slab_tail))) {
 		unsigned long npages = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
 
-		/* A page run shrinks in place (the tail goes back) or grows when it fits. */
-		if (size > KMALLOC_MAX_SIZE && npages <= (old >> PAGE_SHIFT)) {
-			shrink_pages_exact(page, npages);
-			return ptr;
-		}
-		/* Or grows where it is, over free pages that follow it. */
+		/* A page run grows where it is, over free pages that follow it. */
 		if (size <= LARGE_MAX && grow_pages_exact(page, npages))
 			return ptr;
 		/* Outgrowing the buddy: the run's pages move into an area. */
@@ -164,8 +196,8 @@ void *__krealloc(void *ptr, size_t size, kmm_gfp_t gfp)
 			if (p)
 				return p;
 		}
-	} else if (size > KMALLOC_MAX_SIZE) {
-		/* An area shrinks or grows without copying; small sizes go to a slab. */
+	} else if (!page && size > KMALLOC_MAX_SIZE) {
+		/* An area grows in place or moves by mremap, without copying. */
 		p = __vrealloc(ptr, size, gfp);
 		if (p)
 			return p;

@@ -119,9 +119,11 @@ static inline uint32_t *obj_link(const struct kmm_cache *cache, void *obj)
 	return (uint32_t *)((char *)obj + cache->meta);
 }
 
+#define SLAB_MARK_OFFSET 8 /* of the mark in the metadata */
+
 static inline uint64_t *obj_mark(const struct kmm_cache *cache, void *obj)
 {
-	return (uint64_t *)((char *)obj + cache->meta + 8);
+	return (uint64_t *)((char *)obj + cache->meta + SLAB_MARK_OFFSET);
 }
 
 #if KMM_HAVE_RSEQ_ASM
@@ -130,23 +132,44 @@ static inline uint64_t *obj_mark(const struct kmm_cache *cache, void *obj)
 	kmm_rseq_offset, (cache)->cpu, (long)sizeof(struct slab_cpu), (unsigned int)kmm_nr_cpu_ids
 #endif
 
+/* Pop an object from this CPU's stack of @cache; NULL on a miss (or without rseq). */
+static __always_inline void *slab_pop_fast(struct kmm_cache *cache)
+{
+#if KMM_HAVE_RSEQ_ASM
+	if (likely(kmm_rseq_usable))
+		return rseq_list_pop(SLAB_RSEQ_ARGS(cache));
+#endif
+	return NULL;
+}
+
 /*
- * slab_alloc_fast() - pop an object from this CPU's stack of @cache.
- * Budget: the rseq pop (14 instructions) and one store; NULL on a miss.
+ * slab_alloc_fast() - pop an object from this CPU's stack of @cache and clear
+ * its double-free mark, wherever the cache keeps it.
+ * Budget: the rseq pop (14 instructions), a load of cache->meta (the line
+ * the pop read cache->cpu from) and one store; NULL on a miss.
  */
 static __always_inline void *slab_alloc_fast(struct kmm_cache *cache)
 {
-#if KMM_HAVE_RSEQ_ASM
-	if (likely(kmm_rseq_usable)) {
-		void **obj = rseq_list_pop(SLAB_RSEQ_ARGS(cache));
+	void *obj = slab_pop_fast(cache);
 
-		if (likely(obj)) {
-			obj[1] = NULL;
-			return obj;
-		}
-	}
-#endif
-	return NULL;
+	if (likely(obj))
+		*obj_mark(cache, obj) = 0;
+	return obj;
+}
+
+/*
+ * kmalloc_alloc_fast() - slab_alloc_fast() for a kmalloc cache.  Those have
+ * no constructor, so their metadata overlays the object (meta is 0, checked
+ * by kmem_cache_init()) and the mark's offset is a constant: no load.
+ * Budget: the rseq pop and one store; NULL on a miss.
+ */
+static __always_inline void *kmalloc_alloc_fast(struct kmm_cache *cache)
+{
+	void *obj = slab_pop_fast(cache);
+
+	if (likely(obj))
+		*(uint64_t *)((char *)obj + SLAB_MARK_OFFSET) = 0;
+	return obj;
 }
 
 /*

@@ -28,9 +28,11 @@
  *
  * Misuse: a free must start on an object boundary (checked with one multiply,
  * against a precomputed divisibility constant) and must not find the object
- * already marked free (the second word of a freed object holds its address
- * mixed with a per-process secret; allocation clears it).  Both checks are on
- * in every build.
+ * already marked free (a freed object's metadata holds its address mixed with
+ * a per-process secret; allocation clears it).  Both checks are on in every
+ * build.  The metadata overlays the free object, except in a cache with a
+ * constructor: there it lies past the object (cache->meta), so an object
+ * keeps its constructed state from free to the next allocation.
  *
  * Lock order: slab_mutex (the cache list), a cache's slab_cpu locks, its node
  * list_locks, then zone locks inside the page allocator.  A node's list_lock
@@ -611,6 +613,8 @@ int kmem_cache_init(void)
 		kmalloc_caches[i] = cache_create(name, kmalloc_size(i), 0, 0, NULL);
 		if (!kmalloc_caches[i])
 			return -ENOMEM;
+		/* kmalloc_alloc_fast() clears the mark at a fixed offset. */
+		KMM_BUG_ON(kmalloc_caches[i]->meta != 0);
 	}
 	for (unsigned int i = 0; i < ARRAY_SIZE(kmalloc_table); i++)
 		kmalloc_table[i] = kmalloc_caches[kmalloc_index(i ? i * 16 : 1)];

@@ -7,6 +7,7 @@
  */
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <new>
@@ -80,6 +81,48 @@ int main()
 		threw = true;
 	}
 	CHECK(threw);
+
+	/*
+	 * new[] sizes near SIZE_MAX: a count whose product overflows is refused
+	 * before operator new[] runs (bad_array_new_length, a bad_alloc, which
+	 * g++ throws for the nothrow forms too, as for any array above
+	 * PTRDIFF_MAX bytes); a byte count just below that, or any size passed
+	 * to the operators directly, reaches libkmm and fails.
+	 */
+	const size_t counts[] = { SIZE_MAX / 2, SIZE_MAX / 4 + 1, SIZE_MAX - 4096, SIZE_MAX - 1,
+				  SIZE_MAX / 2 + 1 };
+	for (size_t c : counts) {
+		volatile size_t n = c;
+		int arrays_threw = 0;
+
+		try {
+			char *a = new char[n];
+			delete[] a;
+		} catch (const std::bad_alloc &) {
+			arrays_threw++;
+		}
+		try {
+			int *a = new int[n];
+			delete[] a;
+		} catch (const std::bad_alloc &) {
+			arrays_threw++;
+		}
+		try {
+			Wide *a = new Wide[n / 64];
+			delete[] a;
+		} catch (const std::bad_alloc &) {
+			arrays_threw++;
+		}
+		CHECK(arrays_threw == 3);
+		if (c <= PTRDIFF_MAX) {
+			CHECK(new (std::nothrow) char[n] == nullptr);
+			CHECK(new (std::nothrow) int[n / 8] == nullptr);
+			CHECK(new (std::nothrow) Wide[n / 512] == nullptr);
+		}
+		CHECK(::operator new[](n, std::nothrow) == nullptr);
+		CHECK(::operator new[](n, std::align_val_t(64), std::nothrow) == nullptr);
+		CHECK(::operator new(n, std::align_val_t(1 << 20), std::nothrow) == nullptr);
+	}
 
 	std::vector<std::thread> threads;
 	std::vector<long> sums(4);

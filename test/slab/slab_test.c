@@ -9,6 +9,8 @@
 #include "../kt_kmm.h"
 #include "slab/slab.h"
 
+#include <kmm/mempool.h>
+
 static void test_size_classes(void)
 {
 	KT_REQUIRE(kmm_init() == 0, "init");
@@ -67,6 +69,74 @@ static void test_cache_lifecycle(void)
 	cache_shrink(c);
 	KT_CHECK(cache_active_objects(c) == 0, "active %lu after all frees",
 		 cache_active_objects(c));
+	kmm_cache_destroy(c);
+}
+
+/*
+ * A constructor cache hands objects back as they were freed: in constructed
+ * state (the program frees them so), every byte of them, across slabs and
+ * rounds of alloc/free/alloc.  The free-object metadata lies past the object.
+ */
+#define CTOR_SIZE 40
+
+static void ctor_pattern(void *obj)
+{
+	for (int i = 0; i < CTOR_SIZE; i++)
+		((unsigned char *)obj)[i] = (unsigned char)(0xc0 + i);
+}
+
+static int ctor_intact(const unsigned char *o)
+{
+	for (int i = 0; i < CTOR_SIZE; i++)
+		if (o[i] != (unsigned char)(0xc0 + i))
+			return i;
+	return -1;
+}
+
+static void test_ctor_cache_reuse(void)
+{
+	enum { N = 2000, ROUNDS = 6 };
+	struct kmm_cache *c = kmm_cache_create("ctor_reuse", CTOR_SIZE, 0, 0, ctor_pattern);
+	struct kmm_mempool *pool;
+	static void *objs[N];
+	int bad = 0;
+
+	KT_REQUIRE(c, "create");
+	KT_CHECK(c->objects < N / 4, "%u objects per slab: the test wants several slabs",
+		 c->objects);
+	for (int round = 0; round < ROUNDS && !bad; round++) {
+		for (int i = 0; i < N; i++) {
+			objs[i] = kmm_cache_alloc(c, KMM_GFP_KERNEL);
+			KT_REQUIRE(objs[i], "alloc %d", i);
+			if (ctor_intact(objs[i]) >= 0 && bad++ < 3)
+				KT_CHECK(0, "round %d: object %p byte %d not as constructed", round,
+					 objs[i], ctor_intact(objs[i]));
+		}
+		/* Free in an order other than allocation's: objects change places. */
+		for (int i = round & 1; i < N; i += 2)
+			kmm_cache_free(c, objs[i]);
+		for (int i = !(round & 1); i < N; i += 2)
+			kmm_cache_free(c, objs[i]);
+	}
+	/* One object, freed and taken back at once, many times: the per-CPU stack's top. */
+	for (int i = 0; i < 10000; i++) {
+		void *o = kmm_cache_alloc(c, KMM_GFP_KERNEL);
+
+		KT_REQUIRE(o && ctor_intact(o) < 0, "alloc/free loop %d: %p", i, o);
+		kmm_cache_free(c, o);
+	}
+	/* The mempool over the same cache takes the same fast path. */
+	pool = kmm_mempool_create_slab_pool(4, c);
+	KT_REQUIRE(pool, "slab pool");
+	for (int i = 0; i < 1000; i++) {
+		void *o = kmm_mempool_alloc(pool, KMM_GFP_KERNEL);
+
+		KT_REQUIRE(o && ctor_intact(o) < 0, "mempool loop %d: %p", i, o);
+		kmm_mempool_free(o, pool);
+	}
+	kmm_mempool_destroy(pool);
+	cache_shrink(c);
+	KT_CHECK(cache_active_objects(c) == 0, "active %lu", cache_active_objects(c));
 	kmm_cache_destroy(c);
 }
 
@@ -161,14 +231,28 @@ static void double_free(void *a)
 	kmm_cache_free(c, o);
 }
 
+static void double_free_ctor(void *a)
+{
+	struct kmm_cache *c = kmm_cache_create("twice_ctor", CTOR_SIZE, 0, 0, ctor_pattern);
+	void *o = kmm_cache_alloc(c, 0), *p;
+
+	(void)a;
+	kmm_cache_free(c, o);
+	p = kmm_cache_alloc(c, 0); /* o again (the top of the stack), then freed twice */
+	kmm_cache_free(c, p);
+	kmm_cache_free(c, p);
+}
+
 static void test_misuse(void)
 {
 	kt_expect_death("destroy with live objects", destroy_live, NULL,
 			"1 objects are still allocated");
 	kt_expect_death("free to the wrong cache", wrong_cache, NULL, "belongs to cache one");
 	kt_expect_death("double free", double_free, NULL, "double free");
+	kt_expect_death("double free (constructor cache)", double_free_ctor, NULL,
+			"(slab object, cache twice_ctor): double free");
 }
 
-KT_MAIN(KT_TEST(test_size_classes), KT_TEST(test_cache_lifecycle),
+KT_MAIN(KT_TEST(test_size_classes), KT_TEST(test_cache_lifecycle), KT_TEST(test_ctor_cache_reuse),
 	KT_TEST(test_cache_alignment_and_errors), KT_TEST(test_kmalloc_api),
 	KT_TEST(test_slabinfo_format), KT_TEST(test_misuse))
