@@ -254,11 +254,6 @@ __export void free_aligned_sized(void *p, size_t align, size_t size)
 	free(p);
 }
 
-__export void cfree(void *p)
-{
-	free(p);
-}
-
 /* ---- glibc's introspection calls, doing the libkmm thing ---- */
 
 __export int mallopt(int param, int value)
@@ -366,40 +361,25 @@ __export int malloc_info(int options, FILE *fp)
 	return 0;
 }
 
-/* ---- glibc's internal names, which some programs call directly ---- */
+/*
+ * ---- glibc's internal names, which some programs call directly ----
+ * Aliases: the exported symbol is the function itself, with no second frame.
+ */
+#if defined(__clang__)
+#define KMM_ALIAS(target) __export __attribute__((alias(#target)))
+#else /* gcc: the alias carries the target's attributes (malloc, alloc_size, nonnull) */
+#define KMM_ALIAS(target) __export __attribute__((alias(#target), copy(target)))
+#endif
 
-__export void *__libc_malloc(size_t size)
-{
-	return malloc(size);
-}
-__export void __libc_free(void *p)
-{
-	free(p);
-}
-__export void *__libc_calloc(size_t n, size_t size)
-{
-	return calloc(n, size);
-}
-__export void *__libc_realloc(void *p, size_t size)
-{
-	return realloc(p, size);
-}
-__export void *__libc_memalign(size_t align, size_t size)
-{
-	return memalign(align, size);
-}
-__export void *__libc_valloc(size_t size)
-{
-	return valloc(size);
-}
-__export void *__libc_pvalloc(size_t size)
-{
-	return pvalloc(size);
-}
-__export int __posix_memalign(void **memptr, size_t align, size_t size)
-{
-	return posix_memalign(memptr, align, size);
-}
+void *__libc_malloc(size_t size) KMM_ALIAS(malloc);
+void __libc_free(void *p) KMM_ALIAS(free);
+void *__libc_calloc(size_t n, size_t size) KMM_ALIAS(calloc);
+void *__libc_realloc(void *p, size_t size) KMM_ALIAS(realloc);
+void *__libc_memalign(size_t align, size_t size) KMM_ALIAS(memalign);
+void *__libc_valloc(size_t size) KMM_ALIAS(valloc);
+void *__libc_pvalloc(size_t size) KMM_ALIAS(pvalloc);
+int __posix_memalign(void **memptr, size_t align, size_t size) KMM_ALIAS(posix_memalign);
+void cfree(void *p) KMM_ALIAS(free);
 
 /* ---- C++: every operator new and delete (mangled names, no libstdc++ needed) ---- */
 
@@ -489,47 +469,32 @@ __export void *_Znwm(size_t size)
 {
 	return cxx_new(size);
 }
-__export void *_Znam(size_t size)
-{
-	return cxx_new(size);
-}
+void *_Znam(size_t size) KMM_ALIAS(_Znwm);
 __export void *_ZnwmRKSt9nothrow_t(size_t size, const void *nt)
 {
 	(void)nt;
 	return cxx_new_nothrow(size, 0);
 }
-__export void *_ZnamRKSt9nothrow_t(size_t size, const void *nt)
-{
-	(void)nt;
-	return cxx_new_nothrow(size, 0);
-}
+void *_ZnamRKSt9nothrow_t(size_t size, const void *nt) KMM_ALIAS(_ZnwmRKSt9nothrow_t);
 __export void *_ZnwmSt11align_val_t(size_t size, size_t align)
 {
 	return cxx_new_aligned(size, align);
 }
-__export void *_ZnamSt11align_val_t(size_t size, size_t align)
-{
-	return cxx_new_aligned(size, align);
-}
+void *_ZnamSt11align_val_t(size_t size, size_t align) KMM_ALIAS(_ZnwmSt11align_val_t);
 __export void *_ZnwmSt11align_val_tRKSt9nothrow_t(size_t size, size_t align, const void *nt)
 {
 	(void)nt;
 	return cxx_new_nothrow(size, align);
 }
-__export void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t size, size_t align, const void *nt)
-{
-	(void)nt;
-	return cxx_new_nothrow(size, align);
-}
+void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t size, size_t align, const void *nt)
+	KMM_ALIAS(_ZnwmSt11align_val_tRKSt9nothrow_t);
 
-__export void _ZdlPv(void *p)
-{
-	free(p);
-}
-__export void _ZdaPv(void *p)
-{
-	free(p);
-}
+/*
+ * delete: the unsized forms are free itself; the sized, nothrow and aligned
+ * forms take arguments free does not, and stay functions.
+ */
+void _ZdlPv(void *p) KMM_ALIAS(free);
+void _ZdaPv(void *p) KMM_ALIAS(free);
 __export void _ZdlPvm(void *p, size_t size)
 {
 	(void)size;
