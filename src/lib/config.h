@@ -61,6 +61,14 @@ struct kmm_config {
 
 extern struct kmm_config kmm_config;
 
+/*
+ * Is this a secure-execution process (AT_SECURE: setuid, setgid, file
+ * capabilities)?  Its environment is not trusted: every setting keeps its default.
+ */
+bool kmm_secure_exec(void);
+/* getenv(@name), or NULL in a secure-execution process: every KMM_* read goes through it. */
+const char *kmm_getenv(const char *name);
+
 /* Fill kmm_config from the defaults and the environment; warn about bad values. */
 void kmm_config_init(void);
 
