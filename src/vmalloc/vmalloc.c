@@ -114,6 +114,7 @@ enum vm_stat_item {
 	VMS_SHRINK,
 	VMS_FROM_RUN,	 /* a page run grew into an area */
 	VMS_MOVE_FAILED, /* mremap refused a move */
+	VMS_COPIED_BACK, /* ... and a move back: the pages were copied instead */
 	NR_VM_STATS
 };
 
@@ -143,6 +144,17 @@ static int vm_move(void *from, size_t size, void *to)
 	if (ret)
 		vm.stat[VMS_MOVE_FAILED]++;
 	return ret;
+}
+
+/*
+ * os_unmap_keep(), or where the kernel cannot split the mapping (no mappings
+ * left) at least the pages dropped: the range stays libkmm's, mapped but
+ * unused, and reads zero.
+ */
+static void unmap_keep(uintptr_t addr, size_t size)
+{
+	if (size && os_unmap_keep((void *)addr, size))
+		os_release((void *)addr, size, false);
 }
 
 /*
@@ -488,9 +500,17 @@ static size_t stitch_runs(struct kmm_vm_area *a, struct kmm_page **runs, unsigne
 						 (uintptr_t)page_to_virt(runs[i]) + len;
 		     j++)
 			len += (unsigned long)runs[j]->private << PAGE_SHIFT;
-		if (vm_move(page_to_virt(runs[i]), len, (void *)(dst + done))) {
-			/* hugetlb sections, or a kernel without MREMAP_DONTUNMAP. */
-			vm.no_stitch = true;
+		int ret = vm_move(page_to_virt(runs[i]), len, (void *)(dst + done));
+
+		if (ret) {
+			/*
+			 * EINVAL: hugetlb sections, or a kernel without
+			 * MREMAP_DONTUNMAP, for good.  Anything else (ENOMEM: no
+			 * mappings or memory left) passes: the next request
+			 * stitches again.
+			 */
+			if (ret == -EINVAL)
+				vm.no_stitch = true;
 			break;
 		}
 		for (unsigned int k = i; k < j; k++)
@@ -539,7 +559,7 @@ static bool fill_area(struct kmm_vm_area *a, size_t to, kmm_gfp_t gfp)
 		if (kmm_arena.thp && to >= SECTION_SIZE)
 			os_advise_hugepage((void *)dst, left);
 		if (!reserve_pieces(a, 1)) {
-			os_unmap_keep((void *)dst, left);
+			unmap_keep(dst, left);
 			arena_uncharge(nr);
 			return false;
 		}
@@ -562,26 +582,22 @@ static unsigned int stretch_end(const struct kmm_vm_area *a, unsigned int i, siz
 /*
  * Move pieces [@i, @j) (@len bytes) from @from to @to: in one call, or piece
  * by piece where the kernel did not merge them after all (a kernel before
- * 6.17 cannot move several mappings at once).  Return: 0 or -errno.
+ * 6.17 cannot move several mappings at once).  Return: the bytes moved, a
+ * whole number of pieces (less than @len after a failure).
  */
-static int move_stretch(const struct kmm_vm_area *a, unsigned int i, unsigned int j, size_t len,
-			uintptr_t from, uintptr_t to)
+static size_t move_stretch(const struct kmm_vm_area *a, unsigned int i, unsigned int j, size_t len,
+			   uintptr_t from, uintptr_t to)
 {
 	size_t off = 0;
-	int ret = vm_move((void *)from, len, (void *)to);
 
-	if (!ret || j - i == 1)
-		return ret;
-	for (unsigned int k = i; k < j; k++) {
-		ret = vm_move((void *)(from + off), piece_bytes(&a->pieces[k]), (void *)(to + off));
-		if (ret) {
-			if (off && vm_move((void *)to, off, (void *)from))
-				kmm_panic("vmalloc: cannot move %p back", (void *)from);
-			return ret;
-		}
+	if (!vm_move((void *)from, len, (void *)to))
+		return len;
+	for (unsigned int k = i; k < j && j - i > 1; k++) {
+		if (vm_move((void *)(from + off), piece_bytes(&a->pieces[k]), (void *)(to + off)))
+			break;
 		off += piece_bytes(&a->pieces[k]);
 	}
-	return 0;
+	return off;
 }
 
 /*
@@ -642,7 +658,7 @@ static void trim_area(struct kmm_vm_area *a, size_t size)
 	a->nr_pieces = i;
 	recount_maps(a);
 	if (a->size > size)
-		os_unmap_keep((void *)(a->addr + size), a->size - size);
+		unmap_keep(a->addr + size, a->size - size);
 	a->size = size;
 	a->claim = size;
 }
@@ -982,19 +998,43 @@ size_t vmalloc_usable_size(const void *p)
 
 /*
  * Move @a's pieces, stretch by stretch, from @from to @to up to byte @limit.
- * Return: the bytes moved (less than @limit after a failure).
+ * Return: the bytes moved, a whole number of pieces (less than @limit after
+ * a failure).
  */
 static size_t move_pieces(const struct kmm_vm_area *a, uintptr_t from, uintptr_t to, size_t limit)
 {
-	size_t off = 0, len;
+	size_t off = 0, len, done;
 
 	for (unsigned int i = 0, j; i < a->nr_pieces && off < limit; i = j) {
 		j = stretch_end(a, i, &len);
-		if (move_stretch(a, i, j, len, from + off, to + off))
+		/* Only what lies below @limit (a move back after a partial move). */
+		while (off + len > limit)
+			len -= piece_bytes(&a->pieces[--j]);
+		done = move_stretch(a, i, j, len, from + off, to + off);
+		off += done;
+		if (done < len)
 			break;
-		off += len;
 	}
 	return off;
+}
+
+/*
+ * Undo a move of @a's first @len bytes from @from to @to, so that @from
+ * holds them again: moved back, or where the kernel refuses that too (no
+ * mappings left), copied back (a move leaves @from mapped, reading zero) and
+ * their pages dropped.  @to is a reservation again either way.  Never fails
+ * short of memory for the copy, so no caller's data is lost to a refused
+ * move.  Context: vm.lock.
+ */
+static void move_back(const struct kmm_vm_area *a, uintptr_t to, uintptr_t from, size_t len)
+{
+	size_t back = move_pieces(a, to, from, len);
+
+	if (back < len) {
+		memcpy((void *)(from + back), (void *)(to + back), len - back);
+		vm.stat[VMS_COPIED_BACK]++;
+	}
+	unmap_keep(to, len);
 }
 
 /*
@@ -1060,9 +1100,7 @@ static size_t take_from_cache(struct kmm_vm_area *a, size_t bytes)
 	tail = (struct kmm_vm_area){ .pieces = &d->pieces[i], .nr_pieces = d->nr_pieces - i };
 	moved = move_pieces(&tail, d->addr + d->size - len, a->addr + a->size, len);
 	if (moved < len) {
-		if (moved &&
-		    move_pieces(&tail, a->addr + a->size, d->addr + d->size - len, moved) < moved)
-			kmm_panic("vmalloc: cannot move cached area %p back", (void *)d->addr);
+		move_back(&tail, a->addr + a->size, d->addr + d->size - len, moved);
 		return 0;
 	}
 	for (unsigned int k = i; k < d->nr_pieces; k++)
@@ -1073,7 +1111,7 @@ static size_t take_from_cache(struct kmm_vm_area *a, size_t bytes)
 	d->claim = d->size;
 	recount_maps(d);
 	/* Its old place reads zero now: back to a reservation. */
-	os_unmap_keep((void *)(d->addr + d->size), len);
+	unmap_keep(d->addr + d->size, len);
 	if (!d->size) {
 		cache_remove(donor);
 		release_area(d);
@@ -1114,8 +1152,7 @@ static struct kmm_vm_area *grow_area(struct kmm_vm_area *a, size_t bytes, kmm_gf
 	}
 	moved = move_pieces(a, a->addr, b->addr, old);
 	if (moved < old) {
-		if (move_pieces(a, b->addr, a->addr, moved) < moved)
-			kmm_panic("vmalloc: cannot move area %p back", (void *)a->addr);
+		move_back(a, b->addr, a->addr, moved);
 		unclaim_range(b);
 		free_area_struct(b);
 		return NULL;
@@ -1133,8 +1170,7 @@ static struct kmm_vm_area *grow_area(struct kmm_vm_area *a, size_t bytes, kmm_gf
 	if (!fill_area(b, bytes, gfp)) {
 		/* Put everything back where the caller's pointer expects it. */
 		trim_area(b, old);
-		if (move_pieces(b, b->addr, a->addr, old) < old)
-			kmm_panic("vmalloc: cannot move area %p back", (void *)a->addr);
+		move_back(b, b->addr, a->addr, old);
 		a->pieces = b->pieces;
 		a->nr_pieces = b->nr_pieces;
 		a->max_pieces = b->max_pieces;
@@ -1143,12 +1179,11 @@ static struct kmm_vm_area *grow_area(struct kmm_vm_area *a, size_t bytes, kmm_gf
 		b->nr_pieces = b->max_pieces = 0;
 		recount_maps(a);
 		recount_maps(b);
-		os_unmap_keep((void *)b->addr, old);
 		unclaim_range(b);
 		free_area_struct(b);
 		return NULL;
 	}
-	os_unmap_keep((void *)a->addr, old);
+	unmap_keep(a->addr, old);
 	unclaim_range(a);
 	free_area_struct(a);
 	vm.stat[VMS_GROW_MOVED]++;
@@ -1205,12 +1240,10 @@ void *vmalloc_from_run(struct kmm_page *page, size_t size, kmm_gfp_t gfp)
 	if (!fill_area(a, bytes, gfp)) {
 		/* Back to a plain run where the caller's pointer expects it. */
 		trim_area(a, nr << PAGE_SHIFT);
-		if (vm_move((void *)a->addr, nr << PAGE_SHIFT, page_to_virt(page)))
-			kmm_panic("realloc: cannot move %p back", page_to_virt(page));
+		move_back(a, a->addr, (uintptr_t)page_to_virt(page), nr << PAGE_SHIFT);
 		page->flags = PG_exact;
 		a->nr_pieces = 0;
 		recount_maps(a);
-		os_unmap_keep((void *)a->addr, nr << PAGE_SHIFT);
 		goto fail_unclaim;
 	}
 	vm.stat[VMS_ALLOC]++;
@@ -1302,7 +1335,7 @@ void __vunmap(const void *addr)
 	release_pieces(a, 0, 0);
 	a->nr_pieces = 0;
 	recount_maps(a);
-	os_unmap_keep((void *)a->addr, a->size);
+	unmap_keep(a->addr, a->size);
 	unclaim_range(a);
 	kmm_unlock(&vm.lock);
 	free_area_struct(a);
@@ -1413,6 +1446,7 @@ static const char *const vm_stat_names[NR_VM_STATS] = {
 	[VMS_SHRINK] = "vrealloc_shrunk",
 	[VMS_FROM_RUN] = "vrealloc_from_run",
 	[VMS_MOVE_FAILED] = "vmalloc_move_failed",
+	[VMS_COPIED_BACK] = "vmalloc_copied_back",
 };
 
 /* The vmalloc counters of /proc/vmstat, and the mapping budget. */

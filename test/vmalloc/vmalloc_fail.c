@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vmalloc_fail.c - refused system calls on vmalloc's internal paths (the
+ * kernel's fail_page_alloc, here os.h's fault injection, debug builds): a
+ * move refused halfway through a realloc, its move back refused too, a fill
+ * that finds no mapping, a cached area that cannot give its pieces.  Every
+ * case returns NULL (ENOMEM at the API) with the caller's block intact and
+ * freeable, nothing is lost or counted twice (the zone's pages in use come
+ * back to where they were), and once the calls work again stitching does too.
+ */
+#define KT_SETUP fail_setup()
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../kt_kmm.h"
+#include "numa/os.h"
+#include "vmalloc/vmalloc.h"
+
+#define MiB (1UL << 20)
+#define ORDER_256K 6
+#define NR_BLOCKS 256
+
+static struct kmm_page *blocks[NR_BLOCKS];
+
+static bool can_stitch; /* at start: false where pages cannot move (valgrind) */
+
+static bool stitching(void)
+{
+	return kt_vmstat("vmalloc_stitching") == 1;
+}
+
+static void faults(long move_skip, long move_times, long map_times)
+{
+	os_fail_move.skip = move_skip;
+	os_fail_move.times = move_times;
+	os_fail_map.skip = 0;
+	os_fail_map.times = map_times;
+}
+
+/* Leave 256 KiB free blocks scattered through the zone: an area made of them has many pieces. */
+static void scatter_free_memory(void)
+{
+	for (int i = 0; i < NR_BLOCKS; i++) {
+		blocks[i] = kmm_alloc_pages(KMM_GFP_KERNEL, ORDER_256K);
+		if (!blocks[i]) {
+			fprintf(stderr, "order-6 allocation %d failed\n", i);
+			exit(2);
+		}
+	}
+	for (int i = 0; i < NR_BLOCKS; i += 2) {
+		kmm_free_pages(blocks[i], ORDER_256K);
+		blocks[i] = NULL;
+	}
+}
+
+static void release_scattered(void)
+{
+	for (int i = 1; i < NR_BLOCKS; i += 2)
+		kmm_free_pages(blocks[i], ORDER_256K);
+}
+
+static void fill(char *p, size_t size, unsigned int seed)
+{
+	for (size_t i = 0; i < size; i += 4096)
+		memcpy(p + i, &(unsigned long){ seed * 7919UL + i }, sizeof(unsigned long));
+}
+
+static bool intact(const char *p, size_t size, unsigned int seed)
+{
+	for (size_t i = 0; i < size; i += 4096) {
+		unsigned long v;
+
+		memcpy(&v, p + i, sizeof(v));
+		if (v != seed * 7919UL + i)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * An 8 MiB area of scattered runs with a neighbour right after its room to
+ * double: growing it to 24 MiB must move it, stretch by stretch.
+ */
+static char *area_that_must_move(char **blocker)
+{
+	char *p;
+
+	kmm_reclaim();
+	p = kmm_vmalloc(8 * MiB);
+	*blocker = kmm_vmalloc(8 * MiB);
+	if (!p || !*blocker)
+		return NULL;
+	fill(p, 8 * MiB, 1);
+	return p;
+}
+
+static void check_no_leak(unsigned long in_use, const char *what)
+{
+	unsigned long now;
+
+	KT_CHECK(stitching() == can_stitch, "%s: a refused move switched stitching off", what);
+	kmm_reclaim();
+	now = kt_normal_in_use();
+	KT_CHECK(now == in_use, "%s: %lu pages in use before, %lu after", what, in_use, now);
+}
+
+static void test_grow_move_refused(void)
+{
+	unsigned long in_use, failed = kt_vmstat("vmalloc_move_failed");
+	char *p, *blocker, *q;
+
+	if (!can_stitch) {
+		printf("pages cannot move here (valgrind): nothing to refuse\n");
+		return;
+	}
+	kmm_reclaim();
+	in_use = kt_normal_in_use();
+	scatter_free_memory();
+	p = area_that_must_move(&blocker);
+	KT_REQUIRE(p, "vmalloc");
+	/* The first stretch moves, the second is refused; the move back works. */
+	faults(1, 1, 0);
+	q = __vrealloc(p, 24 * MiB, KMM_GFP_KERNEL);
+	faults(0, 0, 0);
+	KT_CHECK(!q, "realloc succeeded through a refused move");
+	KT_CHECK(kt_vmstat("vmalloc_move_failed") > failed, "no move was refused");
+	KT_CHECK(intact(p, 8 * MiB, 1), "the block changed after a refused move");
+	KT_CHECK(kmm_ksize(p) == 8 * MiB, "the block is %zu bytes now", kmm_ksize(p));
+	/* Nothing latched: the same realloc works now, moved with its pages. */
+	q = __vrealloc(p, 24 * MiB, KMM_GFP_KERNEL);
+	KT_REQUIRE(q, "realloc after the refusal");
+	KT_CHECK(intact(q, 8 * MiB, 1), "contents lost in the move");
+	kmm_vfree(q);
+	kmm_vfree(blocker);
+	release_scattered();
+	check_no_leak(in_use, "refused move");
+}
+
+static void test_grow_move_back_refused(void)
+{
+	unsigned long in_use, copied = kt_vmstat("vmalloc_copied_back");
+	char *p, *blocker, *q;
+
+	if (!can_stitch)
+		return;
+	kmm_reclaim();
+	in_use = kt_normal_in_use();
+	scatter_free_memory();
+	p = area_that_must_move(&blocker);
+	KT_REQUIRE(p, "vmalloc");
+	/* The first stretch moves; every move after it, the move back included, is refused. */
+	faults(1, -1, -1);
+	q = __vrealloc(p, 24 * MiB, KMM_GFP_KERNEL);
+	faults(0, 0, 0);
+	KT_CHECK(!q, "realloc succeeded through a refused move");
+	KT_CHECK(kt_vmstat("vmalloc_copied_back") > copied, "the refused move back was not copied");
+	KT_CHECK(intact(p, 8 * MiB, 1), "the block changed after a refused move back");
+	q = kmm_vrealloc(p, 24 * MiB);
+	KT_REQUIRE(q, "realloc after the refusal");
+	KT_CHECK(intact(q, 8 * MiB, 1), "contents lost");
+	kmm_vfree(q);
+	kmm_vfree(blocker);
+	release_scattered();
+	check_no_leak(in_use, "refused move back");
+}
+
+/* The pages move to the new range, but nothing can fill the rest: all of it goes back. */
+static void test_grow_fill_refused(void)
+{
+	unsigned long in_use;
+	char *p, *blocker, *q;
+
+	kmm_reclaim();
+	in_use = kt_normal_in_use();
+	/* One fresh piece each: the move to the new range is one call. */
+	faults(0, -1, 0);
+	p = area_that_must_move(&blocker);
+	faults(0, 0, 0);
+	KT_REQUIRE(p, "vmalloc");
+	/* The pages move over; stitching the rest is refused once, a fresh mapping always. */
+	faults(1, 1, -1);
+	q = __vrealloc(p, 24 * MiB, KMM_GFP_KERNEL);
+	faults(0, 0, 0);
+	KT_REQUIRE(!q, "realloc succeeded with every fresh mapping refused");
+	KT_CHECK(intact(p, 8 * MiB, 1), "the block changed after a refused fill");
+	KT_CHECK(kmm_ksize(p) == 8 * MiB, "the block is %zu bytes now", kmm_ksize(p));
+	/* And every move after the first, the move back included: krealloc's copy fails too. */
+	faults(1, -1, -1);
+	q = kmm_krealloc(p, 24 * MiB, KMM_GFP_KERNEL);
+	faults(0, 0, 0);
+	KT_REQUIRE(!q && errno == ENOMEM, "krealloc under refused mappings: %p", (void *)q);
+	KT_CHECK(intact(p, 8 * MiB, 1), "the block changed after a refused move back");
+	KT_CHECK(kmm_ksize(p) == 8 * MiB, "the block is %zu bytes now", kmm_ksize(p));
+	q = kmm_krealloc(p, 24 * MiB, KMM_GFP_KERNEL);
+	KT_REQUIRE(q, "krealloc after the refusal");
+	KT_CHECK(intact(q, 8 * MiB, 1), "contents lost");
+	kmm_kfree(q);
+	kmm_vfree(blocker);
+	check_no_leak(in_use, "refused fill");
+}
+
+/* A page run outgrowing the buddy moves into an area; a refused fill moves it back. */
+static void test_run_to_area_refused(void)
+{
+	unsigned long in_use;
+	char *p, *q;
+
+	if (!can_stitch)
+		return;
+	kmm_reclaim();
+	in_use = kt_normal_in_use();
+	p = kmm_kmalloc(3 * MiB, KMM_GFP_KERNEL);
+	KT_REQUIRE(p && !kmm_is_vmalloc_addr(p), "a 3 MiB kmalloc");
+	fill(p, 3 * MiB, 2);
+	/* The run moves in, stitching is refused once, fresh mappings always: moved back. */
+	faults(1, 1, -1);
+	q = vmalloc_from_run(kmm_virt_to_page(p), 9 * MiB, KMM_GFP_KERNEL);
+	faults(0, 0, 0);
+	KT_REQUIRE(!q, "the run grew with every fresh mapping refused");
+	KT_CHECK(intact(p, 3 * MiB, 2), "the run changed after a refused fill");
+	KT_CHECK(kmm_ksize(p) == 3 * MiB, "the run is %zu bytes now", kmm_ksize(p));
+	/* Every move after the first refused, the move back included: copied back. */
+	faults(1, -1, -1);
+	q = kmm_krealloc(p, 9 * MiB, KMM_GFP_KERNEL);
+	faults(0, 0, 0);
+	KT_REQUIRE(!q && errno == ENOMEM, "krealloc under refused mappings: %p", (void *)q);
+	KT_CHECK(intact(p, 3 * MiB, 2), "the run changed after a refused move back");
+	KT_CHECK(kmm_ksize(p) == 3 * MiB, "the run is %zu bytes now", kmm_ksize(p));
+	q = kmm_krealloc(p, 9 * MiB, KMM_GFP_KERNEL);
+	KT_REQUIRE(q && kmm_is_vmalloc_addr(q), "krealloc after the refusal");
+	KT_CHECK(intact(q, 3 * MiB, 2), "contents lost");
+	kmm_kfree(q);
+	check_no_leak(in_use, "refused run move");
+}
+
+/*
+ * A freed area in the cache gives its pieces to the next request; a refused
+ * move halfway through puts them back.  With every call refused, large
+ * allocations fail cleanly; once the calls work, they stitch again.
+ */
+static void test_cache_donor_refused(void)
+{
+	unsigned long in_use, stitched, failed = kt_vmstat("vmalloc_move_failed");
+	char *p, *q;
+
+	if (!can_stitch)
+		return;
+	kmm_reclaim();
+	in_use = kt_normal_in_use();
+	scatter_free_memory();
+	p = kmm_vmalloc(16 * MiB);
+	KT_REQUIRE(p, "vmalloc");
+	memset(p, 0x5a, 16 * MiB);
+	kmm_vfree(p);
+	KT_CHECK(kt_vmstat("vmalloc_cached") == 1, "the freed area is not cached");
+	faults(1, 1, 0);
+	q = kmm_vmalloc(40 * MiB);
+	faults(0, 0, 0);
+	KT_REQUIRE(q, "vmalloc after one refused move");
+	KT_CHECK(kt_vmstat("vmalloc_move_failed") > failed, "no move was refused");
+	memset(q, 1, 40 * MiB);
+	kmm_vfree(q);
+	kmm_reclaim();
+
+	p = kmm_vmalloc(16 * MiB);
+	KT_REQUIRE(p, "vmalloc");
+	kmm_vfree(p);
+	faults(1, -1, -1);
+	errno = 0;
+	q = kmm_vmalloc(40 * MiB);
+	KT_CHECK(!q && errno == ENOMEM, "vmalloc with every call refused: %p", (void *)q);
+	errno = 0;
+	q = kmm_kmalloc(64 * MiB, KMM_GFP_KERNEL);
+	KT_CHECK(!q && errno == ENOMEM, "kmalloc with every call refused: %p", (void *)q);
+	faults(0, 0, 0);
+	KT_CHECK(stitching(), "a refused move switched stitching off");
+	stitched = kt_vmstat("vmalloc_stitched");
+	kmm_reclaim();
+	/* Less than the scattered blocks hold: they are stitched. */
+	q = kmm_vmalloc(16 * MiB);
+	KT_REQUIRE(q, "vmalloc once the calls work again");
+	KT_CHECK(kt_vmstat("vmalloc_stitched") > stitched, "nothing stitched after the pressure");
+	kmm_vfree(q);
+	release_scattered();
+	check_no_leak(in_use, "refused cache donor");
+}
+
+/* Fault injection is compiled in debug builds only. */
+static void fail_setup(void)
+{
+	if (KMM_DEBUG == 0) {
+		printf("skipped: fault injection is compiled in debug builds only\n");
+		exit(77);
+	}
+	kmm_init();
+	can_stitch = stitching();
+}
+
+KT_MAIN({ "grow_move_refused", test_grow_move_refused },
+	{ "grow_move_back_refused", test_grow_move_back_refused },
+	{ "grow_fill_refused", test_grow_fill_refused },
+	{ "run_to_area_refused", test_run_to_area_refused },
+	{ "cache_donor_refused", test_cache_donor_refused })
