@@ -39,7 +39,7 @@ enum { KMM_PURGE_DONTNEED, KMM_PURGE_FREE };
 	X(rseq, "KMM_RSEQ", KMM_OPT_BOOL, 1,                                                       \
 	  "lock-free per-CPU fast paths with rseq (0: the locked fallback)")                       \
 	X(vmalloc_reserve, "KMM_VMALLOC_RESERVE", KMM_OPT_SIZE, 1ULL << 40,                        \
-	  "address space reserved for the vmalloc region")                                         \
+	  "most address space the vmalloc region reserves (as its areas need it)")                 \
 	X(max_maps, "KMM_MAX_MAPS", KMM_OPT_SIZE, 0,                                               \
 	  "mappings the vmalloc layer may create (0: vm.max_map_count / 16)")                      \
 	X(purge, "KMM_PURGE", KMM_OPT_PURGE, KMM_PURGE_DONTNEED,                                   \

@@ -295,3 +295,13 @@ bool os_should_fail(struct os_fault *f)
 		__atomic_fetch_sub(&f->times, 1, __ATOMIC_RELAXED);
 	return true;
 }
+
+int os_unreserve(void *addr, size_t size)
+{
+	int saved = errno, ret = 0;
+
+	if (munmap(addr, size))
+		ret = -errno;
+	errno = saved;
+	return ret;
+}

@@ -81,6 +81,13 @@ int os_bind_node(void *addr, size_t size, int nid);
 unsigned long os_max_map_count(void);
 
 /*
+ * Give back a reservation (or part of one) libkmm no longer needs: munmap.
+ * Return: 0, or -errno (ENOMEM: the kernel could not split a mapping; the
+ * range stays mapped and libkmm's).
+ */
+int os_unreserve(void *addr, size_t size);
+
+/*
  * Fault injection for the tests (the kernel's fail_page_alloc), debug builds
  * only: after @skip more calls succeed, the next @times calls fail with
  * -ENOMEM (@times < 0: every call until reset).  os_move() and

@@ -57,7 +57,8 @@
 
 #define VM_GUARD (64UL << 10)	  /* PROT_NONE after every area */
 #define STITCH_MIN_ORDER 6	  /* 256 KiB: smaller runs are not moved */
-#define VM_MIN_REGION (1UL << 30) /* smallest region worth having */
+#define VM_MIN_REGION (1UL << 30) /* the least address space the region may reserve */
+#define VM_CHUNK_MIN (32UL << 20) /* the smallest reservation the region makes */
 #define VM_PIECES_MAX (1u << 16)  /* pieces per area (metadata bound) */
 
 /*
@@ -120,6 +121,17 @@ enum vm_stat_item {
 
 uintptr_t vmalloc_start, vmalloc_end;
 
+/*
+ * struct vm_chunk - one reservation of the region: PROT_NONE address space of
+ * libkmm's own, where areas are placed.  The region reserves chunks as areas
+ * need them and gives back a chunk that holds none.
+ */
+struct vm_chunk {
+	uintptr_t start, end;
+	unsigned long nr_areas;
+	uint64_t empty_ms; /* when its last area left */
+};
+
 static void release_area(struct kmm_vm_area *a);
 static void cache_remove(unsigned int i);
 static void cache_decay(void);
@@ -128,6 +140,10 @@ static struct {
 	struct kmm_lock lock;
 	struct kmm_vm_area **areas; /* sorted by addr */
 	size_t nr, cap;
+	struct vm_chunk *chunks; /* sorted by start */
+	size_t nr_chunks, chunks_cap;
+	unsigned int nr_empty;	/* chunks holding no area */
+	size_t reserved, limit; /* bytes the chunks hold, and may hold (KMM_VMALLOC_RESERVE) */
 	unsigned long maps, max_maps;
 	bool no_stitch; /* the zones cannot be moved (hugetlb, old kernel) */
 	struct kmm_vm_area *cache[VM_CACHE_MAX]; /* oldest first */
@@ -180,27 +196,165 @@ static bool can_move_pages(void)
 
 int vmalloc_init(void)
 {
-	size_t size = (size_t)MAX(kmm_config.vmalloc_reserve, VM_MIN_REGION);
-	void *base = NULL;
-
-	size = ALIGN_UP(size, SECTION_SIZE);
-	/* A smaller address space (valgrind, sanitizers, ulimit -v) gets a smaller region. */
-	for (; size >= VM_MIN_REGION; size /= 2) {
-		base = os_reserve(size, SECTION_SIZE);
-		if (base)
-			break;
-	}
-	if (!base)
-		return -ENOMEM;
-	vmalloc_start = (uintptr_t)base;
-	vmalloc_end = (uintptr_t)base + size;
+	/* Nothing is reserved yet: the first area reserves the first chunk. */
+	vm.limit = ALIGN_UP((size_t)MAX(kmm_config.vmalloc_reserve, VM_MIN_REGION), SECTION_SIZE);
 	vm.max_maps =
 		kmm_config.max_maps ? (unsigned long)kmm_config.max_maps : os_max_map_count() / 16;
 	vm.no_stitch = !can_move_pages();
 	return 0;
 }
 
-/* ---- the area index ---------------------------------------------------- */
+/* ---- the area index and the chunks -------------------------------------- */
+
+/*
+ * Room for one more of the @size-byte entries of the array at @arr, which
+ * holds @nr of @cap (metadata mapped apart: it must not come from the slab
+ * that calls vmalloc).  Return: false if it cannot grow.
+ */
+static bool array_room(void **arr, size_t nr, size_t *cap, size_t size)
+{
+	size_t n = *cap ? *cap * 2 : PAGE_SIZE / size;
+	void *p;
+
+	if (nr < *cap)
+		return true;
+	p = os_map_anon(n * size);
+	if (!p)
+		return false;
+	if (*arr) {
+		memcpy(p, *arr, nr * size);
+		os_unmap(*arr, *cap * size);
+	}
+	*arr = p;
+	*cap = n;
+	return true;
+}
+
+/* Index of the first chunk starting above @addr.  Context: vm.lock. */
+static size_t chunk_above(uintptr_t addr)
+{
+	size_t lo = 0, hi = vm.nr_chunks;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (vm.chunks[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The chunk containing @addr, or NULL.  Context: vm.lock. */
+static struct vm_chunk *find_chunk(uintptr_t addr)
+{
+	size_t i = chunk_above(addr);
+
+	if (i == 0 || addr >= vm.chunks[i - 1].end)
+		return NULL;
+	return &vm.chunks[i - 1];
+}
+
+/* Widen the hull is_vmalloc_addr() checks first; it never narrows. */
+static void widen_hull(uintptr_t start, uintptr_t end)
+{
+	if (!vmalloc_end) {
+		__atomic_store_n(&vmalloc_start, start, __ATOMIC_RELEASE);
+		__atomic_store_n(&vmalloc_end, end, __ATOMIC_RELEASE);
+		return;
+	}
+	if (start < vmalloc_start)
+		__atomic_store_n(&vmalloc_start, start, __ATOMIC_RELEASE);
+	if (end > vmalloc_end)
+		__atomic_store_n(&vmalloc_end, end, __ATOMIC_RELEASE);
+}
+
+/* Give chunk @i back to the system.  Return: false if the kernel refused (it stays). */
+static bool release_chunk(size_t i)
+{
+	struct vm_chunk *c = &vm.chunks[i];
+
+	if (os_unreserve((void *)c->start, c->end - c->start))
+		return false;
+	vm.reserved -= c->end - c->start;
+	vm.nr_empty -= !c->nr_areas;
+	memmove(c, c + 1, (vm.nr_chunks - i - 1) * sizeof(*c));
+	vm.nr_chunks--;
+	return true;
+}
+
+/*
+ * Give back the empty chunks but the one at @keep: all of them, or with
+ * @aged those empty for KMM_DECAY_MS.  One empty chunk waits that long, so
+ * that an alloc/free loop of large blocks does not reserve and give back a
+ * chunk each time.  Context: vm.lock.
+ */
+static void release_empty_chunks(uintptr_t keep, bool aged)
+{
+	uint64_t now;
+
+	if (!vm.nr_empty || (aged && !kmm_config.decay_ms))
+		return;
+	now = aged ? kmm_now_ms() : 0;
+	for (size_t i = vm.nr_chunks; i-- > 0;) {
+		struct vm_chunk *c = &vm.chunks[i];
+
+		if (c->nr_areas || c->start == keep)
+			continue;
+		if (!aged || now - c->empty_ms >= kmm_config.decay_ms)
+			release_chunk(i);
+	}
+}
+
+/*
+ * Reserve a chunk for an area of @want bytes (guard included) aligned to
+ * @align: twice that, so that the area can double in place, and at least
+ * VM_CHUNK_MIN or an eighth of what the region holds, so that chunks stay
+ * few; exactly @want where the address space is short (RLIMIT_AS).
+ * Context: vm.lock.  Return: the chunk, or NULL.
+ */
+static struct vm_chunk *new_chunk(size_t want, size_t align)
+{
+	size_t sizes[2], size = 0, i;
+	void *base = NULL;
+
+	want = ALIGN_UP(want, SECTION_SIZE);
+	sizes[0] = ALIGN_UP(MAX(MAX(2 * want, VM_CHUNK_MIN), vm.reserved / 8), SECTION_SIZE);
+	sizes[1] = want;
+	if (!array_room((void **)&vm.chunks, vm.nr_chunks, &vm.chunks_cap, sizeof(*vm.chunks)))
+		return NULL;
+	for (int attempt = 0; attempt < 2 && !base; attempt++) {
+		for (i = 0; i < 2 && !base; i++) {
+			size = sizes[i];
+			if (vm.reserved + size <= vm.limit)
+				base = os_reserve(size, MAX(align, SECTION_SIZE));
+		}
+		/* The address space an empty chunk holds may be what is missing. */
+		if (!base)
+			release_empty_chunks(0, false);
+	}
+	if (!base)
+		return NULL;
+	i = chunk_above((uintptr_t)base);
+	memmove(&vm.chunks[i + 1], &vm.chunks[i], (vm.nr_chunks - i) * sizeof(*vm.chunks));
+	vm.chunks[i] = (struct vm_chunk){ (uintptr_t)base, (uintptr_t)base + size, 0, 0 };
+	vm.nr_chunks++;
+	vm.nr_empty++;
+	vm.reserved += size;
+	widen_hull((uintptr_t)base, (uintptr_t)base + size);
+	return &vm.chunks[i];
+}
+
+bool vmalloc_owns(const void *p)
+{
+	bool ret;
+
+	kmm_lock(&vm.lock);
+	ret = find_chunk((uintptr_t)p) != NULL;
+	kmm_unlock(&vm.lock);
+	return ret;
+}
 
 /* Index of the first area starting above @addr.  Context: vm.lock. */
 static size_t find_above(uintptr_t addr)
@@ -238,19 +392,8 @@ static inline uintptr_t area_end(const struct kmm_vm_area *a)
 /* Insert @a at @at.  Context: vm.lock.  Return: false if the index cannot grow. */
 static bool index_insert(struct kmm_vm_area *a, size_t at)
 {
-	if (vm.nr == vm.cap) {
-		size_t cap = vm.cap ? vm.cap * 2 : 512;
-		struct kmm_vm_area **n = os_map_anon(cap * sizeof(*n));
-
-		if (!n)
-			return false;
-		if (vm.areas) {
-			memcpy(n, vm.areas, vm.nr * sizeof(*n));
-			os_unmap(vm.areas, vm.cap * sizeof(*n));
-		}
-		vm.areas = n;
-		vm.cap = cap;
-	}
+	if (!array_room((void **)&vm.areas, vm.nr, &vm.cap, sizeof(*vm.areas)))
+		return false;
 	memmove(&vm.areas[at + 1], &vm.areas[at], (vm.nr - at) * sizeof(*vm.areas));
 	vm.areas[at] = a;
 	vm.nr++;
@@ -264,34 +407,62 @@ static void index_remove(size_t at)
 }
 
 /*
- * Find room for @size bytes aligned to @align and insert @a there.  First a
- * gap that leaves the area below room to double and this one room to double;
- * then any gap.  Context: vm.lock.  Return: false if the region is full.
+ * A gap in the chunks for @size bytes aligned to @align, its guard after it:
+ * with @roomy one that leaves the area below room to double and this one
+ * room to double.  Context: vm.lock.  Return: the address, or 0.
  */
-static bool place_area(struct kmm_vm_area *a, size_t size, size_t align)
+static uintptr_t find_gap(size_t size, size_t align, bool roomy)
 {
-	for (int pass = 0; pass < 2; pass++) {
-		uintptr_t lo = vmalloc_start;
-		size_t want = size + VM_GUARD + (pass == 0 ? size : 0);
+	size_t want = size + VM_GUARD + (roomy ? size : 0), i = 0;
 
-		for (size_t i = 0; i <= vm.nr; i++) {
-			uintptr_t hi = i < vm.nr ? vm.areas[i]->addr : vmalloc_end;
+	for (size_t c = 0; c < vm.nr_chunks; c++) {
+		const struct vm_chunk *ch = &vm.chunks[c];
+		uintptr_t lo = ch->start;
+
+		for (;; i++) {
+			bool last = i == vm.nr || vm.areas[i]->addr >= ch->end;
+			uintptr_t hi = last ? ch->end : vm.areas[i]->addr;
 			uintptr_t start = lo;
 
-			if (pass == 0 && i > 0)
+			if (roomy && i > 0 && vm.areas[i - 1]->addr >= ch->start)
 				start = MAX(start, vm.areas[i - 1]->addr +
 							   2 * vm.areas[i - 1]->claim + VM_GUARD);
 			start = ALIGN_UP(start, align);
-			if (start < hi && hi - start >= want) {
-				a->addr = start;
-				a->claim = size;
-				return index_insert(a, i);
-			}
-			if (i < vm.nr)
-				lo = area_end(vm.areas[i]);
+			if (start < hi && hi - start >= want)
+				return start;
+			if (last)
+				break;
+			lo = area_end(vm.areas[i]);
 		}
 	}
-	return false;
+	return 0;
+}
+
+/*
+ * Find room for @size bytes aligned to @align and insert @a there: a gap
+ * with room to double in the chunks, else a new chunk, else any gap.
+ * Context: vm.lock.  Return: false if no address space is left.
+ */
+static bool place_area(struct kmm_vm_area *a, size_t size, size_t align)
+{
+	struct vm_chunk *c;
+	uintptr_t addr = find_gap(size, align, true);
+
+	if (!addr) {
+		c = new_chunk(size + VM_GUARD, align);
+		addr = c ? c->start : find_gap(size, align, false);
+	}
+	if (!addr)
+		return false;
+	a->addr = addr;
+	a->claim = size;
+	if (!index_insert(a, find_above(addr))) {
+		release_empty_chunks(0, false);
+		return false;
+	}
+	c = find_chunk(addr);
+	vm.nr_empty -= !c->nr_areas++;
+	return true;
 }
 
 /* ---- pieces ------------------------------------------------------------- */
@@ -714,11 +885,20 @@ static void unclaim_range(struct kmm_vm_area *a)
 {
 	size_t i = find_above(a->addr);
 
+	struct vm_chunk *c;
+
 	if (i == 0 || vm.areas[i - 1] != a)
 		kmm_panic("vmalloc: area %p lost from the index", (void *)a->addr);
 	index_remove(i - 1);
 	vm.maps -= a->nr_maps;
 	a->nr_maps = 0;
+	c = find_chunk(a->addr);
+	if (--c->nr_areas == 0) {
+		/* At most one empty chunk waits for reuse: the newest. */
+		vm.nr_empty++;
+		c->empty_ms = kmm_now_ms();
+		release_empty_chunks(c->start, false);
+	}
 }
 
 static size_t area_align(size_t size, size_t align)
@@ -775,8 +955,7 @@ void *__vmalloc_node(size_t size, size_t align, kmm_gfp_t gfp, int nid, unsigned
 	struct kmm_vm_area *a;
 	size_t bytes;
 
-	if (!size || size > vmalloc_end - vmalloc_start ||
-	    align > (vmalloc_end - vmalloc_start) / 4)
+	if (!size || size > vm.limit || align > vm.limit / 4)
 		return NULL;
 	bytes = ALIGN_UP(size, PAGE_SIZE);
 	if (nid == KMM_NUMA_NO_NODE || !node_online(nid)) {
@@ -859,8 +1038,10 @@ static struct kmm_vm_area *area_of(const void *p, unsigned int flags, const char
 static bool room_after(const struct kmm_vm_area *a, size_t size)
 {
 	size_t i = find_above(a->addr);
-	uintptr_t next = i < vm.nr ? vm.areas[i]->addr : vmalloc_end;
+	uintptr_t next = find_chunk(a->addr)->end;
 
+	if (i < vm.nr)
+		next = MIN(next, vm.areas[i]->addr);
 	return next - a->addr >= size + VM_GUARD;
 }
 
@@ -924,6 +1105,7 @@ static void cache_decay(void)
 {
 	uint64_t now;
 
+	release_empty_chunks(0, true);
 	if (!vm.nr_cached || !kmm_config.decay_ms)
 		return;
 	now = kmm_now_ms();
@@ -940,9 +1122,13 @@ bool __vfree(const void *p, const char *who)
 {
 	struct kmm_vm_area *a;
 
-	if (!is_vmalloc_addr(p))
+	if (!in_vmalloc_hull(p))
 		return false;
 	kmm_lock(&vm.lock);
+	if (!find_chunk((uintptr_t)p)) {
+		kmm_unlock(&vm.lock);
+		return false;
+	}
 	a = area_of(p, VM_ALLOC | VM_MALLOC, who);
 	vm.stat[VMS_FREE]++;
 	cache_decay();
@@ -980,6 +1166,7 @@ void vmalloc_purge(void)
 		cache_remove(0);
 		release_area(a);
 	}
+	release_empty_chunks(0, false);
 	kmm_unlock(&vm.lock);
 }
 
@@ -1195,7 +1382,7 @@ void *__vrealloc(void *p, size_t size, kmm_gfp_t gfp)
 	size_t bytes = ALIGN_UP(size, PAGE_SIZE), old;
 	struct kmm_vm_area *a;
 
-	if (!size || size > vmalloc_end - vmalloc_start)
+	if (!size || size > vm.limit)
 		return NULL;
 	kmm_lock(&vm.lock);
 	a = area_of(p, VM_ALLOC | VM_MALLOC, "realloc");
@@ -1223,7 +1410,7 @@ void *vmalloc_from_run(struct kmm_page *page, size_t size, kmm_gfp_t gfp)
 	struct kmm_vm_area *a;
 
 	if (vm.no_stitch || nr < (1UL << STITCH_MIN_ORDER) || bytes <= nr << PAGE_SHIFT ||
-	    size > vmalloc_end - vmalloc_start)
+	    size > vm.limit)
 		return NULL;
 	a = new_area(VM_MALLOC, NULL);
 	if (!a)
@@ -1296,7 +1483,7 @@ void *__vmap(struct kmm_page **pages, unsigned int count, const void *caller)
 	size_t bytes = (size_t)count << PAGE_SHIFT;
 	struct kmm_vm_area *a;
 
-	if (!count || count > VM_PIECES_MAX || bytes > vmalloc_end - vmalloc_start)
+	if (!count || count > VM_PIECES_MAX || bytes > vm.limit)
 		return NULL;
 	for (unsigned int i = 0; i < count; i++) {
 		if (!page_zone_checked(pages[i]) || (pages[i]->flags & (PG_buddy | PG_pcp)))
@@ -1405,26 +1592,30 @@ void show_vmallocinfo(struct kmm_seq *m)
 	kmm_unlock(&vm.lock);
 }
 
-/* The vmalloc lines of /proc/meminfo: the region, what is used, the largest free gap. */
+/*
+ * The vmalloc lines of /proc/meminfo: the address space the region may
+ * reserve, what is used, the largest free gap (in a chunk, or yet to be
+ * reserved).
+ */
 void show_vmalloc_meminfo(struct kmm_seq *m)
 {
-	size_t used = 0, chunk = 0;
-	uintptr_t lo = vmalloc_start;
+	size_t used = 0, chunk, i = 0;
 
 	kmm_lock(&vm.lock);
-	for (size_t i = 0; i <= vm.nr; i++) {
-		uintptr_t hi = i < vm.nr ? vm.areas[i]->addr : vmalloc_end;
+	chunk = vm.limit - vm.reserved;
+	for (size_t c = 0; c < vm.nr_chunks; c++) {
+		uintptr_t lo = vm.chunks[c].start;
 
-		chunk = MAX(chunk, (size_t)(hi - lo));
-		if (i < vm.nr) {
+		for (; i < vm.nr && vm.areas[i]->addr < vm.chunks[c].end; i++) {
+			chunk = MAX(chunk, (size_t)(vm.areas[i]->addr - lo));
 			if (!(vm.areas[i]->flags & VM_CACHED))
 				used += vm.areas[i]->size;
 			lo = area_end(vm.areas[i]);
 		}
+		chunk = MAX(chunk, (size_t)(vm.chunks[c].end - lo));
 	}
 	kmm_unlock(&vm.lock);
-	kmm_seq_printf(m, "VmallocTotal:   %8lu kB\n",
-		       (unsigned long)((vmalloc_end - vmalloc_start) >> 10));
+	kmm_seq_printf(m, "VmallocTotal:   %8lu kB\n", (unsigned long)(vm.limit >> 10));
 	kmm_seq_printf(m, "VmallocUsed:    %8lu kB\n", (unsigned long)(used >> 10));
 	kmm_seq_printf(m, "VmallocChunk:   %8lu kB\n", (unsigned long)(chunk >> 10));
 }
@@ -1452,9 +1643,9 @@ static const char *const vm_stat_names[NR_VM_STATS] = {
 /* The vmalloc counters of /proc/vmstat, and the mapping budget. */
 void show_vmalloc_vmstat(struct kmm_seq *m)
 {
-	unsigned long stat[NR_VM_STATS], maps, max_maps, areas;
+	unsigned long stat[NR_VM_STATS], maps, max_maps, areas, chunks;
 	unsigned int cached;
-	size_t cached_bytes;
+	size_t cached_bytes, reserved;
 
 	kmm_lock(&vm.lock);
 	memcpy(stat, vm.stat, sizeof(stat));
@@ -1463,8 +1654,12 @@ void show_vmalloc_vmstat(struct kmm_seq *m)
 	areas = vm.nr - vm.nr_cached;
 	cached = vm.nr_cached;
 	cached_bytes = vm.cached_bytes;
+	chunks = vm.nr_chunks;
+	reserved = vm.reserved;
 	kmm_unlock(&vm.lock);
 	kmm_seq_printf(m, "vmalloc_areas %lu\n", areas);
+	kmm_seq_printf(m, "vmalloc_chunks %lu\n", chunks);
+	kmm_seq_printf(m, "vmalloc_reserved_kb %lu\n", (unsigned long)(reserved >> 10));
 	kmm_seq_printf(m, "vmalloc_maps %lu\n", maps);
 	kmm_seq_printf(m, "vmalloc_maps_budget %lu\n", max_maps);
 	kmm_seq_printf(m, "vmalloc_stitching %d\n", !vm.no_stitch);

@@ -81,9 +81,11 @@ static bool intact(const char *p, size_t size, unsigned int seed)
 }
 
 /*
- * An 8 MiB area of scattered runs with a neighbour right after its room to
- * double: growing it to 24 MiB must move it, stretch by stretch.
+ * An 8 MiB area of scattered runs and a neighbour: growing it to 48 MiB, more
+ * than the chunk of address space an 8 MiB area is placed in, must move it,
+ * stretch by stretch.
  */
+#define GROWN (48 * MiB)
 static char *area_that_must_move(char **blocker)
 {
 	char *p;
@@ -110,6 +112,7 @@ static void check_no_leak(unsigned long in_use, const char *what)
 static void test_grow_move_refused(void)
 {
 	unsigned long in_use, failed = kt_vmstat("vmalloc_move_failed");
+	unsigned long moved = kt_vmstat("vrealloc_moved");
 	char *p, *blocker, *q;
 
 	if (!can_stitch) {
@@ -123,15 +126,16 @@ static void test_grow_move_refused(void)
 	KT_REQUIRE(p, "vmalloc");
 	/* The first stretch moves, the second is refused; the move back works. */
 	faults(1, 1, 0);
-	q = __vrealloc(p, 24 * MiB, KMM_GFP_KERNEL);
+	q = __vrealloc(p, GROWN, KMM_GFP_KERNEL);
 	faults(0, 0, 0);
 	KT_CHECK(!q, "realloc succeeded through a refused move");
 	KT_CHECK(kt_vmstat("vmalloc_move_failed") > failed, "no move was refused");
 	KT_CHECK(intact(p, 8 * MiB, 1), "the block changed after a refused move");
 	KT_CHECK(kmm_ksize(p) == 8 * MiB, "the block is %zu bytes now", kmm_ksize(p));
 	/* Nothing latched: the same realloc works now, moved with its pages. */
-	q = __vrealloc(p, 24 * MiB, KMM_GFP_KERNEL);
+	q = __vrealloc(p, GROWN, KMM_GFP_KERNEL);
 	KT_REQUIRE(q, "realloc after the refusal");
+	KT_CHECK(kt_vmstat("vrealloc_moved") > moved, "the realloc did not move");
 	KT_CHECK(intact(q, 8 * MiB, 1), "contents lost in the move");
 	kmm_vfree(q);
 	kmm_vfree(blocker);
@@ -153,12 +157,12 @@ static void test_grow_move_back_refused(void)
 	KT_REQUIRE(p, "vmalloc");
 	/* The first stretch moves; every move after it, the move back included, is refused. */
 	faults(1, -1, -1);
-	q = __vrealloc(p, 24 * MiB, KMM_GFP_KERNEL);
+	q = __vrealloc(p, GROWN, KMM_GFP_KERNEL);
 	faults(0, 0, 0);
 	KT_CHECK(!q, "realloc succeeded through a refused move");
 	KT_CHECK(kt_vmstat("vmalloc_copied_back") > copied, "the refused move back was not copied");
 	KT_CHECK(intact(p, 8 * MiB, 1), "the block changed after a refused move back");
-	q = kmm_vrealloc(p, 24 * MiB);
+	q = kmm_vrealloc(p, GROWN);
 	KT_REQUIRE(q, "realloc after the refusal");
 	KT_CHECK(intact(q, 8 * MiB, 1), "contents lost");
 	kmm_vfree(q);
@@ -182,19 +186,19 @@ static void test_grow_fill_refused(void)
 	KT_REQUIRE(p, "vmalloc");
 	/* The pages move over; stitching the rest is refused once, a fresh mapping always. */
 	faults(1, 1, -1);
-	q = __vrealloc(p, 24 * MiB, KMM_GFP_KERNEL);
+	q = __vrealloc(p, GROWN, KMM_GFP_KERNEL);
 	faults(0, 0, 0);
 	KT_REQUIRE(!q, "realloc succeeded with every fresh mapping refused");
 	KT_CHECK(intact(p, 8 * MiB, 1), "the block changed after a refused fill");
 	KT_CHECK(kmm_ksize(p) == 8 * MiB, "the block is %zu bytes now", kmm_ksize(p));
 	/* And every move after the first, the move back included: krealloc's copy fails too. */
 	faults(1, -1, -1);
-	q = kmm_krealloc(p, 24 * MiB, KMM_GFP_KERNEL);
+	q = kmm_krealloc(p, GROWN, KMM_GFP_KERNEL);
 	faults(0, 0, 0);
 	KT_REQUIRE(!q && errno == ENOMEM, "krealloc under refused mappings: %p", (void *)q);
 	KT_CHECK(intact(p, 8 * MiB, 1), "the block changed after a refused move back");
 	KT_CHECK(kmm_ksize(p) == 8 * MiB, "the block is %zu bytes now", kmm_ksize(p));
-	q = kmm_krealloc(p, 24 * MiB, KMM_GFP_KERNEL);
+	q = kmm_krealloc(p, GROWN, KMM_GFP_KERNEL);
 	KT_REQUIRE(q, "krealloc after the refusal");
 	KT_CHECK(intact(q, 8 * MiB, 1), "contents lost");
 	kmm_kfree(q);
