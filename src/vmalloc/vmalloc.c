@@ -3,9 +3,15 @@
  * vmalloc.c - memory contiguous in addresses but not in pages: the kernel's
  * mm/vmalloc.c, with the buddy's blocks playing the physical pages.
  *
- * libkmm owns one vmalloc region, a PROT_NONE reservation kept for its whole
- * life.  An area (struct kmm_vm_area, the kernel's vm_struct and vmap_area in
- * one) is a range of it followed by a guard gap that stays PROT_NONE, so an
+ * The vmalloc region is address space libkmm reserves (PROT_NONE) chunk by
+ * chunk as areas need it: nothing before the first large block, each chunk
+ * twice the area that asked for it (room to double in place), and a chunk
+ * that holds no area is given back (one waits KMM_DECAY_MS for reuse).  A
+ * chunk is claimed with a plain mmap, never MAP_FIXED, and everything mapped
+ * with MAP_FIXED or MREMAP_FIXED lands inside a chunk: no range libkmm maps
+ * into is one it does not own (the hole race of DESIGN_FACTS §2).  An area
+ * (struct kmm_vm_area, the kernel's vm_struct and vmap_area in one) is a
+ * range of a chunk followed by a guard gap that stays PROT_NONE, so an
  * overrun faults.  Its memory is a list of pieces in address order:
  *
  *  - a run: an exact run of pages from a zone's buddy, moved in with
@@ -34,11 +40,17 @@
  * (KMM_MAX_MAPS, default a sixteenth of the limit); past it, stitching stops
  * and the rest of a request is one fresh mapping.
  *
- * Areas sit in an array sorted by address: lookups are a binary search, a new
- * area takes the first gap that also leaves its lower neighbour room to
- * double (so a growing realloc usually stays in place).  One lock covers the
- * array and every system call on areas; the kernel serializes those calls on
- * the process's mmap lock anyway.  Lock order: vmalloc, then slab, then page.
+ * A system call refused on the way (no mappings or address space left)
+ * makes the request fail with everything as it was: a partial move is
+ * moved back, or copied back where the kernel refuses that too
+ * (move_back()).  Only EINVAL, which does not pass, switches stitching off.
+ *
+ * Areas and chunks sit in arrays sorted by address: lookups are a binary
+ * search, a new area takes the first gap that also leaves its lower
+ * neighbour room to double (so a growing realloc usually stays in place).
+ * One lock covers the arrays and every system call on areas; the kernel
+ * serializes those calls on the process's mmap lock anyway.  Lock order:
+ * vmalloc, then slab, then page.
  */
 #include <dlfcn.h>
 #include <errno.h>

@@ -292,6 +292,86 @@ static void test_cache_donor_refused(void)
 	check_no_leak(in_use, "refused cache donor");
 }
 
+static size_t max_map_count(void)
+{
+	char buf[32] = "";
+	int fd = open("/proc/sys/vm/max_map_count", O_RDONLY);
+
+	if (fd >= 0) {
+		if (read(fd, buf, sizeof(buf) - 1) < 0)
+			buf[0] = '\0';
+		close(fd);
+	}
+	return buf[0] ? strtoul(buf, NULL, 10) : 65530;
+}
+
+/*
+ * Real pressure: the process's mappings at vm.max_map_count, made of many
+ * one-page mappings of alternating protection.  Return: the region, its
+ * size in *@size (NULL if the limit could not be reached).
+ */
+static char *exhaust_map_count(size_t *size)
+{
+	size_t pages = 2 * max_map_count() + 64;
+	char *p;
+
+	*size = pages * 4096;
+	p = mmap(NULL, *size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	for (size_t i = 0; i < pages; i += 2)
+		if (mprotect(p + i * 4096, 4096, PROT_NONE))
+			return errno == ENOMEM ? p : NULL;
+	munmap(p, *size);
+	return NULL;
+}
+
+static void test_map_count_exhausted(void)
+{
+	unsigned long in_use, stitched;
+	char *p, *blocker, *q, *pressure;
+	size_t size;
+
+	if (getenv("LD_PRELOAD") && strstr(getenv("LD_PRELOAD"), "vgpreload")) {
+		printf("skipped under valgrind: it keeps mappings of its own\n");
+		return;
+	}
+#if defined(__SANITIZE_ADDRESS__)
+	printf("skipped under ASan: its allocator needs mappings of its own\n");
+	return;
+#endif
+	kmm_reclaim();
+	in_use = kt_normal_in_use();
+	scatter_free_memory();
+	p = area_that_must_move(&blocker);
+	KT_REQUIRE(p, "vmalloc");
+	pressure = exhaust_map_count(&size);
+	KT_REQUIRE(pressure, "could not reach vm.max_map_count");
+	errno = 0;
+	q = kmm_krealloc(p, GROWN, KMM_GFP_KERNEL);
+	KT_CHECK(!q && errno == ENOMEM, "krealloc with no mappings left: %p", (void *)q);
+	errno = 0;
+	q = kmm_vmalloc(GROWN);
+	KT_CHECK(!q && errno == ENOMEM, "vmalloc with no mappings left: %p", (void *)q);
+	munmap(pressure, size);
+	KT_CHECK(intact(p, 8 * MiB, 1), "the block changed under pressure");
+	KT_CHECK(kmm_ksize(p) == 8 * MiB, "the block is %zu bytes now", kmm_ksize(p));
+	/* The pressure is gone: stitching works again. */
+	stitched = kt_vmstat("vmalloc_stitched");
+	q = kmm_vmalloc(16 * MiB);
+	KT_REQUIRE(q, "vmalloc after the pressure");
+	KT_CHECK(!can_stitch || kt_vmstat("vmalloc_stitched") > stitched,
+		 "nothing stitched after the pressure");
+	kmm_vfree(q);
+	q = kmm_krealloc(p, GROWN, KMM_GFP_KERNEL);
+	KT_REQUIRE(q, "krealloc after the pressure");
+	KT_CHECK(intact(q, 8 * MiB, 1), "contents lost");
+	kmm_kfree(q);
+	kmm_vfree(blocker);
+	release_scattered();
+	check_no_leak(in_use, "map count exhausted");
+}
+
 /* Fault injection is compiled in debug builds only. */
 static void fail_setup(void)
 {
@@ -307,4 +387,5 @@ KT_MAIN({ "grow_move_refused", test_grow_move_refused },
 	{ "grow_move_back_refused", test_grow_move_back_refused },
 	{ "grow_fill_refused", test_grow_fill_refused },
 	{ "run_to_area_refused", test_run_to_area_refused },
-	{ "cache_donor_refused", test_cache_donor_refused })
+	{ "cache_donor_refused", test_cache_donor_refused },
+	{ "map_count_exhausted", test_map_count_exhausted })
