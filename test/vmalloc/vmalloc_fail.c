@@ -292,6 +292,67 @@ static void test_cache_donor_refused(void)
 	check_no_leak(in_use, "refused cache donor");
 }
 
+/*
+ * Random large allocations, reallocs and frees, each under a random set of
+ * refused calls: every failure is NULL with ENOMEM and the old block intact,
+ * every success holds what it should, and nothing leaks.
+ */
+static void test_random_faults(void)
+{
+	enum { SLOTS = 12, STEPS = 300 };
+	static struct {
+		char *p;
+		size_t size;
+		unsigned int seed;
+	} slot[SLOTS];
+	unsigned long in_use, failures = 0;
+
+	kmm_reclaim();
+	in_use = kt_normal_in_use();
+	scatter_free_memory();
+	for (unsigned int step = 0; step < STEPS; step++) {
+		unsigned int i = (unsigned int)(kt_rand() % SLOTS);
+		size_t size = (4 + kt_rand() % 21) * MiB + (kt_rand() % 16) * 4096;
+		char *q;
+
+		if (slot[i].p && kt_rand() % 3 == 0) {
+			kmm_kfree(slot[i].p);
+			slot[i].p = NULL;
+			continue;
+		}
+		faults((long)(kt_rand() % 4), kt_rand() % 3 ? (long)(kt_rand() % 3) : -1,
+		       kt_rand() % 4 ? 0 : -1);
+		errno = 0;
+		q = slot[i].p ? kmm_krealloc(slot[i].p, size, KMM_GFP_KERNEL)
+			      : kmm_kmalloc(size, KMM_GFP_KERNEL);
+		faults(0, 0, 0);
+		if (!q) {
+			failures++;
+			KT_CHECK(errno == ENOMEM, "step %u: NULL with errno %d", step, errno);
+			KT_CHECK(!slot[i].p || intact(slot[i].p, slot[i].size, slot[i].seed),
+				 "step %u: a failed realloc changed the block", step);
+			continue;
+		}
+		KT_CHECK(!slot[i].p || intact(q, MIN(slot[i].size, size) & ~4095UL, slot[i].seed),
+			 "step %u: realloc lost the contents", step);
+		slot[i].p = q;
+		slot[i].size = size;
+		slot[i].seed = step + 1;
+		fill(q, size, slot[i].seed);
+	}
+	for (int i = 0; i < SLOTS; i++) {
+		if (!slot[i].p)
+			continue;
+		KT_CHECK(intact(slot[i].p, slot[i].size, slot[i].seed), "slot %d changed", i);
+		kmm_kfree(slot[i].p);
+		slot[i].p = NULL;
+	}
+	printf("%lu of the requests failed under refused calls\n", failures);
+	KT_CHECK(failures > 0, "no request failed: the faults did not reach vmalloc");
+	release_scattered();
+	check_no_leak(in_use, "random faults");
+}
+
 static size_t max_map_count(void)
 {
 	char buf[32] = "";
@@ -388,4 +449,5 @@ KT_MAIN({ "grow_move_refused", test_grow_move_refused },
 	{ "grow_fill_refused", test_grow_fill_refused },
 	{ "run_to_area_refused", test_run_to_area_refused },
 	{ "cache_donor_refused", test_cache_donor_refused },
+	{ "random_faults", test_random_faults },
 	{ "map_count_exhausted", test_map_count_exhausted })
