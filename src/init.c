@@ -173,7 +173,7 @@ int kmm_init_slow(void)
  */
 __attribute__((destructor)) static void kmm_exit_stats(void)
 {
-	const char *list = getenv("KMM_STATS");
+	const char *list = kmm_getenv("KMM_STATS");
 	char name[32];
 
 	if (!list || !*list || !__atomic_load_n(&kmm_initialized, __ATOMIC_ACQUIRE))

@@ -4,6 +4,10 @@
  *
  * getenv() neither allocates nor locks, so this is safe inside the first
  * malloc of a program, before any constructor has run.
+ *
+ * In a secure-execution process (AT_SECURE: setuid, setgid, file
+ * capabilities) the environment belongs to a less privileged caller, so no
+ * KMM_* variable is read at all, as glibc ignores GLIBC_TUNABLES there.
  */
 #include "config.h"
 
@@ -11,10 +15,21 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/auxv.h>
 
 #include "printk.h"
 
 struct kmm_config kmm_config;
+
+bool kmm_secure_exec(void)
+{
+	return getauxval(AT_SECURE) != 0;
+}
+
+const char *kmm_getenv(const char *name)
+{
+	return kmm_secure_exec() ? NULL : getenv(name);
+}
 
 int kmm_parse_size(const char *s, unsigned long long *out)
 {
@@ -71,7 +86,7 @@ static void warn_bad(const char *env, const char *val, const char *what)
 
 static void parse_one(unsigned long long *field, const char *env, enum kmm_opt_kind kind)
 {
-	const char *val = getenv(env);
+	const char *val = kmm_getenv(env);
 	unsigned long long v;
 
 	if (!val)

@@ -39,7 +39,7 @@ enum { KMM_PURGE_DONTNEED, KMM_PURGE_FREE };
 	X(rseq, "KMM_RSEQ", KMM_OPT_BOOL, 1,                                                       \
 	  "lock-free per-CPU fast paths with rseq (0: the locked fallback)")                       \
 	X(vmalloc_reserve, "KMM_VMALLOC_RESERVE", KMM_OPT_SIZE, 1ULL << 40,                        \
-	  "address space reserved for the vmalloc region")                                         \
+	  "most address space the vmalloc region reserves (as its areas need it)")                 \
 	X(max_maps, "KMM_MAX_MAPS", KMM_OPT_SIZE, 0,                                               \
 	  "mappings the vmalloc layer may create (0: vm.max_map_count / 16)")                      \
 	X(purge, "KMM_PURGE", KMM_OPT_PURGE, KMM_PURGE_DONTNEED,                                   \
@@ -60,6 +60,14 @@ struct kmm_config {
 };
 
 extern struct kmm_config kmm_config;
+
+/*
+ * Is this a secure-execution process (AT_SECURE: setuid, setgid, file
+ * capabilities)?  Its environment is not trusted: every setting keeps its default.
+ */
+bool kmm_secure_exec(void);
+/* getenv(@name), or NULL in a secure-execution process: every KMM_* read goes through it. */
+const char *kmm_getenv(const char *name);
 
 /* Fill kmm_config from the defaults and the environment; warn about bad values. */
 void kmm_config_init(void);

@@ -201,7 +201,11 @@ void *os_map_anon(size_t size)
 int os_move(void *from, size_t size, void *to)
 {
 	int saved = errno, ret = 0;
-	void *p = mremap(from, size, size, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, to);
+	void *p;
+
+	if (KMM_DEBUG > 0 && os_should_fail(&os_fail_move))
+		return -ENOMEM;
+	p = mremap(from, size, size, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, to);
 
 	if (p == MAP_FAILED)
 		ret = -errno;
@@ -212,8 +216,12 @@ int os_move(void *from, size_t size, void *to)
 int os_map_fixed(void *addr, size_t size)
 {
 	int saved = errno, ret = 0;
-	void *p = mmap(addr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
-		       -1, 0);
+	void *p;
+
+	if (KMM_DEBUG > 0 && os_should_fail(&os_fail_map))
+		return -ENOMEM;
+	p = mmap(addr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+		 0);
 
 	if (p == MAP_FAILED)
 		ret = -errno;
@@ -268,6 +276,31 @@ int os_bind_node(void *addr, size_t size, int nid)
 	mask[nid / 64] = 1UL << (nid % 64);
 	/* maxnode counts one bit more than the mask holds (mbind(2)'s quirk). */
 	if (syscall(SYS_mbind, addr, size, MPOL_PREFERRED, mask, 64UL + 1, 0UL))
+		ret = -errno;
+	errno = saved;
+	return ret;
+}
+
+struct os_fault os_fail_move, os_fail_map;
+
+bool os_should_fail(struct os_fault *f)
+{
+	if (!__atomic_load_n(&f->times, __ATOMIC_RELAXED))
+		return false;
+	if (__atomic_load_n(&f->skip, __ATOMIC_RELAXED)) {
+		__atomic_fetch_sub(&f->skip, 1, __ATOMIC_RELAXED);
+		return false;
+	}
+	if (f->times > 0)
+		__atomic_fetch_sub(&f->times, 1, __ATOMIC_RELAXED);
+	return true;
+}
+
+int os_unreserve(void *addr, size_t size)
+{
+	int saved = errno, ret = 0;
+
+	if (munmap(addr, size))
 		ret = -errno;
 	errno = saved;
 	return ret;

@@ -80,4 +80,23 @@ int os_bind_node(void *addr, size_t size, int nid);
 /* /proc/sys/vm/max_map_count, or 65530 if it cannot be read. */
 unsigned long os_max_map_count(void);
 
+/*
+ * Give back a reservation (or part of one) libkmm no longer needs: munmap.
+ * Return: 0, or -errno (ENOMEM: the kernel could not split a mapping; the
+ * range stays mapped and libkmm's).
+ */
+int os_unreserve(void *addr, size_t size);
+
+/*
+ * Fault injection for the tests (the kernel's fail_page_alloc), debug builds
+ * only: after @skip more calls succeed, the next @times calls fail with
+ * -ENOMEM (@times < 0: every call until reset).  os_move() and
+ * os_map_fixed() consult theirs.
+ */
+struct os_fault {
+	long skip, times;
+};
+extern struct os_fault os_fail_move, os_fail_map;
+bool os_should_fail(struct os_fault *f);
+
 #endif /* KMM_NUMA_OS_H */

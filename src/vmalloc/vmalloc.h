@@ -10,16 +10,30 @@
 
 #include "../lib/compiler.h"
 
-/* The vmalloc region (set once by vmalloc_init(), then read-only). */
+/*
+ * The vmalloc region is reserved chunk by chunk as areas need it (see
+ * vmalloc.c); [vmalloc_start, vmalloc_end) is the hull of every chunk it has
+ * held, widened under its lock and never narrowed: a first, lock-free test.
+ */
 extern uintptr_t vmalloc_start, vmalloc_end;
 
-/* Reserve the region and size the mapping budget (kmm_init step "vmalloc_init"). */
+/* Size the mapping budget, probe stitching (kmm_init step "vmalloc_init"); nothing is reserved. */
 int vmalloc_init(void);
 
-/* Is @p inside the vmalloc region?  (The kernel's is_vmalloc_addr(): a range check.) */
+static inline bool in_vmalloc_hull(const void *p)
+{
+	uintptr_t start = __atomic_load_n(&vmalloc_start, __ATOMIC_ACQUIRE);
+
+	return (uintptr_t)p - start < __atomic_load_n(&vmalloc_end, __ATOMIC_ACQUIRE) - start;
+}
+
+/* Is @p in one of the region's chunks now?  Takes the region's lock. */
+bool vmalloc_owns(const void *p);
+
+/* Is @p inside the vmalloc region?  (The kernel's is_vmalloc_addr().) */
 static inline bool is_vmalloc_addr(const void *p)
 {
-	return (uintptr_t)p - vmalloc_start < vmalloc_end - vmalloc_start;
+	return in_vmalloc_hull(p) && vmalloc_owns(p);
 }
 
 /* Where an area came from: what its free must be. */

@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: MIT
+/*
+ * cache.c - freed areas kept mapped for the next request (the kernel's
+ * lazily purged vmap areas): an alloc/free loop of large blocks then makes
+ * no system call and takes no page fault.  Bounded in number and bytes
+ * (VM_CACHE_MAX, VM_CACHE_BYTES); areas unused for KMM_DECAY_MS are
+ * released, and kmm_reclaim() empties it.  A request takes a cached area
+ * whole, or the pieces of one (vm_take_from_cache()).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "../lib/bug.h"
+#include "../lib/clock.h"
+#include "../lib/config.h"
+#include "../lib/lock.h"
+#include "../lib/printk.h"
+#include "../numa/mmzone.h"
+#include "../numa/os.h"
+#include "../page/internal.h"
+#include "../slab/slab.h"
+#include "internal.h"
+
+/* Drop @a for good: its pages to the buddy and the system, its range reserved. */
+void vm_release_area(struct kmm_vm_area *a)
+{
+	vm_trim_area(a, 0);
+	vm_unclaim_range(a);
+	vm_free_area_struct(a);
+}
+
+static void cache_remove(unsigned int i)
+{
+	vm_state.cached_bytes -= vm_state.cache[i]->size;
+	vm_state.cache[i]->flags &= ~VM_CACHED;
+	memmove(&vm_state.cache[i], &vm_state.cache[i + 1],
+		(vm_state.nr_cached - i - 1) * sizeof(vm_state.cache[0]));
+	vm_state.nr_cached--;
+}
+
+/*
+ * A cached area for @bytes aligned to @align: the smallest that is large
+ * enough, else the largest that can grow where it is.  Context: vm_state.lock.
+ */
+struct kmm_vm_area *vm_cache_take(size_t bytes, size_t align, int nid)
+{
+	int best = -1, grow = -1;
+
+	for (unsigned int i = 0; i < vm_state.nr_cached; i++) {
+		struct kmm_vm_area *a = vm_state.cache[i];
+
+		if ((a->addr & (align - 1)) || !vm_area_serves(a, nid))
+			continue;
+		if (a->size >= bytes) {
+			/* Larger ones give pieces instead (vm_take_from_cache()). */
+			if (a->size <= 2 * bytes &&
+			    (best < 0 || a->size < vm_state.cache[best]->size))
+				best = (int)i;
+		} else if (a->size >= bytes / 2 &&
+			   (grow < 0 || a->size > vm_state.cache[grow]->size) &&
+			   vm_room_after(a, bytes)) {
+			grow = (int)i;
+		}
+	}
+	if (best < 0)
+		best = grow;
+	if (best < 0)
+		return NULL;
+	{
+		struct kmm_vm_area *a = vm_state.cache[best];
+
+		cache_remove((unsigned int)best);
+		return a;
+	}
+}
+
+/*
+ * Release the cached areas no request wanted for KMM_DECAY_MS (jemalloc's
+ * dirty_decay_ms, mimalloc's purge_delay): a program that stops using large
+ * blocks gets its memory back on its next large allocation or free.
+ * Context: vm_state.lock.
+ */
+void vm_cache_decay(void)
+{
+	uint64_t now;
+
+	vm_release_empty_chunks(0, true);
+	if (!vm_state.nr_cached || !kmm_config.decay_ms)
+		return;
+	now = kmm_now_ms();
+	while (vm_state.nr_cached && now - vm_state.cache[0]->freed_ms >= kmm_config.decay_ms) {
+		struct kmm_vm_area *old = vm_state.cache[0];
+
+		cache_remove(0);
+		vm_release_area(old);
+		vm_state.stat[VMS_DECAYED]++;
+	}
+}
+
+/*
+ * Move up to @bytes from the end of the newest cached area of @a's node to
+ * the end of @a, page tables and all: a freed block's pages, faulted in
+ * already, serve the next block before any of the buddy's.  Context: vm_state.lock.
+ * Return: the bytes moved (0 if nothing could be).
+ */
+size_t vm_take_from_cache(struct kmm_vm_area *a, size_t bytes)
+{
+	unsigned int donor = vm_state.nr_cached;
+	struct kmm_vm_area *d, tail;
+	size_t len = 0, moved;
+	unsigned int i;
+
+	while (donor > 0 && !vm_area_serves(vm_state.cache[donor - 1], a->nid))
+		donor--;
+	if (!donor)
+		return 0;
+	d = vm_state.cache[--donor];
+	i = d->nr_pieces;
+
+	while (i > 0 && len + piece_bytes(&d->pieces[i - 1]) <= bytes)
+		len += piece_bytes(&d->pieces[--i]);
+	if (i > 0 && len < bytes && d->pieces[i - 1].kind != VP_COPY) {
+		unsigned int take = (unsigned int)((bytes - len) >> PAGE_SHIFT);
+
+		if (!vm_split_piece(d, i - 1, d->pieces[i - 1].nr_pages - take))
+			return 0;
+		len += (size_t)take << PAGE_SHIFT;
+	}
+	if (!len || vm_state.maps + 2 > vm_state.max_maps ||
+	    !vm_reserve_pieces(a, d->nr_pieces - i))
+		return 0;
+	/* Pieces [i, nr_pieces) of the donor, as an area of their own. */
+	tail = (struct kmm_vm_area){ .pieces = &d->pieces[i], .nr_pieces = d->nr_pieces - i };
+	moved = vm_move_pieces(&tail, d->addr + d->size - len, a->addr + a->size, len);
+	if (moved < len) {
+		vm_move_back(&tail, a->addr + a->size, d->addr + d->size - len, moved);
+		return 0;
+	}
+	for (unsigned int k = i; k < d->nr_pieces; k++)
+		vm_add_piece(a, d->pieces[k].page, d->pieces[k].nr_pages, d->pieces[k].kind, true);
+	vm_state.cached_bytes -= len;
+	d->nr_pieces = i;
+	d->size -= len;
+	d->claim = d->size;
+	vm_recount_maps(d);
+	/* Its old place reads zero now: back to a reservation. */
+	vm_unmap_keep(d->addr + d->size, len);
+	if (!d->size) {
+		cache_remove(donor);
+		vm_release_area(d);
+	}
+	vm_state.stat[VMS_CACHE_REUSED_KB] += len >> 10;
+	return len;
+}
+
+bool __vfree(const void *p, const char *who)
+{
+	struct kmm_vm_area *a;
+
+	if (!in_vmalloc_hull(p))
+		return false;
+	kmm_lock(&vm_state.lock);
+	if (!vm_find_chunk((uintptr_t)p)) {
+		kmm_unlock(&vm_state.lock);
+		return false;
+	}
+	a = vm_area_of(p, VM_ALLOC | VM_MALLOC, who);
+	vm_state.stat[VMS_FREE]++;
+	vm_cache_decay();
+	if (a->size <= VM_CACHE_BYTES) {
+		a->flags |= VM_CACHED;
+		a->freed_ms = kmm_now_ms();
+		vm_state.cache[vm_state.nr_cached++] = a;
+		vm_state.cached_bytes += a->size;
+		while (vm_state.nr_cached > VM_CACHE_MAX - 1 ||
+		       vm_state.cached_bytes > VM_CACHE_BYTES) {
+			struct kmm_vm_area *old = vm_state.cache[0];
+
+			cache_remove(0);
+			vm_release_area(old);
+		}
+	} else {
+		vm_release_area(a);
+	}
+	kmm_unlock(&vm_state.lock);
+	return true;
+}
+
+void vmalloc_decay(void)
+{
+	kmm_lock(&vm_state.lock);
+	vm_cache_decay();
+	kmm_unlock(&vm_state.lock);
+}
+
+void vmalloc_purge(void)
+{
+	kmm_lock(&vm_state.lock);
+	while (vm_state.nr_cached) {
+		struct kmm_vm_area *a = vm_state.cache[0];
+
+		cache_remove(0);
+		vm_release_area(a);
+	}
+	vm_release_empty_chunks(0, false);
+	kmm_unlock(&vm_state.lock);
+}
