@@ -128,14 +128,30 @@ static void bind_more(void *addr, size_t size, int nid)
 }
 
 /*
+ * Does mmap() hand out addresses below 4 GiB?  Not the kernel's (top-down
+ * from below the stack, or bottom-up from a third of the address space), but
+ * valgrind's, which fills the lowest hole that fits.
+ */
+static bool mmap_goes_low(void)
+{
+	void *p = os_reserve(SECTION_SIZE, PAGE_SIZE);
+
+	if (p)
+		os_unmap(p, SECTION_SIZE);
+	return p && (uintptr_t)p < LOW_4G;
+}
+
+/*
  * The DMA32 zone below 4 GiB: the highest free range from 4 GiB down to
  * 1 GiB, halving the size if nothing fits.  Sanitizers and valgrind take some
  * of this range; an empty DMA32 zone is allowed (DMA32 requests then fail).
- * On demand, all but its first section is handed back once found.
+ * On demand, all but its first section is handed back once found, unless
+ * mmap() would hand the rest to someone else at its next call.
  */
 static void reserve_dma32(void)
 {
 	size_t size = ALIGN_DOWN((size_t)kmm_config.dma32_reserve, MAX_BLOCK_SIZE);
+	bool whole = !kmm_arena.on_demand || mmap_goes_low();
 	size_t held;
 
 	for (; size >= MIN_DMA32_RESERVE; size >>= 1) {
@@ -149,7 +165,7 @@ static void reserve_dma32(void)
 				os_unmap((void *)addr, size);
 				return;
 			}
-			held = kmm_arena.on_demand ? SECTION_SIZE : size;
+			held = whole ? size : SECTION_SIZE;
 			if (held < size)
 				os_unmap((void *)(addr + held), size - held);
 			zone_reserve(0, ZONE_DMA32, addr, size, map, held, size);

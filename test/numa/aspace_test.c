@@ -94,12 +94,16 @@ static void test_start_holds_little(void)
 {
 	unsigned long before = status_kb("VmSize:") << 10, after, zones;
 	unsigned long per_zone = 2 * SECTION_SIZE + 4 * MiB; /* a section, descriptors, growth */
+	struct kmm_zone *dma32 = &kmm_nodes[0].node_zones[ZONE_DMA32];
 
 	KT_REQUIRE(kmm_init() == 0, "init");
 	after = status_kb("VmSize:") << 10;
 	zones = zones_mapped();
 	KT_CHECK(kmm_arena.on_demand, "the layout at %#lx was refused: the whole of it is reserved",
 		 (unsigned long)kmm_arena.normal_base);
+	/* valgrind hands out holes below 4 GiB: there the DMA32 zone is held whole. */
+	if (kt_under_valgrind() && dma32->reserved_pages == dma32->spanned_pages)
+		zones -= dma32->spanned_pages << PAGE_SHIFT;
 	KT_CHECK(zones <= per_zone * (unsigned long)(kmm_nr_online_nodes + 1),
 		 "the zones hold %lu MiB after start", zones / MiB);
 	KT_CHECK(after - before <= vmalloc_total() + (1UL << 30),
@@ -216,7 +220,8 @@ static void test_mapping_in_the_way_of_a_zone(void)
 	unsigned char *p;
 	int n;
 
-	if (!kmm_arena.on_demand || !zone->spanned_pages) {
+	if (!zone->spanned_pages || zone->reserved_pages == zone->spanned_pages) {
+		KT_CHECK(kt_under_valgrind() || !zone->spanned_pages, "DMA32 zone held whole");
 		printf("skipped: no DMA32 zone on demand\n");
 		return;
 	}
