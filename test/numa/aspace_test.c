@@ -199,14 +199,25 @@ static void test_rlimit_as(void)
 	free_blocks(ORDER_1M);
 }
 
-/* Allocate @order blocks from @gfp until NULL.  Return: how many. */
-static int fill(kmm_gfp_t gfp, unsigned int order)
+static struct kmm_page *pages[MAX_BLOCKS];
+
+/* Allocate @order blocks on node 0 alone until NULL.  Return: how many. */
+static int fill_node0(kmm_gfp_t gfp, unsigned int order)
 {
 	int n = 0;
 
-	while (n < MAX_BLOCKS && (blocks[n] = kmm_get_free_pages(gfp, order)))
+	gfp |= KMM_GFP_THISNODE;
+	while (n < MAX_BLOCKS && (pages[n] = kmm_alloc_pages_node(0, gfp, order)))
 		n++;
 	return n;
+}
+
+static void free_pages_of(unsigned int order)
+{
+	for (int i = 0; i < MAX_BLOCKS && pages[i]; i++) {
+		kmm_free_pages(pages[i], order);
+		pages[i] = NULL;
+	}
 }
 
 /*
@@ -232,19 +243,20 @@ static void test_mapping_in_the_way_of_a_zone(void)
 	KT_REQUIRE(p == (void *)other, "mapping at %#lx: %s", (unsigned long)other,
 		   strerror(errno));
 	memset(p, 0x5a, SECTION_SIZE);
-	n = fill(KMM_GFP_DMA32, ORDER_2M);
+	n = fill_node0(KMM_GFP_DMA32, ORDER_2M);
 	KT_CHECK(n > 0 && n < MAX_BLOCKS, "%d DMA32 blocks", n);
 	KT_CHECK((zone->zone_start_pfn + zone->present_pages) << PAGE_SHIFT == other,
 		 "the zone ends at %#lx, the other mapping starts at %#lx",
 		 (unsigned long)((zone->zone_start_pfn + zone->present_pages) << PAGE_SHIFT),
 		 (unsigned long)other);
-	KT_CHECK(kmm_get_free_pages(KMM_GFP_DMA32, ORDER_2M) == NULL, "the full zone grew");
+	KT_CHECK(kmm_alloc_pages_node(0, KMM_GFP_DMA32 | KMM_GFP_THISNODE, ORDER_2M) == NULL,
+		 "the full zone grew");
 	for (size_t i = 0; i < SECTION_SIZE; i++)
 		if (p[i] != 0x5a) {
 			KT_CHECK(0, "byte %zu of the other mapping is %#x", i, p[i]);
 			break;
 		}
-	free_blocks(ORDER_2M);
+	free_pages_of(ORDER_2M);
 	munmap(p, SECTION_SIZE);
 }
 
@@ -268,14 +280,13 @@ static void test_mapping_in_the_way_of_descriptors(void)
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 	KT_REQUIRE(p == (void *)other, "mapping at %#lx: %s", (unsigned long)other,
 		   strerror(errno));
-	n = fill(KMM_GFP_KERNEL, ORDER_2M);
-	if (kmm_nr_online_nodes == 1)
-		KT_CHECK(n > 0 && n < MAX_BLOCKS, "%d blocks", n);
+	n = fill_node0(KMM_GFP_KERNEL, ORDER_2M);
+	KT_CHECK(n > 0 && n < MAX_BLOCKS, "%d blocks", n);
 	KT_CHECK(zone->present_pages == zone->mapped_pages,
 		 "%lu pages present, descriptors for %lu", zone->present_pages, zone->mapped_pages);
 	KT_CHECK(zone->max_pages == zone->present_pages, "the zone may still grow to %lu pages",
 		 zone->max_pages);
-	free_blocks(ORDER_2M);
+	free_pages_of(ORDER_2M);
 	munmap(p, SECTION_SIZE);
 }
 
