@@ -29,7 +29,10 @@
  * raised.  Where the fixed address is refused (taken, a sanitizer's shadow,
  * a smaller address space) the whole layout is reserved PROT_NONE at start
  * instead, wherever mmap() puts it, halved until it fits: growth is then an
- * mprotect() inside it.
+ * mprotect() inside it.  The DMA32 zone grows on demand as well, below 4 GiB
+ * where the kernel never puts a mapping of its own choosing; valgrind does
+ * (it fills the lowest hole that fits), so where mmap() hands out addresses
+ * below 4 GiB the DMA32 zone is reserved whole.
  *
  * Nothing in service is ever unmapped while libkmm lives: memory goes back to
  * the system with madvise, so a racing lock-free reader reads zeros, never
