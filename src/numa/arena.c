@@ -282,13 +282,17 @@ static int place_reserved(unsigned long node_size)
 
 /**
  * arena_init() - lay out every zone and its descriptor array.
- * Context: kmm_init(), after numa_init().
+ * Context: kmm_init(), after numa_init().  A kmm_init() retried after a later
+ * step failed keeps the layout it has, and what its zones hold.
  * Return: 0, or -ENOMEM if not even the smallest Normal zones fit.
  */
 int arena_init(void)
 {
 	unsigned long node_size = pow2_floor(MAX(kmm_config.arena_reserve, MIN_NORMAL_RESERVE));
 	int ret = 0;
+
+	if (kmm_arena.normal_end)
+		return 0;
 
 	kmm_arena.thp = kmm_config.thp;
 	kmm_arena.thp_from_pages =
