@@ -1,33 +1,64 @@
 // SPDX-License-Identifier: MIT
 /*
- * arena.c - reserving libkmm's address space and bringing it into service
+ * arena.c - laying out libkmm's address space and bringing it into service
  * (the kernel's memblock reservation, init_mem_mapping() and memory hot-plug).
  *
- * At kmm_init() each node's Normal zone gets a PROT_NONE, MAP_NORESERVE range
- * (costs no memory), all nodes' ranges being consecutive slices of one
- * reservation; node 0 gets a DMA32 zone below 4 GiB when that much address
- * space is free there.  A zone then grows from its base one 2 MiB section at a
- * time: mprotect() to read-write (or a hugetlb mapping put in place when
- * KMM_HUGETLB=1 and the system has huge pages).  Once a zone has
- * KMM_THP_THRESHOLD in service, the rest of its reservation is
- * madvise(MADV_HUGEPAGE)d in one call, so every later section can be a
- * transparent huge page.  Nothing is ever unmapped while libkmm lives: memory goes back to the
- * system with madvise, so a racing lock-free reader reads zeros, never faults.
+ * Layout.  At kmm_init() each node's Normal zone gets a slice of addresses,
+ * all nodes' slices consecutive (mmzone.h), and its descriptor array a slice
+ * of a second, smaller layout just below; node 0 gets a DMA32 zone below
+ * 4 GiB when that much address space is free there.  A zone then grows from
+ * its base one 2 MiB section at a time (arena_grow_zone()), its descriptors
+ * 2 MiB (256 MiB of zone) at a time ahead of it.
  *
- * NUMA.  Each node's slice of the reservation and of the descriptor array is
- * bound to its node with one mbind() before anything touches it, so the
- * kernel places a node's pages, and their descriptors, on that node (the
- * kernel's memblock node ranges).  The policy is MPOL_PREFERRED, not
- * MPOL_BIND: libkmm falls back between nodes itself, along the zonelist, when
- * a node's arena is full; when the node's physical memory is exhausted the
- * kernel then falls back too, where MPOL_BIND would wake the OOM killer on a
- * machine with free memory elsewhere.  A system that forbids mbind (a
- * container's seccomp filter) keeps the default policy, first touch, which
- * places memory on the node of the CPU that touches it.  Fake nodes
- * (KMM_FAKE_NUMA) are all node 0's memory: no mbind.
+ * Address space on demand.  Only what is mapped counts in VmSize and against
+ * RLIMIT_AS, so a zone maps its layout as it grows: at start one PROT_NONE
+ * section per zone and one chunk of descriptors, then each growth maps its
+ * sections read-write with MAP_FIXED_NOREPLACE (a small program holds a few
+ * MiB of zones, a large one what it uses).  The layout stays arithmetic, so
+ * pointer -> zone -> descriptor is the same subtraction and shift as with
+ * one reservation; a table of sections (the kernel's SPARSEMEM) would put
+ * one or two dependent loads on every free to buy placement freedom that a
+ * free layout does not need.  The layout sits at a fixed address, 32 TiB,
+ * where nothing else maps: mmap() hands out addresses top-down from below the
+ * stack (near 128 TiB), or bottom-up from 42.7 TiB in the legacy layout, and
+ * ASan's shadow ends just above 16 TiB.  Should something map inside a zone's
+ * layout all the same, MAP_FIXED_NOREPLACE fails with EEXIST there: the zone
+ * is full at that point (its allocations fall back along the zonelist), and
+ * nothing is overwritten.  ENOMEM (RLIMIT_AS, no memory) only fails the one
+ * growth: the next one tries again, so memory can be had once the limit is
+ * raised.  Where the fixed address is refused (taken, a sanitizer's shadow,
+ * a smaller address space) the whole layout is reserved PROT_NONE at start
+ * instead, wherever mmap() puts it, halved until it fits: growth is then an
+ * mprotect() inside it.  The DMA32 zone grows on demand as well, below 4 GiB
+ * where the kernel never puts a mapping of its own choosing; valgrind does
+ * (it fills the lowest hole that fits), so where mmap() hands out addresses
+ * below 4 GiB the DMA32 zone is reserved whole.
  *
- * Locking: arena_grow_zone() runs under the zone's lock; the limit is shared
- * by all zones and kept with an atomic counter.
+ * Nothing in service is ever unmapped while libkmm lives: memory goes back to
+ * the system with madvise, so a racing lock-free reader reads zeros, never
+ * faults.  Growth mmaps, mprotects or mbinds only addresses no pointer has
+ * been given out for.
+ *
+ * Huge pages.  With KMM_HUGETLB=1 and huge pages configured, sections are
+ * hugetlb mappings instead.  Once a zone has KMM_THP_THRESHOLD in service,
+ * what it holds above is madvise(MADV_HUGEPAGE)d, and so is every later
+ * growth, so that each section can be a transparent huge page.
+ *
+ * NUMA.  Each node's ranges, of zone and of descriptors, are bound to its node
+ * with mbind() before anything touches them, so the kernel places a node's
+ * pages, and their descriptors, on that node (the kernel's memblock node
+ * ranges).  The policy is MPOL_PREFERRED, not MPOL_BIND: libkmm falls back
+ * between nodes itself, along the zonelist, when a node's arena is full; when
+ * the node's physical memory is exhausted the kernel then falls back too,
+ * where MPOL_BIND would wake the OOM killer on a machine with free memory
+ * elsewhere.  A system that forbids mbind (a container's seccomp filter) keeps
+ * the default policy, first touch, which places memory on the node of the CPU
+ * that touches it.  Fake nodes (KMM_FAKE_NUMA) are all node 0's memory: no
+ * mbind.
+ *
+ * Locking: arena_grow_zone() runs under the zone's lock and maps only in that
+ * zone's slices; the limit is shared by all zones and kept with an atomic
+ * counter.
  */
 #include <errno.h>
 
@@ -42,6 +73,9 @@ struct kmm_arena kmm_arena;
 #define MIN_DMA32_RESERVE (16UL << 20)
 #define LOW_4G (1UL << 32)
 #define LOW_SEARCH_FLOOR (1UL << 30) /* leave the first GiB to brk and MAP_32BIT */
+#define LAYOUT_BASE (32UL << 40)     /* the Normal zones' layout (see the top) */
+#define LAYOUT_END (80UL << 40)	     /* below where PIE executables are loaded */
+#define MAP_CHUNK SECTION_SIZE	     /* descriptors mapped at a time */
 
 static const char *const zone_names[MAX_NR_ZONES] = { "DMA32", "Normal" };
 
@@ -60,9 +94,12 @@ static size_t map_bytes(size_t size)
 	return ALIGN_UP((size >> PAGE_SHIFT) * sizeof(struct kmm_page), SECTION_SIZE);
 }
 
-/* Set up @zone over [@base, @base + @size), described by @map. */
+/*
+ * Set up @zone over [@base, @base + @size), described by @map, with
+ * @reserved bytes of it held and descriptors mapped for @mapped bytes.
+ */
 static void zone_reserve(int nid, enum kmm_zone_type type, uintptr_t base, size_t size,
-			 struct kmm_page *map)
+			 struct kmm_page *map, size_t reserved, size_t mapped)
 {
 	struct kmm_zone *zone = &kmm_nodes[nid].node_zones[type];
 
@@ -74,6 +111,9 @@ static void zone_reserve(int nid, enum kmm_zone_type type, uintptr_t base, size_
 	zone->node = nid;
 	zone->type = (uint8_t)type;
 	zone->id = (uint8_t)(nid * MAX_NR_ZONES + type);
+	zone->reserved_pages = MIN(reserved, size) >> PAGE_SHIFT;
+	zone->mapped_pages = MIN(mapped, size) >> PAGE_SHIFT;
+	zone->max_pages = zone->spanned_pages;
 }
 
 /* Bind a node's range (see the top of the file); a refusal leaves first touch. */
@@ -83,14 +123,39 @@ static void bind_node(void *addr, size_t size, int nid)
 		kmm_arena.nr_bound++;
 }
 
+/* Bind what a bound range grows by, as its start was (not counted again). */
+static void bind_more(void *addr, size_t size, int nid)
+{
+	if (!kmm_numa_fake && kmm_arena.nr_bound)
+		os_bind_node(addr, size, nid);
+}
+
 /*
- * Find room for the DMA32 zone below 4 GiB: top-down from 4 GiB to 1 GiB,
- * halving the size if nothing fits.  Sanitizers and valgrind take some of
- * this range; an empty DMA32 zone is allowed (DMA32 requests then fail).
+ * Does mmap() hand out addresses below 4 GiB?  Not the kernel's (top-down
+ * from below the stack, or bottom-up from a third of the address space), but
+ * valgrind's, which fills the lowest hole that fits.
+ */
+static bool mmap_goes_low(void)
+{
+	void *p = os_reserve(SECTION_SIZE, PAGE_SIZE);
+
+	if (p)
+		os_unmap(p, SECTION_SIZE);
+	return p && (uintptr_t)p < LOW_4G;
+}
+
+/*
+ * The DMA32 zone below 4 GiB: the highest free range from 4 GiB down to
+ * 1 GiB, halving the size if nothing fits.  Sanitizers and valgrind take some
+ * of this range; an empty DMA32 zone is allowed (DMA32 requests then fail).
+ * On demand, all but its first section is handed back once found, unless
+ * mmap() would hand the rest to someone else at its next call.
  */
 static void reserve_dma32(void)
 {
 	size_t size = ALIGN_DOWN((size_t)kmm_config.dma32_reserve, MAX_BLOCK_SIZE);
+	bool whole = !kmm_arena.on_demand || mmap_goes_low();
+	size_t held;
 
 	for (; size >= MIN_DMA32_RESERVE; size >>= 1) {
 		for (uintptr_t addr = LOW_4G - size; addr >= LOW_SEARCH_FLOOR; addr -= size) {
@@ -103,8 +168,11 @@ static void reserve_dma32(void)
 				os_unmap((void *)addr, size);
 				return;
 			}
-			zone_reserve(0, ZONE_DMA32, addr, size, map);
-			bind_node((void *)addr, size, 0);
+			held = whole ? size : SECTION_SIZE;
+			if (held < size)
+				os_unmap((void *)(addr + held), size - held);
+			zone_reserve(0, ZONE_DMA32, addr, size, map, held, size);
+			bind_node((void *)addr, held, 0);
 			bind_node(map, map_bytes(size), 0);
 			kmm_arena.dma32_map = (uintptr_t)map;
 			kmm_arena.dma32_map_end = (uintptr_t)map + map_bytes(size);
@@ -115,16 +183,116 @@ static void reserve_dma32(void)
 	}
 }
 
+/*
+ * Record the Normal layout: zones from @base, their descriptors from @map,
+ * each zone holding its first @held bytes and @map_held bytes of descriptors.
+ */
+static void set_normal_layout(uintptr_t base, unsigned long node_size, uintptr_t map, size_t held,
+			      size_t map_held)
+{
+	size_t map_size = map_bytes(node_size);
+	size_t described = map_held / sizeof(struct kmm_page) << PAGE_SHIFT;
+
+	kmm_arena.normal_base = base;
+	kmm_arena.node_shift = (unsigned int)__builtin_ctzl(node_size);
+	kmm_arena.normal_end = base + node_size * (size_t)kmm_nr_node_ids;
+	kmm_arena.normal_map = map;
+	kmm_arena.normal_map_end = map + map_size * (size_t)kmm_nr_node_ids;
+	kmm_arena.map_node_shift = (unsigned int)__builtin_ctzl(map_size);
+	for (int nid = 0; nid < kmm_nr_node_ids; nid++) {
+		uintptr_t zone_base = base + node_size * (size_t)nid;
+		uintptr_t node_map = map + map_size * (size_t)nid;
+
+		if (!kmm_nodes[nid].online)
+			continue;
+		zone_reserve(nid, ZONE_NORMAL, zone_base, node_size, (struct kmm_page *)node_map,
+			     held, described);
+		bind_node((void *)zone_base, held, nid);
+		bind_node((void *)node_map, map_held, nid);
+	}
+}
+
+/* Give back what place_on_demand() took for the nodes below @upto. */
+static void unplace_on_demand(unsigned long node_size, uintptr_t map, int upto)
+{
+	for (int nid = 0; nid < upto; nid++) {
+		if (!kmm_nodes[nid].online)
+			continue;
+		os_unmap((void *)(LAYOUT_BASE + node_size * (size_t)nid), SECTION_SIZE);
+		os_unmap((void *)(map + map_bytes(node_size) * (size_t)nid), MAP_CHUNK);
+	}
+}
+
+/*
+ * Lay the Normal zones out at LAYOUT_BASE, their descriptors just below,
+ * holding one section of each zone and one chunk of its descriptors.
+ * Return: false, holding nothing, if any of it is refused.
+ */
+static bool place_on_demand(unsigned long node_size)
+{
+	size_t map_size = map_bytes(node_size);
+	uintptr_t map = LAYOUT_BASE - map_size * (size_t)kmm_nr_node_ids;
+
+	if (LAYOUT_BASE + node_size * (size_t)kmm_nr_node_ids > LAYOUT_END)
+		return false;
+	for (int nid = 0; nid < kmm_nr_node_ids; nid++) {
+		void *zone_base = (void *)(LAYOUT_BASE + node_size * (size_t)nid);
+
+		if (!kmm_nodes[nid].online)
+			continue;
+		if (!os_reserve_at(zone_base, SECTION_SIZE)) {
+			unplace_on_demand(node_size, map, nid);
+			return false;
+		}
+		if (os_commit_new((void *)(map + map_size * (size_t)nid), MAP_CHUNK, false)) {
+			os_unmap(zone_base, SECTION_SIZE);
+			unplace_on_demand(node_size, map, nid);
+			return false;
+		}
+	}
+	set_normal_layout(LAYOUT_BASE, node_size, map, SECTION_SIZE, MAP_CHUNK);
+	return true;
+}
+
+/*
+ * Reserve the whole Normal layout, wherever mmap() puts it; a smaller address
+ * space (valgrind, ulimit -v) gets a smaller one.  Return: 0 or -ENOMEM.
+ */
+static int place_reserved(unsigned long node_size)
+{
+	char *base = NULL;
+	void *map;
+
+	for (; node_size >= MIN_NORMAL_RESERVE; node_size >>= 1) {
+		base = os_reserve((size_t)node_size * (size_t)kmm_nr_node_ids, node_size);
+		if (base)
+			break;
+	}
+	if (!base)
+		return -ENOMEM;
+	map = os_map_noreserve(map_bytes(node_size) * (size_t)kmm_nr_node_ids);
+	if (!map) {
+		os_unmap(base, (size_t)node_size * (size_t)kmm_nr_node_ids);
+		return -ENOMEM;
+	}
+	set_normal_layout((uintptr_t)base, node_size, (uintptr_t)map, node_size,
+			  map_bytes(node_size));
+	return 0;
+}
+
 /**
- * arena_init() - reserve every zone's address space and descriptor array.
- * Context: kmm_init(), after numa_init().
- * Return: 0, or -ENOMEM if not even the smallest Normal reservation fits.
+ * arena_init() - lay out every zone and its descriptor array.
+ * Context: kmm_init(), after numa_init().  A kmm_init() retried after a later
+ * step failed keeps the layout it has, and what its zones hold.
+ * Return: 0, or -ENOMEM if not even the smallest Normal zones fit.
  */
 int arena_init(void)
 {
 	unsigned long node_size = pow2_floor(MAX(kmm_config.arena_reserve, MIN_NORMAL_RESERVE));
-	char *base = NULL;
-	struct kmm_page *map;
+	int ret = 0;
+
+	if (kmm_arena.normal_end)
+		return 0;
 
 	kmm_arena.thp = kmm_config.thp;
 	kmm_arena.thp_from_pages =
@@ -133,39 +301,11 @@ int arena_init(void)
 	kmm_arena.hugetlb = kmm_config.hugetlb;
 	kmm_arena.limit_pages = (unsigned long)(kmm_config.arena_limit >> PAGE_SHIFT);
 
-	/* A smaller address space (valgrind, ulimit -v) gets a smaller arena. */
-	for (; node_size >= MIN_NORMAL_RESERVE; node_size >>= 1) {
-		base = os_reserve((size_t)node_size * (size_t)kmm_nr_node_ids, node_size);
-		if (base)
-			break;
-	}
-	if (!base)
-		return -ENOMEM;
-	kmm_arena.normal_base = (uintptr_t)base;
-	kmm_arena.node_shift = (unsigned int)__builtin_ctzl(node_size);
-	kmm_arena.normal_end = (uintptr_t)base + node_size * (size_t)kmm_nr_node_ids;
-
-	/*
-	 * All Normal zones' descriptors in one mapping, node by node like the
-	 * zones themselves: a descriptor pointer is checked by arithmetic too.
-	 */
-	map = os_map_noreserve(map_bytes(node_size) * (size_t)kmm_nr_node_ids);
-	if (!map)
-		return -ENOMEM;
-	kmm_arena.normal_map = (uintptr_t)map;
-	kmm_arena.normal_map_end = (uintptr_t)map + map_bytes(node_size) * (size_t)kmm_nr_node_ids;
-	kmm_arena.map_node_shift = (unsigned int)__builtin_ctzl(map_bytes(node_size));
-	for (int nid = 0; nid < kmm_nr_node_ids; nid++) {
-		struct kmm_page *node_map = (struct kmm_page *)(kmm_arena.normal_map +
-								map_bytes(node_size) * (size_t)nid);
-
-		if (!kmm_nodes[nid].online)
-			continue;
-		zone_reserve(nid, ZONE_NORMAL, (uintptr_t)base + node_size * (size_t)nid, node_size,
-			     node_map);
-		bind_node(base + node_size * (size_t)nid, node_size, nid);
-		bind_node(node_map, map_bytes(node_size), nid);
-	}
+	kmm_arena.on_demand = place_on_demand(node_size);
+	if (!kmm_arena.on_demand)
+		ret = place_reserved(node_size);
+	if (ret)
+		return ret;
 	reserve_dma32();
 	return 0;
 }
@@ -187,60 +327,121 @@ void arena_uncharge(unsigned long pages)
 	__atomic_fetch_sub(&kmm_arena.committed_pages, pages, __ATOMIC_RELAXED);
 }
 
-static int commit_sections(void *addr, size_t size)
+/*
+ * Map descriptors for the first @pages pages of @zone, a chunk at a time.
+ * Return: 0, -ENOMEM, or -EEXIST (another mapping is in the way: the zone
+ * cannot grow past the descriptors it has).
+ */
+static int map_descriptors(struct kmm_zone *zone, unsigned long pages)
+{
+	uintptr_t from = (uintptr_t)(zone->mem_map + zone->mapped_pages);
+	uintptr_t to = ALIGN_UP((uintptr_t)(zone->mem_map + pages), MAP_CHUNK);
+	int ret;
+
+	if (pages <= zone->mapped_pages)
+		return 0;
+	ret = os_commit_new((void *)from, to - from, false);
+	if (ret == -EEXIST)
+		zone->max_pages = zone->mapped_pages;
+	if (ret)
+		return ret;
+	bind_more((void *)from, to - from, zone->node);
+	zone->mapped_pages =
+		MIN((unsigned long)((struct kmm_page *)to - zone->mem_map), zone->spanned_pages);
+	return 0;
+}
+
+/*
+ * Put [@pfn, @pfn + @nr) of @zone in service: inside the reservation an
+ * mprotect (or hugetlb pages mapped over it), past it a fresh mapping.
+ * Return: 0, -ENOMEM, or -EEXIST (past the reservation, something is there).
+ */
+static int commit_sections(struct kmm_zone *zone, unsigned long pfn, unsigned long nr)
 {
 	static bool hugetlb_failed;
+	bool fresh = pfn >= zone->zone_start_pfn + zone->reserved_pages;
+	void *addr = pfn_to_virt(pfn);
+	size_t size = nr << PAGE_SHIFT;
+	int ret;
 
 	if (kmm_arena.hugetlb && !READ_ONCE(hugetlb_failed)) {
-		if (!os_commit_hugetlb(addr, size))
-			return 0;
+		ret = fresh ? os_commit_new(addr, size, true) : os_commit_hugetlb(addr, size);
+		if (!ret || ret == -EEXIST)
+			goto out;
 		/* No huge pages configured (or none left): stop asking. */
 		WRITE_ONCE(hugetlb_failed, true);
 	}
-	return os_commit(addr, size);
+	ret = fresh ? os_commit_new(addr, size, false) : os_commit(addr, size);
+out:
+	if (!ret && fresh) {
+		bind_more(addr, size, zone->node);
+		zone->reserved_pages = pfn + nr - zone->zone_start_pfn;
+	}
+	return ret;
+}
+
+/* Charge, describe and commit the next @nr pages of @zone.  Return: 0 or -errno. */
+static int grow_by(struct kmm_zone *zone, unsigned long nr)
+{
+	int ret;
+
+	if (!arena_charge(nr))
+		return -ENOMEM;
+	ret = map_descriptors(zone, zone->present_pages + nr);
+	if (!ret)
+		ret = commit_sections(zone, zone->zone_start_pfn + zone->present_pages, nr);
+	if (ret)
+		arena_uncharge(nr);
+	return ret;
 }
 
 /**
  * arena_grow_zone() - bring the next sections of @zone into service: an
  * eighth of what it has (one section at least, 32 at most), so that a large
- * heap grows in few system calls; one section when the limit allows no more.
+ * heap grows in few system calls; one section when no more fits under a
+ * limit or before another mapping.
  * @start_pfn: set to the first pfn of the new range.
  * Context: zone->lock held.
- * Return: the number of new pages (whole sections), or -ENOMEM when the
- * reservation is full, the limit is reached, or the system refused the memory.
+ * Return: the number of new pages (whole sections), or -ENOMEM when the zone
+ * is full, the limit is reached, or the system refused the memory.
  */
 int arena_grow_zone(struct kmm_zone *zone, unsigned long *start_pfn)
 {
 	unsigned long present = zone->present_pages;
 	unsigned long pfn = zone->zone_start_pfn + present;
 	unsigned long nr = ALIGN_DOWN(present / 8, PAGES_PER_SECTION);
+	bool fresh = present >= zone->reserved_pages;
+	int ret;
 
 	nr = MIN(MAX(nr, PAGES_PER_SECTION), 32 * PAGES_PER_SECTION);
-	nr = MIN(nr, zone->spanned_pages - present);
+	nr = MIN(nr, zone->max_pages - present);
+	/* All inside the reservation or all past it: one kind of call. */
+	if (!fresh)
+		nr = MIN(nr, zone->reserved_pages - present);
 	if (nr < PAGES_PER_SECTION)
 		return -ENOMEM;
-	if (!arena_charge(nr)) {
+	ret = grow_by(zone, nr);
+	if (ret && nr > PAGES_PER_SECTION) {
 		nr = PAGES_PER_SECTION;
-		if (!arena_charge(nr))
-			return -ENOMEM;
+		ret = grow_by(zone, nr);
 	}
-	if (commit_sections(pfn_to_virt(pfn), nr << PAGE_SHIFT)) {
-		arena_uncharge(nr);
+	if (ret == -EEXIST && fresh)
+		zone->max_pages = MIN(zone->max_pages, present);
+	if (ret)
 		return -ENOMEM;
-	}
 	/*
 	 * Transparent huge pages once the zone is big enough to use them: a
 	 * small heap stays small (the first touch of a THP section makes all
 	 * 2 MiB resident), a large one gets fewer TLB misses.  The advice from
-	 * the section that crosses the threshold on covers the rest of the
-	 * reservation, in one call.
+	 * the section that crosses the threshold on covers the rest of what
+	 * the zone holds, in one call, and then each fresh mapping.
 	 */
-	if (kmm_arena.thp && present < kmm_arena.thp_from_pages &&
-	    present + nr >= kmm_arena.thp_from_pages) {
+	if (kmm_arena.thp && present + nr >= kmm_arena.thp_from_pages &&
+	    (present < kmm_arena.thp_from_pages || fresh)) {
 		unsigned long from = MAX(pfn, zone->zone_start_pfn + kmm_arena.thp_from_pages -
 						      PAGES_PER_SECTION);
 
-		os_advise_hugepage(pfn_to_virt(from), (zone->zone_start_pfn + zone->spanned_pages -
+		os_advise_hugepage(pfn_to_virt(from), (zone->zone_start_pfn + zone->reserved_pages -
 						       from) << PAGE_SHIFT);
 	}
 	*start_pfn = pfn;

@@ -8,20 +8,22 @@
  * right by KMM_PAGE_SHIFT: pfns are real virtual page numbers, so the address
  * of a pfn is pfn << 12 and nothing needs a table.
  *
- * Address space.  Each node reserves one range for its Normal zone; the Normal
- * ranges of all nodes are consecutive slices, each 2^node_shift bytes, of one
- * reservation, so a pointer's node is one subtraction and one shift.  Node 0
- * also has a DMA32 zone: a range reserved below 4 GiB.  A zone's base is
+ * Address space.  Each node has one range of addresses for its Normal zone;
+ * the Normal ranges of all nodes are consecutive slices, each 2^node_shift
+ * bytes, of one layout, so a pointer's node is one subtraction and one shift.
+ * Node 0 also has a DMA32 zone: a range below 4 GiB.  A zone's base is
  * aligned to the largest buddy block, so a block of order k is aligned to
- * 2^k pages in addresses as well as in pfns.
+ * 2^k pages in addresses as well as in pfns.  The layout is arithmetic: how
+ * much of it is mapped (reserved) at a time is arena.c's business.
  *
  * Sections.  A zone is brought into service from its base upwards, one 2 MiB
  * section at a time (memory hot-plug, in small): present_pages only grows, so
  * a pfn below base + present is always backed and always has a descriptor.
  *
- * Descriptors.  mem_map is a read-write MAP_NORESERVE array covering the whole
- * reservation; only the parts that describe sections in service are touched,
- * and a descriptor that was never touched reads as zero (no flags: not ours).
+ * Descriptors.  mem_map is a read-write MAP_NORESERVE array laid out for the
+ * whole zone and mapped at least as far as the sections in service; only the
+ * parts that describe sections in service are touched, and a descriptor that
+ * was never touched reads as zero (no flags: not ours).
  */
 #ifndef KMM_NUMA_MMZONE_H
 #define KMM_NUMA_MMZONE_H
@@ -117,11 +119,16 @@ enum kmm_zone_stat {
  * Locking: the first group is set at kmm_init() and only read afterwards.
  * present_pages grows under @lock and is read without it (acquire) to
  * classify pointers.  Everything after @lock is protected by it.
+ *
+ * Address space, from the base: [0, present) in service, [present, reserved)
+ * reserved PROT_NONE, [reserved, spanned) not mapped at all; descriptors are
+ * mapped for [0, mapped).  present <= reserved, present <= mapped and
+ * present <= max <= spanned.
  */
 struct kmm_zone {
 	/* Read-mostly. */
 	unsigned long zone_start_pfn; /* base address >> PAGE_SHIFT */
-	unsigned long spanned_pages;  /* pages reserved */
+	unsigned long spanned_pages;  /* pages laid out: the most the zone can hold */
 	struct kmm_page *mem_map;     /* descriptor of zone_start_pfn */
 	const char *name;
 	int node;
@@ -135,8 +142,11 @@ struct kmm_zone {
 	/* Written under @lock. */
 	struct kmm_lock lock ____cacheline_aligned;
 	unsigned long nr_free_pages;
-	unsigned long nr_released; /* pages of free blocks given back (PG_released) */
-	uint64_t last_sweep_ms;	   /* when free blocks were last released */
+	unsigned long nr_released;    /* pages of free blocks given back (PG_released) */
+	uint64_t last_sweep_ms;	      /* when free blocks were last released */
+	unsigned long reserved_pages; /* address space held from the base */
+	unsigned long mapped_pages;   /* pages whose descriptors are mapped */
+	unsigned long max_pages;      /* growth stops here: spanned, or where another mapping is */
 	unsigned long watermark[NR_WMARK];
 	unsigned long stat[NR_ZONE_STATS];
 	struct kmm_free_area free_area[NR_PAGE_ORDERS];
@@ -161,8 +171,9 @@ struct kmm_node {
 	struct kmm_zonelist zonelist;
 };
 
-/* The address space libkmm owns (set up by arena_init(), then read-only). */
+/* The address space libkmm lays out (set up by arena_init(), then read-only). */
 struct kmm_arena {
+	bool on_demand;	       /* zones map address space as they grow (arena.c) */
 	uintptr_t normal_base; /* node n's Normal zone: normal_base + (n << node_shift) */
 	uintptr_t normal_end;
 	unsigned int node_shift;
@@ -280,7 +291,7 @@ static inline struct kmm_zone *page_zone_checked(const struct kmm_page *page)
 	return zone;
 }
 
-/* for_each_populated_zone: every zone with a reservation, by node then type. */
+/* for_each_zone: every zone with a layout, by node then type. */
 #define for_each_zone(zone)                                                                        \
 	for (int __nid = 0; __nid < kmm_nr_node_ids; __nid++)                                      \
 		for (int __zt = 0; __zt < MAX_NR_ZONES; __zt++)                                    \

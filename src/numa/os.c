@@ -87,6 +87,24 @@ int os_commit(void *addr, size_t size)
 	return ret;
 }
 
+int os_commit_new(void *addr, size_t size, bool hugetlb)
+{
+	int saved = errno, ret = 0;
+	/* Huge pages with MAP_NORESERVE could fault SIGBUS later: reserve them. */
+	int flags = hugetlb ? MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB : ANON;
+	void *p = mmap(addr, size, PROT_READ | PROT_WRITE, flags | MAP_FIXED_NOREPLACE, -1, 0);
+
+	if (p == MAP_FAILED) {
+		ret = -errno;
+	} else if (p != addr) {
+		/* Taken as a hint (a kernel before 4.17, valgrind): the range is not free. */
+		munmap(p, size);
+		ret = -EEXIST;
+	}
+	errno = saved;
+	return ret;
+}
+
 int os_commit_hugetlb(void *addr, size_t size)
 {
 	int saved = errno, ret = 0;

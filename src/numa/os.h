@@ -25,6 +25,12 @@ void os_unmap(void *addr, size_t size);
 
 /* Bring reserved [@addr, @addr + @size) into service, read-write. */
 int os_commit(void *addr, size_t size);
+/*
+ * Map fresh read-write memory (hugetlb pages with @hugetlb) at exactly
+ * [@addr, @addr + @size), where nothing is mapped yet.  Return: 0, -EEXIST if
+ * another mapping is in the way, or -ENOMEM (RLIMIT_AS, no huge pages, ...).
+ */
+int os_commit_new(void *addr, size_t size, bool hugetlb);
 /* The same with hugetlb pages (MAP_HUGETLB) replacing the reservation in place. */
 int os_commit_hugetlb(void *addr, size_t size);
 /* madvise(MADV_HUGEPAGE): ask for transparent huge pages. */

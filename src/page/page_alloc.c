@@ -22,8 +22,8 @@
  *
  * Locking: one lock per zone, zone->lock, protects the free lists, the counts
  * and the flags of free pages.  It is never held while calling another layer;
- * growth (an mprotect) happens under it, rarely.  Zones are locked one at a
- * time; the only nesting is none.
+ * growth (an mmap or mprotect) happens under it, rarely.  Zones are locked one
+ * at a time; the only nesting is none.
  *
  * Zonelists: an allocation walks its node's zonelist (own zones, then other
  * nodes by distance), skipping zones above the gfp's highest zone.  A Normal

@@ -75,7 +75,7 @@ static inline unsigned int order_high(const struct kmm_zone *zone, unsigned int 
 /*
  * The kernel's zone_batchsize(): a quarter of 1/1024 of the zone, at most
  * 256 KiB / 4, made a power of two minus one (avoids cache aliasing).  The
- * zone's reservation stands for its size (it grows on demand), capped by the
+ * zone's layout stands for its size (it grows on demand), capped by the
  * arena limit when one is set.
  */
 static unsigned int zone_batchsize(const struct kmm_zone *zone)

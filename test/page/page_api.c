@@ -190,7 +190,7 @@ static int vma_has_hugepage(uintptr_t addr)
 /*
  * Transparent huge pages from KMM_THP_THRESHOLD (default 16 MiB) of a zone
  * on: the first sections are not advised (a small heap stays small), the
- * rest of the reservation is.
+ * rest of what the zone holds is, and so is what it maps later.
  */
 static void test_thp_from_threshold(void)
 {
@@ -203,8 +203,8 @@ static void test_thp_from_threshold(void)
 			   "alloc");
 	KT_CHECK(vma_has_hugepage(base) == 0, "the first section is advised MADV_HUGEPAGE");
 	KT_CHECK(vma_has_hugepage(base + (24UL << 20)) == 1, "24 MiB in is not advised");
-	KT_CHECK(vma_has_hugepage(base + (zone->spanned_pages << KMM_PAGE_SHIFT) - 1) == 1,
-		 "the end of the reservation is not advised");
+	KT_CHECK(vma_has_hugepage(base + (zone->reserved_pages << KMM_PAGE_SHIFT) - 1) == 1,
+		 "the end of what the zone holds is not advised");
 	for (int i = 0; i < 8; i++)
 		kmm_free_pages_va(blocks[i], KMM_MAX_PAGE_ORDER);
 }

@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: MIT
+/*
+ * aspace_test.c - the zones hold address space as they grow (arena.c): a
+ * process that has allocated little holds little, one that has allocated a
+ * lot holds a small multiple of it; under a lowered RLIMIT_AS threads can
+ * still be created, allocation fails only at the limit and works again once
+ * the limit is raised; a mapping of someone else's inside a zone's layout
+ * stops the zone there and is never overwritten.
+ */
+#include <pthread.h>
+#include <sys/resource.h>
+
+#include "../kt_kmm.h"
+#include "numa/mmzone.h"
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
+#define MiB (1UL << 20)
+#define ORDER_1M 8
+#define ORDER_2M 9
+#define MAX_BLOCKS 2048
+
+static void *blocks[MAX_BLOCKS];
+
+/* A field of /proc/self/status in KiB, read without malloc (RLIMIT_AS may be reached). */
+static unsigned long status_kb(const char *field)
+{
+	char buf[4096], *p;
+	ssize_t n;
+	int fd = open("/proc/self/status", O_RDONLY);
+
+	n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	p = strstr(buf, field);
+	return p ? strtoul(p + strlen(field) + 1, NULL, 10) : 0;
+}
+
+static uintptr_t overlap(uintptr_t lo, uintptr_t hi, uintptr_t from, uintptr_t to)
+{
+	lo = MAX(lo, from);
+	hi = MIN(hi, to);
+	return hi > lo ? hi - lo : 0;
+}
+
+/* Bytes the process has mapped inside the zones' layouts and their descriptors'. */
+static unsigned long zones_mapped(void)
+{
+	const struct kmm_arena *a = &kmm_arena;
+	unsigned long lo, hi, total = 0;
+	char line[512];
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx", &lo, &hi) != 2)
+			continue;
+		total += overlap(lo, hi, a->normal_base, a->normal_end) +
+			 overlap(lo, hi, a->normal_map, a->normal_map_end) +
+			 overlap(lo, hi, a->dma32_base, a->dma32_end) +
+			 overlap(lo, hi, a->dma32_map, a->dma32_map_end);
+	}
+	if (f)
+		fclose(f);
+	return total;
+}
+
+static unsigned long vmalloc_total(void)
+{
+	char buf[4096], *p;
+
+	kt_dump("meminfo", buf, sizeof(buf));
+	p = strstr(buf, "VmallocTotal:");
+	return p ? strtoul(p + strlen("VmallocTotal:"), NULL, 10) << 10 : 0;
+}
+
+static void free_blocks(unsigned int order)
+{
+	for (int i = 0; i < MAX_BLOCKS; i++) {
+		if (blocks[i])
+			kmm_free_pages_va(blocks[i], order);
+		blocks[i] = NULL;
+	}
+}
+
+/*
+ * Right after start the zones hold a section and a chunk of descriptors
+ * each, not their layout; the process grew by little more than the vmalloc
+ * region (whose own reservation is another layer's).
+ */
+static void test_start_holds_little(void)
+{
+	unsigned long before = status_kb("VmSize:") << 10, after, zones;
+	unsigned long per_zone = 2 * SECTION_SIZE + 4 * MiB; /* a section, descriptors, growth */
+	struct kmm_zone *dma32 = &kmm_nodes[0].node_zones[ZONE_DMA32];
+
+	KT_REQUIRE(kmm_init() == 0, "init");
+	after = status_kb("VmSize:") << 10;
+	zones = zones_mapped();
+	KT_CHECK(kmm_arena.on_demand, "the layout at %#lx was refused: the whole of it is reserved",
+		 (unsigned long)kmm_arena.normal_base);
+	/* valgrind hands out holes below 4 GiB: there the DMA32 zone is held whole. */
+	if (kt_under_valgrind() && dma32->reserved_pages == dma32->spanned_pages)
+		zones -= dma32->spanned_pages << PAGE_SHIFT;
+	KT_CHECK(zones <= per_zone * (unsigned long)(kmm_nr_online_nodes + 1),
+		 "the zones hold %lu MiB after start", zones / MiB);
+	KT_CHECK(after - before <= vmalloc_total() + (1UL << 30),
+		 "start grew VmSize by %lu MiB, the vmalloc region by %lu MiB",
+		 (after - before) / MiB, vmalloc_total() / MiB);
+	for (int nid = 0; nid < kmm_nr_node_ids; nid++) {
+		struct kmm_zone *zone = &kmm_nodes[nid].node_zones[ZONE_NORMAL];
+
+		if (node_online(nid))
+			KT_CHECK(zone->spanned_pages << PAGE_SHIFT >= (64UL << 30),
+				 "node %d's layout is %lu MiB, not the 64 GiB default", nid,
+				 (zone->spanned_pages << PAGE_SHIFT) / MiB);
+	}
+}
+
+/* 256 MiB allocated: the zones hold at least that and less than twice it. */
+static void test_holds_what_is_used(void)
+{
+	unsigned long start = zones_mapped(), held;
+	const unsigned long n = 256;
+
+	for (unsigned long i = 0; i < n; i++)
+		KT_REQUIRE((blocks[i] = kmm_get_free_pages(KMM_GFP_KERNEL, ORDER_1M)),
+			   "1 MiB block %lu", i);
+	held = zones_mapped();
+	KT_CHECK(held >= n * MiB, "%lu MiB allocated, only %lu MiB mapped in the zones", n,
+		 held / MiB);
+	KT_CHECK(held - start <= 2 * n * MiB, "%lu MiB allocated, the zones grew by %lu MiB", n,
+		 (held - start) / MiB);
+	free_blocks(ORDER_1M);
+}
+
+static void *thread_allocates(void *arg)
+{
+	void *p = kmm_get_free_pages(KMM_GFP_KERNEL, 0);
+
+	(void)arg;
+	if (p)
+		kmm_free_pages_va(p, 0);
+	return p;
+}
+
+/*
+ * RLIMIT_AS lowered to 256 MiB over what the process holds: a thread can be
+ * created, 1 MiB blocks come until the limit is really near, then NULL; once
+ * the limit is lifted they come again.
+ */
+static void test_rlimit_as(void)
+{
+	struct rlimit old, low;
+	unsigned long vm, at_failure = 0, got = 0;
+	pthread_t t;
+	void *ret = NULL;
+	int err;
+
+	if (kt_under_valgrind()) {
+		printf("skipped: RLIMIT_AS would limit valgrind itself\n");
+		return;
+	}
+	KT_REQUIRE(getrlimit(RLIMIT_AS, &old) == 0, "getrlimit");
+	vm = status_kb("VmSize:") << 10;
+	low = old;
+	low.rlim_cur = vm + 256 * MiB;
+	if (old.rlim_cur != RLIM_INFINITY && old.rlim_cur < low.rlim_cur) {
+		printf("skipped: RLIMIT_AS is already %lu MiB\n",
+		       (unsigned long)old.rlim_cur / MiB);
+		return;
+	}
+	KT_REQUIRE(setrlimit(RLIMIT_AS, &low) == 0, "setrlimit");
+	err = pthread_create(&t, NULL, thread_allocates, NULL);
+	if (!err)
+		pthread_join(t, &ret);
+	for (got = 0; got < MAX_BLOCKS; got++) {
+		blocks[got] = kmm_get_free_pages(KMM_GFP_KERNEL, ORDER_1M);
+		if (!blocks[got])
+			break;
+	}
+	at_failure = status_kb("VmSize:") << 10;
+	free_blocks(ORDER_1M);
+	KT_REQUIRE(setrlimit(RLIMIT_AS, &old) == 0, "setrlimit back");
+
+	KT_CHECK(!err, "pthread_create under RLIMIT_AS: %s", strerror(err));
+	KT_CHECK(ret != NULL, "the thread could not allocate a page");
+	KT_CHECK(got < MAX_BLOCKS, "%lu MiB allocated under a limit of 256 MiB more", got);
+	KT_CHECK(got >= 150, "only %lu MiB allocated before NULL, under a limit 256 MiB away", got);
+	KT_CHECK(at_failure + 16 * MiB >= low.rlim_cur,
+		 "NULL %lu MiB below the limit: the limit was not reached",
+		 (low.rlim_cur - at_failure) / MiB);
+	/* More than was given back: the zones must grow again. */
+	for (unsigned long i = 0; i < got + 64; i++)
+		KT_REQUIRE((blocks[i] = kmm_get_free_pages(KMM_GFP_KERNEL, ORDER_1M)),
+			   "block %lu of %lu after the limit is raised again", i, got + 64);
+	free_blocks(ORDER_1M);
+}
+
+static struct kmm_page *pages[MAX_BLOCKS];
+
+/* Allocate @order blocks on node 0 alone until NULL.  Return: how many. */
+static int fill_node0(kmm_gfp_t gfp, unsigned int order)
+{
+	int n = 0;
+
+	gfp |= KMM_GFP_THISNODE;
+	while (n < MAX_BLOCKS && (pages[n] = kmm_alloc_pages_node(0, gfp, order)))
+		n++;
+	return n;
+}
+
+static void free_pages_of(unsigned int order)
+{
+	for (int i = 0; i < MAX_BLOCKS && pages[i]; i++) {
+		kmm_free_pages(pages[i], order);
+		pages[i] = NULL;
+	}
+}
+
+/*
+ * Someone else's mapping 4 MiB past where the DMA32 zone ends: the zone grows
+ * up to it, not over it (its contents survive), and stops there.
+ */
+static void test_mapping_in_the_way_of_a_zone(void)
+{
+	struct kmm_zone *zone = &kmm_nodes[0].node_zones[ZONE_DMA32];
+	uintptr_t end, other;
+	unsigned char *p;
+	int n;
+
+	if (!zone->spanned_pages || zone->reserved_pages == zone->spanned_pages) {
+		KT_CHECK(kt_under_valgrind() || !zone->spanned_pages, "DMA32 zone held whole");
+		printf("skipped: no DMA32 zone on demand\n");
+		return;
+	}
+	end = (zone->zone_start_pfn + zone->reserved_pages) << PAGE_SHIFT;
+	other = end + 4 * MiB;
+	p = mmap((void *)other, SECTION_SIZE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	KT_REQUIRE(p == (void *)other, "mapping at %#lx: %s", (unsigned long)other,
+		   strerror(errno));
+	memset(p, 0x5a, SECTION_SIZE);
+	n = fill_node0(KMM_GFP_DMA32, ORDER_2M);
+	KT_CHECK(n > 0 && n < MAX_BLOCKS, "%d DMA32 blocks", n);
+	KT_CHECK((zone->zone_start_pfn + zone->present_pages) << PAGE_SHIFT == other,
+		 "the zone ends at %#lx, the other mapping starts at %#lx",
+		 (unsigned long)((zone->zone_start_pfn + zone->present_pages) << PAGE_SHIFT),
+		 (unsigned long)other);
+	KT_CHECK(kmm_alloc_pages_node(0, KMM_GFP_DMA32 | KMM_GFP_THISNODE, ORDER_2M) == NULL,
+		 "the full zone grew");
+	for (size_t i = 0; i < SECTION_SIZE; i++)
+		if (p[i] != 0x5a) {
+			KT_CHECK(0, "byte %zu of the other mapping is %#x", i, p[i]);
+			break;
+		}
+	free_pages_of(ORDER_2M);
+	munmap(p, SECTION_SIZE);
+}
+
+/*
+ * Someone else's mapping where node 0's next chunk of descriptors goes: the
+ * zone grows as far as its descriptors reach and stops there.
+ */
+static void test_mapping_in_the_way_of_descriptors(void)
+{
+	struct kmm_zone *zone = &kmm_nodes[0].node_zones[ZONE_NORMAL];
+	uintptr_t other;
+	void *p;
+	int n;
+
+	if (!kmm_arena.on_demand) {
+		printf("skipped: the layout is reserved whole\n");
+		return;
+	}
+	other = (uintptr_t)(zone->mem_map + zone->mapped_pages);
+	p = mmap((void *)other, SECTION_SIZE, PROT_READ,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	KT_REQUIRE(p == (void *)other, "mapping at %#lx: %s", (unsigned long)other,
+		   strerror(errno));
+	n = fill_node0(KMM_GFP_KERNEL, ORDER_2M);
+	KT_CHECK(n > 0 && n < MAX_BLOCKS, "%d blocks", n);
+	KT_CHECK(zone->present_pages == zone->mapped_pages,
+		 "%lu pages present, descriptors for %lu", zone->present_pages, zone->mapped_pages);
+	KT_CHECK(zone->max_pages == zone->present_pages, "the zone may still grow to %lu pages",
+		 zone->max_pages);
+	free_pages_of(ORDER_2M);
+	munmap(p, SECTION_SIZE);
+}
+
+KT_MAIN(KT_TEST(test_start_holds_little), KT_TEST(test_holds_what_is_used), KT_TEST(test_rlimit_as),
+	KT_TEST(test_mapping_in_the_way_of_a_zone), KT_TEST(test_mapping_in_the_way_of_descriptors))
