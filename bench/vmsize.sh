@@ -6,9 +6,6 @@
 #   python-big:  python3 holding 500,000 bytearrays of 1000 bytes (~520 MiB)
 #   sqlite:      the scripts/demo workload (ROWS rows, in memory), then
 #                `.system cat /proc/$PPID/status` (VmPeak, VmHWM: the peaks)
-# libkmm runs with KMM_STATS=meminfo, whose VmallocTotal (the vmalloc
-# region's layout) gives the last column: VmSize without the vmalloc region,
-# i.e. what the zones and the rest hold.
 # Prints a markdown table; ratios are libkmm / glibc.
 # Usage: bench/vmsize.sh [LIBKMM.so] [ROWS]   (default build-release/libkmm.so, 100000)
 set -euo pipefail
@@ -34,28 +31,21 @@ measure() { # measure NAME ENV...: each program's status (and libkmm's meminfo) 
 }
 
 measure glibc
-measure libkmm LD_PRELOAD="$kmm" KMM_STATS=meminfo
+measure libkmm LD_PRELOAD="$kmm"
 
 kb() { awk -v f="$1:" '$1 == f { print $2; exit }' "$2"; } # kb FIELD FILE: KiB
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b ? a / b : 0 }'; }
 
-echo "| program | field | glibc MiB | libkmm MiB | libkmm / glibc | libkmm less vmalloc region MiB | that / glibc |"
-echo "|---|---|---|---|---|---|---|"
+echo "| program | field | glibc MiB | libkmm MiB | libkmm / glibc |"
+echo "|---|---|---|---|---|"
 for prog in python-pass python-big sqlite; do
 	fields="VmSize VmRSS"
 	[[ $prog == sqlite ]] && fields="VmPeak VmSize VmHWM VmRSS"
-	vmalloc=$(kb VmallocTotal "$work/libkmm.$prog")
 	for f in $fields; do
 		g=$(kb "$f" "$work/glibc.$prog")
 		k=$(kb "$f" "$work/libkmm.$prog")
-		rest=-
-		rest_ratio=-
-		if [[ $f == VmSize || $f == VmPeak ]] && ((k - ${vmalloc:-0} > 0)); then
-			rest=$(mib $((k - vmalloc)))
-			rest_ratio=$(ratio $((k - vmalloc)) "$g")
-		fi
-		printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$prog" "$f" "$(mib "$g")" \
-			"$(mib "$k")" "$(ratio "$k" "$g")" "$rest" "$rest_ratio"
+		printf '| %s | %s | %s | %s | %s |\n' "$prog" "$f" "$(mib "$g")" "$(mib "$k")" \
+			"$(ratio "$k" "$g")"
 	done
 done
