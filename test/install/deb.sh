@@ -3,7 +3,7 @@
 # from a copy of the tree (git's files, the working tree's contents), then
 #   - check each .deb's file list (dpkg-deb -c): libkmm0 the library with its
 #     soname link; libkmm-dev the headers, libkmm.a, the libkmm.so link,
-#     kmm.pc and libkmm(3); kmm-tools kmm-run and kmm(7);
+#     kmm.pc and libkmm(3); kmm-tools kmm-run, kmm(7) and kmm-run(1);
 #   - unpack them into a scratch root (dpkg -x) and link a program against the
 #     unpacked files through pkg-config, shared and static, and run it, and run
 #     a plain program under the unpacked kmm-run.
@@ -62,6 +62,7 @@ check "libkmm-dev: kmm.pc" has libkmm-dev "$lib/pkgconfig/kmm.pc"
 check "libkmm-dev: libkmm(3)" has libkmm-dev /usr/share/man/man3/libkmm.3.gz
 check "kmm-tools: kmm-run" has kmm-tools /usr/bin/kmm-run
 check "kmm-tools: kmm(7)" has kmm-tools /usr/share/man/man7/kmm.7.gz
+check "kmm-tools: kmm-run(1)" has kmm-tools /usr/share/man/man1/kmm-run.1.gz
 check "libkmm0: shlibs file" bash -c "dpkg-deb --ctrl-tarfile '$tmp/libkmm0_${version}_$arch.deb' |
 	tar -tf - | grep -q shlibs"
 check "kmm-tools depends on libkmm0 (= $version)" bash -c "dpkg-deb -f '$tmp/kmm-tools_${version}_$arch.deb' Depends |

@@ -2,7 +2,8 @@
 # install.sh BUILD SRC SANITIZE CC: `meson install --destdir` into a scratch
 # root, then use what it installed as a user would:
 #   - the file list: libkmm.so with its soname, libkmm.a, the headers, kmm.pc
-#     (with Libs.private for static links), bin/kmm-run, libkmm(3), kmm(7);
+#     (with Libs.private for static links), bin/kmm-run, libkmm(3), kmm(7),
+#     kmm-run(1);
 #   - a program linked through pkg-config, dynamically and statically (the
 #     static one with no libkmm.so at run time), whose malloc must be libkmm's;
 #   - the installed kmm-run running a plain program on the installed library
@@ -54,6 +55,7 @@ check "kmm.pc: Libs.private -lpthread" grep -q '^Libs.private:.*-lpthread' "$pc"
 check "bin/kmm-run executable" test -x "$kmmrun"
 check "man3/libkmm.3" test -f "$man/man3/libkmm.3"
 check "man7/kmm.7" test -f "$man/man7/kmm.7"
+check "man1/kmm-run.1" test -f "$man/man1/kmm-run.1"
 
 # Linking through pkg-config, relocated into the scratch root.
 export PKG_CONFIG_PATH=$libdir/pkgconfig PKG_CONFIG_SYSROOT_DIR=$root
