@@ -309,41 +309,24 @@ unsigned long pcp_total(const struct kmm_zone *zone)
 }
 
 /*
- * fork(): the prepare handler takes every pcp lock and then every zone lock
- * (the documented order); the parent releases them; the child, whose other
- * threads are gone, re-initializes them.
+ * fork() (src/init.c lists every lock in order): every pcp lock, then every
+ * zone lock.  Holding the pcp locks, no drain is half done: no list is left
+ * stopped (high 0) in the child.
  */
-void page_fork_prepare(void)
+void page_fork_pcp(enum kmm_fork_op op)
 {
 	struct kmm_zone *zone;
 
 	for_each_zone (zone)
 		if (zone->per_cpu_pageset)
 			for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++)
-				kmm_lock(&zone_pcp(zone, cpu)->lock);
-	for_each_zone (zone)
-		kmm_lock(&zone->lock);
+				kmm_lock_fork(&zone_pcp(zone, cpu)->lock, op);
 }
 
-static void page_fork_release(bool child)
+void page_fork_zone(enum kmm_fork_op op)
 {
 	struct kmm_zone *zone;
 
 	for_each_zone (zone)
-		child ? kmm_lock_init(&zone->lock) : kmm_unlock(&zone->lock);
-	for_each_zone (zone)
-		if (zone->per_cpu_pageset)
-			for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++)
-				child ? kmm_lock_init(&zone_pcp(zone, cpu)->lock)
-				      : kmm_unlock(&zone_pcp(zone, cpu)->lock);
-}
-
-void page_fork_parent(void)
-{
-	page_fork_release(false);
-}
-
-void page_fork_child(void)
-{
-	page_fork_release(true);
+		kmm_lock_fork(&zone->lock, op);
 }

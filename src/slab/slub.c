@@ -548,46 +548,38 @@ void cache_destroy(struct kmm_cache *cache)
 	boot_free(cache);
 }
 
-void slab_fork_prepare(void)
+/*
+ * fork() (src/init.c lists every lock in order): slab_mutex, then every
+ * cache's per-CPU stack locks, then every cache's node list_locks.  The
+ * stack and list steps run under slab_mutex, so the cache list holds still.
+ */
+void slab_fork_mutex(enum kmm_fork_op op)
 {
-	struct kmm_list *pos;
-
-	kmm_lock(&slab_mutex);
-	list_for_each (pos, &slab_caches) {
-		struct kmm_cache *cache = list_entry(pos, struct kmm_cache, list);
-
-		for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++)
-			kmm_lock(&cache->cpu[cpu].lock);
-		for (int nid = 0; nid < kmm_nr_node_ids; nid++)
-			kmm_lock(&cache->node[nid].list_lock);
-	}
+	kmm_lock_fork(&slab_mutex, op);
 }
 
-static void slab_fork_release(bool child)
+void slab_fork_cpu(enum kmm_fork_op op)
 {
 	struct kmm_list *pos;
 
 	list_for_each (pos, &slab_caches) {
 		struct kmm_cache *cache = list_entry(pos, struct kmm_cache, list);
 
-		for (int nid = 0; nid < kmm_nr_node_ids; nid++)
-			child ? kmm_lock_init(&cache->node[nid].list_lock)
-			      : kmm_unlock(&cache->node[nid].list_lock);
 		for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++)
-			child ? kmm_lock_init(&cache->cpu[cpu].lock)
-			      : kmm_unlock(&cache->cpu[cpu].lock);
+			kmm_lock_fork(&cache->cpu[cpu].lock, op);
 	}
-	child ? kmm_lock_init(&slab_mutex) : kmm_unlock(&slab_mutex);
 }
 
-void slab_fork_parent(void)
+void slab_fork_node(enum kmm_fork_op op)
 {
-	slab_fork_release(false);
-}
+	struct kmm_list *pos;
 
-void slab_fork_child(void)
-{
-	slab_fork_release(true);
+	list_for_each (pos, &slab_caches) {
+		struct kmm_cache *cache = list_entry(pos, struct kmm_cache, list);
+
+		for (int nid = 0; nid < kmm_nr_node_ids; nid++)
+			kmm_lock_fork(&cache->node[nid].list_lock, op);
+	}
 }
 
 int kmem_cache_init(void)
