@@ -110,11 +110,17 @@ static int start_kernel(void)
  *       pool->lock                each mempool's reserve
  *         init_lock               start-up
  *           vm.lock               vmalloc: the area index and its system calls
- *             slab_mutex          the cache list
- *               cache->cpu[].lock       every cache's per-CPU stacks
+ *             slab_mutex          the cache list, and drains of the stacks
+ *               cache->cpu[].lock       every cache's per-CPU stacks (*)
  *                 cache->node[].list_lock   every cache's partial lists
- *                   pcp->lock     every zone's per-CPU page caches
- *                     zone->lock  every zone's buddy lists
+ *                   pcp_drain_mutex       drains of the per-CPU page caches
+ *                     pcp->lock   every zone's per-CPU page caches (*)
+ *                       zone->lock        every zone's buddy lists
+ *
+ * (*) Only without rseq.  With rseq, the per-CPU locks are taken by drains
+ * alone, under slab_mutex and pcp_drain_mutex, so holding those two keeps
+ * them free, and fork() spares the pages they sit in (a copy-on-write fault
+ * per cache, zone and CPU, in the parent and in the child).
  *
  * fork_locks[] below is that list; nothing else in libkmm is a lock
  * (counters and the arena's commit charge are atomics, the topology and the
@@ -180,9 +186,9 @@ static void (*const fork_locks[])(enum kmm_fork_op) = {
 	init_fork,	    /* init_lock */
 	vmalloc_fork,	    /* vm.lock */
 	slab_fork_mutex,    /* slab_mutex */
-	slab_fork_cpu,	    /* every cache->cpu[].lock */
+	slab_fork_cpu,	    /* every cache->cpu[].lock (*) */
 	slab_fork_node,	    /* every cache->node[].list_lock */
-	page_fork_pcp,	    /* every pcp->lock */
+	page_fork_pcp,	    /* pcp_drain_mutex, every pcp->lock (*) */
 	page_fork_zone,	    /* every zone->lock */
 };
 

@@ -53,7 +53,7 @@ void drain_zone_pages(struct kmm_zone *zone, int cpu);
 /* The same for every zone and CPU (the kernel's drain_all_pages()). */
 void drain_all_pages(void);
 
-/* fork(): every pcp lock, and every zone lock (src/init.c has the order). */
+/* fork(): the drain mutex and pcp locks, and every zone lock (src/init.c has the order). */
 void page_fork_pcp(enum kmm_fork_op op);
 void page_fork_zone(enum kmm_fork_op op);
 

@@ -449,12 +449,16 @@ void cache_free_slow(struct kmm_cache *cache, void *obj)
 	flush_objects(cache, &obj, 1);
 }
 
-/* Empty @cpu's stack of @cache into the slabs (stop, fence, flush, restart). */
+/*
+ * Empty @cpu's stack of @cache into the slabs (stop, fence, flush, restart).
+ * Context: slab_mutex (fork() counts on it: see slab_fork_cpu()).
+ */
 static void drain_cpu(struct kmm_cache *cache, int cpu)
 {
 	struct slab_cpu *c = cache_cpu(cache, cpu);
 	uint32_t *high[1] = { &c->high }, saved[1], count;
 
+	KMM_BUG_ON(!kmm_lock_held(&slab_mutex));
 	kmm_lock(&c->lock);
 	rseq_lists_stop(high, 1, saved, cpu);
 	count = __atomic_load_n(&c->count, __ATOMIC_RELAXED);
@@ -492,11 +496,19 @@ static void release_empty_slabs(struct kmm_cache *cache)
 	}
 }
 
-void cache_shrink(struct kmm_cache *cache)
+/* Context: slab_mutex. */
+static void cache_shrink_locked(struct kmm_cache *cache)
 {
 	for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++)
 		drain_cpu(cache, cpu);
 	release_empty_slabs(cache);
+}
+
+void cache_shrink(struct kmm_cache *cache)
+{
+	kmm_lock(&slab_mutex);
+	cache_shrink_locked(cache);
+	kmm_unlock(&slab_mutex);
 }
 
 void slab_shrink_all(void)
@@ -505,7 +517,7 @@ void slab_shrink_all(void)
 
 	kmm_lock(&slab_mutex);
 	list_for_each (pos, &slab_caches)
-		cache_shrink(list_entry(pos, struct kmm_cache, list));
+		cache_shrink_locked(list_entry(pos, struct kmm_cache, list));
 	kmm_unlock(&slab_mutex);
 }
 
@@ -536,12 +548,12 @@ void cache_destroy(struct kmm_cache *cache)
 {
 	unsigned long live;
 
-	cache_shrink(cache);
+	kmm_lock(&slab_mutex);
+	cache_shrink_locked(cache);
 	live = cache_active_objects(cache);
 	if (live)
 		kmm_panic("kmm_cache_destroy(%s): %lu objects are still allocated", cache->name,
 			  live);
-	kmm_lock(&slab_mutex);
 	list_del(&cache->list);
 	kmm_unlock(&slab_mutex);
 	boot_free(cache->cpu);
@@ -552,7 +564,13 @@ void cache_destroy(struct kmm_cache *cache)
  * fork() (src/init.c lists every lock in order): slab_mutex, then every
  * cache's per-CPU stack locks, then every cache's node list_locks.  The
  * stack and list steps run under slab_mutex, so the cache list holds still.
+ * With rseq, a stack lock is taken only by drain_cpu(), always under
+ * slab_mutex: holding that, fork() leaves the stack locks alone (a page
+ * fault per cache and CPU spared in the parent and the child); without rseq
+ * every operation takes them, and so does fork().
  */
+static bool slab_fork_cpu_locked; /* this fork took the stack locks */
+
 void slab_fork_mutex(enum kmm_fork_op op)
 {
 	kmm_lock_fork(&slab_mutex, op);
@@ -562,6 +580,10 @@ void slab_fork_cpu(enum kmm_fork_op op)
 {
 	struct kmm_list *pos;
 
+	if (op == FORK_LOCK)
+		slab_fork_cpu_locked = !kmm_rseq_usable;
+	if (!slab_fork_cpu_locked)
+		return;
 	list_for_each (pos, &slab_caches) {
 		struct kmm_cache *cache = list_entry(pos, struct kmm_cache, list);
 

@@ -16,8 +16,9 @@
  *            of glibc bug 19431.  Children use malloc and stdio, then exit.
  *   threads  four threads fork while three allocate and free every size
  *            class, one drains (kmm_reclaim), creates and destroys caches and
- *            frees into a shared mempool.  Children allocate every class,
- *            use the cache and the mempool, and exit.
+ *            frees into a shared mempool, and the stdio pair above runs.
+ *            Children allocate every class, use the cache and the mempool,
+ *            and exit.
  *
  * A hang is a failure: each workload runs in a process group of its own under
  * a watchdog that kills the group after a deadline, and each workload kills
@@ -682,13 +683,17 @@ static int threads_workload(void)
 {
 	enum { NR_FORKERS = 4, NR_ALLOCATORS = 3 };
 	struct forker f[NR_FORKERS];
-	pthread_t alloc[NR_ALLOCATORS], api;
+	pthread_t alloc[NR_ALLOCATORS], api, reader, flusher;
 	uint64_t end = now_ms() + run_seconds() * 1000;
+	FILE *lines = lines_file(7);
 
 	shared_cache = kmm_cache_create("fork_test", 72, 0, 0, NULL);
 	shared_pool = kmm_mempool_create_kmalloc_pool(8, 256);
-	if (!shared_cache || !shared_pool)
+	if (!shared_cache || !shared_pool || !lines)
 		return FT_NOMEM;
+	/* And the stdio pattern, from every forking thread at once. */
+	pthread_create(&reader, NULL, getline_thread, lines);
+	pthread_create(&flusher, NULL, flush_thread, NULL);
 	for (long i = 0; i < NR_ALLOCATORS; i++)
 		pthread_create(&alloc[i], NULL, allocator_thread, (void *)(i + 2));
 	pthread_create(&api, NULL, kernel_api_thread, NULL);
@@ -705,6 +710,9 @@ static int threads_workload(void)
 	for (int i = 0; i < NR_ALLOCATORS; i++)
 		pthread_join(alloc[i], NULL);
 	pthread_join(api, NULL);
+	pthread_join(reader, NULL);
+	pthread_join(flusher, NULL);
+	fclose(lines);
 	return forkers_result(f, NR_FORKERS, "threads");
 }
 
