@@ -123,7 +123,8 @@ int main(int argc, char **argv)
 			large += size;
 		}
 		if (!p) {
-			fprintf(stderr, "out of memory after %zu MiB\n", (small + runs + large) >> 20);
+			fprintf(stderr, "out of memory after %zu MiB\n",
+				(small + runs + large) >> 20);
 			return 1;
 		}
 		memset(p, (int)(seq & 0x7f) | 1, size);

@@ -144,8 +144,10 @@ static int start_kernel(void)
  * can hold a lock, and fork() may run in a signal handler that interrupted
  * malloc() with a lock held.  The child then goes on with that lock exactly
  * as the interrupted code left it, and that code releases it.  Whether this
- * fork took the locks is remembered for the parent and child handlers, since
- * glibc marks the child single-threaded before they run.
+ * fork took the locks is remembered: the parent and child handlers undo what
+ * the prepare handler did, whatever the flag says by then (the child has one
+ * thread).  A multi-threaded process that forks in a signal handler which
+ * interrupted malloc() still waits forever, as under glibc's malloc.
  */
 extern void _IO_list_lock(void) __attribute__((weak));
 extern void _IO_list_unlock(void) __attribute__((weak));
