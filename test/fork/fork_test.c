@@ -21,8 +21,10 @@
  *            and exit.
  *
  * A hang is a failure: each workload runs in a process group of its own under
- * a watchdog that kills the group after a deadline, and each workload kills
- * and counts any child that does not exit within its own deadline.
+ * a watchdog that kills the group once its progress count stands still for
+ * 20 s, and each workload kills and counts any child that does not exit
+ * within 10 s.  KT_FORK_GDB=1 prints the stacks of a hung process first;
+ * KT_FORK_SECONDS sets the length of the threaded runs (4 s).
  */
 #include <dirent.h>
 #include <malloc.h>
