@@ -97,34 +97,138 @@ static int start_kernel(void)
 }
 
 /*
- * fork(): every lock of every layer, top layer first (vmalloc, slab, page), so a
- * child never inherits a lock held by a thread that does not exist in it.
+ * fork() and the allocator's locks.
+ *
+ * fork() copies one thread; any lock another thread holds at that moment
+ * stays held in the child, with the structure it guards half changed.  So
+ * the prepare handler takes every lock a thread can hold, in this order,
+ * outermost first; the parent handler releases them; the child handler
+ * re-initializes them:
+ *
+ *   _IO_list_lock                 glibc's list of FILEs (recursive)
+ *     mempool_list_lock           the list of mempools
+ *       pool->lock                each mempool's reserve
+ *         init_lock               start-up
+ *           vm_state.lock         vmalloc: the area index and its system calls
+ *             slab_mutex          the cache list, and drains of the stacks
+ *               cache->cpu[].lock       every cache's per-CPU stacks (*)
+ *                 cache->node[].list_lock   every cache's partial lists
+ *                   pcp_drain_mutex       drains of the per-CPU page caches
+ *                     pcp->lock   every zone's per-CPU page caches (*)
+ *                       zone->lock        every zone's buddy lists
+ *
+ * (*) Only without rseq.  With rseq, the per-CPU locks are taken by drains
+ * alone, under slab_mutex and pcp_drain_mutex, so holding those two keeps
+ * them free, and fork() spares the pages they sit in (a copy-on-write fault
+ * per cache, zone and CPU, in the parent and in the child).
+ *
+ * fork_locks[] below is that list; nothing else in libkmm is a lock
+ * (counters and the arena's commit charge are atomics, the topology and the
+ * configuration are written once at start-up, the rseq and membarrier state
+ * is per process and set again in the child).  The background thread
+ * (reclaim.c) takes only these locks and holds none while it sleeps; the
+ * child starts it again (kswapd_pending).
+ *
+ * The stdio list lock comes first.  glibc's fork() runs the prepare handlers
+ * and only then takes that lock, while getline() allocates under a FILE's
+ * lock and fflush(NULL) takes the list lock and then each FILE's: a prepare
+ * handler that took the allocator's locks and then waited in fork() for the
+ * list lock would close the cycle allocator -> list -> FILE -> allocator
+ * (glibc bug 19431).  Taken first (it is recursive, so fork() takes it again
+ * without waiting), the order is list -> FILE -> allocator, the one glibc
+ * itself follows, and no thread that holds an allocator lock ever waits for
+ * stdio.  glibc's fork() releases it once in the parent (we release our
+ * hold) and re-initializes it in the child (so does our reset).
+ *
+ * A single-threaded process takes nothing, as glibc does: no other thread
+ * can hold a lock, and fork() may run in a signal handler that interrupted
+ * malloc() with a lock held.  The child then goes on with that lock exactly
+ * as the interrupted code left it, and that code releases it.  Whether this
+ * fork took the locks is remembered: the parent and child handlers undo what
+ * the prepare handler did, whatever the flag says by then (the child has one
+ * thread).  A multi-threaded process that forks in a signal handler which
+ * interrupted malloc() still waits forever, as under glibc's malloc.
  */
+extern void _IO_list_lock(void) __attribute__((weak));
+extern void _IO_list_unlock(void) __attribute__((weak));
+extern void _IO_list_resetlock(void) __attribute__((weak));
+extern char __libc_single_threaded __attribute__((weak));
+
+static void stdio_fork(enum kmm_fork_op op)
+{
+	if (!_IO_list_lock || !_IO_list_unlock || !_IO_list_resetlock)
+		return;
+	if (op == FORK_LOCK)
+		_IO_list_lock();
+	else if (op == FORK_UNLOCK)
+		_IO_list_unlock();
+	else
+		_IO_list_resetlock();
+}
+
+static void init_fork(enum kmm_fork_op op)
+{
+	kmm_lock_fork(&init_lock, op);
+}
+
+static void vmalloc_fork(enum kmm_fork_op op)
+{
+	if (op == FORK_LOCK)
+		vmalloc_fork_prepare();
+	else if (op == FORK_UNLOCK)
+		vmalloc_fork_parent();
+	else
+		vmalloc_fork_child();
+}
+
+static void (*const fork_locks[])(enum kmm_fork_op) = {
+	stdio_fork,	    /* _IO_list_lock */
+	mempool_fork_list,  /* mempool_list_lock */
+	mempool_fork_pools, /* every pool->lock */
+	init_fork,	    /* init_lock */
+	vmalloc_fork,	    /* vm_state.lock */
+	slab_fork_mutex,    /* slab_mutex */
+	slab_fork_cpu,	    /* every cache->cpu[].lock (*) */
+	slab_fork_node,	    /* every cache->node[].list_lock */
+	page_fork_pcp,	    /* pcp_drain_mutex, every pcp->lock (*) */
+	page_fork_zone,	    /* every zone->lock */
+};
+
+#define NR_FORK_LOCKS (sizeof(fork_locks) / sizeof(fork_locks[0]))
+
+/* This fork's prepare handler took the locks (forks are serialized while it does). */
+static bool fork_locked;
+
+static bool single_threaded(void)
+{
+	return &__libc_single_threaded &&
+	       __atomic_load_n(&__libc_single_threaded, __ATOMIC_RELAXED);
+}
+
 static void fork_prepare(void)
 {
-	kmm_lock(&init_lock);
-	vmalloc_fork_prepare();
-	slab_fork_prepare();
-	page_fork_prepare();
+	fork_locked = !single_threaded();
+	if (fork_locked)
+		for (size_t i = 0; i < NR_FORK_LOCKS; i++)
+			fork_locks[i](FORK_LOCK);
 }
 
 static void fork_parent(void)
 {
-	page_fork_parent();
-	slab_fork_parent();
-	vmalloc_fork_parent();
-	kmm_unlock(&init_lock);
+	if (fork_locked)
+		for (size_t i = NR_FORK_LOCKS; i-- > 0;)
+			fork_locks[i](FORK_UNLOCK);
 }
 
 static void fork_child(void)
 {
+	if (fork_locked)
+		for (size_t i = NR_FORK_LOCKS; i-- > 0;)
+			fork_locks[i](FORK_RESET);
+	/* A new mm: the membarrier fence is registered again, or rseq is off. */
 	if (!rseq_fork_child() && pcp_mode == PCP_RSEQ)
 		pcp_mode = PCP_LOCKED;
 	kswapd_pending = kmm_config.background && kmm_config.decay_ms;
-	page_fork_child();
-	slab_fork_child();
-	vmalloc_fork_child();
-	kmm_lock_init(&init_lock);
 }
 
 /* Set while this thread runs start_kernel(): an allocation from inside it recursed. */

@@ -6,7 +6,7 @@
  * "Futexes Are Tricky", mutex 2).  A short spin precedes sleeping, since on a
  * zone lock the holder usually releases within a few hundred nanoseconds.  It
  * allocates nothing, may be used before any constructor, and a child after
- * fork() re-initializes it with kmm_lock_init().  trylock is what the per-CPU
+ * fork() re-initializes it (kmm_lock_fork()).  trylock is what the per-CPU
  * fallback paths use, as the kernel's pcp_spin_trylock() does.
  */
 #ifndef KMM_LIB_LOCK_H
@@ -56,6 +56,28 @@ static inline void kmm_unlock(struct kmm_lock *lock)
 static inline bool kmm_lock_held(struct kmm_lock *lock)
 {
 	return __atomic_load_n(&lock->state, __ATOMIC_RELAXED) != 0;
+}
+
+/*
+ * fork(): what the handlers do to each of the allocator's locks (src/init.c
+ * lists them all, in lock order).  The prepare handler takes it, the parent
+ * handler releases it, and the child handler re-initializes it: the child's
+ * only thread is the one that took it, and no waiter crosses fork().
+ */
+enum kmm_fork_op {
+	FORK_LOCK,
+	FORK_UNLOCK,
+	FORK_RESET,
+};
+
+static inline void kmm_lock_fork(struct kmm_lock *lock, enum kmm_fork_op op)
+{
+	if (op == FORK_LOCK)
+		kmm_lock(lock);
+	else if (op == FORK_UNLOCK)
+		kmm_unlock(lock);
+	else
+		kmm_lock_init(lock);
 }
 
 #endif /* KMM_LIB_LOCK_H */

@@ -32,8 +32,9 @@
  * Page state: a block in a pcp has PG_pcp on its head (not PG_buddy: the buddy
  * must not merge it) and its order; freeing it again is a double free.
  *
- * Lock order: pcp->lock, then zone->lock (a drain holds the first while it
- * frees into the buddy).  No path takes them in the other order.
+ * Lock order: pcp_drain_mutex, pcp->lock, then zone->lock (a drain holds the
+ * first two while it frees into the buddy).  No path takes them in another
+ * order.
  */
 #include <errno.h>
 
@@ -253,6 +254,13 @@ void pcp_free(struct kmm_zone *zone, struct kmm_page *page, unsigned int order)
 	pcp_free_locked(zone, page, order);
 }
 
+/*
+ * Drains, one at a time (the kernel's pcpu_drain_mutex).  In PCP_RSEQ mode
+ * only a drain takes a pcp lock, so this one lock keeps every pcp lock free
+ * (what fork() relies on: see page_fork_pcp()).
+ */
+static struct kmm_lock pcp_drain_mutex = KMM_LOCK_INIT;
+
 void drain_zone_pages(struct kmm_zone *zone, int cpu)
 {
 	struct kmm_pcp *pcp;
@@ -263,6 +271,7 @@ void drain_zone_pages(struct kmm_zone *zone, int cpu)
 	pcp = zone_pcp(zone, cpu);
 	for (unsigned int o = 0; o < NR_PCP_LISTS; o++)
 		high[o] = &pcp->lists[o].high;
+	kmm_lock(&pcp_drain_mutex);
 	kmm_lock(&pcp->lock);
 	if (pcp_mode == PCP_RSEQ)
 		rseq_lists_stop(high, NR_PCP_LISTS, saved, cpu);
@@ -277,6 +286,7 @@ void drain_zone_pages(struct kmm_zone *zone, int cpu)
 	if (pcp_mode == PCP_RSEQ)
 		rseq_lists_restart(high, NR_PCP_LISTS, saved);
 	kmm_unlock(&pcp->lock);
+	kmm_unlock(&pcp_drain_mutex);
 }
 
 void drain_all_pages(void)
@@ -309,41 +319,36 @@ unsigned long pcp_total(const struct kmm_zone *zone)
 }
 
 /*
- * fork(): the prepare handler takes every pcp lock and then every zone lock
- * (the documented order); the parent releases them; the child, whose other
- * threads are gone, re-initializes them.
+ * fork() (src/init.c lists every lock in order): the drain mutex, then every
+ * pcp lock, then every zone lock.  With the drain mutex held no drain is half
+ * done (no list is left stopped, high 0, in the child), and in PCP_RSEQ mode
+ * no pcp lock is held either: the pcp locks are taken only in PCP_LOCKED mode,
+ * where every operation takes them.  Leaving them alone spares a page fault
+ * per CPU and zone in the parent and the child after the copy.
  */
-void page_fork_prepare(void)
+static bool pcp_fork_locked; /* this fork took the pcp locks */
+
+void page_fork_pcp(enum kmm_fork_op op)
+{
+	struct kmm_zone *zone;
+
+	if (op == FORK_LOCK) {
+		kmm_lock(&pcp_drain_mutex);
+		pcp_fork_locked = pcp_mode == PCP_LOCKED;
+	}
+	if (pcp_fork_locked)
+		for_each_zone (zone)
+			if (zone->per_cpu_pageset)
+				for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++)
+					kmm_lock_fork(&zone_pcp(zone, cpu)->lock, op);
+	if (op != FORK_LOCK)
+		kmm_lock_fork(&pcp_drain_mutex, op);
+}
+
+void page_fork_zone(enum kmm_fork_op op)
 {
 	struct kmm_zone *zone;
 
 	for_each_zone (zone)
-		if (zone->per_cpu_pageset)
-			for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++)
-				kmm_lock(&zone_pcp(zone, cpu)->lock);
-	for_each_zone (zone)
-		kmm_lock(&zone->lock);
-}
-
-static void page_fork_release(bool child)
-{
-	struct kmm_zone *zone;
-
-	for_each_zone (zone)
-		child ? kmm_lock_init(&zone->lock) : kmm_unlock(&zone->lock);
-	for_each_zone (zone)
-		if (zone->per_cpu_pageset)
-			for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++)
-				child ? kmm_lock_init(&zone_pcp(zone, cpu)->lock)
-				      : kmm_unlock(&zone_pcp(zone, cpu)->lock);
-}
-
-void page_fork_parent(void)
-{
-	page_fork_release(false);
-}
-
-void page_fork_child(void)
-{
-	page_fork_release(true);
+		kmm_lock_fork(&zone->lock, op);
 }

@@ -53,10 +53,9 @@ void drain_zone_pages(struct kmm_zone *zone, int cpu);
 /* The same for every zone and CPU (the kernel's drain_all_pages()). */
 void drain_all_pages(void);
 
-/* fork(): every pcp and zone lock, in order (pcp.c). */
-void page_fork_prepare(void);
-void page_fork_parent(void);
-void page_fork_child(void);
+/* fork(): the drain mutex and pcp locks, and every zone lock (src/init.c has the order). */
+void page_fork_pcp(enum kmm_fork_op op);
+void page_fork_zone(enum kmm_fork_op op);
 
 /* Pages (not blocks) cached for @zone on @cpu, and over all CPUs. */
 unsigned long pcp_count(const struct kmm_zone *zone, int cpu);

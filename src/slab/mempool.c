@@ -27,8 +27,9 @@
 
 struct kmm_mempool {
 	struct kmm_lock lock;
-	int min_nr;  /* reserve wanted */
-	int curr_nr; /* reserve held */
+	struct kmm_list list; /* mempool_list */
+	int min_nr;	      /* reserve wanted */
+	int curr_nr;	      /* reserve held */
 	void **elements;
 	kmm_mempool_alloc_t *alloc;
 	kmm_mempool_free_t *free;
@@ -36,6 +37,10 @@ struct kmm_mempool {
 	uint32_t wait_seq; /* bumped by every free; waiters sleep on it */
 	uint32_t waiters;
 };
+
+/* Every pool, for fork(): its handlers take, release or reset each pool's lock. */
+static struct kmm_lock mempool_list_lock = KMM_LOCK_INIT;
+static struct kmm_list mempool_list = { &mempool_list, &mempool_list };
 
 /* The kernel retries the allocator every 5 s while it waits (io_schedule_timeout). */
 #define MEMPOOL_RETRY_SEC 5
@@ -81,6 +86,9 @@ __export struct kmm_mempool *kmm_mempool_create(int min_nr, kmm_mempool_alloc_t 
 		return NULL;
 	}
 	kmm_lock_init(&pool->lock);
+	kmm_lock(&mempool_list_lock);
+	list_add_tail(&pool->list, &mempool_list);
+	kmm_unlock(&mempool_list_lock);
 	pool->min_nr = min_nr;
 	pool->alloc = alloc_fn;
 	pool->free = free_fn;
@@ -279,8 +287,35 @@ __export void kmm_mempool_destroy(struct kmm_mempool *pool)
 	if (pool->waiters)
 		kmm_panic("mempool_destroy of %p: %u allocations still wait on it", (void *)pool,
 			  pool->waiters);
+	kmm_lock(&mempool_list_lock);
+	list_del(&pool->list);
+	kmm_unlock(&mempool_list_lock);
 	while (pool->curr_nr)
 		pool->free(remove_element(pool), pool->pool_data);
 	kfree_any(pool->elements);
 	kfree_any(pool);
+}
+
+/*
+ * fork() (src/init.c lists every lock in order): the pool list, then each
+ * pool.  A pool's lock comes before the allocator's: kmm_mempool_resize()
+ * frees the old reserve array under it.  The child's only thread waits on no
+ * pool, so its pools have no waiters.
+ */
+void mempool_fork_list(enum kmm_fork_op op)
+{
+	kmm_lock_fork(&mempool_list_lock, op);
+}
+
+void mempool_fork_pools(enum kmm_fork_op op)
+{
+	struct kmm_list *pos;
+
+	list_for_each (pos, &mempool_list) {
+		struct kmm_mempool *pool = list_entry(pos, struct kmm_mempool, list);
+
+		kmm_lock_fork(&pool->lock, op);
+		if (op == FORK_RESET)
+			pool->waiters = 0;
+	}
 }

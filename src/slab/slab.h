@@ -88,10 +88,13 @@ void slab_shrink_all(void);
 /* Objects handed out and not freed, over all slabs of @cache. */
 unsigned long cache_active_objects(struct kmm_cache *cache);
 
-/* fork(): take every slab lock; release them in the parent; reset them in the child. */
-void slab_fork_prepare(void);
-void slab_fork_parent(void);
-void slab_fork_child(void);
+/* fork(): slab_mutex, every cache's stack locks, every cache's list_locks (src/init.c). */
+void slab_fork_mutex(enum kmm_fork_op op);
+void slab_fork_cpu(enum kmm_fork_op op);
+void slab_fork_node(enum kmm_fork_op op);
+/* fork(): the mempool list and each pool's lock (mempool.c). */
+void mempool_fork_list(enum kmm_fork_op op);
+void mempool_fork_pools(enum kmm_fork_op op);
 
 /* The slab and cache of a slab page (head or tail). */
 static inline struct kmm_page *slab_head(struct kmm_page *page)

@@ -451,12 +451,16 @@ void cache_free_slow(struct kmm_cache *cache, void *obj)
 	flush_objects(cache, &obj, 1);
 }
 
-/* Empty @cpu's stack of @cache into the slabs (stop, fence, flush, restart). */
+/*
+ * Empty @cpu's stack of @cache into the slabs (stop, fence, flush, restart).
+ * Context: slab_mutex (fork() counts on it: see slab_fork_cpu()).
+ */
 static void drain_cpu(struct kmm_cache *cache, int cpu)
 {
 	struct slab_cpu *c = cache_cpu(cache, cpu);
 	uint32_t *high[1] = { &c->high }, saved[1], count;
 
+	KMM_BUG_ON(!kmm_lock_held(&slab_mutex));
 	kmm_lock(&c->lock);
 	rseq_lists_stop(high, 1, saved, cpu);
 	count = __atomic_load_n(&c->count, __ATOMIC_RELAXED);
@@ -494,11 +498,19 @@ static void release_empty_slabs(struct kmm_cache *cache)
 	}
 }
 
-void cache_shrink(struct kmm_cache *cache)
+/* Context: slab_mutex. */
+static void cache_shrink_locked(struct kmm_cache *cache)
 {
 	for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++)
 		drain_cpu(cache, cpu);
 	release_empty_slabs(cache);
+}
+
+void cache_shrink(struct kmm_cache *cache)
+{
+	kmm_lock(&slab_mutex);
+	cache_shrink_locked(cache);
+	kmm_unlock(&slab_mutex);
 }
 
 void slab_shrink_all(void)
@@ -507,7 +519,7 @@ void slab_shrink_all(void)
 
 	kmm_lock(&slab_mutex);
 	list_for_each (pos, &slab_caches)
-		cache_shrink(list_entry(pos, struct kmm_cache, list));
+		cache_shrink_locked(list_entry(pos, struct kmm_cache, list));
 	kmm_unlock(&slab_mutex);
 }
 
@@ -538,34 +550,51 @@ void cache_destroy(struct kmm_cache *cache)
 {
 	unsigned long live;
 
-	cache_shrink(cache);
+	kmm_lock(&slab_mutex);
+	cache_shrink_locked(cache);
 	live = cache_active_objects(cache);
 	if (live)
 		kmm_panic("kmm_cache_destroy(%s): %lu objects are still allocated", cache->name,
 			  live);
-	kmm_lock(&slab_mutex);
 	list_del(&cache->list);
 	kmm_unlock(&slab_mutex);
 	boot_free(cache->cpu);
 	boot_free(cache);
 }
 
-void slab_fork_prepare(void)
+/*
+ * fork() (src/init.c lists every lock in order): slab_mutex, then every
+ * cache's per-CPU stack locks, then every cache's node list_locks.  The
+ * stack and list steps run under slab_mutex, so the cache list holds still.
+ * With rseq, a stack lock is taken only by drain_cpu(), always under
+ * slab_mutex: holding that, fork() leaves the stack locks alone (a page
+ * fault per cache and CPU spared in the parent and the child); without rseq
+ * every operation takes them, and so does fork().
+ */
+static bool slab_fork_cpu_locked; /* this fork took the stack locks */
+
+void slab_fork_mutex(enum kmm_fork_op op)
+{
+	kmm_lock_fork(&slab_mutex, op);
+}
+
+void slab_fork_cpu(enum kmm_fork_op op)
 {
 	struct kmm_list *pos;
 
-	kmm_lock(&slab_mutex);
+	if (op == FORK_LOCK)
+		slab_fork_cpu_locked = !kmm_rseq_usable;
+	if (!slab_fork_cpu_locked)
+		return;
 	list_for_each (pos, &slab_caches) {
 		struct kmm_cache *cache = list_entry(pos, struct kmm_cache, list);
 
 		for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++)
-			kmm_lock(&cache->cpu[cpu].lock);
-		for (int nid = 0; nid < kmm_nr_node_ids; nid++)
-			kmm_lock(&cache->node[nid].list_lock);
+			kmm_lock_fork(&cache->cpu[cpu].lock, op);
 	}
 }
 
-static void slab_fork_release(bool child)
+void slab_fork_node(enum kmm_fork_op op)
 {
 	struct kmm_list *pos;
 
@@ -573,23 +602,8 @@ static void slab_fork_release(bool child)
 		struct kmm_cache *cache = list_entry(pos, struct kmm_cache, list);
 
 		for (int nid = 0; nid < kmm_nr_node_ids; nid++)
-			child ? kmm_lock_init(&cache->node[nid].list_lock)
-			      : kmm_unlock(&cache->node[nid].list_lock);
-		for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++)
-			child ? kmm_lock_init(&cache->cpu[cpu].lock)
-			      : kmm_unlock(&cache->cpu[cpu].lock);
+			kmm_lock_fork(&cache->node[nid].list_lock, op);
 	}
-	child ? kmm_lock_init(&slab_mutex) : kmm_unlock(&slab_mutex);
-}
-
-void slab_fork_parent(void)
-{
-	slab_fork_release(false);
-}
-
-void slab_fork_child(void)
-{
-	slab_fork_release(true);
 }
 
 int kmem_cache_init(void)
