@@ -58,7 +58,7 @@ void *os_map_anon(size_t size);
  * Stitching (vmalloc/).  Every range these map into must already be owned by
  * libkmm (a reservation or a mapping of its own): MAP_FIXED and MREMAP_FIXED
  * replace what is there, so a range left unmapped even for a moment could be
- * taken by a thread stack and then overwritten (research/DESIGN_FACTS.md §2).
+ * taken by a thread stack and then overwritten (docs/DESIGN.md, "Facts").
  */
 /*
  * Move the pages of [@from, @from + @size) to @to, page tables and all

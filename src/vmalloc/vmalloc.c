@@ -9,7 +9,7 @@
  * that holds no area is given back (one waits KMM_DECAY_MS for reuse).  A
  * chunk is claimed with a plain mmap, never MAP_FIXED, and everything mapped
  * with MAP_FIXED or MREMAP_FIXED lands inside a chunk: no range libkmm maps
- * into is one it does not own (the hole race of DESIGN_FACTS §2).  An area
+ * into is one it does not own (the hole race in docs/DESIGN.md, "Facts").  An area
  * (struct kmm_vm_area, the kernel's vm_struct and vmap_area in one) is a
  * range of a chunk followed by a guard gap that stays PROT_NONE, so an
  * overrun faults.  Its memory is a list of pieces in address order:
@@ -17,7 +17,7 @@
  *  - a run: an exact run of pages from a zone's buddy, moved in with
  *    mremap(MREMAP_DONTUNMAP), page tables and all (a 2 MiB-aligned huge page
  *    stays huge).  Its old place stays mapped and reads zero, so no range
- *    libkmm maps into is ever left unowned (the hole race of DESIGN_FACTS §2).
+ *    libkmm maps into is ever left unowned (the hole race in docs/DESIGN.md, "Facts").
  *    Runs of 256 KiB and up only: a smaller move costs as much as a copy.
  *  - a fresh mapping: zero pages mapped in place over the reservation, for
  *    the tail below 256 KiB and whatever the mapping budget cannot afford.

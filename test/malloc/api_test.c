@@ -4,7 +4,7 @@
  * (so every allocation of this process, stdio's included, is libkmm's).
  * Each function, its alignment guarantees (up to 64 MiB), errno on failure,
  * usable sizes, realloc across every class boundary, glibc 2.36's answers for
- * the edge cases (research/DESIGN_FACTS.md 5.2; aligned_alloc as glibc 2.41),
+ * the edge cases (docs/DESIGN.md, "The contract's edges"),
  * and misuse diagnosed.  contract_test.c holds the contract's outer edges.
  */
 #include <malloc.h>
