@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <sys/auxv.h>
 
+#include "memcheck.h"
 #include "printk.h"
 
 struct kmm_config kmm_config;
@@ -120,8 +121,22 @@ static void parse_one(unsigned long long *field, const char *env, enum kmm_opt_k
 		*field = v;
 }
 
+#if KMM_VALGRIND
+bool kmm_on_valgrind;
+
+void kmm_vg_init(void)
+{
+	kmm_on_valgrind = RUNNING_ON_VALGRIND != 0;
+}
+#else
+void kmm_vg_init(void)
+{
+}
+#endif
+
 void kmm_config_init(void)
 {
+	kmm_vg_init();
 #define X(field, env, kind, def, desc)                                                             \
 	kmm_config.field = (def);                                                                  \
 	parse_one(&kmm_config.field, env, kind);

@@ -63,6 +63,7 @@
 #include "../lib/bug.h"
 #include "../lib/clock.h"
 #include "../lib/config.h"
+#include "../lib/memcheck.h"
 #include "../lib/lock.h"
 #include "../lib/printk.h"
 #include "../numa/mmzone.h"
@@ -192,6 +193,8 @@ void *__vmalloc_node(size_t size, size_t align, kmm_gfp_t gfp, int nid, unsigned
 		vm_state.stat[VMS_ALLOC]++;
 		vm_state.stat[VMS_CACHE_HIT]++;
 		kmm_unlock(&vm_state.lock);
+		if (kmm_vg()) /* freed by its last user: no-access to memcheck */
+			kmm_vg_undefined((void *)a->addr, bytes);
 		/* Dirty from its last user. */
 		if (gfp & KMM_GFP_ZERO)
 			memset((void *)a->addr, 0, bytes);
