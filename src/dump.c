@@ -15,6 +15,7 @@
 #include "page/internal.h"
 #include "page/pcp.h"
 #include "slab/slab.h"
+#include "track.h"
 #include "vmalloc/vmalloc.h"
 
 /*
@@ -68,6 +69,7 @@ static const struct {
 	{ "slabinfo", show_slabinfo },	       { "vmallocinfo", show_vmallocinfo },
 	{ "meminfo", show_meminfo },	       { "vmstat", show_vmstat },
 	{ "pagetypeinfo", show_pagetypeinfo }, { "numastat", show_numastat },
+	{ "alloc_traces", show_alloc_traces }, { "free_traces", show_free_traces },
 };
 
 __export int kmm_dump(int fd, const char *what)

@@ -31,6 +31,7 @@
 #include "page/internal.h"
 #include "page/pcp.h"
 #include "slab/slab.h"
+#include "track.h"
 #include "vmalloc/vmalloc.h"
 
 bool kmm_initialized;
@@ -103,6 +104,7 @@ static int start_kernel(void)
 static void fork_prepare(void)
 {
 	kmm_lock(&init_lock);
+	track_fork_prepare();
 	vmalloc_fork_prepare();
 	slab_fork_prepare();
 	page_fork_prepare();
@@ -113,6 +115,7 @@ static void fork_parent(void)
 	page_fork_parent();
 	slab_fork_parent();
 	vmalloc_fork_parent();
+	track_fork_parent();
 	kmm_unlock(&init_lock);
 }
 
@@ -124,6 +127,7 @@ static void fork_child(void)
 	page_fork_child();
 	slab_fork_child();
 	vmalloc_fork_child();
+	track_fork_child();
 	kmm_lock_init(&init_lock);
 }
 

@@ -51,7 +51,9 @@ enum { KMM_PURGE_DONTNEED, KMM_PURGE_FREE };
 	X(numa, "KMM_NUMA", KMM_OPT_NUMA, KMM_NUMA_OPT_LOCAL,                                      \
 	  "where allocations that name no node come from: local, interleave or a node")            \
 	X(fake_numa, "KMM_FAKE_NUMA", KMM_OPT_SIZE, 0,                                             \
-	  "split the CPUs and the arena into N made-up nodes, without mbind (0: the real ones)")
+	  "split the CPUs and the arena into N made-up nodes, without mbind (0: the real ones)")   \
+	X(track, "KMM_TRACK", KMM_OPT_BOOL, 0,                                                     \
+	  "record the caller of each block (alloc_traces, free_traces); turns KMM_RSEQ off")
 
 struct kmm_config {
 #define X(field, env, kind, def, desc) unsigned long long field;
