@@ -31,19 +31,12 @@
 #include "page/internal.h"
 #include "page/pcp.h"
 #include "slab/slab.h"
+#include "stats.h"
 #include "track.h"
 #include "vmalloc/vmalloc.h"
 
 bool kmm_initialized;
 static struct kmm_lock init_lock = KMM_LOCK_INIT;
-
-static void kmm_dump_unknown(const char *name)
-{
-	char msg[96];
-	size_t n = kmm_snprintf(msg, sizeof(msg), "libkmm: KMM_STATS: no view named '%s'\n", name);
-
-	kmm_write_all(2, msg, n);
-}
 
 static int start_kernel(void)
 {
@@ -167,6 +160,8 @@ int kmm_init_slow(void)
 		pthread_atfork(fork_prepare, fork_parent, fork_child);
 		/* Likewise the background thread (it allocates its stack and TLS). */
 		kswapd_run();
+		/* And KMM_STATS_SIGNAL's. */
+		stats_signal_start();
 	}
 	return ret;
 }
@@ -178,21 +173,10 @@ int kmm_init_slow(void)
 __attribute__((destructor)) static void kmm_exit_stats(void)
 {
 	const char *list = kmm_getenv("KMM_STATS");
-	char name[32];
 
 	if (!list || !*list || !__atomic_load_n(&kmm_initialized, __ATOMIC_ACQUIRE))
 		return;
-	while (*list) {
-		size_t n = strcspn(list, ",");
-
-		if (n && n < sizeof(name)) {
-			memcpy(name, list, n);
-			name[n] = '\0';
-			if (kmm_dump(2, name))
-				kmm_dump_unknown(name);
-		}
-		list += n + (list[n] == ',');
-	}
+	kmm_dump_list(2, list);
 }
 
 __export int kmm_init(void)
