@@ -30,6 +30,11 @@ run() {
 }
 
 run bugs
+if grep -q 'unhandled dwarf2' "$out"; then
+	# valgrind 3.19 cannot read clang 14's DWARF 5 (built with -gdwarf-4 it can).
+	echo "SKIP: valgrind cannot read this build's debug information"
+	exit 77
+fi
 check "the 100-byte leak is not definitely lost" \
 	grep -Eq '100 bytes in 1 blocks are definitely lost' "$out"
 after() { grep -A"$1" -e "$2" "$out" | grep -q -e "$3"; } # after LINES PATTERN WANTED
