@@ -104,10 +104,10 @@ static __cold void vg_kmalloc(struct kmm_cache *cache, void *obj, size_t size)
 		kmm_vg_defined((char *)obj + SLAB_MARK_OFFSET, 8);
 }
 
-/* Memcheck: a page run or an area (@p, NULL on failure) is a block of @size bytes. */
+/* Memcheck: a page run (@p, NULL on failure) is a block of @size bytes; areas register themselves. */
 static void *vg_kmalloc_large(void *p, size_t size, kmm_gfp_t gfp)
 {
-	if (kmm_vg() && p)
+	if (kmm_vg() && p && !is_vmalloc_addr(p))
 		kmm_vg_malloclike(p, size, gfp & KMM_GFP_ZERO);
 	return p;
 }
@@ -157,8 +157,9 @@ void __kfree(void *ptr, struct kmm_page *page)
 {
 	unsigned int flags;
 
-	if (kmm_vg() && !(page && (page->flags & (PG_slab | PG_slab_tail))))
-		kmm_vg_freelike(ptr); /* slab objects: in cache_free_slow() */
+	/* Memcheck: slab objects are unregistered in cache_free_slow(), areas in __vfree(). */
+	if (kmm_vg() && page && !(page->flags & (PG_slab | PG_slab_tail)))
+		kmm_vg_freelike(ptr);
 	if (!page) {
 		if (!__vfree(ptr, "free"))
 			bad_kfree(ptr, "not allocated by libkmm");
@@ -238,8 +239,8 @@ void *__krealloc(void *ptr, size_t size, kmm_gfp_t gfp)
 	 */
 	if (size <= old && (size > old / 2 || size > KMALLOC_MAX_SIZE || old <= 128)) {
 		p = krealloc_in_place(ptr, page, size, gfp);
-		if (p)
-			return vg_krealloc(ptr, p, size, __ksize(p, virt_to_page_checked(p)));
+		if (p) /* an area: __vrealloc() told memcheck */
+			return page ? vg_krealloc(ptr, p, size, __ksize(p, page)) : p;
 	} else if (page && !(page->flags & (PG_slab | PG_slab_tail))) {
 		unsigned long npages = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
 
@@ -254,9 +255,9 @@ void *__krealloc(void *ptr, size_t size, kmm_gfp_t gfp)
 		}
 	} else if (!page && size > KMALLOC_MAX_SIZE) {
 		/* An area grows in place or moves by mremap, without copying. */
-		p = __vrealloc(ptr, size, gfp);
+		p = __vrealloc(ptr, size, gfp); /* tells memcheck */
 		if (p)
-			return vg_krealloc(ptr, p, size, ALIGN_UP(size, PAGE_SIZE));
+			return p;
 	}
 	p = __kmalloc(size, gfp & ~KMM_GFP_ZERO, KMM_NUMA_NO_NODE, 0);
 	if (!p)
