@@ -33,6 +33,8 @@ check "make_big's page runs not listed" \
 	bash -c "[[ \$(grep -A3 '^page runs alloc_traces:' '$out' | grep -cE '^ +[12] make_big\+') -ge 1 ]]"
 check "make_big's area not listed" \
 	bash -c "grep -A3 '^vmalloc areas alloc_traces:' '$out' | grep -Eq '^ +1 make_big\+'"
+check "the kmm_cache's objects not listed under its name" \
+	bash -c "grep -A1 '^track_objects alloc_traces:' '$out' | grep -Eq '^ +7 make_objects\+'"
 top=$(first_line free_traces)
 echo "free_traces top: $top"
 # 3000 freed, less the few addresses main's later mallocs took again.
