@@ -281,9 +281,9 @@ static size_t group(const struct track_rec *recs, size_t n, struct trace_line *l
 	for (size_t i = 0; i < n; i++) {
 		const struct track_rec *r = &recs[i];
 		uint32_t age = now - r->when;
-		struct trace_line *l = &lines[nr - 1];
+		struct trace_line *l = nr ? &lines[nr - 1] : NULL;
 
-		if (!nr || l->where != r->where || l->caller != r->caller) {
+		if (!l || l->where != r->where || l->caller != r->caller) {
 			l = &lines[nr++];
 			memset(l, 0, sizeof(*l));
 			l->where = r->where;
