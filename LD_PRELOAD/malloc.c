@@ -29,6 +29,7 @@
 #include "../src/lib/printk.h"
 #include "../src/page/pcp.h"
 #include "../src/slab/slab.h"
+#include "../src/track.h"
 #include "../src/vmalloc/vmalloc.h"
 
 #include <kmm/kmm.h>
@@ -68,7 +69,24 @@ void _ZdaPvmSt11align_val_t(void *p, size_t size, size_t align);
 void _ZdlPvSt11align_val_tRKSt9nothrow_t(void *p, size_t align, const void *nt);
 void _ZdaPvSt11align_val_tRKSt9nothrow_t(void *p, size_t align, const void *nt);
 
-static __cold void *malloc_slow(size_t size)
+/*
+ * The caller of the exported function: what KMM_TRACK=1 records.  The fast
+ * paths must not compute it (it would cost them an instruction): their slow
+ * paths are cold functions reached by a tail call, so their own return
+ * address is the program's.
+ */
+#define RET_IP __builtin_return_address(0)
+
+/* KMM_TRACK=1: @p (or NULL) was allocated by @caller. */
+static inline void *tracked(void *p, const void *caller)
+{
+	if (kmm_tracking() && p)
+		track_alloc(p, caller);
+	return p;
+}
+
+/* malloc() past its inline fast path, for @caller. */
+static void *malloc_from(size_t size, const void *caller)
 {
 	void *p;
 
@@ -77,18 +95,28 @@ static __cold void *malloc_slow(size_t size)
 
 	if (unlikely(!p))
 		errno = ENOMEM;
-	return p;
+	return tracked(p, caller);
+}
+
+static __cold void *malloc_slow(size_t size)
+{
+	return malloc_from(size, RET_IP);
+}
+
+/* The rseq pop of malloc(); NULL on a miss. */
+static __always_inline void *malloc_fast(size_t size)
+{
+	if (likely(size <= KMALLOC_MAX_SIZE && __atomic_load_n(&kmm_initialized, __ATOMIC_RELAXED)))
+		return kmalloc_alloc_fast(kmalloc_slab(size));
+	return NULL;
 }
 
 __export void *malloc(size_t size)
 {
-	if (likely(size <= KMALLOC_MAX_SIZE &&
-		   __atomic_load_n(&kmm_initialized, __ATOMIC_RELAXED))) {
-		void *p = kmalloc_alloc_fast(kmalloc_slab(size));
+	void *p = malloc_fast(size);
 
-		if (likely(p))
-			return p;
-	}
+	if (likely(p))
+		return p;
 	return malloc_slow(size);
 }
 
@@ -96,7 +124,16 @@ static __cold void free_slow(void *p, struct kmm_page *page)
 {
 	if (!page && !__atomic_load_n(&kmm_initialized, __ATOMIC_ACQUIRE))
 		kmm_panic("invalid free of %p: not allocated by libkmm", p);
+	if (kmm_tracking())
+		track_free(p, RET_IP);
 	__kfree(p, page);
+}
+
+static __cold void free_slab_slow(struct kmm_cache *cache, void *p)
+{
+	if (kmm_tracking())
+		track_free(p, RET_IP);
+	cache_free_slow(cache, p);
 }
 
 __export void free(void *p)
@@ -111,7 +148,7 @@ __export void free(void *p)
 
 		if (likely(slab_free_fast(cache, p)))
 			return;
-		cache_free_slow(cache, p);
+		free_slab_slow(cache, p);
 		return;
 	}
 	free_slow(p, page);
@@ -129,7 +166,7 @@ __export void *calloc(size_t n, size_t size)
 	p = kmm_ready() ? __kmalloc(total, KMM_GFP_ZERO, KMM_NUMA_NO_NODE, 0) : NULL;
 	if (unlikely(!p))
 		errno = ENOMEM;
-	return p;
+	return tracked(p, RET_IP);
 }
 
 __export void *realloc(void *p, size_t size)
@@ -137,15 +174,20 @@ __export void *realloc(void *p, size_t size)
 	void *q;
 
 	if (!p)
-		return malloc(size);
+		return malloc_from(size, RET_IP);
 	if (size == 0) { /* glibc: frees and returns NULL */
 		free(p);
 		return NULL;
 	}
+	if (kmm_tracking()) /* before another thread can reuse it */
+		track_free(p, RET_IP);
 	q = __krealloc(p, size, KMM_GFP_KERNEL);
-	if (unlikely(!q))
+	if (unlikely(!q)) {
 		errno = ENOMEM;
-	return q;
+		tracked(p, RET_IP); /* still allocated */
+		return NULL;
+	}
+	return tracked(q, RET_IP);
 }
 
 __export void *reallocarray(void *p, size_t n, size_t size)
@@ -175,7 +217,7 @@ static void *alloc_aligned(size_t align, size_t size)
  * glibc's memalign(): any alignment, rounded up to a power of two; one above
  * the largest power of two cannot be (EINVAL, glibc 2.38 and later).
  */
-__export void *memalign(size_t align, size_t size)
+static void *__memalign(size_t align, size_t size, const void *caller)
 {
 	void *p;
 
@@ -188,7 +230,12 @@ __export void *memalign(size_t align, size_t size)
 	p = alloc_aligned(align, size);
 	if (!p)
 		errno = ENOMEM;
-	return p;
+	return tracked(p, caller);
+}
+
+__export void *memalign(size_t align, size_t size)
+{
+	return __memalign(align, size, RET_IP);
 }
 
 /*
@@ -202,7 +249,7 @@ __export void *aligned_alloc(size_t align, size_t size)
 		errno = EINVAL;
 		return NULL;
 	}
-	return memalign(align, size);
+	return __memalign(align, size, RET_IP);
 }
 
 __export int posix_memalign(void **memptr, size_t align, size_t size)
@@ -216,13 +263,13 @@ __export int posix_memalign(void **memptr, size_t align, size_t size)
 		errno = ENOMEM;
 		return ENOMEM;
 	}
-	*memptr = p;
+	*memptr = tracked(p, RET_IP);
 	return 0;
 }
 
 __export void *valloc(size_t size)
 {
-	return memalign(PAGE_SIZE, size);
+	return __memalign(PAGE_SIZE, size, RET_IP);
 }
 
 __export void *pvalloc(size_t size)
@@ -233,7 +280,7 @@ __export void *pvalloc(size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	return memalign(PAGE_SIZE, rounded);
+	return __memalign(PAGE_SIZE, rounded, RET_IP);
 }
 
 __export size_t malloc_usable_size(void *p)
@@ -395,9 +442,9 @@ static new_handler_t get_new_handler(void)
 	return _ZSt15get_new_handlerv ? _ZSt15get_new_handlerv() : NULL;
 }
 
-static void *new_try(size_t size, size_t align)
+static __always_inline void *new_try(size_t size, size_t align, const void *caller)
 {
-	return align ? alloc_aligned(align, size) : malloc(size);
+	return align ? tracked(alloc_aligned(align, size), caller) : malloc_from(size, caller);
 }
 
 /*
@@ -417,7 +464,7 @@ static __cold void *new_failed(size_t size, size_t align)
 			kmm_panic("operator new(%zu): out of memory", size);
 		}
 		handler();
-		p = new_try(size, align);
+		p = new_try(size, align, NULL);
 		if (p)
 			return p;
 	}
@@ -438,29 +485,37 @@ static __cold void *new_nothrow_failed(size_t size, size_t align)
 			errno = ENOMEM;
 			return NULL;
 		}
-		p = new_try(size, align);
+		p = new_try(size, align, NULL);
 		if (p)
 			return p;
 	}
 }
 
-static inline void *cxx_new(size_t size)
+/* operator new past malloc's fast path; a tail call: RET_IP is the program's. */
+static __cold void *cxx_new_slow(size_t size)
 {
-	void *p = malloc(size);
+	void *p = malloc_from(size, RET_IP);
 
 	return likely(p) ? p : new_failed(size, 0);
 }
 
-static inline void *cxx_new_aligned(size_t size, size_t align)
+static __always_inline void *cxx_new(size_t size)
 {
-	void *p = alloc_aligned(align, size);
+	void *p = malloc_fast(size);
+
+	return likely(p) ? p : cxx_new_slow(size);
+}
+
+static __always_inline void *cxx_new_aligned(size_t size, size_t align)
+{
+	void *p = tracked(alloc_aligned(align, size), RET_IP);
 
 	return likely(p) ? p : new_failed(size, align);
 }
 
-static inline void *cxx_new_nothrow(size_t size, size_t align)
+static __always_inline void *cxx_new_nothrow(size_t size, size_t align)
 {
-	void *p = new_try(size, align);
+	void *p = new_try(size, align, RET_IP);
 
 	return likely(p) ? p : new_nothrow_failed(size, align);
 }

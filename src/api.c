@@ -17,6 +17,7 @@
 #include "lib/bug.h"
 #include "page/internal.h"
 #include "slab/slab.h"
+#include "track.h"
 #include "vmalloc/vmalloc.h"
 
 static __always_inline struct kmm_page *alloc_pages(int nid, kmm_gfp_t gfp, unsigned int order)
@@ -149,22 +150,45 @@ __export struct kmm_cache *kmm_cache_create(const char *name, size_t size, size_
 	return cache;
 }
 
+/*
+ * The caller of an exported function, for KMM_TRACK=1.  Inline fast paths do
+ * not compute it: their slow paths are cold functions reached by a tail call,
+ * whose own return address is the program's.
+ */
+#define RET_IP __builtin_return_address(0)
+
+static __cold void *cache_alloc_api_slow(struct kmm_cache *cache, kmm_gfp_t gfp, int nid)
+{
+	void *obj = cache_alloc_slow(cache, gfp, nid);
+
+	if (unlikely(!obj))
+		errno = ENOMEM;
+	else if (kmm_tracking())
+		track_alloc(obj, RET_IP);
+	return obj;
+}
+
 __export void *kmm_cache_alloc_node(struct kmm_cache *cache, kmm_gfp_t gfp, int nid)
 {
 	void *obj = NULL;
 
 	if (nid == KMM_NUMA_NO_NODE && !(gfp & KMM_GFP_ZERO))
 		obj = slab_alloc_fast(cache);
-	if (!obj)
-		obj = cache_alloc_slow(cache, gfp, nid);
-	if (unlikely(!obj))
-		errno = ENOMEM;
-	return obj;
+	if (likely(obj))
+		return obj;
+	return cache_alloc_api_slow(cache, gfp, nid);
 }
 
 __export void *kmm_cache_alloc(struct kmm_cache *cache, kmm_gfp_t gfp)
 {
 	return kmm_cache_alloc_node(cache, gfp, KMM_NUMA_NO_NODE);
+}
+
+static __cold void cache_free_api_slow(struct kmm_cache *cache, void *obj)
+{
+	if (kmm_tracking())
+		track_free(obj, RET_IP);
+	cache_free_slow(cache, obj);
 }
 
 __export void kmm_cache_free(struct kmm_cache *cache, void *obj)
@@ -181,7 +205,7 @@ __export void kmm_cache_free(struct kmm_cache *cache, void *obj)
 			  cache->name, ((struct kmm_cache *)slab_head(page)->private)->name);
 	slab_free_check(page, obj);
 	if (!slab_free_fast(cache, obj))
-		cache_free_slow(cache, obj);
+		cache_free_api_slow(cache, obj);
 }
 
 __export void kmm_cache_destroy(struct kmm_cache *cache)
@@ -199,6 +223,8 @@ __export void *kmm_kmalloc_node(size_t size, kmm_gfp_t gfp, int nid)
 
 	if (unlikely(!p))
 		errno = ENOMEM;
+	else if (kmm_tracking())
+		track_alloc(p, RET_IP);
 	return p;
 }
 
@@ -214,8 +240,11 @@ __export void *kmm_kzalloc(size_t size, kmm_gfp_t gfp)
 
 __export void kmm_kfree(const void *ptr)
 {
-	if (ptr)
-		__kfree((void *)ptr, virt_to_page_checked(ptr));
+	if (!ptr)
+		return;
+	if (kmm_tracking())
+		track_free(ptr, RET_IP);
+	__kfree((void *)ptr, virt_to_page_checked(ptr));
 }
 
 __export size_t kmm_ksize(const void *ptr)
@@ -233,9 +262,13 @@ __export void *kmm_krealloc(void *ptr, size_t size, kmm_gfp_t gfp)
 		kmm_kfree(ptr);
 		return NULL;
 	}
+	if (kmm_tracking())
+		track_free(ptr, RET_IP);
 	p = __krealloc(ptr, size, gfp);
 	if (!p)
 		errno = ENOMEM;
+	if (kmm_tracking())
+		track_alloc(p ? p : ptr, RET_IP);
 	return p;
 }
 
@@ -253,6 +286,8 @@ static void *vmalloc_api(size_t size, kmm_gfp_t gfp, int nid, const void *caller
 	p = kmm_ready() ? __vmalloc_node(size, PAGE_SIZE, gfp, nid, VM_ALLOC, caller) : NULL;
 	if (unlikely(!p))
 		errno = ENOMEM;
+	else if (kmm_tracking())
+		track_alloc(p, caller);
 	return p;
 }
 
@@ -273,6 +308,8 @@ __export void *kmm_vmalloc_node(size_t size, int nid)
 
 __export void kmm_vfree(const void *p)
 {
+	if (p && kmm_tracking() && kmm_ready() && is_vmalloc_addr(p))
+		track_free(p, RET_IP);
 	if (p && !(kmm_ready() && __vfree(p, "vfree")))
 		kmm_panic("invalid vfree of %p: not a vmalloc address", p);
 }
@@ -289,6 +326,8 @@ __export void *kmm_vrealloc(void *p, size_t size)
 		kmm_vfree(p);
 		return NULL;
 	}
+	if (kmm_tracking())
+		track_free(p, RET_IP);
 	q = __vrealloc(p, size, KMM_GFP_KERNEL);
 	if (!q) {
 		/* The pages could not move (no MREMAP_DONTUNMAP, no mappings left): copy. */
@@ -298,11 +337,15 @@ __export void *kmm_vrealloc(void *p, size_t size)
 				   __builtin_return_address(0));
 		if (!q) {
 			errno = ENOMEM;
+			if (kmm_tracking())
+				track_alloc(p, RET_IP); /* still allocated */
 			return NULL;
 		}
 		memcpy(q, p, MIN(old, size));
 		__vfree(p, "vrealloc");
 	}
+	if (kmm_tracking())
+		track_alloc(q, RET_IP);
 	return q;
 }
 
@@ -349,6 +392,8 @@ __export void *kmm_kvmalloc(size_t size, kmm_gfp_t gfp)
 				   __builtin_return_address(0));
 	if (!p)
 		errno = ENOMEM;
+	else if (kmm_tracking())
+		track_alloc(p, RET_IP);
 	return p;
 }
 

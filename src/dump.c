@@ -15,6 +15,8 @@
 #include "page/internal.h"
 #include "page/pcp.h"
 #include "slab/slab.h"
+#include "stats.h"
+#include "track.h"
 #include "vmalloc/vmalloc.h"
 
 /*
@@ -68,6 +70,8 @@ static const struct {
 	{ "slabinfo", show_slabinfo },	       { "vmallocinfo", show_vmallocinfo },
 	{ "meminfo", show_meminfo },	       { "vmstat", show_vmstat },
 	{ "pagetypeinfo", show_pagetypeinfo }, { "numastat", show_numastat },
+	{ "alloc_traces", show_alloc_traces }, { "free_traces", show_free_traces },
+	{ "slabtop", show_slabtop },
 };
 
 __export int kmm_dump(int fd, const char *what)
@@ -93,4 +97,29 @@ __export int kmm_dump(int fd, const char *what)
 	}
 	errno = EINVAL;
 	return -1;
+}
+
+static void dump_unknown(int fd, const char *name)
+{
+	char msg[96];
+	size_t n = kmm_snprintf(msg, sizeof(msg), "libkmm: KMM_STATS: no view named '%s'\n", name);
+
+	kmm_write_all(fd, msg, n);
+}
+
+void kmm_dump_list(int fd, const char *list)
+{
+	char name[32];
+
+	while (*list) {
+		size_t n = strcspn(list, ",");
+
+		if (n && n < sizeof(name)) {
+			memcpy(name, list, n);
+			name[n] = '\0';
+			if (kmm_dump(fd, name) && errno == EINVAL)
+				dump_unknown(fd, name);
+		}
+		list += n + (list[n] == ',');
+	}
 }

@@ -31,18 +31,12 @@
 #include "page/internal.h"
 #include "page/pcp.h"
 #include "slab/slab.h"
+#include "stats.h"
+#include "track.h"
 #include "vmalloc/vmalloc.h"
 
 bool kmm_initialized;
 static struct kmm_lock init_lock = KMM_LOCK_INIT;
-
-static void kmm_dump_unknown(const char *name)
-{
-	char msg[96];
-	size_t n = kmm_snprintf(msg, sizeof(msg), "libkmm: KMM_STATS: no view named '%s'\n", name);
-
-	kmm_write_all(2, msg, n);
-}
 
 static int start_kernel(void)
 {
@@ -105,17 +99,18 @@ static int start_kernel(void)
  * outermost first; the parent handler releases them; the child handler
  * re-initializes them:
  *
- *   _IO_list_lock                 glibc's list of FILEs (recursive)
- *     mempool_list_lock           the list of mempools
- *       pool->lock                each mempool's reserve
- *         init_lock               start-up
- *           vm_state.lock         vmalloc: the area index and its system calls
- *             slab_mutex          the cache list, and drains of the stacks
- *               cache->cpu[].lock       every cache's per-CPU stacks (*)
- *                 cache->node[].list_lock   every cache's partial lists
- *                   pcp_drain_mutex       drains of the per-CPU page caches
- *                     pcp->lock   every zone's per-CPU page caches (*)
- *                       zone->lock        every zone's buddy lists
+ *   _IO_list_lock             glibc's list of FILEs (recursive)
+ *   mempool_list_lock         the list of mempools
+ *   pool->lock                each mempool's reserve
+ *   init_lock                 start-up
+ *   tt.lock                   KMM_TRACK's table of callers (track.c)
+ *   vm_state.lock             vmalloc: the area index and its system calls
+ *   slab_mutex                the cache list, and drains of the stacks
+ *   cache->cpu[].lock         every cache's per-CPU stacks (*)
+ *   cache->node[].list_lock   every cache's partial lists
+ *   pcp_drain_mutex           drains of the per-CPU page caches
+ *   pcp->lock                 every zone's per-CPU page caches (*)
+ *   zone->lock                every zone's buddy lists
  *
  * (*) Only without rseq.  With rseq, the per-CPU locks are taken by drains
  * alone, under slab_mutex and pcp_drain_mutex, so holding those two keeps
@@ -171,6 +166,16 @@ static void init_fork(enum kmm_fork_op op)
 	kmm_lock_fork(&init_lock, op);
 }
 
+static void track_fork(enum kmm_fork_op op)
+{
+	if (op == FORK_LOCK)
+		track_fork_prepare();
+	else if (op == FORK_UNLOCK)
+		track_fork_parent();
+	else
+		track_fork_child();
+}
+
 static void vmalloc_fork(enum kmm_fork_op op)
 {
 	if (op == FORK_LOCK)
@@ -186,6 +191,7 @@ static void (*const fork_locks[])(enum kmm_fork_op) = {
 	mempool_fork_list,  /* mempool_list_lock */
 	mempool_fork_pools, /* every pool->lock */
 	init_fork,	    /* init_lock */
+	track_fork,	    /* tt.lock (track.c) */
 	vmalloc_fork,	    /* vm_state.lock */
 	slab_fork_mutex,    /* slab_mutex */
 	slab_fork_cpu,	    /* every cache->cpu[].lock (*) */
@@ -267,6 +273,8 @@ int kmm_init_slow(void)
 		pthread_atfork(fork_prepare, fork_parent, fork_child);
 		/* Likewise the background thread (it allocates its stack and TLS). */
 		kswapd_run();
+		/* And KMM_STATS_SIGNAL's. */
+		stats_signal_start();
 	}
 	return ret;
 }
@@ -278,21 +286,10 @@ int kmm_init_slow(void)
 __attribute__((destructor)) static void kmm_exit_stats(void)
 {
 	const char *list = kmm_getenv("KMM_STATS");
-	char name[32];
 
 	if (!list || !*list || !__atomic_load_n(&kmm_initialized, __ATOMIC_ACQUIRE))
 		return;
-	while (*list) {
-		size_t n = strcspn(list, ",");
-
-		if (n && n < sizeof(name)) {
-			memcpy(name, list, n);
-			name[n] = '\0';
-			if (kmm_dump(2, name))
-				kmm_dump_unknown(name);
-		}
-		list += n + (list[n] == ',');
-	}
+	kmm_dump_list(2, list);
 }
 
 __export int kmm_init(void)

@@ -36,8 +36,10 @@ void kmm_reclaim(void);
  * kmm_dump() - write one of the kernel's /proc views of libkmm's state to @fd,
  * in the kernel's own text format.  @what is one of "buddyinfo", "zoneinfo",
  * "slabinfo", "vmallocinfo", "pagetypeinfo", "meminfo" (the lines that apply),
- * "vmstat" (libkmm's counters, one "name value" per line) and "numastat" (the
- * numastat command's table of page allocations per node, in pages).
+ * "vmstat" (libkmm's counters, one "name value" per line), "numastat" (the
+ * numastat command's table of page allocations per node, in pages),
+ * "slabtop" (slabtop -o), and with KMM_TRACK=1 "alloc_traces" and
+ * "free_traces" (the kernel's debugfs slab files).
  * Uses no malloc and no stdio, so it may be called from anywhere.
  * Return: 0, or -1 with errno = EINVAL for an unknown view, or the write error.
  */

@@ -14,9 +14,11 @@
 #include <string.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/auxv.h>
 
+#include "memcheck.h"
 #include "printk.h"
 
 struct kmm_config kmm_config;
@@ -84,6 +86,29 @@ static void warn_bad(const char *env, const char *val, const char *what)
 	kmm_write_all(2, msg, n);
 }
 
+/* "SIGUSR2", "USR2", "12", "SIGRTMIN+3": a signal number, or 0. */
+static int parse_signal(const char *s)
+{
+	static const struct {
+		const char *name;
+		int sig;
+	} names[] = { { "USR1", SIGUSR1 },   { "USR2", SIGUSR2 }, { "HUP", SIGHUP },
+		      { "WINCH", SIGWINCH }, { "PWR", SIGPWR },	  { "URG", SIGURG } };
+	unsigned long long v;
+
+	if (!strncmp(s, "SIG", 3))
+		s += 3;
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (!strcmp(s, names[i].name))
+			return names[i].sig;
+	if (!strncmp(s, "RTMIN+", 6) && !kmm_parse_size(s + 6, &v) && v <= 8)
+		return SIGRTMIN + (int)v;
+	if (!kmm_parse_size(s, &v) && v >= 1 && v < (unsigned long long)NSIG && v != SIGKILL &&
+	    v != SIGSTOP)
+		return (int)v;
+	return 0;
+}
+
 static void parse_one(unsigned long long *field, const char *env, enum kmm_opt_kind kind)
 {
 	const char *val = kmm_getenv(env);
@@ -114,17 +139,43 @@ static void parse_one(unsigned long long *field, const char *env, enum kmm_opt_k
 			warn_bad(env, val, "expected local, interleave or a node number");
 		return;
 	}
+	if (kind == KMM_OPT_SIGNAL) {
+		int sig = parse_signal(val);
+
+		if (sig)
+			*field = (unsigned long long)sig;
+		else
+			warn_bad(env, val, "expected a signal such as SIGUSR2");
+		return;
+	}
 	if (kmm_parse_size(val, &v))
 		warn_bad(env, val, "expected a size such as 512M or 4G");
 	else
 		*field = v;
 }
 
+#if KMM_VALGRIND
+bool kmm_on_valgrind;
+
+void kmm_vg_init(void)
+{
+	kmm_on_valgrind = RUNNING_ON_VALGRIND != 0;
+}
+#else
+void kmm_vg_init(void)
+{
+}
+#endif
+
 void kmm_config_init(void)
 {
+	kmm_vg_init();
 #define X(field, env, kind, def, desc)                                                             \
 	kmm_config.field = (def);                                                                  \
 	parse_one(&kmm_config.field, env, kind);
 	KMM_OPTIONS(X)
 #undef X
+	/* Tracking records on the out-of-line paths: no call may bypass them. */
+	if (kmm_config.track)
+		kmm_config.rseq = 0;
 }

@@ -6,14 +6,15 @@
  * Every option is defined once in KMM_OPTIONS: from it come the fields of
  * struct kmm_config, their defaults, the environment names and the parser.
  * Sizes take a K, M, G or T suffix (powers of 1024); booleans take 0 or 1;
- * KMM_PURGE takes dontneed or free; KMM_NUMA local, interleave or a node number.
+ * KMM_PURGE takes dontneed or free; KMM_NUMA local, interleave or a node number;
+ * KMM_STATS_SIGNAL a signal: SIGUSR2, USR2 or 12 (SIGRTMIN+N too).
  */
 #ifndef KMM_LIB_CONFIG_H
 #define KMM_LIB_CONFIG_H
 
 #include "compiler.h"
 
-enum kmm_opt_kind { KMM_OPT_SIZE, KMM_OPT_BOOL, KMM_OPT_PURGE, KMM_OPT_NUMA };
+enum kmm_opt_kind { KMM_OPT_SIZE, KMM_OPT_BOOL, KMM_OPT_PURGE, KMM_OPT_NUMA, KMM_OPT_SIGNAL };
 
 /* KMM_PURGE: how free memory goes back to the system. */
 enum { KMM_PURGE_DONTNEED, KMM_PURGE_FREE };
@@ -51,7 +52,12 @@ enum { KMM_PURGE_DONTNEED, KMM_PURGE_FREE };
 	X(numa, "KMM_NUMA", KMM_OPT_NUMA, KMM_NUMA_OPT_LOCAL,                                      \
 	  "where allocations that name no node come from: local, interleave or a node")            \
 	X(fake_numa, "KMM_FAKE_NUMA", KMM_OPT_SIZE, 0,                                             \
-	  "split the CPUs and the arena into N made-up nodes, without mbind (0: the real ones)")
+	  "split the CPUs and the arena into N made-up nodes, without mbind (0: the real ones)")   \
+	X(track, "KMM_TRACK", KMM_OPT_BOOL, 0,                                                     \
+	  "record the caller of each block (alloc_traces, free_traces); turns KMM_RSEQ off")       \
+	X(stats_signal, "KMM_STATS_SIGNAL", KMM_OPT_SIGNAL, 0,                                     \
+	  "a signal that writes the KMM_STATS views (default slabtop,meminfo) at once (0: none)")  \
+	X(stats_fd, "KMM_STATS_FD", KMM_OPT_SIZE, 2, "where KMM_STATS_SIGNAL writes the views")
 
 struct kmm_config {
 #define X(field, env, kind, def, desc) unsigned long long field;

@@ -37,6 +37,7 @@
 #include "../lib/bug.h"
 #include "../lib/clock.h"
 #include "../lib/config.h"
+#include "../lib/memcheck.h"
 #include "../numa/os.h"
 #include "internal.h"
 #include "pcp.h"
@@ -325,6 +326,8 @@ struct kmm_page *__alloc_pages(kmm_gfp_t gfp, unsigned int order, int nid)
 	if (unlikely(!page))
 		return NULL;
 	numa_count_alloc(nid, page_zone(page)->node, 1UL << order, interleaved);
+	if (kmm_vg()) /* a freed block's pages were no-access to memcheck */
+		kmm_vg_undefined(page_to_virt(page), PAGE_SIZE << order);
 	if (gfp & KMM_GFP_ZERO)
 		memset(page_to_virt(page), 0, PAGE_SIZE << order);
 	return page;

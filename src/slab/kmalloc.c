@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "../lib/bug.h"
+#include "../lib/memcheck.h"
 #include "../vmalloc/vmalloc.h"
 #include "slab.h"
 
@@ -83,22 +84,38 @@ static unsigned int aligned_index(size_t size, size_t align)
 	return idx;
 }
 
-void *__kmalloc(size_t size, kmm_gfp_t gfp, int nid, size_t align)
+/*
+ * Memcheck: the slab layer registered @obj at its class's size; narrow it to
+ * the @size asked for.  The slack stays addressable, and the double-free mark
+ * (obj + 8, cleared by the allocation) defined: free() reads it.
+ */
+static __cold void vg_kmalloc(struct kmm_cache *cache, void *obj, size_t size)
 {
-	struct kmm_cache *cache;
-	unsigned int idx;
+	if (size >= cache->object_size)
+		return;
+	if (size) {
+		kmm_vg_resize(obj, cache->object_size, size);
+	} else { /* memcheck resizes no block to 0 bytes */
+		kmm_vg_freelike(obj);
+		kmm_vg_malloclike(obj, 0, false);
+	}
+	kmm_vg_undefined((char *)obj + size, cache->size - size);
+	if (size < SLAB_MARK_OFFSET + 8)
+		kmm_vg_defined((char *)obj + SLAB_MARK_OFFSET, 8);
+}
+
+/* Memcheck: a page run (@p, NULL on failure) is a block of @size bytes; areas register themselves. */
+static void *vg_kmalloc_large(void *p, size_t size, kmm_gfp_t gfp)
+{
+	if (kmm_vg() && p && !is_vmalloc_addr(p))
+		kmm_vg_malloclike(p, size, gfp & KMM_GFP_ZERO);
+	return p;
+}
+
+static void *kmalloc_cache(struct kmm_cache *cache, size_t size, kmm_gfp_t gfp, int nid)
+{
 	void *obj;
 
-	if (size > KMALLOC_MAX_SIZE || align > PAGE_SIZE)
-		return kmalloc_large(size, gfp, nid, align);
-	if (align > 16) {
-		idx = aligned_index(size, align);
-		if (idx >= NR_KMALLOC_CACHES)
-			return kmalloc_large(size, gfp, nid, align);
-		cache = kmalloc_caches[idx];
-	} else {
-		cache = kmalloc_slab(size);
-	}
 	if (nid == KMM_NUMA_NO_NODE) {
 		obj = kmalloc_alloc_fast(cache);
 		if (likely(obj)) {
@@ -107,7 +124,28 @@ void *__kmalloc(size_t size, kmm_gfp_t gfp, int nid, size_t align)
 			return obj;
 		}
 	}
-	return cache_alloc_slow(cache, gfp, nid);
+	obj = cache_alloc_slow(cache, gfp, nid);
+	if (kmm_vg() && obj)
+		vg_kmalloc(cache, obj, size);
+	return obj;
+}
+
+void *__kmalloc(size_t size, kmm_gfp_t gfp, int nid, size_t align)
+{
+	struct kmm_cache *cache;
+	unsigned int idx;
+
+	if (size > KMALLOC_MAX_SIZE || align > PAGE_SIZE)
+		return vg_kmalloc_large(kmalloc_large(size, gfp, nid, align), size, gfp);
+	if (align > 16) {
+		idx = aligned_index(size, align);
+		if (idx >= NR_KMALLOC_CACHES)
+			return vg_kmalloc_large(kmalloc_large(size, gfp, nid, align), size, gfp);
+		cache = kmalloc_caches[idx];
+	} else {
+		cache = kmalloc_slab(size);
+	}
+	return kmalloc_cache(cache, size, gfp, nid);
 }
 
 static __cold __noreturn void bad_kfree(const void *ptr, const char *why)
@@ -119,6 +157,9 @@ void __kfree(void *ptr, struct kmm_page *page)
 {
 	unsigned int flags;
 
+	/* Memcheck: slab objects are unregistered in cache_free_slow(), areas in __vfree(). */
+	if (kmm_vg() && page && !(page->flags & (PG_slab | PG_slab_tail)))
+		kmm_vg_freelike(ptr);
 	if (!page) {
 		if (!__vfree(ptr, "free"))
 			bad_kfree(ptr, "not allocated by libkmm");
@@ -165,6 +206,22 @@ static void *krealloc_in_place(void *ptr, struct kmm_page *page, size_t size, km
 	return ptr;
 }
 
+/*
+ * Memcheck: the block at @ptr is now @p, of @size bytes, resized in place or
+ * moved with its pages.  Its old size is unknown here: the contents count as
+ * defined, the slack up to @usable as addressable.
+ */
+static void *vg_krealloc(void *ptr, void *p, size_t size, size_t usable)
+{
+	if (kmm_vg()) {
+		kmm_vg_freelike(ptr);
+		kmm_vg_malloclike(p, size, true);
+		if (usable > size)
+			kmm_vg_defined((char *)p + size, usable - size);
+	}
+	return p;
+}
+
 void *__krealloc(void *ptr, size_t size, kmm_gfp_t gfp)
 {
 	struct kmm_page *page = virt_to_page_checked(ptr);
@@ -182,23 +239,23 @@ void *__krealloc(void *ptr, size_t size, kmm_gfp_t gfp)
 	 */
 	if (size <= old && (size > old / 2 || size > KMALLOC_MAX_SIZE || old <= 128)) {
 		p = krealloc_in_place(ptr, page, size, gfp);
-		if (p)
-			return p;
+		if (p) /* an area: __vrealloc() told memcheck */
+			return page ? vg_krealloc(ptr, p, size, __ksize(p, page)) : p;
 	} else if (page && !(page->flags & (PG_slab | PG_slab_tail))) {
 		unsigned long npages = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
 
 		/* A page run grows where it is, over free pages that follow it. */
 		if (size <= LARGE_MAX && grow_pages_exact(page, npages))
-			return ptr;
+			return vg_krealloc(ptr, ptr, size, npages << PAGE_SHIFT);
 		/* Outgrowing the buddy: the run's pages move into an area. */
 		if (size > LARGE_MAX) {
 			p = vmalloc_from_run(page, size, gfp);
 			if (p)
-				return p;
+				return vg_krealloc(ptr, p, size, ALIGN_UP(size, PAGE_SIZE));
 		}
 	} else if (!page && size > KMALLOC_MAX_SIZE) {
 		/* An area grows in place or moves by mremap, without copying. */
-		p = __vrealloc(ptr, size, gfp);
+		p = __vrealloc(ptr, size, gfp); /* tells memcheck */
 		if (p)
 			return p;
 	}

@@ -262,6 +262,8 @@ void *__krealloc(void *ptr, size_t size, kmm_gfp_t gfp);
 /* Views. */
 struct kmm_seq;
 void show_slabinfo(struct kmm_seq *m);
+/* slabtop -o: the totals and the largest caches. */
+void show_slabtop(struct kmm_seq *m);
 /* Pages held by all caches' slabs (meminfo's Slab). */
 unsigned long slab_pages(void);
 /* One event counter summed over all caches (vmstat). */

@@ -43,6 +43,7 @@
 #include <sys/auxv.h>
 
 #include "../lib/bug.h"
+#include "../lib/memcheck.h"
 #include "../lib/printk.h"
 #include "slab.h"
 
@@ -79,6 +80,31 @@ static inline unsigned int slab_index(const struct kmm_cache *cache, const struc
 				      const void *obj)
 {
 	return (unsigned int)(((uintptr_t)obj - (uintptr_t)slab_address(slab)) / cache->size);
+}
+
+/*
+ * A free object's link.  Under memcheck a free object is no-access: the slab
+ * layer opens the link's 4 bytes for its own access only.
+ */
+static inline uint32_t read_link(const struct kmm_cache *cache, void *obj)
+{
+	uint32_t next;
+
+	if (!kmm_vg())
+		return *obj_link(cache, obj);
+	kmm_vg_defined(obj_link(cache, obj), sizeof(uint32_t));
+	next = *obj_link(cache, obj);
+	kmm_vg_noaccess(obj_link(cache, obj), sizeof(uint32_t));
+	return next;
+}
+
+static inline void write_link(const struct kmm_cache *cache, void *obj, uint32_t next)
+{
+	if (kmm_vg())
+		kmm_vg_undefined(obj_link(cache, obj), sizeof(uint32_t));
+	*obj_link(cache, obj) = next;
+	if (kmm_vg())
+		kmm_vg_noaccess(obj_link(cache, obj), sizeof(uint32_t));
 }
 
 static inline struct kmm_page *obj_to_slab(const void *obj)
@@ -218,6 +244,8 @@ static struct kmm_page *new_slab(struct kmm_cache *cache, int nid)
 			cache->ctor(obj);
 		*obj_link(cache, obj) = i + 1 < cache->objects ? i + 1 : SLAB_FREELIST_END;
 	}
+	if (kmm_vg())
+		kmm_vg_noaccess(slab_address(slab), PAGE_SIZE << cache->order);
 	__atomic_fetch_add(&cache->stat[SLAB_STAT_NEW_SLAB], 1, __ATOMIC_RELAXED);
 	return slab;
 }
@@ -245,7 +273,7 @@ static unsigned int take_objects(struct kmm_cache *cache, struct kmm_cache_node 
 	while (got < want && slab->freelist != SLAB_FREELIST_END) {
 		void *obj = slab_object(cache, slab, slab->freelist);
 
-		slab->freelist = (uint16_t)*obj_link(cache, obj);
+		slab->freelist = (uint16_t)read_link(cache, obj);
 		slab->inuse++;
 		out[got++] = obj;
 	}
@@ -311,7 +339,7 @@ static void flush_objects(struct kmm_cache *cache, void *const *objs, unsigned i
 			list_add_tail(&slab->lru, &n->partial);
 			n->nr_partial++;
 		}
-		*obj_link(cache, objs[i]) = slab->freelist;
+		write_link(cache, objs[i], slab->freelist);
 		slab->freelist = (uint16_t)slab_index(cache, slab, objs[i]);
 		if (--slab->inuse == 0) {
 			if (n->nr_empty >= cache->min_partial && nr_discard < SLAB_BATCH_MAX) {
@@ -359,6 +387,24 @@ static int pick_node(int nid)
 	return nid == KMM_NUMA_NO_NODE || !node_online(nid) ? policy_node(&interleaved) : nid;
 }
 
+/*
+ * Memcheck: @obj becomes a block of object_size bytes (defined if
+ * constructed), its slack and metadata addressable; allocation then clears
+ * the mark, which defines it.
+ */
+static __cold void vg_alloc(struct kmm_cache *cache, void *obj, kmm_gfp_t gfp)
+{
+	kmm_vg_malloclike(obj, cache->object_size, cache->ctor || (gfp & KMM_GFP_ZERO));
+	kmm_vg_undefined((char *)obj + cache->object_size, cache->size - cache->object_size);
+}
+
+/* Memcheck: @obj is freed; the whole object becomes no-access. */
+static __cold void vg_free(struct kmm_cache *cache, void *obj)
+{
+	kmm_vg_freelike(obj);
+	kmm_vg_noaccess(obj, cache->size);
+}
+
 void *cache_alloc_slow(struct kmm_cache *cache, kmm_gfp_t gfp, int nid)
 {
 	void *objs[SLAB_BATCH_MAX];
@@ -377,6 +423,8 @@ void *cache_alloc_slow(struct kmm_cache *cache, kmm_gfp_t gfp, int nid)
 				obj = got ? objs[0] : NULL;
 			} else {
 				obj = c->slot[--c->count];
+				if (kmm_vg()) /* no stale pointer to a live block */
+					c->slot[c->count] = NULL;
 			}
 			kmm_unlock(&c->lock);
 			goto out;
@@ -402,6 +450,8 @@ void *cache_alloc_slow(struct kmm_cache *cache, kmm_gfp_t gfp, int nid)
 	__atomic_fetch_add(&cache->stat[SLAB_STAT_REFILL], 1, __ATOMIC_RELAXED);
 out:
 	if (obj) {
+		if (kmm_vg())
+			vg_alloc(cache, obj, gfp);
 		*obj_mark(cache, obj) = 0;
 		if (gfp & KMM_GFP_ZERO)
 			memset(obj, 0, cache->object_size);
@@ -413,6 +463,8 @@ void cache_free_slow(struct kmm_cache *cache, void *obj)
 {
 	void *objs[SLAB_BATCH_MAX];
 
+	if (kmm_vg())
+		vg_free(cache, obj);
 	/* Another node's object goes straight back to its slab, on its node. */
 	if (unlikely(kmm_numa_remote_free) && addr_to_nid((uintptr_t)obj) != slab_home_node()) {
 		__atomic_fetch_add(&cache->stat[SLAB_STAT_REMOTE_FREE], 1, __ATOMIC_RELAXED);

@@ -14,6 +14,7 @@
 #include "../lib/clock.h"
 #include "../lib/config.h"
 #include "../lib/lock.h"
+#include "../lib/memcheck.h"
 #include "../lib/printk.h"
 #include "../numa/mmzone.h"
 #include "../numa/os.h"
@@ -165,6 +166,10 @@ bool __vfree(const void *p, const char *who)
 		return false;
 	}
 	a = vm_area_of(p, VM_ALLOC | VM_MALLOC, who);
+	if (kmm_vg()) { /* before another thread can take the area again */
+		kmm_vg_freelike(p);
+		kmm_vg_noaccess(p, a->size);
+	}
 	vm_state.stat[VMS_FREE]++;
 	vm_cache_decay();
 	if (a->size <= VM_CACHE_BYTES) {

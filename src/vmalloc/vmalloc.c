@@ -63,6 +63,7 @@
 #include "../lib/bug.h"
 #include "../lib/clock.h"
 #include "../lib/config.h"
+#include "../lib/memcheck.h"
 #include "../lib/lock.h"
 #include "../lib/printk.h"
 #include "../numa/mmzone.h"
@@ -167,6 +168,30 @@ static struct kmm_vm_area *reuse_area(struct kmm_vm_area *a, size_t bytes, kmm_g
 	return b;
 }
 
+/* Memcheck: @p is a block of @size bytes (the whole area stays addressable). */
+static void *vg_vmalloc(void *p, size_t size, kmm_gfp_t gfp)
+{
+	if (kmm_vg())
+		kmm_vg_malloclike(p, size, gfp & KMM_GFP_ZERO);
+	return p;
+}
+
+/*
+ * Memcheck: the block at @old is now @p, of @size bytes in an area of
+ * @usable, grown or shrunk in place or moved by mremap (which moves
+ * memcheck's state too).  Its old size is unknown here: the contents count
+ * as defined, the rest of the area as addressable.
+ */
+static void *vg_vrealloc(const void *old, void *p, size_t size, size_t usable)
+{
+	if (kmm_vg() && p) {
+		kmm_vg_freelike(old);
+		kmm_vg_malloclike(p, size, true);
+		kmm_vg_defined((char *)p + size, usable - size);
+	}
+	return p;
+}
+
 void *__vmalloc_node(size_t size, size_t align, kmm_gfp_t gfp, int nid, unsigned int flags,
 		     const void *caller)
 {
@@ -192,10 +217,12 @@ void *__vmalloc_node(size_t size, size_t align, kmm_gfp_t gfp, int nid, unsigned
 		vm_state.stat[VMS_ALLOC]++;
 		vm_state.stat[VMS_CACHE_HIT]++;
 		kmm_unlock(&vm_state.lock);
+		if (kmm_vg()) /* freed by its last user: no-access to memcheck */
+			kmm_vg_undefined((void *)a->addr, a->size);
 		/* Dirty from its last user. */
 		if (gfp & KMM_GFP_ZERO)
 			memset((void *)a->addr, 0, bytes);
-		return (void *)a->addr;
+		return vg_vmalloc((void *)a->addr, size, gfp);
 	}
 	kmm_unlock(&vm_state.lock);
 	a = vm_new_area(flags, caller);
@@ -221,7 +248,7 @@ void *__vmalloc_node(size_t size, size_t align, kmm_gfp_t gfp, int nid, unsigned
 	/* The area is not the caller's yet: no one else touches it. */
 	if (gfp & KMM_GFP_ZERO)
 		vm_zero_runs(a, 0);
-	return (void *)a->addr;
+	return vg_vmalloc((void *)a->addr, size, gfp);
 }
 
 void *__vrealloc(void *p, size_t size, kmm_gfp_t gfp)
@@ -240,14 +267,14 @@ void *__vrealloc(void *p, size_t size, kmm_gfp_t gfp)
 			vm_state.stat[VMS_SHRINK]++;
 		}
 		kmm_unlock(&vm_state.lock);
-		return p;
+		return vg_vrealloc(p, p, size, bytes);
 	}
 	a = grow_area(a, bytes, gfp);
 	kmm_unlock(&vm_state.lock);
 	/* The area is the caller's: no one else may touch it meanwhile. */
 	if (a && (gfp & KMM_GFP_ZERO))
 		vm_zero_runs(a, old);
-	return a ? (void *)a->addr : NULL;
+	return a ? vg_vrealloc(p, (void *)a->addr, size, a->size) : NULL;
 }
 
 void *vmalloc_from_run(struct kmm_page *page, size_t size, kmm_gfp_t gfp)
