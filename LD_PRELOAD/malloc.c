@@ -27,7 +27,9 @@
 #include "../src/init.h"
 #include "../src/lib/bug.h"
 #include "../src/lib/printk.h"
+#include "../src/malloc/kvmalloc.h"
 #include "../src/page/pcp.h"
+#include "../src/reclaim.h"
 #include "../src/slab/slab.h"
 #include "../src/vmalloc/vmalloc.h"
 
@@ -73,7 +75,7 @@ static __cold void *malloc_slow(size_t size)
 	void *p;
 
 	kswapd_maybe_restart();
-	p = kmm_ready() ? __kmalloc(size, KMM_GFP_KERNEL, KMM_NUMA_NO_NODE, 0) : NULL;
+	p = kmm_ready() ? kv_alloc(size, KMM_GFP_KERNEL, KMM_NUMA_NO_NODE, 0) : NULL;
 
 	if (unlikely(!p))
 		errno = ENOMEM;
@@ -96,7 +98,7 @@ static __cold void free_slow(void *p, struct kmm_page *page)
 {
 	if (!page && !__atomic_load_n(&kmm_initialized, __ATOMIC_ACQUIRE))
 		kmm_panic("invalid free of %p: not allocated by libkmm", p);
-	__kfree(p, page);
+	kv_free(p, page);
 }
 
 __export void free(void *p)
@@ -126,7 +128,7 @@ __export void *calloc(size_t n, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	p = kmm_ready() ? __kmalloc(total, KMM_GFP_ZERO, KMM_NUMA_NO_NODE, 0) : NULL;
+	p = kmm_ready() ? kv_alloc(total, KMM_GFP_ZERO, KMM_NUMA_NO_NODE, 0) : NULL;
 	if (unlikely(!p))
 		errno = ENOMEM;
 	return p;
@@ -142,7 +144,7 @@ __export void *realloc(void *p, size_t size)
 		free(p);
 		return NULL;
 	}
-	q = __krealloc(p, size, KMM_GFP_KERNEL);
+	q = kv_realloc(p, size, KMM_GFP_KERNEL);
 	if (unlikely(!q))
 		errno = ENOMEM;
 	return q;
@@ -165,10 +167,10 @@ static void *alloc_aligned(size_t align, size_t size)
 	if (!kmm_ready())
 		return NULL;
 	if (align <= MALLOC_ALIGNMENT)
-		return __kmalloc(size, KMM_GFP_KERNEL, KMM_NUMA_NO_NODE, 0);
+		return kv_alloc(size, KMM_GFP_KERNEL, KMM_NUMA_NO_NODE, 0);
 	if (size + align < size)
 		return NULL;
-	return __kmalloc(size, KMM_GFP_KERNEL, KMM_NUMA_NO_NODE, align);
+	return kv_alloc(size, KMM_GFP_KERNEL, KMM_NUMA_NO_NODE, align);
 }
 
 /*
@@ -238,7 +240,7 @@ __export void *pvalloc(size_t size)
 
 __export size_t malloc_usable_size(void *p)
 {
-	return p ? __ksize(p, virt_to_page_checked(p)) : 0;
+	return p ? kv_usable_size(p, virt_to_page_checked(p)) : 0;
 }
 
 __export void free_sized(void *p, size_t size)

@@ -25,24 +25,17 @@
 #include "lib/lock.h"
 #include "lib/printk.h"
 #include "lib/rseq.h"
+#include "malloc/mempool.h"
 #include "numa/mempolicy.h"
 #include "numa/mmzone.h"
 #include "numa/os.h"
 #include "page/internal.h"
 #include "page/pcp.h"
+#include "reclaim.h"
 #include "slab/slab.h"
 #include "vmalloc/vmalloc.h"
 
-bool kmm_initialized;
 static struct kmm_lock init_lock = KMM_LOCK_INIT;
-
-static void kmm_dump_unknown(const char *name)
-{
-	char msg[96];
-	size_t n = kmm_snprintf(msg, sizeof(msg), "libkmm: KMM_STATS: no view named '%s'\n", name);
-
-	kmm_write_all(2, msg, n);
-}
 
 static int start_kernel(void)
 {
@@ -269,30 +262,6 @@ int kmm_init_slow(void)
 		kswapd_run();
 	}
 	return ret;
-}
-
-/*
- * KMM_STATS=buddyinfo,slabinfo,... (or LD_PRELOAD/kmm-run --stats): write
- * those views to stderr when the program exits.
- */
-__attribute__((destructor)) static void kmm_exit_stats(void)
-{
-	const char *list = kmm_getenv("KMM_STATS");
-	char name[32];
-
-	if (!list || !*list || !__atomic_load_n(&kmm_initialized, __ATOMIC_ACQUIRE))
-		return;
-	while (*list) {
-		size_t n = strcspn(list, ",");
-
-		if (n && n < sizeof(name)) {
-			memcpy(name, list, n);
-			name[n] = '\0';
-			if (kmm_dump(2, name))
-				kmm_dump_unknown(name);
-		}
-		list += n + (list[n] == ',');
-	}
 }
 
 __export int kmm_init(void)
