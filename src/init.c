@@ -7,6 +7,11 @@
  * later layers add (slab, vmalloc, per-CPU pagesets) take their place in the
  * same sequence.
  *
+ * Start-up sits above the layers and beside the views (dump.c) and reclaim:
+ * it calls every layer's init, and starts the background thread (reclaim.c,
+ * the kernel's kswapd_init()); only the public entry points call it, through
+ * kmm_ready() (init.h), and nothing it calls calls it back.
+ *
  * It runs lazily, on the first call of any entry point, possibly inside the
  * first malloc of a program before any constructor: so it uses no malloc, no
  * stdio, no dlsym, and reports with write(2).  A global lock makes concurrent
