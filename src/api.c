@@ -350,17 +350,13 @@ __export bool kmm_is_vmalloc_addr(const void *addr)
 
 __export void *kmm_kvmalloc(size_t size, kmm_gfp_t gfp)
 {
-	void *p = NULL;
+	void *p;
 
 	if (!kmm_ready()) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (size <= (MAX_ORDER_NR_PAGES << PAGE_SHIFT))
-		p = __kmalloc(size ? size : 1, gfp, KMM_NUMA_NO_NODE, 0);
-	if (!p && size)
-		p = __vmalloc_node(size, PAGE_SIZE, gfp, KMM_NUMA_NO_NODE, VM_ALLOC,
-				   __builtin_return_address(0));
+	p = kvmalloc_node(size, gfp, KMM_NUMA_NO_NODE, __builtin_return_address(0));
 	if (!p)
 		errno = ENOMEM;
 	return p;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * kvmalloc.c - the malloc layer (see kvmalloc.h): the choice between kmalloc
- * and vmalloc, for allocation, free, usable size and realloc.
+ * and vmalloc, for malloc's allocation, free, usable size and realloc, and
+ * for kvmalloc's.
  *
  * A realloc moves pages rather than bytes where it can: a page run grows over
  * the free pages after it, a run that outgrows 4 MiB becomes the first piece
@@ -18,6 +19,17 @@ void *kv_alloc_area(size_t size, kmm_gfp_t gfp, int nid, size_t align)
 	if (size > KV_SIZE_LIMIT)
 		return NULL;
 	return __vmalloc_node(MAX(size, 1), align, gfp, nid, VM_MALLOC, NULL);
+}
+
+void *kvmalloc_node(size_t size, kmm_gfp_t gfp, int nid, const void *caller)
+{
+	void *p = NULL;
+
+	if (size <= KMALLOC_LARGE_MAX)
+		p = __kmalloc(size ? size : 1, gfp, nid, 0);
+	if (!p && size)
+		p = __vmalloc_node(size, PAGE_SIZE, gfp, nid, VM_ALLOC, caller);
+	return p;
 }
 
 void kv_free(void *p, struct kmm_page *page)

@@ -53,4 +53,12 @@ size_t kv_usable_size(const void *p, struct kmm_page *page);
  */
 void *kv_realloc(void *p, size_t size, kmm_gfp_t gfp);
 
+/*
+ * kvmalloc_node() - the kernel's kvmalloc_node(): kmalloc for up to
+ * KMALLOC_LARGE_MAX, and a page-aligned vmalloc area (VM_ALLOC, shown as
+ * @caller's) when that fails or for a larger @size.  Return: the block, or
+ * NULL (no errno set).
+ */
+void *kvmalloc_node(size_t size, kmm_gfp_t gfp, int nid, const void *caller);
+
 #endif /* KMM_MALLOC_KVMALLOC_H */
