@@ -27,7 +27,9 @@
 #include "../src/init.h"
 #include "../src/lib/bug.h"
 #include "../src/lib/printk.h"
+#include "../src/malloc/kvmalloc.h"
 #include "../src/page/pcp.h"
+#include "../src/reclaim.h"
 #include "../src/slab/slab.h"
 #include "../src/track.h"
 #include "../src/vmalloc/vmalloc.h"
@@ -91,7 +93,7 @@ static void *malloc_from(size_t size, const void *caller)
 	void *p;
 
 	kswapd_maybe_restart();
-	p = kmm_ready() ? __kmalloc(size, KMM_GFP_KERNEL, KMM_NUMA_NO_NODE, 0) : NULL;
+	p = kmm_ready() ? kv_alloc(size, KMM_GFP_KERNEL, KMM_NUMA_NO_NODE, 0) : NULL;
 
 	if (unlikely(!p))
 		errno = ENOMEM;
@@ -126,7 +128,7 @@ static __cold void free_slow(void *p, struct kmm_page *page)
 		kmm_panic("invalid free of %p: not allocated by libkmm", p);
 	if (kmm_tracking())
 		track_free(p, RET_IP);
-	__kfree(p, page);
+	kv_free(p, page);
 }
 
 static __cold void free_slab_slow(struct kmm_cache *cache, void *p)
@@ -163,7 +165,7 @@ __export void *calloc(size_t n, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	p = kmm_ready() ? __kmalloc(total, KMM_GFP_ZERO, KMM_NUMA_NO_NODE, 0) : NULL;
+	p = kmm_ready() ? kv_alloc(total, KMM_GFP_ZERO, KMM_NUMA_NO_NODE, 0) : NULL;
 	if (unlikely(!p))
 		errno = ENOMEM;
 	return tracked(p, RET_IP);
@@ -181,7 +183,7 @@ __export void *realloc(void *p, size_t size)
 	}
 	if (kmm_tracking()) /* before another thread can reuse it */
 		track_free(p, RET_IP);
-	q = __krealloc(p, size, KMM_GFP_KERNEL);
+	q = kv_realloc(p, size, KMM_GFP_KERNEL);
 	if (unlikely(!q)) {
 		errno = ENOMEM;
 		tracked(p, RET_IP); /* still allocated */
@@ -207,10 +209,10 @@ static void *alloc_aligned(size_t align, size_t size)
 	if (!kmm_ready())
 		return NULL;
 	if (align <= MALLOC_ALIGNMENT)
-		return __kmalloc(size, KMM_GFP_KERNEL, KMM_NUMA_NO_NODE, 0);
+		return kv_alloc(size, KMM_GFP_KERNEL, KMM_NUMA_NO_NODE, 0);
 	if (size + align < size)
 		return NULL;
-	return __kmalloc(size, KMM_GFP_KERNEL, KMM_NUMA_NO_NODE, align);
+	return kv_alloc(size, KMM_GFP_KERNEL, KMM_NUMA_NO_NODE, align);
 }
 
 /*
@@ -285,7 +287,7 @@ __export void *pvalloc(size_t size)
 
 __export size_t malloc_usable_size(void *p)
 {
-	return p ? __ksize(p, virt_to_page_checked(p)) : 0;
+	return p ? kv_usable_size(p, virt_to_page_checked(p)) : 0;
 }
 
 __export void free_sized(void *p, size_t size)

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * api.c - the public page API (<kmm/page.h>): lazy start-up, argument checks
- * and errno.  Only this boundary sets errno; the layers below return NULL or
- * -errno.  Mirrors the kernel's wrappers of seed tables 3.1 and 3.2:
+ * api.c - the public kernel-style API (<kmm/page.h>, <kmm/slab.h>,
+ * <kmm/vmalloc.h>, <kmm/mempool.h>, kmm_dump() and kmm_reclaim()): lazy
+ * start-up, argument checks and errno.  Only this boundary (and
+ * LD_PRELOAD/malloc.c) starts libkmm up; only the boundary sets errno, the
+ * layers below return NULL or -errno.  Mirrors the kernel's wrappers of seed tables 3.1 and 3.2:
  * alloc_pages() -> __alloc_pages(), __get_free_pages() -> alloc_pages(),
  * free_pages() -> __free_pages().
  */
@@ -10,15 +12,28 @@
 #include <string.h>
 
 #include <kmm/kmm.h>
+#include <kmm/mempool.h>
+#include <kmm/page.h>
 #include <kmm/slab.h>
 #include <kmm/vmalloc.h>
 
+#include "dump.h"
 #include "init.h"
 #include "lib/bug.h"
+#include "lib/config.h"
+#include "malloc/kvmalloc.h"
+#include "malloc/mempool.h"
 #include "page/internal.h"
+#include "reclaim.h"
 #include "slab/slab.h"
 #include "track.h"
 #include "vmalloc/vmalloc.h"
+
+/* The public page geometry is the one the layers below use (numa/mmzone.h). */
+_Static_assert(KMM_PAGE_SHIFT == PAGE_SHIFT && KMM_PAGE_SIZE == PAGE_SIZE,
+	       "<kmm/page.h> and numa/mmzone.h disagree on the page size");
+_Static_assert(KMM_MAX_PAGE_ORDER == MAX_PAGE_ORDER && KMM_NR_PAGE_ORDERS == NR_PAGE_ORDERS,
+	       "<kmm/page.h> and numa/mmzone.h disagree on the page orders");
 
 static __always_inline struct kmm_page *alloc_pages(int nid, kmm_gfp_t gfp, unsigned int order)
 {
@@ -219,7 +234,7 @@ __export void *kmm_kmalloc_node(size_t size, kmm_gfp_t gfp, int nid)
 	void *p;
 
 	kswapd_maybe_restart();
-	p = kmm_ready() ? __kmalloc(size, gfp, nid, 0) : NULL;
+	p = kmm_ready() ? kv_alloc(size, gfp, nid, 0) : NULL;
 
 	if (unlikely(!p))
 		errno = ENOMEM;
@@ -244,12 +259,12 @@ __export void kmm_kfree(const void *ptr)
 		return;
 	if (kmm_tracking())
 		track_free(ptr, RET_IP);
-	__kfree((void *)ptr, virt_to_page_checked(ptr));
+	kv_free((void *)ptr, virt_to_page_checked(ptr));
 }
 
 __export size_t kmm_ksize(const void *ptr)
 {
-	return ptr ? __ksize(ptr, virt_to_page_checked(ptr)) : 0;
+	return ptr ? kv_usable_size(ptr, virt_to_page_checked(ptr)) : 0;
 }
 
 __export void *kmm_krealloc(void *ptr, size_t size, kmm_gfp_t gfp)
@@ -264,7 +279,7 @@ __export void *kmm_krealloc(void *ptr, size_t size, kmm_gfp_t gfp)
 	}
 	if (kmm_tracking())
 		track_free(ptr, RET_IP);
-	p = __krealloc(ptr, size, gfp);
+	p = kv_realloc(ptr, size, gfp);
 	if (!p)
 		errno = ENOMEM;
 	if (kmm_tracking())
@@ -379,17 +394,13 @@ __export bool kmm_is_vmalloc_addr(const void *addr)
 
 __export void *kmm_kvmalloc(size_t size, kmm_gfp_t gfp)
 {
-	void *p = NULL;
+	void *p;
 
 	if (!kmm_ready()) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (size <= (MAX_ORDER_NR_PAGES << PAGE_SHIFT))
-		p = __kmalloc(size ? size : 1, gfp, KMM_NUMA_NO_NODE, 0);
-	if (!p && size)
-		p = __vmalloc_node(size, PAGE_SIZE, gfp, KMM_NUMA_NO_NODE, VM_ALLOC,
-				   __builtin_return_address(0));
+	p = kvmalloc_node(size, gfp, KMM_NUMA_NO_NODE, __builtin_return_address(0));
 	if (!p)
 		errno = ENOMEM;
 	else if (kmm_tracking())
@@ -403,4 +414,73 @@ __export void kmm_kvfree(const void *p)
 		kmm_vfree(p);
 	else
 		kmm_kfree(p);
+}
+
+/* ---- mempools (<kmm/mempool.h>) ---- */
+
+__export struct kmm_mempool *kmm_mempool_create(int min_nr, kmm_mempool_alloc_t *alloc_fn,
+						kmm_mempool_free_t *free_fn, void *pool_data)
+{
+	if (min_nr < 0 || !alloc_fn || !free_fn) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (!kmm_ready()) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return mempool_create(min_nr, alloc_fn, free_fn, pool_data);
+}
+
+__export struct kmm_mempool *kmm_mempool_create_slab_pool(int min_nr, struct kmm_cache *cache)
+{
+	if (!cache) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return kmm_mempool_create(min_nr, mempool_alloc_slab, mempool_free_slab, cache);
+}
+
+__export struct kmm_mempool *kmm_mempool_create_kmalloc_pool(int min_nr, size_t size)
+{
+	if (!size) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return kmm_mempool_create(min_nr, mempool_kmalloc, mempool_kfree, (void *)size);
+}
+
+/* ---- the views and reclaim (<kmm/kmm.h>) ---- */
+
+__export int kmm_dump(int fd, const char *what)
+{
+	int ret;
+
+	if (!dump_has_view(what)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (!kmm_ready()) {
+		errno = ENOMEM;
+		return -1;
+	}
+	ret = dump_view(fd, what);
+	if (ret) {
+		errno = -ret;
+		return -1;
+	}
+	return 0;
+}
+
+__export void kmm_reclaim(void)
+{
+	if (kmm_ready())
+		reclaim_all();
+}
+
+/* KMM_STATS_SIGNAL: a program that never allocates still answers the signal. */
+__attribute__((constructor)) static void kmm_stats_constructor(void)
+{
+	if (kmm_getenv("KMM_STATS_SIGNAL"))
+		kmm_init();
 }

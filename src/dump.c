@@ -1,21 +1,21 @@
 // SPDX-License-Identifier: MIT
 /*
- * dump.c - kmm_dump(): the kernel's /proc views of libkmm, by name.
- * Each view writes through a struct kmm_seq on this stack frame: no malloc,
- * no stdio, safe from any context that may call write(2).
+ * dump.c - the kernel's /proc views of libkmm, by name: kmm_dump() (src/api.c)
+ * and KMM_STATS at exit.  The views read every layer; nothing below calls
+ * them.  Each view writes through a struct kmm_seq on this stack frame: no
+ * malloc, no stdio, safe from any context that may call write(2).
  */
 #include <errno.h>
 #include <string.h>
 
-#include <kmm/kmm.h>
-
-#include "init.h"
+#include "dump.h"
+#include "lib/config.h"
 #include "lib/printk.h"
+#include "lib/ready.h"
 #include "numa/mempolicy.h"
 #include "page/internal.h"
 #include "page/pcp.h"
 #include "slab/slab.h"
-#include "stats.h"
 #include "track.h"
 #include "vmalloc/vmalloc.h"
 
@@ -74,29 +74,29 @@ static const struct {
 	{ "slabtop", show_slabtop },
 };
 
-__export int kmm_dump(int fd, const char *what)
+static int view_index(const char *what)
 {
-	struct kmm_seq m;
-	int ret;
-
-	for (size_t i = 0; i < ARRAY_SIZE(views); i++) {
-		if (!what || strcmp(what, views[i].name))
-			continue;
-		if (!kmm_ready()) {
-			errno = ENOMEM;
-			return -1;
-		}
-		kmm_seq_init(&m, fd);
-		views[i].show(&m);
-		ret = kmm_seq_flush(&m);
-		if (ret) {
-			errno = -ret;
-			return -1;
-		}
-		return 0;
-	}
-	errno = EINVAL;
+	for (size_t i = 0; what && i < ARRAY_SIZE(views); i++)
+		if (!strcmp(what, views[i].name))
+			return (int)i;
 	return -1;
+}
+
+bool dump_has_view(const char *what)
+{
+	return view_index(what) >= 0;
+}
+
+int dump_view(int fd, const char *what)
+{
+	int i = view_index(what);
+	struct kmm_seq m;
+
+	if (i < 0)
+		return -EINVAL;
+	kmm_seq_init(&m, fd);
+	views[i].show(&m);
+	return kmm_seq_flush(&m);
 }
 
 static void dump_unknown(int fd, const char *name)
@@ -107,6 +107,7 @@ static void dump_unknown(int fd, const char *name)
 	kmm_write_all(fd, msg, n);
 }
 
+/* Write each view of the comma-separated @list to @fd; libkmm is up. */
 void kmm_dump_list(int fd, const char *list)
 {
 	char name[32];
@@ -117,9 +118,21 @@ void kmm_dump_list(int fd, const char *list)
 		if (n && n < sizeof(name)) {
 			memcpy(name, list, n);
 			name[n] = '\0';
-			if (kmm_dump(fd, name) && errno == EINVAL)
+			if (dump_view(fd, name) == -EINVAL)
 				dump_unknown(fd, name);
 		}
 		list += n + (list[n] == ',');
 	}
+}
+
+/*
+ * KMM_STATS=buddyinfo,slabinfo,... (or LD_PRELOAD/kmm-run --stats): write
+ * those views to stderr when the program exits.
+ */
+__attribute__((destructor)) static void kmm_exit_stats(void)
+{
+	const char *list = kmm_getenv("KMM_STATS");
+
+	if (list && *list && kmm_is_up())
+		kmm_dump_list(2, list);
 }

@@ -7,6 +7,11 @@
  * later layers add (slab, vmalloc, per-CPU pagesets) take their place in the
  * same sequence.
  *
+ * Start-up sits above the layers and beside the views (dump.c) and reclaim:
+ * it calls every layer's init, and starts the background thread (reclaim.c,
+ * the kernel's kswapd_init()); only the public entry points call it, through
+ * kmm_ready() (init.h), and nothing it calls calls it back.
+ *
  * It runs lazily, on the first call of any entry point, possibly inside the
  * first malloc of a program before any constructor: so it uses no malloc, no
  * stdio, no dlsym, and reports with write(2).  A global lock makes concurrent
@@ -25,17 +30,18 @@
 #include "lib/lock.h"
 #include "lib/printk.h"
 #include "lib/rseq.h"
+#include "malloc/mempool.h"
 #include "numa/mempolicy.h"
 #include "numa/mmzone.h"
 #include "numa/os.h"
 #include "page/internal.h"
 #include "page/pcp.h"
+#include "reclaim.h"
 #include "slab/slab.h"
 #include "stats.h"
 #include "track.h"
 #include "vmalloc/vmalloc.h"
 
-bool kmm_initialized;
 static struct kmm_lock init_lock = KMM_LOCK_INIT;
 
 static int start_kernel(void)
@@ -277,19 +283,6 @@ int kmm_init_slow(void)
 		stats_signal_start();
 	}
 	return ret;
-}
-
-/*
- * KMM_STATS=buddyinfo,slabinfo,... (or LD_PRELOAD/kmm-run --stats): write
- * those views to stderr when the program exits.
- */
-__attribute__((destructor)) static void kmm_exit_stats(void)
-{
-	const char *list = kmm_getenv("KMM_STATS");
-
-	if (!list || !*list || !__atomic_load_n(&kmm_initialized, __ATOMIC_ACQUIRE))
-		return;
-	kmm_dump_list(2, list);
 }
 
 __export int kmm_init(void)

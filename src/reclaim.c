@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * reclaim.c - giving memory back, across the layers: kmm_reclaim() (the
- * kernel's drop_caches for libkmm's own caches) and the optional background
- * thread, kswapd's role (KMM_BACKGROUND=1).
+ * reclaim.c - giving memory back, across the layers: reclaim_all() (under
+ * kmm_reclaim() and malloc_trim(), the kernel's drop_caches for libkmm's own
+ * caches) and the optional background thread, kswapd's role
+ * (KMM_BACKGROUND=1), which start-up starts.  It calls the layers, never
+ * start-up nor the views.
  *
  * Without the thread, free memory goes back on libkmm's own paths: a free
  * that finds the zone's last sweep a decay period old (page/page_alloc.c),
@@ -15,18 +17,14 @@
 #include <sys/prctl.h>
 #include <time.h>
 
-#include <kmm/kmm.h>
-
-#include "init.h"
 #include "lib/config.h"
 #include "page/internal.h"
+#include "reclaim.h"
 #include "slab/slab.h"
 #include "vmalloc/vmalloc.h"
 
-__export void kmm_reclaim(void)
+void reclaim_all(void)
 {
-	if (!kmm_ready())
-		return;
 	vmalloc_purge();
 	slab_shrink_all();
 	drain_all_pages();

@@ -24,9 +24,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#include <kmm/kmm.h>
-
-#include "init.h"
+#include "dump.h"
 #include "lib/clock.h"
 #include "lib/config.h"
 #include "lib/printk.h"
@@ -110,11 +108,4 @@ void stats_signal_start(void)
 	pthread_detach(t);
 	sigemptyset(&sa.sa_mask);
 	sigaction(sig, &sa, NULL);
-}
-
-/* A program that never allocates still answers the signal. */
-__attribute__((constructor)) static void stats_constructor(void)
-{
-	if (kmm_getenv("KMM_STATS_SIGNAL"))
-		kmm_init();
 }

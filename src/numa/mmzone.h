@@ -28,17 +28,22 @@
 #ifndef KMM_NUMA_MMZONE_H
 #define KMM_NUMA_MMZONE_H
 
-#include <kmm/page.h>
+#include <kmm/gfp.h>
 
 #include "../lib/compiler.h"
 #include "../lib/list.h"
 #include "../lib/lock.h"
 #include "../lib/rseq.h"
 
-#define PAGE_SHIFT KMM_PAGE_SHIFT
-#define PAGE_SIZE KMM_PAGE_SIZE
-#define MAX_PAGE_ORDER KMM_MAX_PAGE_ORDER
-#define NR_PAGE_ORDERS KMM_NR_PAGE_ORDERS
+/*
+ * The page geometry: 4 KiB pages, blocks of order 0 to 10 (4 MiB).  The public
+ * <kmm/page.h> states the same as KMM_PAGE_SHIFT and KMM_MAX_PAGE_ORDER
+ * (src/api.c asserts they agree); the layers take it from here.
+ */
+#define PAGE_SHIFT 12
+#define PAGE_SIZE (1UL << PAGE_SHIFT)
+#define MAX_PAGE_ORDER 10 /* inclusive, as the kernel's */
+#define NR_PAGE_ORDERS (MAX_PAGE_ORDER + 1)
 #define MAX_ORDER_NR_PAGES (1UL << MAX_PAGE_ORDER)
 
 #define SECTION_SHIFT 21 /* 2 MiB: one transparent huge page */

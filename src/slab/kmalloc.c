@@ -12,16 +12,16 @@
  *
  * Beyond 32 KiB: an exact run of pages from the page allocator up to the
  * largest buddy block (4 MiB), the unused tail of the block going back at
- * once (alloc_pages_exact()); beyond that, a vmalloc area (vmalloc/vmalloc.c).
- * A large realloc moves pages, not bytes: a run that outgrows 4 MiB becomes
- * the first piece of an area, and an area grows in place or moves by mremap.
+ * once (alloc_pages_exact()).  That is all: as in the kernel, kmalloc never
+ * calls vmalloc.  The malloc layer (malloc/kvmalloc.c) sends larger blocks
+ * to the vmalloc layer, and resizes a run in place with kmalloc_shrink() and
+ * kmalloc_grow() before it moves one.
  */
 #include <errno.h>
 #include <string.h>
 
 #include "../lib/bug.h"
 #include "../lib/memcheck.h"
-#include "../vmalloc/vmalloc.h"
 #include "slab.h"
 
 struct kmm_cache *kmalloc_caches[NR_KMALLOC_CACHES];
@@ -39,23 +39,13 @@ unsigned int kmalloc_size(unsigned int idx)
 	return (1u << b) + ((q + 1) << (b - 2));
 }
 
-#define LARGE_MAX (MAX_ORDER_NR_PAGES << PAGE_SHIFT)
-
-/*
- * No block is as large as half the address space: a size above PTRDIFF_MAX
- * fails (glibc refuses it too) before any computation on it can wrap.
- */
-#define KMALLOC_SIZE_LIMIT ((size_t)PTRDIFF_MAX)
-
 static void *kmalloc_large(size_t size, kmm_gfp_t gfp, int nid, size_t align)
 {
 	unsigned long npages;
 	struct kmm_page *page;
 
-	if (size > KMALLOC_SIZE_LIMIT)
+	if (size > KMALLOC_LARGE_MAX || align > KMALLOC_LARGE_MAX)
 		return NULL;
-	if (size > LARGE_MAX || align > LARGE_MAX)
-		return __vmalloc_node(MAX(size, 1), align, gfp, nid, VM_MALLOC, NULL);
 	npages = MAX((size + PAGE_SIZE - 1) >> PAGE_SHIFT, 1UL);
 	if (align <= PAGE_SIZE) {
 		page = alloc_pages_exact(gfp, npages, nid);
@@ -104,10 +94,10 @@ static __cold void vg_kmalloc(struct kmm_cache *cache, void *obj, size_t size)
 		kmm_vg_defined((char *)obj + SLAB_MARK_OFFSET, 8);
 }
 
-/* Memcheck: a page run (@p, NULL on failure) is a block of @size bytes; areas register themselves. */
+/* Memcheck: a page run (@p, NULL on failure) is a block of @size bytes. */
 static void *vg_kmalloc_large(void *p, size_t size, kmm_gfp_t gfp)
 {
-	if (kmm_vg() && p && !is_vmalloc_addr(p))
+	if (kmm_vg() && p)
 		kmm_vg_malloclike(p, size, gfp & KMM_GFP_ZERO);
 	return p;
 }
@@ -157,14 +147,11 @@ void __kfree(void *ptr, struct kmm_page *page)
 {
 	unsigned int flags;
 
-	/* Memcheck: slab objects are unregistered in cache_free_slow(), areas in __vfree(). */
+	/* Memcheck: slab objects are unregistered in cache_free_slow(). */
 	if (kmm_vg() && page && !(page->flags & (PG_slab | PG_slab_tail)))
 		kmm_vg_freelike(ptr);
-	if (!page) {
-		if (!__vfree(ptr, "free"))
-			bad_kfree(ptr, "not allocated by libkmm");
-		return;
-	}
+	if (!page)
+		bad_kfree(ptr, "not allocated by libkmm");
 	flags = READ_ONCE(page->flags);
 	if (flags & (PG_slab | PG_slab_tail)) {
 		struct kmm_cache *cache = slab_free_check(page, ptr);
@@ -184,8 +171,9 @@ void __kfree(void *ptr, struct kmm_page *page)
 
 size_t __ksize(const void *ptr, struct kmm_page *page)
 {
+	(void)ptr;
 	if (!page)
-		return is_vmalloc_addr(ptr) ? vmalloc_usable_size(ptr) : 0;
+		return 0;
 	if (page->flags & (PG_slab | PG_slab_tail))
 		return ((struct kmm_cache *)slab_head(page)->private)->size;
 	if (page->flags == PG_exact)
@@ -193,76 +181,19 @@ size_t __ksize(const void *ptr, struct kmm_page *page)
 	return 0;
 }
 
-/*
- * Resize in place: a slab object as it is, a page run or an area without its
- * tail pages (they go back).
- */
-static void *krealloc_in_place(void *ptr, struct kmm_page *page, size_t size, kmm_gfp_t gfp)
+static bool is_run(const struct kmm_page *page)
 {
-	if (!page)
-		return __vrealloc(ptr, size, gfp);
-	if (!(page->flags & (PG_slab | PG_slab_tail)))
+	return !(page->flags & (PG_slab | PG_slab_tail));
+}
+
+void kmalloc_shrink(struct kmm_page *page, size_t size)
+{
+	if (is_run(page))
 		shrink_pages_exact(page, (size + PAGE_SIZE - 1) >> PAGE_SHIFT);
-	return ptr;
 }
 
-/*
- * Memcheck: the block at @ptr is now @p, of @size bytes, resized in place or
- * moved with its pages.  Its old size is unknown here: the contents count as
- * defined, the slack up to @usable as addressable.
- */
-static void *vg_krealloc(void *ptr, void *p, size_t size, size_t usable)
+bool kmalloc_grow(struct kmm_page *page, size_t size)
 {
-	if (kmm_vg()) {
-		kmm_vg_freelike(ptr);
-		kmm_vg_malloclike(p, size, true);
-		if (usable > size)
-			kmm_vg_defined((char *)p + size, usable - size);
-	}
-	return p;
-}
-
-void *__krealloc(void *ptr, size_t size, kmm_gfp_t gfp)
-{
-	struct kmm_page *page = virt_to_page_checked(ptr);
-	size_t old = __ksize(ptr, page);
-	void *p;
-
-	if (!old)
-		bad_kfree(ptr, "realloc of a pointer not allocated by libkmm");
-	if (size > KMALLOC_SIZE_LIMIT)
-		return NULL; /* the block stays as it is */
-	/*
-	 * A block stays where it is while the size fits and a move would not
-	 * save half of it (nor go to a smaller slab object): any size from the
-	 * one asked for up to the usable size keeps the pointer.
-	 */
-	if (size <= old && (size > old / 2 || size > KMALLOC_MAX_SIZE || old <= 128)) {
-		p = krealloc_in_place(ptr, page, size, gfp);
-		if (p) /* an area: __vrealloc() told memcheck */
-			return page ? vg_krealloc(ptr, p, size, __ksize(p, page)) : p;
-	} else if (page && !(page->flags & (PG_slab | PG_slab_tail))) {
-		unsigned long npages = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
-
-		/* A page run grows where it is, over free pages that follow it. */
-		if (size <= LARGE_MAX && grow_pages_exact(page, npages))
-			return vg_krealloc(ptr, ptr, size, npages << PAGE_SHIFT);
-		/* Outgrowing the buddy: the run's pages move into an area. */
-		if (size > LARGE_MAX) {
-			p = vmalloc_from_run(page, size, gfp);
-			if (p)
-				return vg_krealloc(ptr, p, size, ALIGN_UP(size, PAGE_SIZE));
-		}
-	} else if (!page && size > KMALLOC_MAX_SIZE) {
-		/* An area grows in place or moves by mremap, without copying. */
-		p = __vrealloc(ptr, size, gfp); /* tells memcheck */
-		if (p)
-			return p;
-	}
-	p = __kmalloc(size, gfp & ~KMM_GFP_ZERO, KMM_NUMA_NO_NODE, 0);
-	if (!p)
-		return NULL;
-	memcpy(p, ptr, MIN(old, size));
-	__kfree(ptr, page);
-	return p;
+	return is_run(page) && size <= KMALLOC_LARGE_MAX &&
+	       grow_pages_exact(page, (size + PAGE_SIZE - 1) >> PAGE_SHIFT);
 }

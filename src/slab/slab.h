@@ -92,9 +92,6 @@ unsigned long cache_active_objects(struct kmm_cache *cache);
 void slab_fork_mutex(enum kmm_fork_op op);
 void slab_fork_cpu(enum kmm_fork_op op);
 void slab_fork_node(enum kmm_fork_op op);
-/* fork(): the mempool list and each pool's lock (mempool.c). */
-void mempool_fork_list(enum kmm_fork_op op);
-void mempool_fork_pools(enum kmm_fork_op op);
 
 /* The slab and cache of a slab page (head or tail). */
 static inline struct kmm_page *slab_head(struct kmm_page *page)
@@ -254,10 +251,27 @@ static __always_inline struct kmm_cache *kmalloc_slab(size_t size)
 	return kmalloc_table_large[(size + 127) >> 7];
 }
 
+/* Beyond the classes, page runs up to the largest buddy block (4 MiB). */
+#define KMALLOC_LARGE_MAX (MAX_ORDER_NR_PAGES << PAGE_SHIFT)
+
+/*
+ * __kmalloc() - a slab object, or a page run above KMALLOC_MAX_SIZE or for an
+ * alignment above 4 KiB.  Return: the block, or NULL (also for a size or an
+ * alignment above KMALLOC_LARGE_MAX: larger blocks are the malloc layer's).
+ */
 void *__kmalloc(size_t size, kmm_gfp_t gfp, int nid, size_t align);
+/* Free the block at @ptr, whose descriptor is @page (NULL: not libkmm's, which aborts). */
 void __kfree(void *ptr, struct kmm_page *page);
+/* The usable size of the block at @ptr (descriptor @page), or 0 if it is none. */
 size_t __ksize(const void *ptr, struct kmm_page *page);
-void *__krealloc(void *ptr, size_t size, kmm_gfp_t gfp);
+/* The block keeps @size (<= its usable size) bytes where it is: a page run gives its tail back. */
+void kmalloc_shrink(struct kmm_page *page, size_t size);
+/*
+ * kmalloc_grow() - a page run grows to @size bytes where it is, over the free
+ * pages that follow it, up to KMALLOC_LARGE_MAX.  Return: true if it now
+ * holds @size bytes (also when it already did); false for a slab object.
+ */
+bool kmalloc_grow(struct kmm_page *page, size_t size);
 
 /* Views. */
 struct kmm_seq;

@@ -178,6 +178,35 @@ static void test_kmalloc_api(void)
 	KT_CHECK(kmm_krealloc(NULL, 10, 0) != NULL, "krealloc(NULL)");
 }
 
+/*
+ * kmalloc keeps to slabs and page runs: up to the largest buddy block, and
+ * nothing beyond (the malloc layer sends larger blocks to vmalloc).  A run
+ * grows in place only up to that block; a slab object never grows.
+ */
+static void test_kmalloc_stays_below_vmalloc(void)
+{
+	char *run, *obj;
+
+	KT_REQUIRE(kmm_init() == 0, "init");
+	run = __kmalloc(KMALLOC_LARGE_MAX, 0, KMM_NUMA_NO_NODE, 0);
+	KT_REQUIRE(run, "__kmalloc of %lu bytes failed", KMALLOC_LARGE_MAX);
+	KT_CHECK(virt_to_page_checked(run) && !kmm_is_vmalloc_addr(run),
+		 "a 4 MiB kmalloc block is not a page run");
+	KT_CHECK(!kmalloc_grow(virt_to_page_checked(run), KMALLOC_LARGE_MAX + 1),
+		 "a run grew past the largest buddy block");
+	__kfree(run, virt_to_page_checked(run));
+	KT_CHECK(!__kmalloc(KMALLOC_LARGE_MAX + 1, 0, KMM_NUMA_NO_NODE, 0),
+		 "kmalloc gave a block above 4 MiB");
+	KT_CHECK(!__kmalloc(64 << 20, KMM_GFP_ZERO, KMM_NUMA_NO_NODE, 0), "kmalloc of 64 MiB");
+	KT_CHECK(!__kmalloc(16, 0, KMM_NUMA_NO_NODE, 2 * KMALLOC_LARGE_MAX),
+		 "kmalloc gave an alignment above 4 MiB");
+	KT_CHECK(!__kmalloc(SIZE_MAX, 0, KMM_NUMA_NO_NODE, 0), "kmalloc of SIZE_MAX");
+	obj = __kmalloc(100, 0, KMM_NUMA_NO_NODE, 0);
+	KT_REQUIRE(obj, "__kmalloc(100)");
+	KT_CHECK(!kmalloc_grow(virt_to_page_checked(obj), 200), "a slab object grew");
+	__kfree(obj, virt_to_page_checked(obj));
+}
+
 static void test_slabinfo_format(void)
 {
 	char buf[32768], name[64];
@@ -255,4 +284,5 @@ static void test_misuse(void)
 
 KT_MAIN(KT_TEST(test_size_classes), KT_TEST(test_cache_lifecycle), KT_TEST(test_ctor_cache_reuse),
 	KT_TEST(test_cache_alignment_and_errors), KT_TEST(test_kmalloc_api),
-	KT_TEST(test_slabinfo_format), KT_TEST(test_misuse))
+	KT_TEST(test_kmalloc_stays_below_vmalloc), KT_TEST(test_slabinfo_format),
+	KT_TEST(test_misuse))

@@ -6,9 +6,10 @@
  * mempool_alloc(): the allocator first (the reserve is for when it fails),
  * then the reserve, then, with KMM_GFP_NOFAIL, a wait on a futex word that
  * every free bumps.  mempool_free(): a short reserve is refilled first, which
- * is what guarantees a waiter its element.  The pool sits above the slab
- * layer (its own metadata is kmalloc'd) and below nothing: the element
- * functions are the caller's.
+ * is what guarantees a waiter its element.  The pool sits in the malloc layer
+ * (its own metadata is kv_alloc()'d) and calls nothing above it: the element
+ * functions are the caller's, or the slab and kmalloc ones below.  The
+ * public constructors, which start libkmm up, are in src/api.c.
  */
 #include <errno.h>
 #include <limits.h>
@@ -20,10 +21,10 @@
 
 #include <kmm/mempool.h>
 
-#include "../init.h"
 #include "../lib/bug.h"
 #include "../lib/lock.h"
-#include "slab.h"
+#include "kvmalloc.h"
+#include "mempool.h"
 
 struct kmm_mempool {
 	struct kmm_lock lock;
@@ -47,13 +48,13 @@ static struct kmm_list mempool_list = { &mempool_list, &mempool_list };
 
 static void *kmalloc_elements(int n)
 {
-	return __kmalloc((size_t)(n ? n : 1) * sizeof(void *), 0, KMM_NUMA_NO_NODE, 0);
+	return kv_alloc((size_t)(n ? n : 1) * sizeof(void *), 0, KMM_NUMA_NO_NODE, 0);
 }
 
 static void kfree_any(void *p)
 {
 	if (p)
-		__kfree(p, virt_to_page_checked(p));
+		kv_free(p, virt_to_page_checked(p));
 }
 
 static void add_element(struct kmm_mempool *pool, void *element)
@@ -66,20 +67,12 @@ static void *remove_element(struct kmm_mempool *pool)
 	return pool->elements[--pool->curr_nr];
 }
 
-__export struct kmm_mempool *kmm_mempool_create(int min_nr, kmm_mempool_alloc_t *alloc_fn,
-						kmm_mempool_free_t *free_fn, void *pool_data)
+struct kmm_mempool *mempool_create(int min_nr, kmm_mempool_alloc_t *alloc_fn,
+				   kmm_mempool_free_t *free_fn, void *pool_data)
 {
 	struct kmm_mempool *pool;
 
-	if (min_nr < 0 || !alloc_fn || !free_fn) {
-		errno = EINVAL;
-		return NULL;
-	}
-	if (!kmm_ready()) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	pool = __kmalloc(sizeof(*pool), KMM_GFP_ZERO, KMM_NUMA_NO_NODE, 0);
+	pool = kv_alloc(sizeof(*pool), KMM_GFP_ZERO, KMM_NUMA_NO_NODE, 0);
 	if (!pool || !(pool->elements = kmalloc_elements(min_nr))) {
 		kfree_any(pool);
 		errno = ENOMEM;
@@ -107,15 +100,15 @@ __export struct kmm_mempool *kmm_mempool_create(int min_nr, kmm_mempool_alloc_t 
 	return pool;
 }
 
-/* mempool_alloc_slab() and friends: the slab layer's own entry points. */
-static void *slab_element_alloc(kmm_gfp_t gfp, void *cache)
+/* The slab layer's and kmalloc's element functions (the kernel's mempool_alloc_slab() and friends). */
+void *mempool_alloc_slab(kmm_gfp_t gfp, void *cache)
 {
 	void *obj = (gfp & KMM_GFP_ZERO) ? NULL : slab_alloc_fast(cache);
 
 	return obj ? obj : cache_alloc_slow(cache, gfp & ~KMM_GFP_NOFAIL, KMM_NUMA_NO_NODE);
 }
 
-static void slab_element_free(void *element, void *cache)
+void mempool_free_slab(void *element, void *cache)
 {
 	struct kmm_page *page = virt_to_page_checked(element);
 
@@ -127,34 +120,15 @@ static void slab_element_free(void *element, void *cache)
 		cache_free_slow(cache, element);
 }
 
-static void *kmalloc_element_alloc(kmm_gfp_t gfp, void *size)
+void *mempool_kmalloc(kmm_gfp_t gfp, void *size)
 {
-	return __kmalloc((size_t)size, gfp & ~KMM_GFP_NOFAIL, KMM_NUMA_NO_NODE, 0);
+	return kv_alloc((size_t)size, gfp & ~KMM_GFP_NOFAIL, KMM_NUMA_NO_NODE, 0);
 }
 
-static void kmalloc_element_free(void *element, void *size)
+void mempool_kfree(void *element, void *size)
 {
 	(void)size;
-	__kfree(element, virt_to_page_checked(element));
-}
-
-__export struct kmm_mempool *kmm_mempool_create_slab_pool(int min_nr, struct kmm_cache *cache)
-{
-	if (!cache) {
-		errno = EINVAL;
-		return NULL;
-	}
-	return kmm_mempool_create(min_nr, slab_element_alloc, slab_element_free, cache);
-}
-
-__export struct kmm_mempool *kmm_mempool_create_kmalloc_pool(int min_nr, size_t size)
-{
-	if (!size) {
-		errno = EINVAL;
-		return NULL;
-	}
-	return kmm_mempool_create(min_nr, kmalloc_element_alloc, kmalloc_element_free,
-				  (void *)size);
+	kv_free(element, virt_to_page_checked(element));
 }
 
 static void futex_wait_sec(uint32_t *addr, uint32_t val, int sec)

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: MIT
+/*
+ * kvmalloc.c - the malloc layer (see kvmalloc.h): the choice between kmalloc
+ * and vmalloc, for malloc's allocation, free, usable size and realloc, and
+ * for kvmalloc's.
+ *
+ * A realloc moves pages rather than bytes where it can: a page run grows over
+ * the free pages after it, a run that outgrows 4 MiB becomes the first piece
+ * of an area (vmalloc_from_run()), an area grows in place or moves by mremap
+ * (__vrealloc()).  Only what fails all that is copied.
+ */
+#include <string.h>
+
+#include "../lib/bug.h"
+#include "../lib/memcheck.h"
+#include "kvmalloc.h"
+
+void *kv_alloc_area(size_t size, kmm_gfp_t gfp, int nid, size_t align)
+{
+	if (size > KV_SIZE_LIMIT)
+		return NULL;
+	return __vmalloc_node(MAX(size, 1), align, gfp, nid, VM_MALLOC, NULL);
+}
+
+void *kvmalloc_node(size_t size, kmm_gfp_t gfp, int nid, const void *caller)
+{
+	void *p = NULL;
+
+	if (size <= KMALLOC_LARGE_MAX)
+		p = __kmalloc(size ? size : 1, gfp, nid, 0);
+	if (!p && size)
+		p = __vmalloc_node(size, PAGE_SIZE, gfp, nid, VM_ALLOC, caller);
+	return p;
+}
+
+void kv_free(void *p, struct kmm_page *page)
+{
+	if (!page && __vfree(p, "free"))
+		return;
+	__kfree(p, page);
+}
+
+size_t kv_usable_size(const void *p, struct kmm_page *page)
+{
+	if (!page)
+		return is_vmalloc_addr(p) ? vmalloc_usable_size(p) : 0;
+	return __ksize(p, page);
+}
+
+/*
+ * A block stays where it is while the size fits and a move would not save
+ * half of it (nor go to a smaller slab object): any size from the one asked
+ * for up to the usable size keeps the pointer.
+ */
+static bool keeps_place(size_t old, size_t size)
+{
+	return size <= old && (size > old / 2 || size > KMALLOC_MAX_SIZE || old <= 128);
+}
+
+/* Without a move: the pointer, or NULL. */
+static void *realloc_in_place(void *p, struct kmm_page *page, size_t old, size_t size,
+			      kmm_gfp_t gfp)
+{
+	if (!page) {
+		/* An area grows in place or moves by mremap, without copying. */
+		if (keeps_place(old, size) || size > KMALLOC_MAX_SIZE)
+			return __vrealloc(p, size, gfp);
+		return NULL;
+	}
+	if (keeps_place(old, size)) {
+		kmalloc_shrink(page, size);
+		return p;
+	}
+	if (kmalloc_grow(page, size))
+		return p;
+	/* Outgrowing the buddy: the run's pages move into an area. */
+	if (size > KMALLOC_LARGE_MAX && !(page->flags & (PG_slab | PG_slab_tail)))
+		return vmalloc_from_run(page, size, gfp);
+	return NULL;
+}
+
+/*
+ * Memcheck: the kmalloc block at @p is now @q, of @size bytes, resized in
+ * place or moved with its pages (areas that __vrealloc() resized told
+ * memcheck themselves).  Its old size is unknown here: the contents count as
+ * defined, the slack up to the usable size as addressable.
+ */
+static void *vg_realloc(void *p, void *q, size_t size)
+{
+	size_t usable;
+
+	if (!kmm_vg())
+		return q;
+	usable = kv_usable_size(q, virt_to_page_checked(q));
+	kmm_vg_freelike(p);
+	kmm_vg_malloclike(q, size, true);
+	if (usable > size)
+		kmm_vg_defined((char *)q + size, usable - size);
+	return q;
+}
+
+void *kv_realloc(void *p, size_t size, kmm_gfp_t gfp)
+{
+	struct kmm_page *page = virt_to_page_checked(p);
+	size_t old = kv_usable_size(p, page);
+	void *q;
+
+	if (!old)
+		kmm_panic("invalid free of %p: realloc of a pointer not allocated by libkmm", p);
+	if (size > KV_SIZE_LIMIT)
+		return NULL; /* the block stays as it is */
+	q = realloc_in_place(p, page, old, size, gfp);
+	if (q)
+		return page ? vg_realloc(p, q, size) : q;
+	q = kv_alloc(size, gfp & ~KMM_GFP_ZERO, KMM_NUMA_NO_NODE, 0);
+	if (!q)
+		return NULL;
+	memcpy(q, p, MIN(old, size));
+	kv_free(p, page);
+	return q;
+}
