@@ -116,6 +116,8 @@ void *kv_realloc(void *p, size_t size, kmm_gfp_t gfp)
 	if (!q)
 		return NULL;
 	memcpy(q, p, MIN(old, size));
+	if (kmm_vg())
+		kmalloc_vg_copied(q);
 	kv_free(p, page);
 	return q;
 }

@@ -94,6 +94,14 @@ static __cold void vg_kmalloc(struct kmm_cache *cache, void *obj, size_t size)
 		kmm_vg_defined((char *)obj + SLAB_MARK_OFFSET, 8);
 }
 
+void kmalloc_vg_copied(void *obj)
+{
+	struct kmm_page *page = virt_to_page_checked(obj);
+
+	if (kmm_vg() && page && (page->flags & (PG_slab | PG_slab_tail)))
+		kmm_vg_defined((char *)obj + SLAB_MARK_OFFSET, 8);
+}
+
 /* Memcheck: a page run (@p, NULL on failure) is a block of @size bytes. */
 static void *vg_kmalloc_large(void *p, size_t size, kmm_gfp_t gfp)
 {

@@ -272,6 +272,11 @@ void kmalloc_shrink(struct kmm_page *page, size_t size);
  * holds @size bytes (also when it already did); false for a slab object.
  */
 bool kmalloc_grow(struct kmm_page *page, size_t size);
+/*
+ * kmalloc_vg_copied() - memcheck: bytes were copied into kmalloc block @obj,
+ * perhaps undefined ones over its free mark, which free() reads: define it.
+ */
+void kmalloc_vg_copied(void *obj);
 
 /* Views. */
 struct kmm_seq;
