@@ -30,7 +30,7 @@ int percpu_stack_pop_bulk(struct percpu_stack_ptr p, void **out, unsigned int n)
 	unsigned int got;
 
 #if KMM_HAVE_RSEQ_ASM
-	if (kmm_rseq_usable)
+	if (percpu_stack_rseq())
 		return rseq_list_pop_bulk(PERCPU_STACK_RSEQ(p), out, n);
 #endif
 	s = trylock_this_cpu(p);
@@ -50,7 +50,7 @@ int percpu_stack_push_bulk(struct percpu_stack_ptr p, void *const *items, unsign
 	unsigned int done;
 
 #if KMM_HAVE_RSEQ_ASM
-	if (kmm_rseq_usable)
+	if (percpu_stack_rseq())
 		return rseq_list_push_bulk(PERCPU_STACK_RSEQ(p), items, n);
 #endif
 	s = trylock_this_cpu(p);
@@ -68,7 +68,7 @@ void percpu_stack_stop(struct percpu_stack *const s[], unsigned int n, int cpu)
 {
 	for (unsigned int i = 0; i < n; i++)
 		kmm_lock(&s[i]->lock);
-	if (!kmm_rseq_usable)
+	if (!percpu_stack_rseq())
 		return; /* the locks alone own the stacks */
 	for (unsigned int i = 0; i < n; i++) {
 		s[i]->stopped_high = __atomic_load_n(&s[i]->high, __ATOMIC_RELAXED);
@@ -81,7 +81,7 @@ void percpu_stack_stop(struct percpu_stack *const s[], unsigned int n, int cpu)
 void percpu_stack_restart(struct percpu_stack *const s[], unsigned int n)
 {
 	/* Release: a sequence that reads the restored high also reads count 0. */
-	if (kmm_rseq_usable)
+	if (percpu_stack_rseq())
 		for (unsigned int i = 0; i < n; i++)
 			__atomic_store_n(&s[i]->high, s[i]->stopped_high, __ATOMIC_RELEASE);
 	for (unsigned int i = n; i-- > 0;)

@@ -84,11 +84,19 @@ static inline int percpu_this_cpu(unsigned int ncpu)
 #define PERCPU_STACK_RSEQ(p) kmm_rseq_offset, (p).base, (p).stride, (p).ncpu
 #endif
 
+/* The backend in use: rseq (true) or locked; chosen by rseq_init(). */
+static __always_inline bool percpu_stack_rseq(void)
+{
+	return kmm_rseq_usable;
+}
+
 /*
- * __percpu_stack_pop() - the rseq backend's pop, for a caller that knows the
- * rseq backend is in use.  Budget: 14 instructions, no atomics.
+ * __percpu_stack_pop() - the fast path: the rseq backend's pop, inline, for a
+ * caller that checked percpu_stack_rseq() (or a mode of its own implying it)
+ * first, and builds @p only then (its loads stay off the locked path).
+ * Budget: 14 instructions, no atomics.
  * Return: the top item; NULL when empty, stopped, or rseq is unusable on
- * this thread.
+ * this thread: the caller's slow path then calls percpu_stack_pop().
  */
 static __always_inline void *__percpu_stack_pop(struct percpu_stack_ptr p)
 {
@@ -99,7 +107,11 @@ static __always_inline void *__percpu_stack_pop(struct percpu_stack_ptr p)
 #endif
 }
 
-/* The rseq backend's push.  Return: 0 pushed, 1 full or stopped, -1 rseq unusable here. */
+/*
+ * __percpu_stack_push() - the same for a push (14 instructions).
+ * Return: 0 pushed, 1 full or stopped, -1 rseq unusable on this thread; the
+ * caller's slow path then calls percpu_stack_push().
+ */
 static __always_inline int __percpu_stack_push(struct percpu_stack_ptr p, void *item)
 {
 #if KMM_HAVE_RSEQ_ASM
@@ -107,27 +119,6 @@ static __always_inline int __percpu_stack_push(struct percpu_stack_ptr p, void *
 #else
 	return -1;
 #endif
-}
-
-/*
- * percpu_stack_pop_fast() - pop from this CPU's stack, inline, rseq only.
- * Budget: one load and branch on the mode, then the rseq pop.
- * Return: the item; NULL sends the caller to its slow path (a miss, or the
- * locked backend), which calls percpu_stack_pop().
- */
-static __always_inline void *percpu_stack_pop_fast(struct percpu_stack_ptr p)
-{
-	if (likely(kmm_rseq_usable))
-		return __percpu_stack_pop(p);
-	return NULL;
-}
-
-/* The same for a push.  Return: false sends the caller to percpu_stack_push(). */
-static __always_inline bool percpu_stack_push_fast(struct percpu_stack_ptr p, void *item)
-{
-	if (likely(kmm_rseq_usable))
-		return __percpu_stack_push(p, item) == 0;
-	return false;
 }
 
 /*
@@ -141,7 +132,7 @@ static inline int percpu_stack_pop(struct percpu_stack_ptr p, void **item)
 	struct percpu_stack *s;
 	int ret = 0;
 
-	if (kmm_rseq_usable) {
+	if (percpu_stack_rseq()) {
 		*item = __percpu_stack_pop(p);
 		return *item != NULL;
 	}
@@ -167,7 +158,7 @@ static inline int percpu_stack_push(struct percpu_stack_ptr p, void *item)
 	struct percpu_stack *s;
 	int ret = 1;
 
-	if (kmm_rseq_usable)
+	if (percpu_stack_rseq())
 		return __percpu_stack_push(p, item);
 	s = percpu_stack_cpu(p, percpu_this_cpu(p.ncpu));
 	if (!kmm_trylock(&s->lock))

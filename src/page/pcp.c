@@ -87,7 +87,7 @@ int pcp_init(void)
 		pcp_mode = PCP_OFF;
 		return 0;
 	}
-	pcp_mode = kmm_rseq_usable ? PCP_RSEQ : PCP_LOCKED;
+	pcp_mode = percpu_stack_rseq() ? PCP_RSEQ : PCP_LOCKED;
 	for_each_zone (zone) {
 		size_t size = ALIGN_UP(sizeof(struct kmm_pcp) * (size_t)kmm_nr_cpu_ids, PAGE_SIZE);
 		struct kmm_pcp *pcp = os_map_noreserve(size);

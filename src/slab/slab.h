@@ -132,7 +132,9 @@ static __always_inline struct percpu_stack_ptr slab_stacks(const struct kmm_cach
 /* Pop an object from this CPU's stack of @cache; NULL on a miss (or without rseq). */
 static __always_inline void *slab_pop_fast(struct kmm_cache *cache)
 {
-	return percpu_stack_pop_fast(slab_stacks(cache));
+	if (likely(percpu_stack_rseq()))
+		return __percpu_stack_pop(slab_stacks(cache));
+	return NULL;
 }
 
 /*
@@ -195,7 +197,9 @@ static __always_inline bool slab_free_fast(struct kmm_cache *cache, void *obj)
 	*obj_mark(cache, obj) = slab_free_mark(obj);
 	if (unlikely(kmm_numa_remote_free) && addr_to_nid((uintptr_t)obj) != slab_home_node())
 		return false;
-	return percpu_stack_push_fast(slab_stacks(cache), obj);
+	if (likely(percpu_stack_rseq()))
+		return __percpu_stack_push(slab_stacks(cache), obj) == 0;
+	return false;
 }
 
 /* kmalloc (kmalloc.c). */

@@ -349,33 +349,41 @@ static int pick_node(int nid)
 	return nid == KMM_NUMA_NO_NODE || !node_online(nid) ? policy_node(&interleaved) : nid;
 }
 
+/*
+ * Stack empty (@want a batch), contended or a chosen node (@want 1): objects
+ * from the slabs, one for the caller and the rest pushed; what does not fit
+ * (the thread migrated to a full or stopped stack) goes back.
+ */
+static __cold void *cache_refill(struct kmm_cache *cache, int nid, unsigned int want)
+{
+	void *objs[SLAB_BATCH_MAX];
+	unsigned int got = refill_objects(cache, pick_node(nid), objs, want);
+	int pushed = 0;
+
+	if (!got)
+		return NULL;
+	spread_batch(cache, objs, got);
+	if (got > 1)
+		pushed = percpu_stack_push_bulk(slab_stacks(cache), objs + 1, got - 1);
+	if (pushed < 0)
+		pushed = 0;
+	if (1 + (unsigned int)pushed < got)
+		flush_objects(cache, objs + 1 + pushed, got - 1 - (unsigned int)pushed);
+	__atomic_fetch_add(&cache->stat[SLAB_STAT_REFILL], 1, __ATOMIC_RELAXED);
+	return objs[0];
+}
+
 void *cache_alloc_slow(struct kmm_cache *cache, kmm_gfp_t gfp, int nid)
 {
-	struct percpu_stack_ptr stacks = slab_stacks(cache);
-	void *objs[SLAB_BATCH_MAX], *obj = NULL;
-	unsigned int got;
+	void *obj = NULL;
 	int ret = -1;
 
 	if (nid == KMM_NUMA_NO_NODE)
-		ret = percpu_stack_pop(stacks, &obj);
+		ret = percpu_stack_pop(slab_stacks(cache), &obj);
 	if (ret <= 0) {
-		/* Empty: a batch, the rest pushed; contended or a chosen node: one. */
-		got = refill_objects(cache, pick_node(nid), objs, ret == 0 ? cache->batch : 1);
-		if (!got)
+		obj = cache_refill(cache, nid, ret == 0 ? cache->batch : 1);
+		if (!obj)
 			return NULL;
-		spread_batch(cache, objs, got);
-		obj = objs[0];
-		if (got > 1) {
-			int pushed = percpu_stack_push_bulk(stacks, objs + 1, got - 1);
-
-			/* Migrated to a full (or stopped) stack: what did not fit goes back. */
-			if (pushed < 0)
-				pushed = 0;
-			if (1 + (unsigned int)pushed < got)
-				flush_objects(cache, objs + 1 + pushed,
-					      got - 1 - (unsigned int)pushed);
-		}
-		__atomic_fetch_add(&cache->stat[SLAB_STAT_REFILL], 1, __ATOMIC_RELAXED);
 	}
 	*obj_mark(cache, obj) = 0;
 	if (gfp & KMM_GFP_ZERO)
@@ -383,11 +391,23 @@ void *cache_alloc_slow(struct kmm_cache *cache, kmm_gfp_t gfp, int nid)
 	return obj;
 }
 
-void cache_free_slow(struct kmm_cache *cache, void *obj)
+/* Stack full (or stopped): a batch back to the slabs, then push again. */
+static __cold void cache_overflow(struct kmm_cache *cache, void *obj)
 {
 	struct percpu_stack_ptr stacks = slab_stacks(cache);
 	void *objs[SLAB_BATCH_MAX];
-	int ret, n;
+	int n = percpu_stack_pop_bulk(stacks, objs, cache->batch);
+
+	if (n > 0)
+		flush_objects(cache, objs, (unsigned int)n);
+	__atomic_fetch_add(&cache->stat[SLAB_STAT_FLUSH], 1, __ATOMIC_RELAXED);
+	if (n < 0 || percpu_stack_push(stacks, obj) != 0)
+		flush_objects(cache, &obj, 1);
+}
+
+void cache_free_slow(struct kmm_cache *cache, void *obj)
+{
+	int ret;
 
 	/* Another node's object goes straight back to its slab, on its node. */
 	if (unlikely(kmm_numa_remote_free) && addr_to_nid((uintptr_t)obj) != slab_home_node()) {
@@ -395,20 +415,11 @@ void cache_free_slow(struct kmm_cache *cache, void *obj)
 		flush_objects(cache, &obj, 1);
 		return;
 	}
-	ret = percpu_stack_push(stacks, obj);
-	if (ret == 0)
-		return;
-	if (ret > 0) {
-		/* Full (or stopped): a batch back to the slabs, then push again. */
-		n = percpu_stack_pop_bulk(stacks, objs, cache->batch);
-		if (n > 0)
-			flush_objects(cache, objs, (unsigned int)n);
-		__atomic_fetch_add(&cache->stat[SLAB_STAT_FLUSH], 1, __ATOMIC_RELAXED);
-		if (n >= 0 && percpu_stack_push(stacks, obj) == 0)
-			return;
-	}
-	/* Contended (or still full): straight to its slab. */
-	flush_objects(cache, &obj, 1);
+	ret = percpu_stack_push(slab_stacks(cache), obj);
+	if (ret > 0)
+		cache_overflow(cache, obj);
+	else if (ret < 0) /* contended (or rseq unusable on this thread) */
+		flush_objects(cache, &obj, 1);
 }
 
 /* Empty @cpu's stack of @cache into the slabs (stop, fence, flush, restart). */

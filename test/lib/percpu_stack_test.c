@@ -49,7 +49,7 @@ static void reset_stacks(unsigned int high)
 
 static const char *backend(void)
 {
-	return kmm_rseq_usable ? "rseq" : "locked";
+	return percpu_stack_rseq() ? "rseq" : "locked";
 }
 
 /* Pin this thread to the CPU it is on; return that CPU. */
@@ -102,11 +102,12 @@ static void single_ops(void)
 			 "%s: pop %u gave %p, expected %p", backend(), i, item, token(i));
 	}
 	KT_CHECK(percpu_stack_pop(p, &item) == 0, "%s: pop from an empty stack", backend());
-	/* The fast forms: rseq only. */
-	KT_CHECK(percpu_stack_push_fast(p, token(7)) == (bool)kmm_rseq_usable, "%s: push_fast",
-		 backend());
-	KT_CHECK(percpu_stack_pop_fast(p) == (kmm_rseq_usable ? token(7) : NULL), "%s: pop_fast",
-		 backend());
+	/* The fast forms: the rseq backend's. */
+	if (percpu_stack_rseq()) {
+		KT_CHECK(__percpu_stack_push(p, token(7)) == 0 && __percpu_stack_pop(p) == token(7),
+			 "rseq: the fast push and pop");
+		KT_CHECK(__percpu_stack_pop(p) == NULL, "rseq: the fast pop of an empty stack");
+	}
 	unpin();
 }
 
@@ -156,13 +157,13 @@ static void stop_restart(void)
 		percpu_stack_push(p, token(i));
 	percpu_stack_stop(&s, 1, cpu);
 	/* rseq: stopped (full for a push, empty for a pop); locked: the lock is held. */
-	KT_CHECK(percpu_stack_push(p, token(50)) == (kmm_rseq_usable ? 1 : -1),
+	KT_CHECK(percpu_stack_push(p, token(50)) == (percpu_stack_rseq() ? 1 : -1),
 		 "%s: push onto a stopped stack", backend());
-	KT_CHECK(percpu_stack_pop(p, &item) == (kmm_rseq_usable ? 0 : -1),
+	KT_CHECK(percpu_stack_pop(p, &item) == (percpu_stack_rseq() ? 0 : -1),
 		 "%s: pop from a stopped stack", backend());
-	KT_CHECK(percpu_stack_pop_bulk(p, out, 4) == (kmm_rseq_usable ? 0 : -1),
+	KT_CHECK(percpu_stack_pop_bulk(p, out, 4) == (percpu_stack_rseq() ? 0 : -1),
 		 "%s: pop_bulk from a stopped stack", backend());
-	KT_CHECK(percpu_stack_push_bulk(p, out, 1) == (kmm_rseq_usable ? 0 : -1),
+	KT_CHECK(percpu_stack_push_bulk(p, out, 1) == (percpu_stack_rseq() ? 0 : -1),
 		 "%s: push_bulk onto a stopped stack", backend());
 	taken = percpu_stack_take_all(s);
 	KT_CHECK(taken == 5 && s->slot[0] == token(0) && s->slot[4] == token(4),
