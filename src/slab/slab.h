@@ -24,6 +24,7 @@ union slab_cpu {
 };
 
 #define SLAB_CPU_SLOTS PERCPU_STACK_SLOTS(sizeof(union slab_cpu))
+_Static_assert(SLAB_CPU_SLOTS == 126, "a slab_cpu holds 126 objects");
 
 /* struct kmm_cache_node - a cache's slabs on one node (the kernel's kmem_cache_node). */
 struct kmm_cache_node {
