@@ -354,7 +354,7 @@ static int pick_node(int nid)
  * from the slabs, one for the caller and the rest pushed; what does not fit
  * (the thread migrated to a full or stopped stack) goes back.
  */
-static __cold void *cache_refill(struct kmm_cache *cache, int nid, unsigned int want)
+static __noinline void *cache_refill(struct kmm_cache *cache, int nid, unsigned int want)
 {
 	void *objs[SLAB_BATCH_MAX];
 	unsigned int got = refill_objects(cache, pick_node(nid), objs, want);
@@ -392,7 +392,7 @@ void *cache_alloc_slow(struct kmm_cache *cache, kmm_gfp_t gfp, int nid)
 }
 
 /* Stack full (or stopped): a batch back to the slabs, then push again. */
-static __cold void cache_overflow(struct kmm_cache *cache, void *obj)
+static __noinline void cache_overflow(struct kmm_cache *cache, void *obj)
 {
 	struct percpu_stack_ptr stacks = slab_stacks(cache);
 	void *objs[SLAB_BATCH_MAX];
