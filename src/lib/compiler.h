@@ -22,6 +22,7 @@
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
 #define __cold __attribute__((cold, noinline))
+#define __noinline __attribute__((noinline))
 #define __noreturn __attribute__((noreturn))
 #ifndef __always_inline
 #define __always_inline inline __attribute__((always_inline))

@@ -4,10 +4,12 @@
  * pointers.  This is the only architecture-specific file of the per-CPU
  * layer; an aarch64 twin provides the same six functions.
  *
- * A list is an array over CPUs, @stride bytes apart from @base:
+ * A list is an array over CPUs, @stride bytes apart from @base (struct
+ * percpu_stack, lib/percpu_stack.h):
  *	u32 count;	committed number of slots in use
  *	u32 high;	capacity; 0 means "stopped" (a drain owns the list)
- *	void *slot[];	slot[count - 1] is the top
+ *	8 bytes		the owner's (its lock); no sequence touches them
+ *	void *slot[];	at KMM_RSEQ_LIST_SLOT_OFFSET; slot[count - 1] is the top
  *
  * Every sequence stores its descriptor into the thread's rseq area (glibc's
  * registration, found at %fs:__rseq_offset), reads cpu_id *inside* the
@@ -17,7 +19,7 @@
  * A cpu_id that is not below @ncpu (-1 unregistered, -2 registration failed)
  * takes the "unavailable" exit.
  *
- * Every sequence loads high *before* count.  A drain (page/pcp.c) stops a
+ * Every sequence loads high *before* count.  A drain (lib/percpu_stack.c) stops a
  * list with high = 0, fences, empties it, stores count = 0 and only then
  * restores high.  x86 keeps loads in order and stores in order, so a sequence
  * that sees the restored high also sees count = 0; with the loads the other
@@ -38,6 +40,7 @@
 
 #define KMM_HAVE_RSEQ_ASM 1
 #define KMM_RSEQ_SIG 0x53053053
+#define KMM_RSEQ_LIST_SLOT_OFFSET 16 /* the "16(" of the slot accesses below */
 
 /* The descriptor and the signed abort handler of one critical section. */
 #define RSEQ_CS_ASM(start, post_commit, abort_label)                                               \
@@ -82,7 +85,7 @@ retry:
 						   "movl (%%rax), %%ecx\n\t"
 						   "cmpl %%edx, %%ecx\n\t"
 						   "jae %l[full]\n\t"
-						   "movq %[item], 8(%%rax,%%rcx,8)\n\t"
+						   "movq %[item], 16(%%rax,%%rcx,8)\n\t"
 						   "incl %%ecx\n\t"
 						   "movl %%ecx, (%%rax)\n\t"
 						   "2:\n\t"
@@ -114,7 +117,7 @@ retry:
 			       "testl %%ecx, %%ecx\n\t"
 			       "jz %l[empty]\n\t"
 			       "decl %%ecx\n\t"
-			       "movq 8(%%rax,%%rcx,8), %[item]\n\t"
+			       "movq 16(%%rax,%%rcx,8), %[item]\n\t"
 			       "movl %%ecx, (%%rax)\n\t"
 			       "2:\n\t"
 		: [item] "=&r"(item)
@@ -150,7 +153,7 @@ retry:
 				 "3:\n\t"
 				 "movq (%[items],%[done],8), %%r8\n\t"
 				 "leaq (%%rcx,%[done]), %%r9\n\t"
-				 "movq %%r8, 8(%%rax,%%r9,8)\n\t"
+				 "movq %%r8, 16(%%rax,%%r9,8)\n\t"
 				 "incq %[done]\n\t"
 				 "cmpl %%edx, %k[done]\n\t"
 				 "jb 3b\n\t"
@@ -192,7 +195,7 @@ retry:
 						   "3:\n\t"
 						   "leal -1(%%ecx), %%r9d\n\t"
 						   "subl %k[done], %%r9d\n\t"
-						   "movq 8(%%rax,%%r9,8), %%r8\n\t"
+						   "movq 16(%%rax,%%r9,8), %%r8\n\t"
 						   "movq %%r8, (%[out],%[done],8)\n\t"
 						   "incq %[done]\n\t"
 						   "cmpl %%edx, %k[done]\n\t"

@@ -6,8 +6,6 @@
  */
 #include "rseq.h"
 
-#include "bug.h"
-
 #include <errno.h>
 #include <linux/membarrier.h>
 #include <sched.h>
@@ -61,11 +59,7 @@ bool rseq_fork_child(void)
 	return ok;
 }
 
-/*
- * After it returns, no rseq critical section that started on @cpu before the
- * call is still running: it committed or it was aborted.  Return: 0 or -errno.
- */
-static int rseq_fence_cpu(int cpu)
+int rseq_fence_cpu(int cpu)
 {
 	int saved = errno, ret = 0;
 
@@ -74,26 +68,6 @@ static int rseq_fence_cpu(int cpu)
 	errno = saved;
 	/* An offline CPU runs nothing: there is nothing to fence. */
 	return ret == -EINVAL ? 0 : ret;
-}
-
-void rseq_lists_stop(uint32_t *const high[], unsigned int n, uint32_t saved[], int cpu)
-{
-	if (!kmm_rseq_usable)
-		return;
-	for (unsigned int i = 0; i < n; i++) {
-		saved[i] = __atomic_load_n(high[i], __ATOMIC_RELAXED);
-		__atomic_store_n(high[i], 0, __ATOMIC_RELAXED);
-	}
-	if (rseq_fence_cpu(cpu))
-		kmm_panic("rseq: membarrier fence of CPU %d failed", cpu);
-}
-
-void rseq_lists_restart(uint32_t *const high[], unsigned int n, const uint32_t saved[])
-{
-	if (!kmm_rseq_usable)
-		return;
-	for (unsigned int i = 0; i < n; i++)
-		__atomic_store_n(high[i], saved[i], __ATOMIC_RELEASE);
 }
 
 int kmm_current_cpu(void)

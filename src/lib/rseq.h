@@ -42,16 +42,12 @@ extern bool kmm_rseq_usable;
 bool rseq_init(bool want);
 
 /*
- * rseq_lists_stop() - take @n per-CPU lists of @cpu away from the rseq
- * sequences: save each list's high in @saved, set it to 0 ("stopped": no
- * sequence pushes to or pops from it), and fence @cpu.  The caller then owns
- * the lists; it empties them, stores count, and calls rseq_lists_restart().
- * Context: the lists' lock held (excludes other drains).  Without rseq this
- * does nothing: the lock alone owns the lists.
+ * rseq_fence_cpu() - after it returns, no rseq critical section that started
+ * on @cpu before the call is still running: it committed or it was aborted
+ * (membarrier's RSEQ command; the drains of lib/percpu_stack.c use it).
+ * Return: 0 or -errno.
  */
-void rseq_lists_stop(uint32_t *const high[], unsigned int n, uint32_t saved[], int cpu);
-/* Put the highs back (release: after the caller's count stores; see rseq-x86_64.h). */
-void rseq_lists_restart(uint32_t *const high[], unsigned int n, const uint32_t saved[]);
+int rseq_fence_cpu(int cpu);
 
 /*
  * In a child after fork(): register the membarrier RSEQ fence for its new mm.

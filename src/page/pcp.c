@@ -11,36 +11,31 @@
  * batch ~ a quarter of 1/1024 of the zone, at most 63 pages; high = 4 batches.
  * Orders above 0 hold proportionally fewer blocks (high >> order).
  *
- * Three modes, chosen once at start-up:
- * - PCP_RSEQ: push and pop are restartable sequences on glibc's rseq
- *   registration (lib/rseq-*.h): no lock, no atomic instruction; the CPU is
- *   read inside the sequence and one store commits.  Refill and overflow use
- *   the bulk sequences, so they too never take the pcp lock.
- * - PCP_LOCKED: without rseq, each operation takes its CPU's pcp lock with a
- *   trylock (the kernel's pcp_spin_trylock()); when the trylock fails, the
- *   operation goes to the buddy directly.  Slower, never wrong.
+ * The stacks are lib/percpu_stack.h's, one per order in a struct kmm_pcp per
+ * zone and CPU.  Three modes, chosen once at start-up:
+ * - PCP_RSEQ: the stacks' rseq backend: no lock, no atomic instruction; the
+ *   refill and overflow batches move with the bulk sequences too.
+ * - PCP_LOCKED: without rseq, their locked backend: each operation takes its
+ *   stack with a trylock (the kernel's pcp_spin_trylock()); when the trylock
+ *   fails, the operation goes to the buddy directly.  Slower, never wrong.
  * - PCP_OFF (KMM_PCP=0): no cache; every block goes through the zone lock.
+ * One code path serves both backends.
  *
- * Draining another CPU's cache (drain_zone_pages()) in PCP_RSEQ mode: take
- * the pcp lock (excludes other drains), set every list's high to 0 — a
- * "stopped" list that no sequence will push to or pop from — then fence that
- * CPU with membarrier's RSEQ command, so every sequence that read the old high
- * has committed or been aborted.  The lists are then the drain's alone until
- * it restores high, after storing count = 0 (the sequences read high first:
- * see lib/rseq-x86_64.h).  In PCP_LOCKED mode the lock alone suffices.
+ * Draining another CPU's cache (drain_zone_pages()) stops its stacks
+ * (percpu_stack_stop(): their locks, and with rseq high 0 and a membarrier
+ * fence of that CPU), gives their blocks to the buddy, and restarts them.
  *
  * Page state: a block in a pcp has PG_pcp on its head (not PG_buddy: the buddy
  * must not merge it) and its order; freeing it again is a double free.
  *
- * Lock order: pcp_drain_mutex, pcp->lock, then zone->lock (a drain holds the
- * first two while it frees into the buddy).  No path takes them in another
- * order.
+ * Lock order: pcp_drain_mutex, the stack locks of one pcp in order, then
+ * zone->lock (a drain holds the first two while it frees into the buddy).  No
+ * path takes them in another order.
  */
 #include <errno.h>
 
 #include "../lib/bug.h"
 #include "../lib/config.h"
-#include "../lib/rseq.h"
 #include "../numa/os.h"
 #include "internal.h"
 #include "pcp.h"
@@ -52,14 +47,6 @@ int pcp_mode = PCP_OFF;
 static inline struct kmm_pcp *zone_pcp(const struct kmm_zone *zone, int cpu)
 {
 	return &zone->per_cpu_pageset[cpu];
-}
-
-/* This thread's CPU now, as an index into the per-CPU arrays. */
-static inline int this_cpu(void)
-{
-	int cpu = kmm_current_cpu();
-
-	return likely(cpu < kmm_nr_cpu_ids) ? cpu : 0;
 }
 
 static inline unsigned int order_batch(const struct kmm_zone *zone, unsigned int order)
@@ -100,7 +87,7 @@ int pcp_init(void)
 		pcp_mode = PCP_OFF;
 		return 0;
 	}
-	pcp_mode = kmm_rseq_usable ? PCP_RSEQ : PCP_LOCKED;
+	pcp_mode = percpu_stack_rseq() ? PCP_RSEQ : PCP_LOCKED;
 	for_each_zone (zone) {
 		size_t size = ALIGN_UP(sizeof(struct kmm_pcp) * (size_t)kmm_nr_cpu_ids, PAGE_SIZE);
 		struct kmm_pcp *pcp = os_map_noreserve(size);
@@ -112,13 +99,9 @@ int pcp_init(void)
 		zone->pcp_batch = zone_batchsize(zone);
 		/* The kernel's floor for high: four batches. */
 		zone->pcp_high = 4 * zone->pcp_batch;
-		for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++) {
-			kmm_lock_init(&pcp[cpu].lock);
-			for (unsigned int o = 0; o < NR_PCP_LISTS; o++) {
-				pcp[cpu].lists[o].count = 0;
-				pcp[cpu].lists[o].high = order_high(zone, o);
-			}
-		}
+		for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++)
+			for (unsigned int o = 0; o < NR_PCP_LISTS; o++)
+				percpu_stack_init(&pcp[cpu].lists[o].stack, order_high(zone, o));
 		zone->per_cpu_pageset = pcp;
 	}
 	return 0;
@@ -131,42 +114,12 @@ static inline struct kmm_page *prep_new_page(struct kmm_page *page)
 	return page;
 }
 
-/* Refill from the buddy: one block for the caller, the rest onto @list. */
-static struct kmm_page *refill_locked(struct kmm_zone *zone, struct pcp_list *list,
-				      unsigned int order, bool may_grow)
-{
-	struct kmm_page *pages[PCP_BATCH_MAX];
-	int n = rmqueue_bulk(zone, order, order_batch(zone, order), pages, may_grow);
-
-	if (n <= 0)
-		return NULL;
-	for (int i = 1; i < n; i++)
-		list->slot[list->count++] = pages[i];
-	return prep_new_page(pages[0]);
-}
-
-static struct kmm_page *pcp_alloc_locked(struct kmm_zone *zone, unsigned int order, bool may_grow)
-{
-	struct kmm_pcp *pcp = zone_pcp(zone, this_cpu());
-	struct pcp_list *list = &pcp->lists[order];
-	struct kmm_page *page;
-
-	if (!kmm_trylock(&pcp->lock)) {
-		/* Contended or being drained: the buddy serves this one. */
-		return rmqueue(zone, order, may_grow);
-	}
-	if (list->count)
-		page = prep_new_page(list->slot[--list->count]);
-	else
-		page = refill_locked(zone, list, order, may_grow);
-	kmm_unlock(&pcp->lock);
-	return page;
-}
-
-#if KMM_HAVE_RSEQ_ASM
-/* rseq mode, stack empty: a batch from the buddy, all but one pushed. */
-static __cold struct kmm_page *pcp_refill_rseq(struct kmm_zone *zone, unsigned int order,
-					       bool may_grow)
+/*
+ * Stack empty: a batch from the buddy in one round trip of the zone lock, one
+ * block for the caller and the rest pushed; what does not fit (the thread
+ * migrated to a full or stopped stack) goes back.
+ */
+static __cold struct kmm_page *pcp_refill(struct kmm_zone *zone, unsigned int order, bool may_grow)
 {
 	struct kmm_page *pages[PCP_BATCH_MAX];
 	int n = rmqueue_bulk(zone, order, order_batch(zone, order), pages, may_grow), pushed = 0;
@@ -174,84 +127,52 @@ static __cold struct kmm_page *pcp_refill_rseq(struct kmm_zone *zone, unsigned i
 	if (n <= 0)
 		return NULL;
 	if (n > 1)
-		pushed = rseq_list_push_bulk(PCP_RSEQ_ARGS(zone, order), (void *const *)(pages + 1),
-					     (unsigned int)n - 1);
-	/* Migrated to a full (or stopped) stack: what did not fit goes back. */
+		pushed = percpu_stack_push_bulk(pcp_stacks(zone, order), (void *const *)(pages + 1),
+						(unsigned int)n - 1);
 	if (pushed < 0)
 		pushed = 0;
 	if (1 + pushed < n)
 		free_pages_bulk(zone, pages + 1 + pushed, (unsigned int)(n - 1 - pushed), order);
 	return prep_new_page(pages[0]);
 }
-#endif
 
 struct kmm_page *pcp_alloc(struct kmm_zone *zone, unsigned int order, bool may_grow)
 {
+	void *page;
+
 	if (unlikely(order > PCP_MAX_ORDER))
 		kmm_panic("pcp: no per-CPU list for order %u", order);
-	struct kmm_page *page = pcp_alloc_fast(zone, order);
-
-	if (page)
-		return page;
-#if KMM_HAVE_RSEQ_ASM
-	if (pcp_mode == PCP_RSEQ)
-		return pcp_refill_rseq(zone, order, may_grow);
-#endif
-	return pcp_alloc_locked(zone, order, may_grow);
+	switch (percpu_stack_pop(pcp_stacks(zone, order), &page)) {
+	case 1: return prep_new_page(page);
+	case 0: return pcp_refill(zone, order, may_grow);
+	default: /* contended or being drained: the buddy serves this one */
+		return rmqueue(zone, order, may_grow);
+	}
 }
 
-static void pcp_free_locked(struct kmm_zone *zone, struct kmm_page *page, unsigned int order)
-{
-	struct kmm_pcp *pcp = zone_pcp(zone, this_cpu());
-	struct pcp_list *list = &pcp->lists[order];
-
-	if (!kmm_trylock(&pcp->lock)) {
-		free_one_page(zone, page, order);
-		return;
-	}
-	if (list->count >= list->high) {
-		unsigned int batch = MIN(order_batch(zone, order), list->count);
-
-		list->count -= batch;
-		free_pages_bulk(zone, &list->slot[list->count], batch, order);
-	}
-	if (list->count < list->high)
-		list->slot[list->count++] = page;
-	else
-		free_one_page(zone, page, order);
-	kmm_unlock(&pcp->lock);
-}
-
-#if KMM_HAVE_RSEQ_ASM
-/* rseq mode, stack at its high mark: a batch back to the buddy, then retry. */
-static __cold void pcp_overflow_rseq(struct kmm_zone *zone, struct kmm_page *page,
-				     unsigned int order)
+/* Stack at its high mark: a batch back to the buddy, then push again. */
+static __cold void pcp_overflow(struct kmm_zone *zone, struct kmm_page *page, unsigned int order)
 {
 	struct kmm_page *pages[PCP_BATCH_MAX];
-	int n = rseq_list_pop_bulk(PCP_RSEQ_ARGS(zone, order), (void **)pages,
-				   order_batch(zone, order));
+	struct percpu_stack_ptr stacks = pcp_stacks(zone, order);
+	int n = percpu_stack_pop_bulk(stacks, (void **)pages, order_batch(zone, order));
 
 	if (n > 0)
 		free_pages_bulk(zone, pages, (unsigned int)n, order);
-	if (n < 0 || rseq_list_push(PCP_RSEQ_ARGS(zone, order), page) != 0)
+	if (n < 0 || percpu_stack_push(stacks, page) != 0)
 		free_one_page(zone, page, order);
 }
-#endif
 
 void pcp_free(struct kmm_zone *zone, struct kmm_page *page, unsigned int order)
 {
 	if (unlikely(order > PCP_MAX_ORDER))
 		kmm_panic("pcp: no per-CPU list for order %u", order);
-	if (pcp_free_fast(zone, page, order))
-		return;
 	page->flags = PG_pcp;
-#if KMM_HAVE_RSEQ_ASM
-	if (pcp_mode == PCP_RSEQ) {
-		pcp_overflow_rseq(zone, page, order);
-		return;
+	switch (percpu_stack_push(pcp_stacks(zone, order), page)) {
+	case 0: return;
+	case 1: pcp_overflow(zone, page, order); return;
+	default: /* contended or being drained */ free_one_page(zone, page, order);
 	}
-#endif
-	pcp_free_locked(zone, page, order);
 }
 
 /*
@@ -263,29 +184,21 @@ static struct kmm_lock pcp_drain_mutex = KMM_LOCK_INIT;
 
 void drain_zone_pages(struct kmm_zone *zone, int cpu)
 {
-	struct kmm_pcp *pcp;
-	uint32_t *high[NR_PCP_LISTS], saved[NR_PCP_LISTS];
+	struct percpu_stack *stacks[NR_PCP_LISTS];
 
 	if (pcp_mode == PCP_OFF || !zone->per_cpu_pageset)
 		return;
-	pcp = zone_pcp(zone, cpu);
 	for (unsigned int o = 0; o < NR_PCP_LISTS; o++)
-		high[o] = &pcp->lists[o].high;
+		stacks[o] = &zone_pcp(zone, cpu)->lists[o].stack;
 	kmm_lock(&pcp_drain_mutex);
-	kmm_lock(&pcp->lock);
-	if (pcp_mode == PCP_RSEQ)
-		rseq_lists_stop(high, NR_PCP_LISTS, saved, cpu);
+	percpu_stack_stop(stacks, NR_PCP_LISTS, cpu);
 	for (unsigned int o = 0; o < NR_PCP_LISTS; o++) {
-		struct pcp_list *list = &pcp->lists[o];
-		uint32_t count = __atomic_load_n(&list->count, __ATOMIC_RELAXED);
+		unsigned int count = percpu_stack_take_all(stacks[o]);
 
 		if (count)
-			free_pages_bulk(zone, list->slot, count, o);
-		__atomic_store_n(&list->count, 0, __ATOMIC_RELAXED);
+			free_pages_bulk(zone, (struct kmm_page **)stacks[o]->slot, count, o);
 	}
-	if (pcp_mode == PCP_RSEQ)
-		rseq_lists_restart(high, NR_PCP_LISTS, saved);
-	kmm_unlock(&pcp->lock);
+	percpu_stack_restart(stacks, NR_PCP_LISTS);
 	kmm_unlock(&pcp_drain_mutex);
 }
 
@@ -305,7 +218,8 @@ unsigned long pcp_count(const struct kmm_zone *zone, int cpu)
 	if (!zone->per_cpu_pageset)
 		return 0;
 	for (unsigned int o = 0; o < NR_PCP_LISTS; o++)
-		pages += (unsigned long)READ_ONCE(zone_pcp(zone, cpu)->lists[o].count) << o;
+		pages += (unsigned long)percpu_stack_count(&zone_pcp(zone, cpu)->lists[o].stack)
+			 << o;
 	return pages;
 }
 
@@ -340,7 +254,10 @@ void page_fork_pcp(enum kmm_fork_op op)
 		for_each_zone (zone)
 			if (zone->per_cpu_pageset)
 				for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++)
-					kmm_lock_fork(&zone_pcp(zone, cpu)->lock, op);
+					for (unsigned int o = 0; o < NR_PCP_LISTS; o++)
+						kmm_lock_fork(
+							&zone_pcp(zone, cpu)->lists[o].stack.lock,
+							op);
 	if (op != FORK_LOCK)
 		kmm_lock_fork(&pcp_drain_mutex, op);
 }

@@ -6,32 +6,26 @@
 #ifndef KMM_PAGE_PCP_H
 #define KMM_PAGE_PCP_H
 
-#include "../lib/rseq.h"
+#include "../lib/percpu_stack.h"
 #include "../numa/mmzone.h"
 
 #define PCP_MAX_ORDER 3 /* the kernel's PAGE_ALLOC_COSTLY_ORDER */
 #define NR_PCP_LISTS (PCP_MAX_ORDER + 1)
-#define PCP_SLOTS 511 /* a list is one 4 KiB page */
+#define PCP_SLOTS PERCPU_STACK_SLOTS(PAGE_SIZE) /* a list is one 4 KiB page */
 
 /*
- * struct pcp_list - one CPU's stack of free blocks of one order.  The layout
- * is the rseq sequences' contract (lib/rseq-*.h): count, high, slots.
- * @count: blocks on the stack; written only by the committing store of a
- *         critical section (or under the pcp lock in the fallback mode).
- * @high:  capacity in blocks; 0 while a drain owns the list.
+ * union pcp_list - one CPU's stack of free blocks of one order
+ * (lib/percpu_stack.h): count, high (0 while a drain owns it), its lock.
  */
-struct pcp_list {
-	uint32_t count;
-	uint32_t high;
-	struct kmm_page *slot[PCP_SLOTS];
+union pcp_list {
+	struct percpu_stack stack;
+	char bytes[PAGE_SIZE];
 };
 
 /* struct kmm_pcp - one zone's cache on one CPU. */
 struct kmm_pcp {
-	struct pcp_list lists[NR_PCP_LISTS];
-	/* Taken by drains; in the fallback mode, by every operation (trylock). */
-	struct kmm_lock lock;
-} ____cacheline_aligned;
+	union pcp_list lists[NR_PCP_LISTS];
+};
 
 enum pcp_mode {
 	PCP_OFF,    /* KMM_PCP=0: every page goes to the buddy */
@@ -61,12 +55,13 @@ void page_fork_zone(enum kmm_fork_op op);
 unsigned long pcp_count(const struct kmm_zone *zone, int cpu);
 unsigned long pcp_total(const struct kmm_zone *zone);
 
-#if KMM_HAVE_RSEQ_ASM
-/* The rseq list arguments of @zone's @order stacks: CPU c's is base + c * stride. */
-#define PCP_RSEQ_ARGS(zone, order)                                                                 \
-	kmm_rseq_offset, &(zone)->per_cpu_pageset[0].lists[order], (long)sizeof(struct kmm_pcp),   \
-		(unsigned int)kmm_nr_cpu_ids
-#endif
+/* The per-CPU stacks of @zone's blocks of @order. */
+static __always_inline struct percpu_stack_ptr pcp_stacks(struct kmm_zone *zone, unsigned int order)
+{
+	return (struct percpu_stack_ptr){ &zone->per_cpu_pageset[0].lists[order].stack,
+					  (long)sizeof(struct kmm_pcp),
+					  (unsigned int)kmm_nr_cpu_ids };
+}
 
 /*
  * pcp_alloc_fast() - pop a block from this CPU's cache of @zone, lock-free.
@@ -75,16 +70,14 @@ unsigned long pcp_total(const struct kmm_zone *zone);
  */
 static __always_inline struct kmm_page *pcp_alloc_fast(struct kmm_zone *zone, unsigned int order)
 {
-#if KMM_HAVE_RSEQ_ASM
 	if (likely(pcp_mode == PCP_RSEQ)) {
-		struct kmm_page *page = rseq_list_pop(PCP_RSEQ_ARGS(zone, order));
+		struct kmm_page *page = __percpu_stack_pop(pcp_stacks(zone, order));
 
 		if (likely(page)) {
 			page->flags = PG_head;
 			return page;
 		}
 	}
-#endif
 	return NULL;
 }
 
@@ -96,14 +89,12 @@ static __always_inline struct kmm_page *pcp_alloc_fast(struct kmm_zone *zone, un
 static __always_inline bool pcp_free_fast(struct kmm_zone *zone, struct kmm_page *page,
 					  unsigned int order)
 {
-#if KMM_HAVE_RSEQ_ASM
 	if (likely(pcp_mode == PCP_RSEQ)) {
 		page->flags = PG_pcp;
-		if (likely(rseq_list_push(PCP_RSEQ_ARGS(zone, order), page) == 0))
+		if (likely(__percpu_stack_push(pcp_stacks(zone, order), page) == 0))
 			return true;
 		page->flags = PG_head;
 	}
-#endif
 	return false;
 }
 

@@ -8,26 +8,23 @@
 
 #include <kmm/slab.h>
 
-#include "../lib/rseq.h"
+#include "../lib/percpu_stack.h"
 #include "../page/internal.h"
 
-#define SLAB_CPU_SLOTS 126
 #define SLAB_FREELIST_END 0xffff
 #define SLAB_MAX_ORDER 5 /* 128 KiB slabs at most */
 
 /*
- * struct slab_cpu - one cache's stack of free objects on one CPU.  The first
- * three fields are the rseq list contract (lib/rseq-*.h); 1 KiB in all.
+ * union slab_cpu - one cache's stack of free objects on one CPU
+ * (lib/percpu_stack.h): 1 KiB, 126 slots.
  */
-struct slab_cpu {
-	uint32_t count;
-	uint32_t high;
-	void *slot[SLAB_CPU_SLOTS];
-	struct kmm_lock lock; /* drains; every operation in the locked mode */
-	uint32_t pad;
+union slab_cpu {
+	struct percpu_stack stack;
+	char bytes[1024];
 };
 
-_Static_assert(sizeof(struct slab_cpu) == 1024, "struct slab_cpu is one 1 KiB rseq list");
+#define SLAB_CPU_SLOTS PERCPU_STACK_SLOTS(sizeof(union slab_cpu))
+_Static_assert(SLAB_CPU_SLOTS == 126, "a slab_cpu holds 126 objects");
 
 /* struct kmm_cache_node - a cache's slabs on one node (the kernel's kmem_cache_node). */
 struct kmm_cache_node {
@@ -49,11 +46,11 @@ enum slab_stat {
 
 struct kmm_cache {
 	/* Read on every allocation and free. */
-	struct slab_cpu *cpu; /* [kmm_nr_cpu_ids] */
-	unsigned int size;    /* object stride */
-	unsigned int order;   /* slab order */
-	uint64_t div_magic;   /* off % size == 0  <=>  off * div_magic < div_magic */
-	unsigned int meta;    /* offset of a free object's link and mark (see below) */
+	union slab_cpu *cpu; /* [kmm_nr_cpu_ids] */
+	unsigned int size;   /* object stride */
+	unsigned int order;  /* slab order */
+	uint64_t div_magic;  /* off % size == 0  <=>  off * div_magic < div_magic */
+	unsigned int meta;   /* offset of a free object's link and mark (see below) */
 
 	/* Slow paths. */
 	unsigned int object_size; /* as asked */
@@ -126,19 +123,18 @@ static inline uint64_t *obj_mark(const struct kmm_cache *cache, void *obj)
 	return (uint64_t *)((char *)obj + cache->meta + SLAB_MARK_OFFSET);
 }
 
-#if KMM_HAVE_RSEQ_ASM
-/* The rseq list arguments of @cache's per-CPU stacks (lib/rseq-*.h). */
-#define SLAB_RSEQ_ARGS(cache)                                                                      \
-	kmm_rseq_offset, (cache)->cpu, (long)sizeof(struct slab_cpu), (unsigned int)kmm_nr_cpu_ids
-#endif
+/* The per-CPU stacks of @cache. */
+static __always_inline struct percpu_stack_ptr slab_stacks(const struct kmm_cache *cache)
+{
+	return (struct percpu_stack_ptr){ &cache->cpu[0].stack, (long)sizeof(union slab_cpu),
+					  (unsigned int)kmm_nr_cpu_ids };
+}
 
 /* Pop an object from this CPU's stack of @cache; NULL on a miss (or without rseq). */
 static __always_inline void *slab_pop_fast(struct kmm_cache *cache)
 {
-#if KMM_HAVE_RSEQ_ASM
-	if (likely(kmm_rseq_usable))
-		return rseq_list_pop(SLAB_RSEQ_ARGS(cache));
-#endif
+	if (likely(percpu_stack_rseq()))
+		return __percpu_stack_pop(slab_stacks(cache));
 	return NULL;
 }
 
@@ -202,10 +198,8 @@ static __always_inline bool slab_free_fast(struct kmm_cache *cache, void *obj)
 	*obj_mark(cache, obj) = slab_free_mark(obj);
 	if (unlikely(kmm_numa_remote_free) && addr_to_nid((uintptr_t)obj) != slab_home_node())
 		return false;
-#if KMM_HAVE_RSEQ_ASM
-	if (likely(kmm_rseq_usable))
-		return rseq_list_push(SLAB_RSEQ_ARGS(cache), obj) == 0;
-#endif
+	if (likely(percpu_stack_rseq()))
+		return __percpu_stack_push(slab_stacks(cache), obj) == 0;
 	return false;
 }
 

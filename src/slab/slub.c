@@ -11,15 +11,15 @@
  * are PG_slab_tail and point to the head, so any object address finds its
  * slab and cache by arithmetic.
  *
- * Each cache has, per CPU, a stack of free object pointers (struct slab_cpu),
- * used exactly like the page allocator's pcp stacks: allocation pops, free
- * pushes, in rseq critical sections on glibc's registration, no lock and no
- * atomic instruction.  A free lands on the freeing CPU's stack whichever CPU
+ * Each cache has, per CPU, a stack of free object pointers (union slab_cpu,
+ * lib/percpu_stack.h, as the page allocator's pcp lists): allocation pops,
+ * free pushes, in rseq critical sections on glibc's registration, no lock and
+ * no atomic instruction.  A free lands on the freeing CPU's stack whichever CPU
  * allocated the object, so a remote free takes no lock either.  An empty stack
  * is refilled with a batch of objects from the node's partial slabs, or a new
  * slab, under the node's list_lock; a full one flushes a batch back to the
  * objects' slabs.  Without rseq each stack is taken with a trylock, and a
- * failed trylock goes to the slabs directly.
+ * failed trylock goes to the slabs directly; one code path serves both.
  *
  * Slabs with free objects sit on their node's partial list; full slabs are on
  * no list (SLUB does the same).  Empty slabs stay on the partial list up to
@@ -34,7 +34,7 @@
  * constructor: there it lies past the object (cache->meta), so an object
  * keeps its constructed state from free to the next allocation.
  *
- * Lock order: slab_mutex (the cache list), a cache's slab_cpu locks, its node
+ * Lock order: slab_mutex (the cache list), a cache's stack locks, its node
  * list_locks, then zone locks inside the page allocator.  A node's list_lock
  * is never held while taking pages from or giving pages to the page allocator.
  */
@@ -53,16 +53,9 @@ struct kmm_lock slab_mutex = KMM_LOCK_INIT;
 struct kmm_list slab_caches = { &slab_caches, &slab_caches };
 uint64_t slab_secret;
 
-static inline struct slab_cpu *cache_cpu(const struct kmm_cache *cache, int cpu)
+static inline struct percpu_stack *cache_cpu(const struct kmm_cache *cache, int cpu)
 {
-	return &cache->cpu[cpu];
-}
-
-static inline int this_cpu(void)
-{
-	int cpu = kmm_current_cpu();
-
-	return likely(cpu < kmm_nr_cpu_ids) ? cpu : 0;
+	return &cache->cpu[cpu].stack;
 }
 
 static inline void *slab_address(const struct kmm_page *slab)
@@ -188,7 +181,7 @@ struct kmm_cache *cache_create(const char *name, size_t size, size_t align, unsi
 	cache = boot_alloc(bytes);
 	if (!cache)
 		return NULL;
-	cache->cpu = boot_alloc(sizeof(struct slab_cpu) * (size_t)kmm_nr_cpu_ids);
+	cache->cpu = boot_alloc(sizeof(union slab_cpu) * (size_t)kmm_nr_cpu_ids);
 	if (!cache->cpu) {
 		boot_free(cache);
 		return NULL;
@@ -207,11 +200,8 @@ struct kmm_cache *cache_create(const char *name, size_t size, size_t align, unsi
 	cache->flags = flags;
 	cache->ctor = ctor;
 	kmm_snprintf(cache->name, sizeof(cache->name), "%s", name ? name : "(unnamed)");
-	for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++) {
-		cache->cpu[cpu].count = 0;
-		cache->cpu[cpu].high = high;
-		kmm_lock_init(&cache->cpu[cpu].lock);
-	}
+	for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++)
+		percpu_stack_init(cache_cpu(cache, cpu), high);
 	for (int nid = 0; nid < kmm_nr_node_ids; nid++) {
 		kmm_lock_init(&cache->node[nid].list_lock);
 		list_init(&cache->node[nid].partial);
@@ -405,63 +395,67 @@ static __cold void vg_free(struct kmm_cache *cache, void *obj)
 	kmm_vg_noaccess(obj, cache->size);
 }
 
-void *cache_alloc_slow(struct kmm_cache *cache, kmm_gfp_t gfp, int nid)
+/*
+ * Stack empty (@want a batch), contended or a chosen node (@want 1): objects
+ * from the slabs, one for the caller and the rest pushed; what does not fit
+ * (the thread migrated to a full or stopped stack) goes back.
+ */
+static __noinline void *cache_refill(struct kmm_cache *cache, int nid, unsigned int want)
 {
 	void *objs[SLAB_BATCH_MAX];
-	unsigned int got;
-	void **obj;
+	unsigned int got = refill_objects(cache, pick_node(nid), objs, want);
+	int pushed = 0;
 
-	if (nid == KMM_NUMA_NO_NODE && !kmm_rseq_usable) {
-		struct slab_cpu *c = cache_cpu(cache, this_cpu());
-
-		if (kmm_trylock(&c->lock)) {
-			if (!c->count) {
-				got = refill_objects(cache, pick_node(nid), objs, cache->batch);
-				spread_batch(cache, objs, got);
-				for (unsigned int i = 1; i < got; i++)
-					c->slot[c->count++] = objs[i];
-				obj = got ? objs[0] : NULL;
-			} else {
-				obj = c->slot[--c->count];
-				if (kmm_vg()) /* no stale pointer to a live block */
-					c->slot[c->count] = NULL;
-			}
-			kmm_unlock(&c->lock);
-			goto out;
-		}
-	}
-	/* rseq mode (a miss), a chosen node, or a contended stack in the locked mode. */
-	got = refill_objects(cache, pick_node(nid), objs,
-			     nid == KMM_NUMA_NO_NODE && kmm_rseq_usable ? cache->batch : 1);
 	if (!got)
 		return NULL;
 	spread_batch(cache, objs, got);
-	obj = objs[0];
-#if KMM_HAVE_RSEQ_ASM
-	if (got > 1) {
-		int pushed = rseq_list_push_bulk(SLAB_RSEQ_ARGS(cache), objs + 1, got - 1);
-
-		if (pushed < 0)
-			pushed = 0;
-		if (1 + (unsigned int)pushed < got)
-			flush_objects(cache, objs + 1 + pushed, got - 1 - (unsigned int)pushed);
-	}
-#endif
+	if (got > 1)
+		pushed = percpu_stack_push_bulk(slab_stacks(cache), objs + 1, got - 1);
+	if (pushed < 0)
+		pushed = 0;
+	if (1 + (unsigned int)pushed < got)
+		flush_objects(cache, objs + 1 + pushed, got - 1 - (unsigned int)pushed);
 	__atomic_fetch_add(&cache->stat[SLAB_STAT_REFILL], 1, __ATOMIC_RELAXED);
-out:
-	if (obj) {
-		if (kmm_vg())
-			vg_alloc(cache, obj, gfp);
-		*obj_mark(cache, obj) = 0;
-		if (gfp & KMM_GFP_ZERO)
-			memset(obj, 0, cache->object_size);
+	return objs[0];
+}
+
+void *cache_alloc_slow(struct kmm_cache *cache, kmm_gfp_t gfp, int nid)
+{
+	void *obj = NULL;
+	int ret = -1;
+
+	if (nid == KMM_NUMA_NO_NODE)
+		ret = percpu_stack_pop(slab_stacks(cache), &obj);
+	if (ret <= 0) {
+		obj = cache_refill(cache, nid, ret == 0 ? cache->batch : 1);
+		if (!obj)
+			return NULL;
 	}
+	if (kmm_vg())
+		vg_alloc(cache, obj, gfp);
+	*obj_mark(cache, obj) = 0;
+	if (gfp & KMM_GFP_ZERO)
+		memset(obj, 0, cache->object_size);
 	return obj;
+}
+
+/* Stack full (or stopped): a batch back to the slabs, then push again. */
+static __noinline void cache_overflow(struct kmm_cache *cache, void *obj)
+{
+	struct percpu_stack_ptr stacks = slab_stacks(cache);
+	void *objs[SLAB_BATCH_MAX];
+	int n = percpu_stack_pop_bulk(stacks, objs, cache->batch);
+
+	if (n > 0)
+		flush_objects(cache, objs, (unsigned int)n);
+	__atomic_fetch_add(&cache->stat[SLAB_STAT_FLUSH], 1, __ATOMIC_RELAXED);
+	if (n < 0 || percpu_stack_push(stacks, obj) != 0)
+		flush_objects(cache, &obj, 1);
 }
 
 void cache_free_slow(struct kmm_cache *cache, void *obj)
 {
-	void *objs[SLAB_BATCH_MAX];
+	int ret;
 
 	if (kmm_vg())
 		vg_free(cache, obj);
@@ -471,36 +465,11 @@ void cache_free_slow(struct kmm_cache *cache, void *obj)
 		flush_objects(cache, &obj, 1);
 		return;
 	}
-	if (!kmm_rseq_usable) {
-		struct slab_cpu *c = cache_cpu(cache, this_cpu());
-
-		if (!kmm_trylock(&c->lock)) {
-			flush_objects(cache, &obj, 1);
-			return;
-		}
-		if (c->count >= c->high) {
-			unsigned int batch = MIN(cache->batch, c->count);
-
-			c->count -= batch;
-			flush_objects(cache, &c->slot[c->count], batch);
-		}
-		if (c->count < c->high)
-			c->slot[c->count++] = obj;
-		else
-			flush_objects(cache, &obj, 1);
-		kmm_unlock(&c->lock);
-		return;
-	}
-#if KMM_HAVE_RSEQ_ASM
-	int n = rseq_list_pop_bulk(SLAB_RSEQ_ARGS(cache), objs, cache->batch);
-
-	if (n > 0)
-		flush_objects(cache, objs, (unsigned int)n);
-	__atomic_fetch_add(&cache->stat[SLAB_STAT_FLUSH], 1, __ATOMIC_RELAXED);
-	if (n >= 0 && rseq_list_push(SLAB_RSEQ_ARGS(cache), obj) == 0)
-		return;
-#endif
-	flush_objects(cache, &obj, 1);
+	ret = percpu_stack_push(slab_stacks(cache), obj);
+	if (ret > 0)
+		cache_overflow(cache, obj);
+	else if (ret < 0) /* contended (or rseq unusable on this thread) */
+		flush_objects(cache, &obj, 1);
 }
 
 /*
@@ -509,18 +478,15 @@ void cache_free_slow(struct kmm_cache *cache, void *obj)
  */
 static void drain_cpu(struct kmm_cache *cache, int cpu)
 {
-	struct slab_cpu *c = cache_cpu(cache, cpu);
-	uint32_t *high[1] = { &c->high }, saved[1], count;
+	struct percpu_stack *stack = cache_cpu(cache, cpu);
+	unsigned int count;
 
 	KMM_BUG_ON(!kmm_lock_held(&slab_mutex));
-	kmm_lock(&c->lock);
-	rseq_lists_stop(high, 1, saved, cpu);
-	count = __atomic_load_n(&c->count, __ATOMIC_RELAXED);
+	percpu_stack_stop(&stack, 1, cpu);
+	count = percpu_stack_take_all(stack);
 	if (count)
-		flush_objects(cache, c->slot, count);
-	__atomic_store_n(&c->count, 0, __ATOMIC_RELAXED);
-	rseq_lists_restart(high, 1, saved);
-	kmm_unlock(&c->lock);
+		flush_objects(cache, stack->slot, count);
+	percpu_stack_restart(&stack, 1);
 }
 
 /* Give the empty slabs kept in reserve back to the page allocator. */
@@ -594,7 +560,7 @@ unsigned long cache_active_objects(struct kmm_cache *cache)
 		kmm_unlock(&n->list_lock);
 	}
 	for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++)
-		active -= READ_ONCE(cache->cpu[cpu].count);
+		active -= percpu_stack_count(cache_cpu(cache, cpu));
 	return active;
 }
 
@@ -642,7 +608,7 @@ void slab_fork_cpu(enum kmm_fork_op op)
 		struct kmm_cache *cache = list_entry(pos, struct kmm_cache, list);
 
 		for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++)
-			kmm_lock_fork(&cache->cpu[cpu].lock, op);
+			kmm_lock_fork(&cache_cpu(cache, cpu)->lock, op);
 	}
 }
 

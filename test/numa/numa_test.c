@@ -379,7 +379,7 @@ static void *alloc_again(void *arg)
 /* Objects of another node than @cpu's in @cpu's stack of @cache. */
 static int stack_foreign(struct kmm_cache *cache, int cpu)
 {
-	const struct slab_cpu *c = &cache->cpu[cpu];
+	const struct percpu_stack *c = &cache->cpu[cpu].stack;
 	int n = 0;
 
 	for (uint32_t i = 0; i < c->count; i++)
