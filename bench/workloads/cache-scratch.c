@@ -54,5 +54,6 @@ int main(int argc, char **argv)
 	       nwrites, objsize);
 	free(args);
 	free(tid);
+	bench_idle();
 	return 0;
 }

@@ -37,5 +37,6 @@ int main(int argc, char **argv)
 	printf("cache-thrash threads=%ld objects=%ld writes=%ld size=%ld\n", nthreads, nobjs,
 	       nwrites, objsize);
 	free(tid);
+	bench_idle();
 	return 0;
 }

@@ -8,6 +8,10 @@
  *   0  the result is right,
  *   1  a self-check failed (wrong contents, wrong counts),
  *   2  bad arguments or an allocation that returned NULL.
+ *
+ * Before it returns 0, every workload calls bench_idle() with everything
+ * it allocated freed: when bench/run asks for it (BENCH_IDLE_MS), it sleeps
+ * and reports the RSS the allocator still holds.
  */
 #ifndef BENCH_COMMON_H
 #define BENCH_COMMON_H
@@ -19,6 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <time.h>
+#include <unistd.h>
 
 /* Exit with status 1 (wrong result) after printing a message. */
 static inline void wrong(const char *fmt, ...)
@@ -185,6 +192,56 @@ static inline void thrash_objects(const char *name, long nobjs, long size, long 
 				wrong("%s: byte %ld of an object is %d", name, k, p[k]);
 		free((void *)p);
 	}
+}
+
+/* VmRSS of this process in KiB, read without calling malloc, or -1. */
+static inline long self_rss_kib(void)
+{
+	char buf[4096], *p;
+	ssize_t n;
+	int fd = open("/proc/self/status", O_RDONLY);
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	p = strstr(buf, "VmRSS:");
+	return p ? strtol(p + 6, NULL, 10) : -1;
+}
+
+/*
+ * The idle phase bench/run measures "final RSS after idle" with: when the
+ * environment has BENCH_IDLE_MS (milliseconds) and BENCH_IDLE_FILE, sleep
+ * that long without touching the allocator, then write
+ * "idle_ms=N rss_kib=N" (the time actually slept and VmRSS) to the file.
+ * bench/run subtracts idle_ms from the wall time.  Without them, nothing.
+ */
+static inline void bench_idle(void)
+{
+	const char *ms = getenv("BENCH_IDLE_MS"), *file = getenv("BENCH_IDLE_FILE");
+	struct timespec t0, t1, d;
+	char line[64];
+	long v, slept;
+	int fd, len;
+
+	if (!ms || !file || (v = strtol(ms, NULL, 10)) <= 0)
+		return;
+	fflush(stdout);
+	d.tv_sec = v / 1000;
+	d.tv_nsec = v % 1000 * 1000000L;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (nanosleep(&d, &d))
+		;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	slept = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	len = snprintf(line, sizeof(line), "idle_ms=%ld rss_kib=%ld\n", slept, self_rss_kib());
+	fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || write(fd, line, (size_t)len) != len)
+		fail("cannot write %s", file);
+	close(fd);
 }
 
 #endif /* BENCH_COMMON_H */

@@ -107,5 +107,6 @@ int main(int argc, char **argv)
 	free(shortl);
 	free(longl);
 	free(order);
+	bench_idle();
 	return 0;
 }

@@ -72,5 +72,6 @@ int main(int argc, char **argv)
 	printf("large buffers=%ld bytes=%llu tags=%016llx\n", iters, (unsigned long long)bytes,
 	       (unsigned long long)sum);
 	free(ring);
+	bench_idle();
 	return 0;
 }

@@ -91,5 +91,6 @@ int main(int argc, char **argv)
 	printf("realloc strings=%ld reallocs=%llu strings_hash=%016llx vector_sum=%016llx\n",
 	       nstrings, (unsigned long long)reallocs, (unsigned long long)str_sum,
 	       (unsigned long long)vec_sum);
+	bench_idle();
 	return 0;
 }

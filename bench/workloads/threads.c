@@ -99,5 +99,6 @@ int main(int argc, char **argv)
 	       (unsigned long long)allocs);
 	free(workers);
 	free(tid);
+	bench_idle();
 	return 0;
 }

@@ -160,5 +160,6 @@ int main(int argc, char **argv)
 	free(cc);
 	free(ptid);
 	free(ctid);
+	bench_idle();
 	return 0;
 }
