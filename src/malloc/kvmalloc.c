@@ -80,23 +80,20 @@ static void *realloc_in_place(void *p, struct kmm_page *page, size_t old, size_t
 }
 
 /*
- * Memcheck: the kmalloc block at @p is now @q, of @size bytes, resized in
- * place or moved with its pages (areas that __vrealloc() resized told
- * memcheck themselves).  Its old size is unknown here: the contents count as
- * defined, the slack up to the usable size as addressable.
+ * Memcheck: kmalloc block @p, of @usable bytes, is unregistered before a
+ * resize in place can give pages of it back (another thread may be handed
+ * them at once, and a later FREELIKE of @p would make them no-access), and
+ * registered again as @q of @size bytes after it.  Its old size is unknown
+ * here: the contents count as defined, the slack up to the usable size as
+ * addressable.  Areas that __vrealloc() resizes tell memcheck themselves.
  */
-static void *vg_realloc(void *p, void *q, size_t size)
+static void vg_realloc_register(void *q, size_t size)
 {
-	size_t usable;
+	size_t usable = kv_usable_size(q, virt_to_page_checked(q));
 
-	if (!kmm_vg())
-		return q;
-	usable = kv_usable_size(q, virt_to_page_checked(q));
-	kmm_vg_freelike(p);
 	kmm_vg_malloclike(q, size, true);
 	if (usable > size)
 		kmm_vg_defined((char *)q + size, usable - size);
-	return q;
 }
 
 void *kv_realloc(void *p, size_t size, kmm_gfp_t gfp)
@@ -109,9 +106,13 @@ void *kv_realloc(void *p, size_t size, kmm_gfp_t gfp)
 		kmm_panic("invalid free of %p: realloc of a pointer not allocated by libkmm", p);
 	if (size > KV_SIZE_LIMIT)
 		return NULL; /* the block stays as it is */
+	if (kmm_vg() && page)
+		kmm_vg_freelike(p);
 	q = realloc_in_place(p, page, old, size, gfp);
+	if (kmm_vg() && page)
+		vg_realloc_register(q ? q : p, q ? size : old);
 	if (q)
-		return page ? vg_realloc(p, q, size) : q;
+		return q;
 	q = kv_alloc(size, gfp & ~KMM_GFP_ZERO, KMM_NUMA_NO_NODE, 0);
 	if (!q)
 		return NULL;

@@ -177,15 +177,16 @@ static void *vg_vmalloc(void *p, size_t size, kmm_gfp_t gfp)
 }
 
 /*
- * Memcheck: the block at @old is now @p, of @size bytes in an area of
- * @usable, grown or shrunk in place or moved by mremap (which moves
- * memcheck's state too).  Its old size is unknown here: the contents count
- * as defined, the rest of the area as addressable.
+ * Memcheck: the block at @p is now one of @size bytes in an area of @usable,
+ * grown or shrunk in place or moved by mremap (which moves memcheck's state
+ * too).  It was unregistered before the resize, under the lock, since the
+ * range it gives up may be another area's as soon as the lock is dropped.
+ * Its old size is unknown here: the contents count as defined, the rest of
+ * the area as addressable.
  */
-static void *vg_vrealloc(const void *old, void *p, size_t size, size_t usable)
+static void *vg_vrealloc(void *p, size_t size, size_t usable)
 {
 	if (kmm_vg() && p) {
-		kmm_vg_freelike(old);
 		kmm_vg_malloclike(p, size, true);
 		kmm_vg_defined((char *)p + size, usable - size);
 	}
@@ -261,20 +262,26 @@ void *__vrealloc(void *p, size_t size, kmm_gfp_t gfp)
 	kmm_lock(&vm_state.lock);
 	a = vm_area_of(p, VM_ALLOC | VM_MALLOC, "realloc");
 	old = a->size;
+	if (kmm_vg())
+		kmm_vg_freelike(p);
 	if (bytes <= old) {
 		if (bytes < old) {
 			vm_trim_area(a, bytes);
 			vm_state.stat[VMS_SHRINK]++;
 		}
 		kmm_unlock(&vm_state.lock);
-		return vg_vrealloc(p, p, size, bytes);
+		return vg_vrealloc(p, size, bytes);
 	}
 	a = grow_area(a, bytes, gfp);
 	kmm_unlock(&vm_state.lock);
+	if (!a) { /* the block stays as it was */
+		vg_vrealloc(p, old, old);
+		return NULL;
+	}
 	/* The area is the caller's: no one else may touch it meanwhile. */
-	if (a && (gfp & KMM_GFP_ZERO))
+	if (gfp & KMM_GFP_ZERO)
 		vm_zero_runs(a, old);
-	return a ? vg_vrealloc(p, (void *)a->addr, size, a->size) : NULL;
+	return vg_vrealloc((void *)a->addr, size, a->size);
 }
 
 void *vmalloc_from_run(struct kmm_page *page, size_t size, kmm_gfp_t gfp)
