@@ -70,7 +70,8 @@ static int bn_cmp(const struct bn *a, const struct bn *b)
 
 static int bn_is_u64(const struct bn *a, uint64_t v)
 {
-	return a->n <= 2 && (a->n > 0 ? a->l[0] : 0) + ((uint64_t)(a->n > 1 ? a->l[1] : 0) << 32) == v;
+	return a->n <= 2 &&
+	       (a->n > 0 ? a->l[0] : 0) + ((uint64_t)(a->n > 1 ? a->l[1] : 0) << 32) == v;
 }
 
 static uint64_t bn_to_u64(const struct bn *a)

@@ -261,7 +261,8 @@ int main(int argc, char **argv)
 			for (const struct cube *k = cover; k && !c; k = k->next)
 				c = covers(k, x);
 			if (c != on[x])
-				wrong("logicmin: the cover of function %ld is wrong at input %u", f, x);
+				wrong("logicmin: the cover of function %ld is wrong at input %u", f,
+				      x);
 		}
 		nprimes += list_len(primes);
 		ncover += list_len(cover);
@@ -271,8 +272,8 @@ int main(int argc, char **argv)
 		list_free(cover);
 	}
 	free(on);
-	printf("logicmin funcs=%ld vars=%d primes=%llu cover=%llu allocs=%llu hash=%016llx\n", funcs,
-	       nvars, (unsigned long long)nprimes, (unsigned long long)ncover,
+	printf("logicmin funcs=%ld vars=%d primes=%llu cover=%llu allocs=%llu hash=%016llx\n",
+	       funcs, nvars, (unsigned long long)nprimes, (unsigned long long)ncover,
 	       (unsigned long long)nallocs, (unsigned long long)hash);
 	bench_idle();
 	return 0;

@@ -46,7 +46,8 @@ static void *producer(void *arg)
 
 		while ((room = ringlen - (tail - head)) < batch &&
 		       (room = ringlen - (tail - (head = atomic_load_explicit(
-							   &q->head, memory_order_acquire)))) < batch)
+							  &q->head, memory_order_acquire)))) <
+			       batch)
 			sched_yield();
 		n = nobjs - i < batch ? nobjs - i : batch;
 		for (long k = 0; k < n; k++, i++) {
@@ -76,7 +77,8 @@ static void *consumer(void *arg)
 			uint64_t *o = q->ring[head % ringlen];
 
 			if (o[0] != ~o[7])
-				wrong("prodcons64: object %ld of pair %ld was overwritten", head, q->id);
+				wrong("prodcons64: object %ld of pair %ld was overwritten", head,
+				      q->id);
 			q->freed += o[0];
 			free(o);
 			if ((head + 1) % batch == 0)

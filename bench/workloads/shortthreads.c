@@ -97,11 +97,13 @@ int main(int argc, char **argv)
 				struct obj *o = &workers[t].objs[i];
 
 				if (i % 4 ? o->p != NULL : o->p == NULL)
-					wrong("shortthreads: thread %ld freed the wrong objects", t);
+					wrong("shortthreads: thread %ld freed the wrong objects",
+					      t);
 				if (!o->p)
 					continue;
 				if (!obj_check(o->p, o->size, o->tag))
-					wrong("shortthreads: object of %zu bytes was overwritten", o->size);
+					wrong("shortthreads: object of %zu bytes was overwritten",
+					      o->size);
 				free(o->p);
 				sum += o->tag;
 			}
@@ -112,9 +114,8 @@ int main(int argc, char **argv)
 			free(workers[t].objs);
 		}
 	}
-	printf("shortthreads threads=%llu objects=%llu tags=%016llx\n",
-	       (unsigned long long)started, (unsigned long long)(started * nobjs),
-	       (unsigned long long)left);
+	printf("shortthreads threads=%llu objects=%llu tags=%016llx\n", (unsigned long long)started,
+	       (unsigned long long)(started * nobjs), (unsigned long long)left);
 	free(workers);
 	free(tid);
 	bench_idle();

@@ -41,7 +41,9 @@ int main(int argc, char **argv)
 					uint64_t *p = blk[i];
 
 					if (p[0] != (uint64_t)i || p[last] != size + (uint64_t)i)
-						wrong("simple: a block of %zu bytes was overwritten", size);
+						wrong("simple: a block of %zu bytes was "
+						      "overwritten",
+						      size);
 					sum += p[0] ^ (p[last] << 7);
 					free(p);
 				}
