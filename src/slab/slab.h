@@ -51,6 +51,7 @@ struct kmm_cache {
 	unsigned int order;  /* slab order */
 	uint64_t div_magic;  /* off % size == 0  <=>  off * div_magic < div_magic */
 	unsigned int meta;   /* offset of a free object's link and mark (see below) */
+	unsigned int used;   /* objects * size: a free at or past it is in the tail slack */
 
 	/* Slow paths. */
 	unsigned int object_size; /* as asked */
@@ -98,10 +99,13 @@ static inline struct kmm_page *slab_head(struct kmm_page *page)
 
 /*
  * A free object's metadata, 16 bytes at obj + cache->meta: the index of the
- * next free object in its slab (u32), and the double-free mark (u64 at +8):
- * the object's address mixed with a per-process secret, written by free and
- * cleared by allocation.  A free that finds the mark is a double free (a user
- * value matching it is a 2^-64 accident).  meta is 0 (the metadata overlays
+ * next free object in its slab (u32, XORed with a key derived from the secret
+ * and the object's address, as the kernel's CONFIG_SLAB_FREELIST_HARDENED),
+ * and the double-free mark (u64 at +8): the object's address mixed with a
+ * per-process secret (from getrandom, not the stack canary), written by a new
+ * slab and by free and cleared by allocation.  A free that finds the mark is
+ * a double free or a free of a slot never handed out (a user value matching
+ * it is a 2^-64 accident).  meta is 0 (the metadata overlays
  * the free object) unless the cache has a constructor: then, as SLUB places
  * its free pointer, it lies past the object, which keeps its constructed
  * state between free and allocation.
@@ -170,7 +174,8 @@ static __always_inline void *kmalloc_alloc_fast(struct kmm_cache *cache)
 
 /*
  * slab_free_check() - the release-build checks of a free of @obj in slab
- * @page: the object starts on an object boundary and is not already free.
+ * @page: the object starts on an object boundary, before the slab's tail
+ * slack, and is not free (already freed, or never handed out).
  * Return: the cache.  Misuse is reported and aborts.
  */
 void slab_bad_free(struct kmm_cache *cache, const void *obj, const char *why) __noreturn __cold;
@@ -181,10 +186,12 @@ static __always_inline struct kmm_cache *slab_free_check(struct kmm_page *page, 
 	struct kmm_cache *cache = head->private;
 	uint64_t off = (uintptr_t)obj & ((PAGE_SIZE << cache->order) - 1);
 
-	if (unlikely(off * cache->div_magic >= cache->div_magic))
-		slab_bad_free(cache, obj, "not the start of an object");
+	if (unlikely(off * cache->div_magic >= cache->div_magic || off >= cache->used))
+		slab_bad_free(cache, obj,
+			      off >= cache->used ? "in the slab's tail slack, past its last object"
+						 : "not the start of an object");
 	if (unlikely(*obj_mark(cache, obj) == slab_free_mark(obj)))
-		slab_bad_free(cache, obj, "double free");
+		slab_bad_free(cache, obj, "double free (or never allocated)");
 	return cache;
 }
 
