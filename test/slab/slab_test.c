@@ -354,13 +354,25 @@ static void corrupt_link(void *a)
 	void *keep = kmm_cache_alloc(c, 0);
 	uint32_t *dangling = kmm_cache_alloc(c, 0);
 
-	(void)a;
 	kmm_cache_free(c, dangling);
-	cache_shrink(c);  /* dangling is back on its slab's free list, keep holds the slab */
-	*dangling = 1000; /* a plain index past the slab */
+	cache_shrink(c); /* dangling is back on its slab's free list, keep holds the slab */
+	*dangling = *(const uint32_t *)a;
 	for (unsigned int i = 0; i <= c->objects; i++)
 		kmm_cache_alloc(c, 0);
 	(void)keep;
+}
+
+static void test_corrupt_link(void)
+{
+	/* Past the slab: caught by the bounds check alone. */
+	static const uint32_t past = 1000;
+	/* In range: caught because links are stored keyed (2^-25 odds of a miss). */
+	static const uint32_t in_range = 3;
+
+	kt_expect_death("free list link overwritten after free (past the slab)", corrupt_link,
+			(void *)&past, "cache links: free list corrupted in slab");
+	kt_expect_death("free list link overwritten after free (in range)", corrupt_link,
+			(void *)&in_range, "cache links: free list corrupted in slab");
 }
 
 /* Marks written before fork() are the child's: the secret is inherited. */
@@ -375,8 +387,6 @@ static void test_secret(void)
 	memcpy(&canary, at, sizeof(canary));
 	KT_CHECK(slab_secret != (canary | 1), "slab_secret is the stack canary's bytes");
 	KT_CHECK(slab_secret & 1, "slab_secret is even");
-	kt_expect_death("free list link overwritten after free", corrupt_link, NULL,
-			"cache links: free list corrupted in slab");
 	kmm_cache_free(c, o);
 	expect_bad_free("double free across fork()", c, o, "double free");
 	o = kmm_cache_alloc(c, 0);
@@ -398,4 +408,4 @@ KT_MAIN(KT_TEST(test_size_classes), KT_TEST(test_cache_lifecycle), KT_TEST(test_
 	KT_TEST(test_cache_alignment_and_errors), KT_TEST(test_kmalloc_api),
 	KT_TEST(test_kmalloc_stays_below_vmalloc), KT_TEST(test_slabinfo_format),
 	KT_TEST(test_misuse), KT_TEST(test_free_in_slack), KT_TEST(test_free_never_allocated),
-	KT_TEST(test_secret))
+	KT_TEST(test_corrupt_link), KT_TEST(test_secret))
