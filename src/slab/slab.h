@@ -50,13 +50,14 @@ struct kmm_cache {
 	unsigned int size;   /* object stride */
 	unsigned int order;  /* slab order */
 	uint64_t div_magic;  /* off % size == 0  <=>  off * div_magic < div_magic */
+	uint64_t div_limit;  /* an object starts at off  <=>  off * div_magic < div_limit */
 	unsigned int meta;   /* offset of a free object's link and mark (see below) */
-	unsigned int used;   /* objects * size: a free at or past it is in the tail slack */
 
 	/* Slow paths. */
 	unsigned int object_size; /* as asked */
 	unsigned int align;
 	unsigned int objects; /* per slab */
+	unsigned int used;    /* objects * size: the tail slack starts there */
 	unsigned int batch;   /* objects moved per refill or flush */
 	unsigned int min_partial;
 	unsigned long flags;
@@ -179,6 +180,7 @@ static __always_inline void *kmalloc_alloc_fast(struct kmm_cache *cache)
  * Return: the cache.  Misuse is reported and aborts.
  */
 void slab_bad_free(struct kmm_cache *cache, const void *obj, const char *why) __noreturn __cold;
+void slab_bad_offset(struct kmm_cache *cache, const void *obj) __noreturn __cold;
 
 static __always_inline struct kmm_cache *slab_free_check(struct kmm_page *page, void *obj)
 {
@@ -186,10 +188,8 @@ static __always_inline struct kmm_cache *slab_free_check(struct kmm_page *page, 
 	struct kmm_cache *cache = head->private;
 	uint64_t off = (uintptr_t)obj & ((PAGE_SIZE << cache->order) - 1);
 
-	if (unlikely(off * cache->div_magic >= cache->div_magic || off >= cache->used))
-		slab_bad_free(cache, obj,
-			      off >= cache->used ? "in the slab's tail slack, past its last object"
-						 : "not the start of an object");
+	if (unlikely(off * cache->div_magic >= cache->div_limit))
+		slab_bad_offset(cache, obj);
 	if (unlikely(*obj_mark(cache, obj) == slab_free_mark(obj)))
 		slab_bad_free(cache, obj, "double free (or never allocated)");
 	return cache;

@@ -26,11 +26,13 @@
  * min_partial per node (the kernel's reserve); beyond that they go back to the
  * page allocator.
  *
- * Misuse: a free must start on an object boundary (checked with one multiply,
- * against a precomputed divisibility constant) and must not find the object
- * already marked free (a freed object's metadata holds its address mixed with
- * a per-process secret; allocation clears it).  Both checks are on in every
- * build.  The metadata overlays the free object, except in a cache with a
+ * Misuse: a free must start on an object boundary before the slab's tail
+ * slack (checked with one multiply and one compare, against precomputed
+ * constants: div_limit()) and must not find the object marked free (a free
+ * object's metadata holds its address mixed with a per-process secret: free
+ * and new slabs write it, allocation clears it).  A refill checks each
+ * free-list link it follows against the slab's object count; links are stored
+ * keyed with a second secret.  All checks are on in every build.  The metadata overlays the free object, except in a cache with a
  * constructor: there it lies past the object (cache->meta), so an object
  * keeps its constructed state from free to the next allocation.
  *
@@ -125,6 +127,15 @@ void slab_bad_free(struct kmm_cache *cache, const void *obj, const char *why)
 	kmm_panic("invalid free of %p (%s, cache %s): %s", obj, "slab object", cache->name, why);
 }
 
+void slab_bad_offset(struct kmm_cache *cache, const void *obj)
+{
+	uint64_t off = (uintptr_t)obj & ((PAGE_SIZE << cache->order) - 1);
+
+	slab_bad_free(cache, obj,
+		      off % cache->size ? "not the start of an object"
+					: "in the slab's tail slack, past its last object");
+}
+
 static __cold __noreturn void slab_bad_link(struct kmm_cache *cache, struct kmm_page *slab,
 					    const void *obj, uint32_t next)
 {
@@ -185,6 +196,22 @@ static void boot_free(void *addr)
 	free_pages_exact(virt_to_page_checked(addr));
 }
 
+/*
+ * The bound of slab_free_check()'s one compare.  With d = size, c = div_magic
+ * = floor((2^64 - 1) / d) + 1 and e = c * d - 2^64 (0 <= e < d): the object
+ * offset k * d maps to k * e (mod 2^64), rising with k, and any other offset
+ * q * d + r (0 < r < d) to q * e + r * c >= c, far above objects * e (slabs
+ * are at most 128 KiB).  So off * c < objects * e accepts exactly the object
+ * starts before the tail slack.  A power-of-two size has e = 0 and no slack:
+ * the bound is then 1, every multiple of d.
+ */
+static uint64_t div_limit(const struct kmm_cache *cache)
+{
+	uint64_t e = cache->div_magic * cache->size; /* mod 2^64 */
+
+	return e ? e * cache->objects : 1;
+}
+
 struct kmm_cache *cache_create(const char *name, size_t size, size_t align, unsigned long flags,
 			       void (*ctor)(void *))
 {
@@ -218,6 +245,7 @@ struct kmm_cache *cache_create(const char *name, size_t size, size_t align, unsi
 	cache->order = calculate_order(cache->size);
 	cache->objects = (unsigned int)((PAGE_SIZE << cache->order) / cache->size);
 	cache->used = cache->objects * cache->size;
+	cache->div_limit = div_limit(cache);
 	high = MIN(cpu_high(cache->size), SLAB_CPU_SLOTS);
 	cache->batch = MAX(1u, MIN(high / 2, (unsigned int)SLAB_BATCH_MAX));
 	cache->min_partial = min_partial(cache->order);

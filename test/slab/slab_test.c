@@ -300,6 +300,26 @@ static void expect_bad_free(const char *what, struct kmm_cache *cache, void *ptr
 }
 
 /*
+ * slab_free_check()'s one compare, off * div_magic < div_limit, accepts
+ * exactly the object starts before the tail slack: every offset of every
+ * kmalloc class's slab.
+ */
+static void test_free_offset_check(void)
+{
+	for (unsigned int i = 0; i < NR_KMALLOC_CACHES; i++) {
+		struct kmm_cache *c = kmalloc_caches[i];
+		unsigned long bad = 0;
+
+		for (uint64_t off = 0; off < (PAGE_SIZE << c->order); off++) {
+			bool object = off % c->size == 0 && off < c->used;
+
+			bad += (off * c->div_magic < c->div_limit) != object;
+		}
+		KT_CHECK(bad == 0, "%s: %lu offsets misjudged", c->name, bad);
+	}
+}
+
+/*
  * A free at an object-sized offset in a slab's tail slack (past objects *
  * size; the 48-byte class's order-0 slab has 16 bytes of it, at 4080) passes
  * the boundary check and must still be refused.
@@ -407,5 +427,5 @@ static void test_misuse(void)
 KT_MAIN(KT_TEST(test_size_classes), KT_TEST(test_cache_lifecycle), KT_TEST(test_ctor_cache_reuse),
 	KT_TEST(test_cache_alignment_and_errors), KT_TEST(test_kmalloc_api),
 	KT_TEST(test_kmalloc_stays_below_vmalloc), KT_TEST(test_slabinfo_format),
-	KT_TEST(test_misuse), KT_TEST(test_free_in_slack), KT_TEST(test_free_never_allocated),
-	KT_TEST(test_corrupt_link), KT_TEST(test_secret))
+	KT_TEST(test_misuse), KT_TEST(test_free_offset_check), KT_TEST(test_free_in_slack),
+	KT_TEST(test_free_never_allocated), KT_TEST(test_corrupt_link), KT_TEST(test_secret))
