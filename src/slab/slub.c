@@ -32,9 +32,10 @@
  * object's metadata holds its address mixed with a per-process secret: free
  * and new slabs write it, allocation clears it).  A refill checks each
  * free-list link it follows against the slab's object count; links are stored
- * keyed with a second secret.  All checks are on in every build.  The metadata overlays the free object, except in a cache with a
- * constructor: there it lies past the object (cache->meta), so an object
- * keeps its constructed state from free to the next allocation.
+ * keyed with a second secret.  All checks are on in every build.  The
+ * metadata overlays the free object, except in a cache with a constructor:
+ * there it lies past the object (cache->meta), so an object keeps its
+ * constructed state from free to the next allocation.
  *
  * Lock order: slab_mutex (the cache list), a cache's stack locks, its node
  * list_locks, then zone locks inside the page allocator.  A node's list_lock
@@ -84,8 +85,8 @@ static inline unsigned int slab_index(const struct kmm_cache *cache, const struc
 /*
  * A free object's link is stored XORed with a key from a secret and the
  * object's address (the kernel's CONFIG_SLAB_FREELIST_HARDENED): a plain
- * overwrite after free decodes to an index past the slab (2^-32 odds of
- * one in range), which take_objects() reports.
+ * overwrite after free decodes to an index past the slab (odds of objects /
+ * 2^32 to land in range), which take_objects() reports.
  */
 static inline uint32_t link_key(const void *obj)
 {
@@ -692,9 +693,10 @@ void slab_fork_node(enum kmm_fork_op op)
  * The secrets of the marks and links: 16 bytes from getrandom() (the raw
  * syscall, non-blocking).  Not AT_RANDOM's first 8 bytes: glibc's stack
  * canary is made of them, and a mark read after free would reveal it.  If
- * getrandom fails (an old kernel, a seccomp filter, no entropy yet), AT_RANDOM's
- * other 8 bytes mixed with addresses and the time.  A fork child inherits
- * them: objects marked before fork() stay recognised.
+ * getrandom fails (an old kernel, a seccomp filter, no entropy yet):
+ * AT_RANDOM's other 8 bytes mixed with addresses and the time.  A fork child
+ * inherits them: objects marked before fork() stay recognised.  errno is
+ * kept (start-up may run inside a successful malloc).
  */
 static uint64_t mix64(uint64_t x)
 {
@@ -708,6 +710,7 @@ static uint64_t mix64(uint64_t x)
 static void init_secrets(void)
 {
 	uint64_t rnd[2] = { 0, 0 };
+	int saved_errno = errno;
 
 	if (syscall(SYS_getrandom, rnd, sizeof(rnd), 1 /* GRND_NONBLOCK */) != sizeof(rnd)) {
 		const char *at = (const char *)getauxval(AT_RANDOM); /* 16 bytes */
@@ -723,6 +726,7 @@ static void init_secrets(void)
 	}
 	slab_secret = rnd[0] | 1;
 	slab_link_secret = rnd[1];
+	errno = saved_errno;
 }
 
 int kmem_cache_init(void)
