@@ -50,12 +50,14 @@ struct kmm_cache {
 	unsigned int size;   /* object stride */
 	unsigned int order;  /* slab order */
 	uint64_t div_magic;  /* off % size == 0  <=>  off * div_magic < div_magic */
+	uint64_t div_limit;  /* an object starts at off  <=>  off * div_magic < div_limit */
 	unsigned int meta;   /* offset of a free object's link and mark (see below) */
 
 	/* Slow paths. */
 	unsigned int object_size; /* as asked */
 	unsigned int align;
 	unsigned int objects; /* per slab */
+	unsigned int used;    /* objects * size: the tail slack starts there */
 	unsigned int batch;   /* objects moved per refill or flush */
 	unsigned int min_partial;
 	unsigned long flags;
@@ -98,10 +100,13 @@ static inline struct kmm_page *slab_head(struct kmm_page *page)
 
 /*
  * A free object's metadata, 16 bytes at obj + cache->meta: the index of the
- * next free object in its slab (u32), and the double-free mark (u64 at +8):
- * the object's address mixed with a per-process secret, written by free and
- * cleared by allocation.  A free that finds the mark is a double free (a user
- * value matching it is a 2^-64 accident).  meta is 0 (the metadata overlays
+ * next free object in its slab (u32, XORed with a key derived from the secret
+ * and the object's address, as the kernel's CONFIG_SLAB_FREELIST_HARDENED),
+ * and the double-free mark (u64 at +8): the object's address mixed with a
+ * per-process secret (from getrandom, not the stack canary), written by a new
+ * slab and by free and cleared by allocation.  A free that finds the mark is
+ * a double free or a free of a slot never handed out (a user value matching
+ * it is a 2^-64 accident).  meta is 0 (the metadata overlays
  * the free object) unless the cache has a constructor: then, as SLUB places
  * its free pointer, it lies past the object, which keeps its constructed
  * state between free and allocation.
@@ -170,10 +175,12 @@ static __always_inline void *kmalloc_alloc_fast(struct kmm_cache *cache)
 
 /*
  * slab_free_check() - the release-build checks of a free of @obj in slab
- * @page: the object starts on an object boundary and is not already free.
+ * @page: the object starts on an object boundary, before the slab's tail
+ * slack, and is not free (already freed, or never handed out).
  * Return: the cache.  Misuse is reported and aborts.
  */
 void slab_bad_free(struct kmm_cache *cache, const void *obj, const char *why) __noreturn __cold;
+void slab_bad_offset(struct kmm_cache *cache, const void *obj) __noreturn __cold;
 
 static __always_inline struct kmm_cache *slab_free_check(struct kmm_page *page, void *obj)
 {
@@ -181,10 +188,10 @@ static __always_inline struct kmm_cache *slab_free_check(struct kmm_page *page, 
 	struct kmm_cache *cache = head->private;
 	uint64_t off = (uintptr_t)obj & ((PAGE_SIZE << cache->order) - 1);
 
-	if (unlikely(off * cache->div_magic >= cache->div_magic))
-		slab_bad_free(cache, obj, "not the start of an object");
+	if (unlikely(off * cache->div_magic >= cache->div_limit))
+		slab_bad_offset(cache, obj);
 	if (unlikely(*obj_mark(cache, obj) == slab_free_mark(obj)))
-		slab_bad_free(cache, obj, "double free");
+		slab_bad_free(cache, obj, "double free (or never allocated)");
 	return cache;
 }
 

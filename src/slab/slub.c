@@ -26,13 +26,16 @@
  * min_partial per node (the kernel's reserve); beyond that they go back to the
  * page allocator.
  *
- * Misuse: a free must start on an object boundary (checked with one multiply,
- * against a precomputed divisibility constant) and must not find the object
- * already marked free (a freed object's metadata holds its address mixed with
- * a per-process secret; allocation clears it).  Both checks are on in every
- * build.  The metadata overlays the free object, except in a cache with a
- * constructor: there it lies past the object (cache->meta), so an object
- * keeps its constructed state from free to the next allocation.
+ * Misuse: a free must start on an object boundary before the slab's tail
+ * slack (checked with one multiply and one compare, against precomputed
+ * constants: div_limit()) and must not find the object marked free (a free
+ * object's metadata holds its address mixed with a per-process secret: free
+ * and new slabs write it, allocation clears it).  A refill checks each
+ * free-list link it follows against the slab's object count; links are stored
+ * keyed with a second secret.  All checks are on in every build.  The
+ * metadata overlays the free object, except in a cache with a constructor:
+ * there it lies past the object (cache->meta), so an object keeps its
+ * constructed state from free to the next allocation.
  *
  * Lock order: slab_mutex (the cache list), a cache's stack locks, its node
  * list_locks, then zone locks inside the page allocator.  A node's list_lock
@@ -41,6 +44,9 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "../lib/bug.h"
 #include "../lib/memcheck.h"
@@ -52,6 +58,7 @@
 struct kmm_lock slab_mutex = KMM_LOCK_INIT;
 struct kmm_list slab_caches = { &slab_caches, &slab_caches };
 uint64_t slab_secret;
+static uint64_t slab_link_secret; /* keys the free-list links */
 
 static inline struct percpu_stack *cache_cpu(const struct kmm_cache *cache, int cpu)
 {
@@ -76,26 +83,37 @@ static inline unsigned int slab_index(const struct kmm_cache *cache, const struc
 }
 
 /*
- * A free object's link.  Under memcheck a free object is no-access: the slab
- * layer opens the link's 4 bytes for its own access only.
+ * A free object's link is stored XORed with a key from a secret and the
+ * object's address (the kernel's CONFIG_SLAB_FREELIST_HARDENED): a plain
+ * overwrite after free decodes to an index past the slab (odds of objects /
+ * 2^32 to land in range), which take_objects() reports.
+ */
+static inline uint32_t link_key(const void *obj)
+{
+	return (uint32_t)((((uintptr_t)obj ^ slab_link_secret) * 0x9e3779b97f4a7c15ULL) >> 32);
+}
+
+/*
+ * Under memcheck a free object is no-access: the slab layer opens the link's
+ * 4 bytes for its own access only.
  */
 static inline uint32_t read_link(const struct kmm_cache *cache, void *obj)
 {
 	uint32_t next;
 
 	if (!kmm_vg())
-		return *obj_link(cache, obj);
+		return *obj_link(cache, obj) ^ link_key(obj);
 	kmm_vg_defined(obj_link(cache, obj), sizeof(uint32_t));
 	next = *obj_link(cache, obj);
 	kmm_vg_noaccess(obj_link(cache, obj), sizeof(uint32_t));
-	return next;
+	return next ^ link_key(obj);
 }
 
 static inline void write_link(const struct kmm_cache *cache, void *obj, uint32_t next)
 {
 	if (kmm_vg())
 		kmm_vg_undefined(obj_link(cache, obj), sizeof(uint32_t));
-	*obj_link(cache, obj) = next;
+	*obj_link(cache, obj) = next ^ link_key(obj);
 	if (kmm_vg())
 		kmm_vg_noaccess(obj_link(cache, obj), sizeof(uint32_t));
 }
@@ -108,6 +126,23 @@ static inline struct kmm_page *obj_to_slab(const void *obj)
 void slab_bad_free(struct kmm_cache *cache, const void *obj, const char *why)
 {
 	kmm_panic("invalid free of %p (%s, cache %s): %s", obj, "slab object", cache->name, why);
+}
+
+void slab_bad_offset(struct kmm_cache *cache, const void *obj)
+{
+	uint64_t off = (uintptr_t)obj & ((PAGE_SIZE << cache->order) - 1);
+
+	slab_bad_free(cache, obj,
+		      off % cache->size ? "not the start of an object"
+					: "in the slab's tail slack, past its last object");
+}
+
+static __cold __noreturn void slab_bad_link(struct kmm_cache *cache, struct kmm_page *slab,
+					    const void *obj, uint32_t next)
+{
+	kmm_panic("cache %s: free list corrupted in slab %p: free object %p links to index %u "
+		  "of %u (written after free?)",
+		  cache->name, slab_address(slab), obj, next, cache->objects);
 }
 
 /*
@@ -162,6 +197,22 @@ static void boot_free(void *addr)
 	free_pages_exact(virt_to_page_checked(addr));
 }
 
+/*
+ * The bound of slab_free_check()'s one compare.  With d = size, c = div_magic
+ * = floor((2^64 - 1) / d) + 1 and e = c * d - 2^64 (0 <= e < d): the object
+ * offset k * d maps to k * e (mod 2^64), rising with k, and any other offset
+ * q * d + r (0 < r < d) to q * e + r * c >= c, far above objects * e (slabs
+ * are at most 128 KiB).  So off * c < objects * e accepts exactly the object
+ * starts before the tail slack.  A power-of-two size has e = 0 and no slack:
+ * the bound is then 1, every multiple of d.
+ */
+static uint64_t div_limit(const struct kmm_cache *cache)
+{
+	uint64_t e = cache->div_magic * cache->size; /* mod 2^64 */
+
+	return e ? e * cache->objects : 1;
+}
+
 struct kmm_cache *cache_create(const char *name, size_t size, size_t align, unsigned long flags,
 			       void (*ctor)(void *))
 {
@@ -194,6 +245,8 @@ struct kmm_cache *cache_create(const char *name, size_t size, size_t align, unsi
 	cache->div_magic = ~0ULL / cache->size + 1;
 	cache->order = calculate_order(cache->size);
 	cache->objects = (unsigned int)((PAGE_SIZE << cache->order) / cache->size);
+	cache->used = cache->objects * cache->size;
+	cache->div_limit = div_limit(cache);
 	high = MIN(cpu_high(cache->size), SLAB_CPU_SLOTS);
 	cache->batch = MAX(1u, MIN(high / 2, (unsigned int)SLAB_BATCH_MAX));
 	cache->min_partial = min_partial(cache->order);
@@ -212,7 +265,11 @@ struct kmm_cache *cache_create(const char *name, size_t size, size_t align, unsi
 	return cache;
 }
 
-/* A new slab for @cache: pages, descriptors, free list, constructor. */
+/*
+ * A new slab for @cache: pages, descriptors, free list, constructor.  Every
+ * object is marked free, so freeing one never handed out is caught as a
+ * double free.
+ */
 static struct kmm_page *new_slab(struct kmm_cache *cache, int nid)
 {
 	struct kmm_page *slab = __alloc_pages(KMM_GFP_KERNEL, cache->order, nid);
@@ -232,7 +289,9 @@ static struct kmm_page *new_slab(struct kmm_cache *cache, int nid)
 
 		if (cache->ctor)
 			cache->ctor(obj);
-		*obj_link(cache, obj) = i + 1 < cache->objects ? i + 1 : SLAB_FREELIST_END;
+		*obj_link(cache, obj) =
+			(i + 1 < cache->objects ? i + 1 : SLAB_FREELIST_END) ^ link_key(obj);
+		*obj_mark(cache, obj) = slab_free_mark(obj);
 	}
 	if (kmm_vg())
 		kmm_vg_noaccess(slab_address(slab), PAGE_SIZE << cache->order);
@@ -252,7 +311,10 @@ static void discard_slab(struct kmm_cache *cache, struct kmm_page *slab)
 	__atomic_fetch_add(&cache->stat[SLAB_STAT_FREE_SLAB], 1, __ATOMIC_RELAXED);
 }
 
-/* Take up to @want objects from @slab.  Context: its node's list_lock. */
+/*
+ * Take up to @want objects from @slab, checking each link against the slab's
+ * object count.  Context: its node's list_lock.
+ */
 static unsigned int take_objects(struct kmm_cache *cache, struct kmm_cache_node *n,
 				 struct kmm_page *slab, void **out, unsigned int want)
 {
@@ -262,8 +324,11 @@ static unsigned int take_objects(struct kmm_cache *cache, struct kmm_cache_node 
 		n->nr_empty--;
 	while (got < want && slab->freelist != SLAB_FREELIST_END) {
 		void *obj = slab_object(cache, slab, slab->freelist);
+		uint32_t next = read_link(cache, obj);
 
-		slab->freelist = (uint16_t)read_link(cache, obj);
+		if (unlikely(next >= cache->objects && next != SLAB_FREELIST_END))
+			slab_bad_link(cache, slab, obj, next);
+		slab->freelist = (uint16_t)next;
 		slab->inuse++;
 		out[got++] = obj;
 	}
@@ -624,14 +689,49 @@ void slab_fork_node(enum kmm_fork_op op)
 	}
 }
 
+/*
+ * The secrets of the marks and links: 16 bytes from getrandom() (the raw
+ * syscall, non-blocking).  Not AT_RANDOM's first 8 bytes: glibc's stack
+ * canary is made of them, and a mark read after free would reveal it.  If
+ * getrandom fails (an old kernel, a seccomp filter, no entropy yet):
+ * AT_RANDOM's other 8 bytes mixed with addresses and the time.  A fork child
+ * inherits them: objects marked before fork() stay recognised.  errno is
+ * kept (start-up may run inside a successful malloc).
+ */
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	return x ^ (x >> 33);
+}
+
+static void init_secrets(void)
+{
+	uint64_t rnd[2] = { 0, 0 };
+	int saved_errno = errno;
+
+	if (syscall(SYS_getrandom, rnd, sizeof(rnd), 1 /* GRND_NONBLOCK */) != sizeof(rnd)) {
+		const char *at = (const char *)getauxval(AT_RANDOM); /* 16 bytes */
+		struct timespec ts = { 0, 0 };
+		uint64_t seed = 0x9e3779b97f4a7c15ULL;
+
+		if (at)
+			memcpy(&seed, at + 8, sizeof(seed));
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		seed ^= (uintptr_t)&rnd ^ (uintptr_t)at ^ (uintptr_t)&slab_secret;
+		rnd[0] = mix64(seed ^ (uint64_t)ts.tv_nsec);
+		rnd[1] = mix64(rnd[0] ^ (uint64_t)ts.tv_sec ^ (uint64_t)getpid());
+	}
+	slab_secret = rnd[0] | 1;
+	slab_link_secret = rnd[1];
+	errno = saved_errno;
+}
+
 int kmem_cache_init(void)
 {
-	const void *rnd = (const void *)getauxval(AT_RANDOM); /* 16 bytes, any alignment */
-
-	slab_secret = 0x9e3779b97f4a7c15ULL;
-	if (rnd)
-		memcpy(&slab_secret, rnd, sizeof(slab_secret));
-	slab_secret |= 1;
+	init_secrets();
 	for (unsigned int i = 0; i < NR_KMALLOC_CACHES; i++) {
 		char name[32];
 

@@ -4,12 +4,15 @@
  * size classes (formula, tables, waste), caches with constructors and
  * alignments, conservation of objects across per-CPU stacks and slabs,
  * slabinfo's format, and misuse (destroying a cache with live objects,
- * freeing an object to the wrong cache, a double free) diagnosed.
+ * freeing an object to the wrong cache, a double free, a free in a slab's
+ * tail slack or of a slot never handed out, a free-list link overwritten
+ * after free) diagnosed; the secret of the marks is not the stack canary.
  */
 #include "../kt_kmm.h"
 #include "slab/slab.h"
 
 #include <kmm/mempool.h>
+#include <sys/auxv.h>
 
 static void test_size_classes(void)
 {
@@ -272,6 +275,145 @@ static void double_free_ctor(void *a)
 	kmm_cache_free(c, p);
 }
 
+/* A pointer to free in a child, and the cache it belongs to. */
+struct bad_free {
+	struct kmm_cache *cache;
+	void *ptr;
+};
+
+static void free_it(void *a)
+{
+	struct bad_free *b = a;
+
+	kmm_cache_free(b->cache, b->ptr);
+}
+
+/* Expect a free of @ptr in @cache to die with "invalid free of <ptr> ...: @why". */
+static void expect_bad_free(const char *what, struct kmm_cache *cache, void *ptr, const char *why)
+{
+	struct bad_free b = { cache, ptr };
+	char needle[160];
+
+	snprintf(needle, sizeof(needle), "invalid free of %p (slab object, cache %s): %s", ptr,
+		 cache->name, why);
+	kt_expect_death(what, free_it, &b, needle);
+}
+
+/*
+ * slab_free_check()'s one compare, off * div_magic < div_limit, accepts
+ * exactly the object starts before the tail slack: every offset of every
+ * kmalloc class's slab.
+ */
+static void test_free_offset_check(void)
+{
+	for (unsigned int i = 0; i < NR_KMALLOC_CACHES; i++) {
+		struct kmm_cache *c = kmalloc_caches[i];
+		unsigned long bad = 0;
+
+		for (uint64_t off = 0; off < (PAGE_SIZE << c->order); off++) {
+			bool object = off % c->size == 0 && off < c->used;
+
+			bad += (off * c->div_magic < c->div_limit) != object;
+		}
+		KT_CHECK(bad == 0, "%s: %lu offsets misjudged", c->name, bad);
+	}
+}
+
+/*
+ * A free at an object-sized offset in a slab's tail slack (past objects *
+ * size; the 48-byte class's order-0 slab has 16 bytes of it, at 4080) passes
+ * the boundary check and must still be refused.
+ */
+static void test_free_in_slack(void)
+{
+	struct kmm_cache *c = kmm_cache_create("slack48", 48, 0, 0, NULL);
+	char *o = kmm_cache_alloc(c, 0), *base;
+
+	KT_REQUIRE(o, "no object");
+	KT_CHECK(c->used < (PAGE_SIZE << c->order) && c->used % c->size == 0,
+		 "slack48: %u objects of %u in a %lu-byte slab leave no object-sized slack offset",
+		 c->objects, c->size, (unsigned long)(PAGE_SIZE << c->order));
+	base = (char *)((uintptr_t)o & ~((uintptr_t)(PAGE_SIZE << c->order) - 1));
+	expect_bad_free("free in the tail slack", c, base + c->used,
+			"in the slab's tail slack, past its last object");
+	kmm_cache_free(c, o);
+	kmm_cache_destroy(c);
+}
+
+/*
+ * A slot of a slab never handed out is marked free from the slab's creation:
+ * freeing it is refused (otherwise it would be handed out twice).
+ */
+static void test_free_never_allocated(void)
+{
+	struct kmm_cache *c = kmm_cache_create("fresh", 64, 0, 0, NULL);
+	struct kmm_cache *cc = kmm_cache_create("fresh_ctor", CTOR_SIZE, 0, 0, ctor_pattern);
+	char *o = kmm_cache_alloc(c, 0), *p = kmm_cache_alloc(cc, 0);
+
+	KT_REQUIRE(o && p && c->objects > 6 && cc->objects > 2, "no objects");
+	/* o and p are the first objects of new slabs: their neighbours are free. */
+	expect_bad_free("free of a slot never allocated", c, o + 5 * c->size,
+			"double free (or never allocated)");
+	expect_bad_free("free of a slot never allocated (constructor cache)", cc, p + cc->size,
+			"double free (or never allocated)");
+	kmm_cache_free(c, o);
+	kmm_cache_free(cc, p);
+	kmm_cache_destroy(c);
+	kmm_cache_destroy(cc);
+}
+
+/*
+ * A free object's link overwritten through a dangling pointer: the slab's
+ * free list reaches it on a refill and the decoded index is checked (stored
+ * keyed, a plain value decodes out of range).  Without the check the slab
+ * hands out memory past its end.
+ */
+static void corrupt_link(void *a)
+{
+	struct kmm_cache *c = kmm_cache_create("links", 64, 0, 0, NULL);
+	void *keep = kmm_cache_alloc(c, 0);
+	uint32_t *dangling = kmm_cache_alloc(c, 0);
+
+	kmm_cache_free(c, dangling);
+	cache_shrink(c); /* dangling is back on its slab's free list, keep holds the slab */
+	*dangling = *(const uint32_t *)a;
+	for (unsigned int i = 0; i <= c->objects; i++)
+		kmm_cache_alloc(c, 0);
+	(void)keep;
+}
+
+static void test_corrupt_link(void)
+{
+	/* Past the slab: caught by the bounds check alone. */
+	static const uint32_t past = 1000;
+	/* In range: caught because links are stored keyed (2^-25 odds of a miss). */
+	static const uint32_t in_range = 3;
+
+	kt_expect_death("free list link overwritten after free (past the slab)", corrupt_link,
+			(void *)&past, "cache links: free list corrupted in slab");
+	kt_expect_death("free list link overwritten after free (in range)", corrupt_link,
+			(void *)&in_range, "cache links: free list corrupted in slab");
+}
+
+/* Marks written before fork() are the child's: the secret is inherited. */
+static void test_secret(void)
+{
+	const unsigned char *at = (const unsigned char *)getauxval(AT_RANDOM);
+	struct kmm_cache *c = kmm_cache_create("forked", 64, 0, 0, NULL);
+	void *o = kmm_cache_alloc(c, 0);
+	uint64_t canary;
+
+	KT_REQUIRE(at && o, "no AT_RANDOM or object");
+	memcpy(&canary, at, sizeof(canary));
+	KT_CHECK(slab_secret != (canary | 1), "slab_secret is the stack canary's bytes");
+	KT_CHECK(slab_secret & 1, "slab_secret is even");
+	kmm_cache_free(c, o);
+	expect_bad_free("double free across fork()", c, o, "double free");
+	o = kmm_cache_alloc(c, 0);
+	kmm_cache_free(c, o);
+	kmm_cache_destroy(c);
+}
+
 static void test_misuse(void)
 {
 	kt_expect_death("destroy with live objects", destroy_live, NULL,
@@ -285,4 +427,5 @@ static void test_misuse(void)
 KT_MAIN(KT_TEST(test_size_classes), KT_TEST(test_cache_lifecycle), KT_TEST(test_ctor_cache_reuse),
 	KT_TEST(test_cache_alignment_and_errors), KT_TEST(test_kmalloc_api),
 	KT_TEST(test_kmalloc_stays_below_vmalloc), KT_TEST(test_slabinfo_format),
-	KT_TEST(test_misuse))
+	KT_TEST(test_misuse), KT_TEST(test_free_offset_check), KT_TEST(test_free_in_slack),
+	KT_TEST(test_free_never_allocated), KT_TEST(test_corrupt_link), KT_TEST(test_secret))

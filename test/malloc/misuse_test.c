@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: MIT
+/*
+ * misuse_test.c - invalid frees that pass a boundary check, through the
+ * malloc API (linked with libkmm.so): a free in a slab's tail slack at an
+ * object-sized offset, and a free of a slot that was never handed out.  Both
+ * would put memory on a free list that overlaps other memory; both must be
+ * diagnosed with the pointer and the cache, then abort.
+ */
+#include <malloc.h>
+#include <stdint.h>
+
+#define KT_SETUP kt_skip_under_asan()
+#include "../ktest.h"
+
+#define PAGE 4096
+
+static void free_ptr(void *p)
+{
+	free(p);
+}
+
+/* Expect free(@p) to die with "invalid free of <p> (slab object, cache @cache): @why". */
+static void expect_bad_free(const char *what, void *p, const char *cache, const char *why)
+{
+	char needle[160];
+
+	snprintf(needle, sizeof(needle), "invalid free of %p (slab object, cache %s): %s", p, cache,
+		 why);
+	kt_expect_death(what, free_ptr, p, needle);
+}
+
+/*
+ * kmalloc-48's slab is one page (85 objects, <= 1/16 wasted, for any CPU
+ * count): its last 16 bytes, at 4080 = 85 * 48, are slack on an object
+ * boundary.
+ */
+static void test_free_in_slack(void)
+{
+	char *p = malloc(48);
+
+	KT_REQUIRE(p && malloc_usable_size(p) == 48, "malloc(48) is not in kmalloc-48");
+	expect_bad_free("free in kmalloc-48's tail slack",
+			(char *)((uintptr_t)p & ~(uintptr_t)(PAGE - 1)) + 4080, "kmalloc-48",
+			"in the slab's tail slack, past its last object");
+	free(p);
+}
+
+/*
+ * kmalloc-2560 is used by nothing else here: the first allocation is the
+ * first object of a new slab, and the next slot was never handed out.
+ */
+static void test_free_never_allocated(void)
+{
+	char *p = malloc(2560);
+
+	KT_REQUIRE(p && malloc_usable_size(p) == 2560, "malloc(2560) is not in kmalloc-2560");
+	expect_bad_free("free of a slot never allocated", p + 2560, "kmalloc-2560",
+			"double free (or never allocated)");
+	free(p);
+}
+
+KT_MAIN(KT_TEST(test_free_in_slack), KT_TEST(test_free_never_allocated))
