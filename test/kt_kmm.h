@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * kt_kmm.h - helpers shared by libkmm's tests: capture a kmm_dump() view as a
- * string, and parse buddyinfo.
+ * string, and parse buddyinfo; /proc readers; scattered free blocks.
  */
 #ifndef KMM_TEST_KT_KMM_H
 #define KMM_TEST_KT_KMM_H
@@ -152,6 +152,49 @@ static inline size_t kt_check(const void *p, size_t len, uint64_t seed)
 		if (w[i] != kt_word(seed, i))
 			return i * 8;
 	return len;
+}
+
+/*
+ * A field of /proc/self/status ("VmSize:") in KiB, read without malloc (the
+ * tests read it under a lowered RLIMIT_AS).  0 if unreadable.
+ */
+static inline unsigned long kt_status_kb(const char *field)
+{
+	char buf[4096], *p;
+	int fd = open("/proc/self/status", O_RDONLY);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	p = strstr(buf, field);
+	return p ? strtoul(p + strlen(field), NULL, 10) : 0;
+}
+
+/*
+ * Leave free blocks of @order scattered through the zone: @nr are taken into
+ * @blocks and every other one is freed, so an area stitched from them has
+ * many pieces.  kt_release_scattered() frees the rest.
+ */
+static inline void kt_scatter_free(struct kmm_page **blocks, int nr, unsigned int order)
+{
+	for (int i = 0; i < nr; i++) {
+		blocks[i] = kmm_alloc_pages(KMM_GFP_KERNEL, order);
+		if (!blocks[i]) {
+			fprintf(stderr, "order-%u allocation %d failed\n", order, i);
+			exit(2);
+		}
+	}
+	for (int i = 0; i < nr; i += 2) {
+		kmm_free_pages(blocks[i], order);
+		blocks[i] = NULL;
+	}
+}
+
+static inline void kt_release_scattered(struct kmm_page **blocks, int nr, unsigned int order)
+{
+	for (int i = 1; i < nr; i += 2)
+		kmm_free_pages(blocks[i], order);
 }
 
 #endif /* KMM_TEST_KT_KMM_H */

@@ -26,16 +26,7 @@ extern char **environ;
 /* VmSize in bytes, read without malloc (RLIMIT_AS may be reached). */
 static unsigned long vm_size(void)
 {
-	char buf[4096], *p;
-	ssize_t n;
-	int fd = open("/proc/self/status", O_RDONLY);
-
-	n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
-	if (fd >= 0)
-		close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	p = strstr(buf, "VmSize:");
-	return p ? strtoul(p + strlen("VmSize:"), NULL, 10) << 10 : 0;
+	return kt_status_kb("VmSize:") << 10;
 }
 
 static void *thread_mallocs(void *arg)

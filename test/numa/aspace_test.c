@@ -24,21 +24,6 @@
 
 static void *blocks[MAX_BLOCKS];
 
-/* A field of /proc/self/status in KiB, read without malloc (RLIMIT_AS may be reached). */
-static unsigned long status_kb(const char *field)
-{
-	char buf[4096], *p;
-	ssize_t n;
-	int fd = open("/proc/self/status", O_RDONLY);
-
-	n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
-	if (fd >= 0)
-		close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	p = strstr(buf, field);
-	return p ? strtoul(p + strlen(field) + 1, NULL, 10) : 0;
-}
-
 static uintptr_t overlap(uintptr_t lo, uintptr_t hi, uintptr_t from, uintptr_t to)
 {
 	lo = MAX(lo, from);
@@ -83,12 +68,12 @@ static void free_blocks(unsigned int order)
  */
 static void test_start_holds_little(void)
 {
-	unsigned long before = status_kb("VmSize:") << 10, after, zones;
+	unsigned long before = kt_status_kb("VmSize:") << 10, after, zones;
 	unsigned long per_zone = 2 * SECTION_SIZE + 4 * MiB; /* a section, descriptors, growth */
 	struct kmm_zone *dma32 = &kmm_nodes[0].node_zones[ZONE_DMA32];
 
 	KT_REQUIRE(kmm_init() == 0, "init");
-	after = status_kb("VmSize:") << 10;
+	after = kt_status_kb("VmSize:") << 10;
 	zones = zones_mapped();
 	KT_CHECK(kmm_arena.on_demand, "the layout at %#lx was refused: the whole of it is reserved",
 		 (unsigned long)kmm_arena.normal_base);
@@ -154,7 +139,7 @@ static void test_rlimit_as(void)
 		return;
 	}
 	KT_REQUIRE(getrlimit(RLIMIT_AS, &old) == 0, "getrlimit");
-	vm = status_kb("VmSize:") << 10;
+	vm = kt_status_kb("VmSize:") << 10;
 	low = old;
 	low.rlim_cur = vm + 256 * MiB;
 	if (old.rlim_cur != RLIM_INFINITY && old.rlim_cur < low.rlim_cur) {
@@ -171,7 +156,7 @@ static void test_rlimit_as(void)
 		if (!blocks[got])
 			break;
 	}
-	at_failure = status_kb("VmSize:") << 10;
+	at_failure = kt_status_kb("VmSize:") << 10;
 	free_blocks(ORDER_1M);
 	KT_REQUIRE(setrlimit(RLIMIT_AS, &old) == 0, "setrlimit back");
 

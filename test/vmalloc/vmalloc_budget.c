@@ -24,28 +24,6 @@
 #define NR_BLOCKS 512
 static struct kmm_page *blocks[NR_BLOCKS];
 
-/* Leave 256 KiB free blocks scattered through the zone: every other one of many. */
-static void scatter_free_memory(void)
-{
-	for (int i = 0; i < NR_BLOCKS; i++) {
-		blocks[i] = kmm_alloc_pages(KMM_GFP_KERNEL, ORDER_256K);
-		if (!blocks[i]) {
-			fprintf(stderr, "order-6 allocation %d failed\n", i);
-			exit(2);
-		}
-	}
-	for (int i = 0; i < NR_BLOCKS; i += 2) {
-		kmm_free_pages(blocks[i], ORDER_256K);
-		blocks[i] = NULL;
-	}
-}
-
-static void release_scattered(void)
-{
-	for (int i = 1; i < NR_BLOCKS; i += 2)
-		kmm_free_pages(blocks[i], ORDER_256K);
-}
-
 static void test_budget_degrades_to_fresh(void)
 {
 	unsigned long used, budget, hits = kt_vmstat("vmalloc_budget_hit");
@@ -62,7 +40,7 @@ static void test_budget_degrades_to_fresh(void)
 	/* The area index's own mapping comes with the first area: not counted below. */
 	kmm_vfree(kmm_vmalloc(MiB));
 	kmm_reclaim();
-	scatter_free_memory();
+	kt_scatter_free(blocks, NR_BLOCKS, ORDER_256K);
 	maps_before = kt_count_maps();
 	/* 32 MiB out of 128 scattered 256 KiB blocks would be 128 mappings. */
 	p = kmm_vmalloc(32 * MiB);
@@ -82,7 +60,7 @@ static void test_budget_degrades_to_fresh(void)
 		 maps_before, kt_count_maps());
 	vmalloc_map_counts(&used, &budget);
 	KT_CHECK(used == 0, "%lu mappings still counted", used);
-	release_scattered();
+	kt_release_scattered(blocks, NR_BLOCKS, ORDER_256K);
 }
 
 static void test_many_areas_all_succeed(void)
@@ -92,7 +70,7 @@ static void test_many_areas_all_succeed(void)
 	unsigned long used, budget;
 	int failed = 0;
 
-	scatter_free_memory();
+	kt_scatter_free(blocks, NR_BLOCKS, ORDER_256K);
 	for (int i = 0; i < N; i++) {
 		size_t size = (1 + (size_t)(kt_rand() % 8)) * MiB + 4096 * (kt_rand() % 64);
 
@@ -117,7 +95,7 @@ static void test_many_areas_all_succeed(void)
 			KT_CHECK(areas[i][0] == (char)i, "area %d changed", i);
 			kmm_vfree(areas[i]);
 		}
-	release_scattered();
+	kt_release_scattered(blocks, NR_BLOCKS, ORDER_256K);
 }
 
 /* ---- 1,000 threads while stitching ---- */
@@ -166,7 +144,7 @@ static void test_threads_while_stitching(void)
 	void *ret, *rounds;
 
 	KT_REQUIRE(t, "calloc");
-	scatter_free_memory();
+	kt_scatter_free(blocks, NR_BLOCKS, ORDER_256K);
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 64 * 1024);
 	pthread_barrier_init(&all_up, NULL, (unsigned int)nr + 1);
@@ -196,7 +174,7 @@ static void test_threads_while_stitching(void)
 	pthread_attr_destroy(&attr);
 	pthread_barrier_destroy(&all_up);
 	free(t);
-	release_scattered();
+	kt_release_scattered(blocks, NR_BLOCKS, ORDER_256K);
 }
 
 KT_MAIN({ "budget_degrades_to_fresh", test_budget_degrades_to_fresh },

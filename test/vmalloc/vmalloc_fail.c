@@ -40,28 +40,6 @@ static void faults(long move_skip, long move_times, long map_times)
 	os_fail_map.times = map_times;
 }
 
-/* Leave 256 KiB free blocks scattered through the zone: an area made of them has many pieces. */
-static void scatter_free_memory(void)
-{
-	for (int i = 0; i < NR_BLOCKS; i++) {
-		blocks[i] = kmm_alloc_pages(KMM_GFP_KERNEL, ORDER_256K);
-		if (!blocks[i]) {
-			fprintf(stderr, "order-6 allocation %d failed\n", i);
-			exit(2);
-		}
-	}
-	for (int i = 0; i < NR_BLOCKS; i += 2) {
-		kmm_free_pages(blocks[i], ORDER_256K);
-		blocks[i] = NULL;
-	}
-}
-
-static void release_scattered(void)
-{
-	for (int i = 1; i < NR_BLOCKS; i += 2)
-		kmm_free_pages(blocks[i], ORDER_256K);
-}
-
 static void fill(char *p, size_t size, unsigned int seed)
 {
 	for (size_t i = 0; i < size; i += 4096)
@@ -121,7 +99,7 @@ static void test_grow_move_refused(void)
 	}
 	kmm_reclaim();
 	in_use = kt_normal_in_use();
-	scatter_free_memory();
+	kt_scatter_free(blocks, NR_BLOCKS, ORDER_256K);
 	p = area_that_must_move(&blocker);
 	KT_REQUIRE(p, "vmalloc");
 	/* The first stretch moves, the second is refused; the move back works. */
@@ -139,7 +117,7 @@ static void test_grow_move_refused(void)
 	KT_CHECK(intact(q, 8 * MiB, 1), "contents lost in the move");
 	kmm_vfree(q);
 	kmm_vfree(blocker);
-	release_scattered();
+	kt_release_scattered(blocks, NR_BLOCKS, ORDER_256K);
 	check_no_leak(in_use, "refused move");
 }
 
@@ -152,7 +130,7 @@ static void test_grow_move_back_refused(void)
 		return;
 	kmm_reclaim();
 	in_use = kt_normal_in_use();
-	scatter_free_memory();
+	kt_scatter_free(blocks, NR_BLOCKS, ORDER_256K);
 	p = area_that_must_move(&blocker);
 	KT_REQUIRE(p, "vmalloc");
 	/* The first stretch moves; every move after it, the move back included, is refused. */
@@ -167,7 +145,7 @@ static void test_grow_move_back_refused(void)
 	KT_CHECK(intact(q, 8 * MiB, 1), "contents lost");
 	kmm_vfree(q);
 	kmm_vfree(blocker);
-	release_scattered();
+	kt_release_scattered(blocks, NR_BLOCKS, ORDER_256K);
 	check_no_leak(in_use, "refused move back");
 }
 
@@ -254,7 +232,7 @@ static void test_cache_donor_refused(void)
 		return;
 	kmm_reclaim();
 	in_use = kt_normal_in_use();
-	scatter_free_memory();
+	kt_scatter_free(blocks, NR_BLOCKS, ORDER_256K);
 	p = kmm_vmalloc(16 * MiB);
 	KT_REQUIRE(p, "vmalloc");
 	memset(p, 0x5a, 16 * MiB);
@@ -288,7 +266,7 @@ static void test_cache_donor_refused(void)
 	KT_REQUIRE(q, "vmalloc once the calls work again");
 	KT_CHECK(kt_vmstat("vmalloc_stitched") > stitched, "nothing stitched after the pressure");
 	kmm_vfree(q);
-	release_scattered();
+	kt_release_scattered(blocks, NR_BLOCKS, ORDER_256K);
 	check_no_leak(in_use, "refused cache donor");
 }
 
@@ -309,7 +287,7 @@ static void test_random_faults(void)
 
 	kmm_reclaim();
 	in_use = kt_normal_in_use();
-	scatter_free_memory();
+	kt_scatter_free(blocks, NR_BLOCKS, ORDER_256K);
 	for (unsigned int step = 0; step < STEPS; step++) {
 		unsigned int i = (unsigned int)(kt_rand() % SLOTS);
 		size_t size = (4 + kt_rand() % 21) * MiB + (kt_rand() % 16) * 4096;
@@ -349,7 +327,7 @@ static void test_random_faults(void)
 	}
 	printf("%lu of the requests failed under refused calls\n", failures);
 	KT_CHECK(failures > 0, "no request failed: the faults did not reach vmalloc");
-	release_scattered();
+	kt_release_scattered(blocks, NR_BLOCKS, ORDER_256K);
 	check_no_leak(in_use, "random faults");
 }
 
@@ -403,7 +381,7 @@ static void test_map_count_exhausted(void)
 #endif
 	kmm_reclaim();
 	in_use = kt_normal_in_use();
-	scatter_free_memory();
+	kt_scatter_free(blocks, NR_BLOCKS, ORDER_256K);
 	p = area_that_must_move(&blocker);
 	KT_REQUIRE(p, "vmalloc");
 	pressure = exhaust_map_count(&size);
@@ -429,7 +407,7 @@ static void test_map_count_exhausted(void)
 	KT_CHECK(intact(q, 8 * MiB, 1), "contents lost");
 	kmm_kfree(q);
 	kmm_vfree(blocker);
-	release_scattered();
+	kt_release_scattered(blocks, NR_BLOCKS, ORDER_256K);
 	check_no_leak(in_use, "map count exhausted");
 }
 
