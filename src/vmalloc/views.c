@@ -18,58 +18,94 @@
 #include "../slab/slab.h"
 #include "internal.h"
 
-/* The kernel's %pS: symbol+offset/size when the dynamic linker knows it. */
-static void print_caller(struct kmm_seq *m, const struct kmm_vm_area *a)
+/* One line of vmallocinfo, copied under the lock and printed without it. */
+struct vminfo_line {
+	uintptr_t addr;
+	size_t size;
+	unsigned int flags;
+	const void *caller;
+	unsigned long per_node[KMM_MAX_NUMNODES];
+};
+
+#define VMINFO_BATCH 16
+
+/* The kernel's %pS: symbol+offset when the dynamic linker knows it. */
+static void print_caller(struct kmm_seq *m, const struct vminfo_line *l)
 {
 	Dl_info info;
 
-	if (!a->caller) {
-		kmm_seq_puts(m, a->flags & VM_MALLOC ? " malloc" : " ?");
+	if (!l->caller) {
+		kmm_seq_puts(m, l->flags & VM_MALLOC ? " malloc" : " ?");
 		return;
 	}
-	if (dladdr(a->caller, &info) && info.dli_sname)
+	if (dladdr(l->caller, &info) && info.dli_sname)
 		kmm_seq_printf(m, " %s+0x%lx", info.dli_sname,
-			       (unsigned long)((uintptr_t)a->caller - (uintptr_t)info.dli_saddr));
+			       (unsigned long)((uintptr_t)l->caller - (uintptr_t)info.dli_saddr));
 	else
-		kmm_seq_printf(m, " %p", a->caller);
+		kmm_seq_printf(m, " %p", l->caller);
+}
+
+static void copy_line(struct vminfo_line *l, const struct kmm_vm_area *a)
+{
+	l->addr = a->addr;
+	l->size = a->size;
+	l->flags = a->flags;
+	l->caller = a->caller;
+	memset(l->per_node, 0, sizeof(l->per_node));
+	for (unsigned int k = 0; k < a->nr_pieces; k++) {
+		const struct vm_piece *p = &a->pieces[k];
+
+		l->per_node[p->page ? page_zone(p->page)->node : 0] += p->nr_pages;
+	}
+}
+
+static void print_line(struct kmm_seq *m, const struct vminfo_line *l)
+{
+	kmm_seq_printf(m, "0x%016lx-0x%016lx %8lu", (unsigned long)l->addr,
+		       (unsigned long)(l->addr + l->size + VM_GUARD),
+		       (unsigned long)(l->size + VM_GUARD));
+	if (l->flags & VM_CACHED) {
+		/* Freed, not purged yet: the kernel's words for it. */
+		kmm_seq_puts(m, " unpurged vm_area\n");
+		return;
+	}
+	print_caller(m, l);
+	kmm_seq_printf(m, " pages=%lu", (unsigned long)(l->size >> PAGE_SHIFT));
+	kmm_seq_puts(m, l->flags & VM_MAP ? " vmap" : " vmalloc");
+	if (l->flags & VM_MALLOC)
+		kmm_seq_puts(m, " user");
+	for (int nid = 0; nid < kmm_nr_node_ids; nid++)
+		if (l->per_node[nid])
+			kmm_seq_printf(m, " N%d=%lu", nid, l->per_node[nid]);
+	kmm_seq_puts(m, "\n");
 }
 
 /*
  * /proc/vmallocinfo (mm/vmalloc.c s_show()): range with its guard, size with
  * the guard, caller, pages, the kind and the pages per node.  Fresh pages
- * have no node of their own: they count as the local node's.
+ * have no node of their own: they count as the local node's.  Areas are
+ * copied a batch at a time under the lock and printed without it: naming the
+ * caller (dladdr) takes the dynamic linker's lock, which a thread in dlopen()
+ * may hold while it allocates a large block and waits for this one.
  */
 void show_vmallocinfo(struct kmm_seq *m)
 {
-	kmm_lock(&vm_state.lock);
-	for (size_t i = 0; i < vm_state.nr; i++) {
-		struct kmm_vm_area *a = vm_state.areas[i];
-		unsigned long per_node[KMM_MAX_NUMNODES] = { 0 };
+	struct vminfo_line lines[VMINFO_BATCH];
+	uintptr_t from = 0;
+	size_t n;
 
-		kmm_seq_printf(m, "0x%016lx-0x%016lx %8lu", (unsigned long)a->addr,
-			       (unsigned long)(a->addr + a->size + VM_GUARD),
-			       (unsigned long)(a->size + VM_GUARD));
-		if (a->flags & VM_CACHED) {
-			/* Freed, not purged yet: the kernel's words for it. */
-			kmm_seq_puts(m, " unpurged vm_area\n");
-			continue;
-		}
-		print_caller(m, a);
-		kmm_seq_printf(m, " pages=%lu", (unsigned long)(a->size >> PAGE_SHIFT));
-		kmm_seq_puts(m, a->flags & VM_MAP ? " vmap" : " vmalloc");
-		if (a->flags & VM_MALLOC)
-			kmm_seq_puts(m, " user");
-		for (unsigned int k = 0; k < a->nr_pieces; k++) {
-			struct vm_piece *p = &a->pieces[k];
-
-			per_node[p->page ? page_zone(p->page)->node : 0] += p->nr_pages;
-		}
-		for (int nid = 0; nid < kmm_nr_node_ids; nid++)
-			if (per_node[nid])
-				kmm_seq_printf(m, " N%d=%lu", nid, per_node[nid]);
-		kmm_seq_puts(m, "\n");
-	}
-	kmm_unlock(&vm_state.lock);
+	do {
+		n = 0;
+		kmm_lock(&vm_state.lock);
+		for (size_t i = 0; i < vm_state.nr && n < VMINFO_BATCH; i++)
+			if (vm_state.areas[i]->addr >= from)
+				copy_line(&lines[n++], vm_state.areas[i]);
+		kmm_unlock(&vm_state.lock);
+		for (size_t k = 0; k < n; k++)
+			print_line(m, &lines[k]);
+		if (n)
+			from = lines[n - 1].addr + 1;
+	} while (n == VMINFO_BATCH);
 }
 
 /*

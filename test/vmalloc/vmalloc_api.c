@@ -274,6 +274,31 @@ static void test_views(void)
 	KT_CHECK(buf[0] == '\0', "vmallocinfo not empty after kmm_reclaim():\n%s", buf);
 }
 
+/* vmallocinfo copies areas a batch at a time: more areas than a batch, each once, in order. */
+static void test_vmallocinfo_many(void)
+{
+	static char buf[65536];
+	void *v[40];
+	char *l, *prev = NULL;
+	int lines = 0, ordered = 1;
+
+	kmm_reclaim();
+	for (int i = 0; i < 40; i++)
+		KT_REQUIRE((v[i] = kmm_vmalloc(300 * 1024 + (size_t)i * 4096)), "vmalloc %d", i);
+	KT_CHECK(kt_dump("vmallocinfo", buf, sizeof(buf)) == 0, "vmallocinfo failed");
+	for (l = strtok(buf, "\n"); l; l = strtok(NULL, "\n")) {
+		if (prev && strcmp(prev, l) >= 0)
+			ordered = 0;
+		prev = l;
+		lines++;
+	}
+	KT_CHECK(lines == 40, "vmallocinfo has %d lines for 40 areas", lines);
+	KT_CHECK(ordered, "vmallocinfo lines out of order or repeated");
+	for (int i = 0; i < 40; i++)
+		kmm_vfree(v[i]);
+	kmm_reclaim();
+}
+
 /* ---- misuse ---- */
 
 static void *victim;
@@ -383,7 +408,7 @@ static void test_bad_frees(void)
 				"invalid free of");
 }
 
-KT_MAIN({ "vmalloc_basic", test_vmalloc_basic },
+KT_MAIN({ "vmalloc_basic", test_vmalloc_basic }, { "vmallocinfo_many", test_vmallocinfo_many },
 	{ "vzalloc_zeroes_reused_pages", test_vzalloc_zeroes_reused_pages },
 	{ "vrealloc", test_vrealloc },
 	{ "kmalloc_large_is_vmalloc", test_kmalloc_large_is_vmalloc }, { "vmap", test_vmap },
