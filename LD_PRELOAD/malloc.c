@@ -9,10 +9,17 @@
  * only powers of two, memalign refuses an alignment above SIZE_MAX / 2 + 1
  * (EINVAL both).  Sizes above PTRDIFF_MAX fail (ENOMEM) on every path.
  *
- * malloc fast path: a size check, one load of the init flag, the class
- * computation and the rseq pop (~30 instructions).  free fast path: the
- * arithmetic descriptor lookup, two checks (object boundary, double-free
- * mark) and the rseq push.  Everything else is out of line.
+ * Hit paths (struct kmm_fastpath, lib/ready.h, and slab/slab.h), measured on
+ * the release build and kept there by test/abi/hitpath.sh:
+ * - malloc(n <= 1 KiB), 20 instructions with the ret: one compare of n with
+ *   the readiness word (which doubles as the bound), the rseq pop from this
+ *   CPU's stack of the class (the table entry for n is the add's memory
+ *   operand), one store to clear the double-free mark.
+ * - free() of a slab object, 39: the descriptor by a subtraction, a compare
+ *   with the readiness word and a shift (node 0's Normal zone), the cache
+ *   from that page, the two checks (object boundary: one multiply; the
+ *   double-free mark), the new mark and the rseq push.  No stack frame.
+ * Everything else, NUMA's remote frees included, is out of line.
  *
  * The whole family is exported, so a program never mixes two allocators:
  * the standard functions, glibc's __libc_* aliases and introspection calls,
@@ -105,12 +112,30 @@ static __cold void *malloc_slow(size_t size)
 	return malloc_from(size, RET_IP);
 }
 
+/*
+ * The rseq pop of malloc() above KMALLOC_FAST_MAX, up to the largest class;
+ * NULL on a miss.  Out of malloc()'s hit path, still inline.
+ */
+static __always_inline void *malloc_fast_large(size_t size)
+{
+	void *obj = NULL;
+
+	if (likely(size <= KMALLOC_MAX_SIZE && READ_ONCE(kmm_fast.malloc_limit))) {
+		obj = slab_rseq_pop(kmm_fast.rseq_offset, &kmalloc_slab(size)->cpu, &kmm_fast.ncpu);
+		if (likely(obj))
+			*(uint64_t *)((char *)obj + SLAB_MARK_OFFSET) = 0;
+	}
+	return obj;
+}
+
 /* The rseq pop of malloc(); NULL on a miss. */
 static __always_inline void *malloc_fast(size_t size)
 {
-	if (likely(size <= KMALLOC_MAX_SIZE && __atomic_load_n(&kmm_initialized, __ATOMIC_RELAXED)))
-		return kmalloc_alloc_fast(kmalloc_slab(size));
-	return NULL;
+	void *p = kmalloc_fast(size);
+
+	if (likely(p))
+		return p;
+	return size > KMALLOC_FAST_MAX ? malloc_fast_large(size) : NULL;
 }
 
 __export void *malloc(size_t size)
@@ -122,8 +147,28 @@ __export void *malloc(size_t size)
 	return malloc_slow(size);
 }
 
-static __cold void free_slow(void *p, struct kmm_page *page)
+/*
+ * free() past its hit path: NULL, a pointer outside node 0's Normal zone
+ * (DMA32, another node, a large block, not libkmm's), or any pointer while
+ * the hit path is closed (before start-up, without rseq, KMM_TRACK, NUMA).
+ */
+static __cold void free_other(void *p)
 {
+	struct kmm_page *page;
+
+	if (!p)
+		return;
+	page = virt_to_page_checked(p);
+	if (page && (page->flags & (PG_slab | PG_slab_tail))) {
+		struct kmm_cache *cache = slab_free_check(page, p);
+
+		if (kmm_tracking())
+			track_free(p, RET_IP);
+		else if (slab_free_fast(cache, p))
+			return;
+		cache_free_slow(cache, p);
+		return;
+	}
 	if (!page && !__atomic_load_n(&kmm_initialized, __ATOMIC_ACQUIRE))
 		kmm_panic("invalid free of %p: not allocated by libkmm", p);
 	if (kmm_tracking())
@@ -131,29 +176,35 @@ static __cold void free_slow(void *p, struct kmm_page *page)
 	kv_free(p, page);
 }
 
-static __cold void free_slab_slow(struct kmm_cache *cache, void *p)
+/* The report of what slab_free_valid() refused; returns only in name. */
+static __cold __attribute__((noipa)) void free_invalid(struct kmm_cache *cache, void *p)
 {
-	if (kmm_tracking())
-		track_free(p, RET_IP);
-	cache_free_slow(cache, p);
+	slab_free_check(virt_to_page_checked(p), p);
+	kmm_panic("invalid free of %p: a check failed once and passed again", p);
 }
 
+/*
+ * free()'s hit path: the descriptor by arithmetic from one readiness word
+ * (virt_to_page_fast()), the cache from the page, the two checks (object
+ * boundary, double-free mark), the mark and the rseq push.
+ */
 __export void free(void *p)
 {
 	struct kmm_page *page;
 
-	if (unlikely(!p))
-		return;
-	page = virt_to_page_checked(p);
-	if (likely(page && (page->flags & (PG_slab | PG_slab_tail)))) {
-		struct kmm_cache *cache = slab_free_check(page, p);
+	if (likely(virt_to_page_fast(p, &page) && (page->flags & (PG_slab | PG_slab_tail)))) {
+		struct kmm_cache *cache = page->private;
 
-		if (likely(slab_free_fast(cache, p)))
+		if (unlikely(!slab_free_valid(cache, p))) {
+			free_invalid(cache, p); /* a jump: free() keeps no stack frame */
 			return;
-		free_slab_slow(cache, p);
+		}
+		if (likely(slab_free_hit(cache, p)))
+			return;
+		cache_free_slow(cache, p); /* full, or rseq unusable on this thread */
 		return;
 	}
-	free_slow(p, page);
+	free_other(p);
 }
 
 __export void *calloc(size_t n, size_t size)

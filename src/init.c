@@ -97,6 +97,31 @@ static int start_kernel(void)
 }
 
 /*
+ * Open or close the hit paths of malloc() and free() (lib/ready.h): open
+ * once libkmm is @up with rseq usable; closed without rseq, which every mode
+ * that needs the slow paths turns off (KMM_TRACK).  free()'s also stays
+ * closed where a free must check the object's node (kmm_numa_remote_free).
+ * Context: start-up under init_lock before kmm_initialized is set (no other
+ * thread is past kmm_ready(), so no zone grows), or a fork child (one
+ * thread; the zone locks may be a dead thread's there: none is taken).
+ */
+static void fastpath_publish(bool up)
+{
+	struct kmm_zone *zone = &kmm_nodes[0].node_zones[ZONE_NORMAL];
+	bool ready = up && kmm_rseq_usable;
+
+	kmm_fast.rseq_offset = kmm_rseq_offset;
+	kmm_fast.ncpu = (unsigned int)kmm_nr_cpu_ids;
+	kmm_fast.free_base = zone->zone_start_pfn << PAGE_SHIFT;
+	kmm_fast.free_map = zone->mem_map;
+	kmm_fast.free_ok = ready && !kmm_numa_remote_free && zone->mem_map;
+	__atomic_store_n(&kmm_fast.free_limit,
+			 kmm_fast.free_ok ? zone_present(zone) << PAGE_SHIFT : 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&kmm_fast.malloc_limit, ready ? KMALLOC_FAST_MAX + 1 : 0,
+			 __ATOMIC_RELEASE);
+}
+
+/*
  * fork() and the allocator's locks.
  *
  * fork() copies one thread; any lock another thread holds at that moment
@@ -240,6 +265,7 @@ static void fork_child(void)
 	/* A new mm: the membarrier fence is registered again, or rseq is off. */
 	if (!rseq_fork_child() && pcp_mode == PCP_RSEQ)
 		pcp_mode = PCP_LOCKED;
+	fastpath_publish(kmm_is_up());
 	kswapd_pending = kmm_config.background && kmm_config.decay_ms;
 }
 
@@ -264,6 +290,7 @@ int kmm_init_slow(void)
 	if (!__atomic_load_n(&kmm_initialized, __ATOMIC_ACQUIRE)) {
 		ret = start_kernel();
 		if (!ret) {
+			fastpath_publish(true);
 			__atomic_store_n(&kmm_initialized, true, __ATOMIC_RELEASE);
 			register_atfork = !atfork_registered;
 			atfork_registered = true;

@@ -28,6 +28,8 @@
 #define __always_inline inline __attribute__((always_inline))
 #endif
 #define __export __attribute__((visibility("default")))
+/* On a declaration: defined in libkmm, so reached without the GOT. */
+#define __hidden __attribute__((visibility("hidden")))
 #define __printf(a, b) __attribute__((format(printf, a, b)))
 
 #define KMM_CACHELINE 64

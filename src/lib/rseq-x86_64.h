@@ -29,7 +29,8 @@
  * load-acquire for the same reason.  The abort handler is preceded by the
  * signature glibc registered (RSEQ_SIG 0x53053053, as a ud1 instruction).
  *
- * Budget: push 14 instructions, pop 14 (no atomics, no fences).
+ * Budget: push 14 instructions, pop 14 (no atomics, no fences); the hit
+ * paths' shift variants 13 each.
  *
  * rseq_percpu_add() is the sixth: a per-CPU counter (the kernel's
  * this_cpu_add()), whose commit is one add to memory; an instruction is never
@@ -129,6 +130,98 @@ abort:
 	goto retry;
 empty:
 	return NULL;
+}
+
+/*
+ * The hit paths' sequences (slab/slab.h): CPU c's list at @base + (c << @shift),
+ * @shift a constant, so the address is a shift and an add (an add from memory
+ * when @base is a table entry); registers are the compiler's, the descriptor
+ * address passes through the one that then holds the list.  The pop relies on
+ * count <= high outside a drain: "count - 1 < high" then says "not empty and
+ * not stopped" in one compare.
+ * Their descriptor and abort handler come after the code, and the handler
+ * jumps back to 3: (the store of the descriptor) without leaving the asm, so
+ * the compiler sees no loop and folds the table and @ncpu loads into the
+ * sequence's add and compare.
+ * Budget: 13 instructions each, the ret and the caller's loads excluded.
+ */
+#define RSEQ_CS_START_ASM(reg)                                                                     \
+	"3:\n\t"                                                                                   \
+	"leaq 66f(%%rip), %q[" #reg "]\n\t"                                                        \
+	"movq %q[" #reg "], %%fs:8(%[off])\n\t"                                                    \
+	"1:\n\t"
+
+#define RSEQ_CS_END_ASM                                                                            \
+	"2:\n\t"                                                                                   \
+	".pushsection __rseq_cs, \"aw\"\n\t"                                                       \
+	".balign 32\n\t"                                                                           \
+	"66:\n\t"                                                                                  \
+	".long 0, 0\n\t"                                                                           \
+	".quad 1b, (2b - 1b), 44f\n\t"                                                             \
+	".popsection\n\t"                                                                          \
+	".pushsection __rseq_failure, \"ax\"\n\t"                                                  \
+	".byte 0x0f, 0xb9, 0x3d\n\t"                                                               \
+	".long 0x53053053\n\t"                                                                     \
+	"44:\n\t"                                                                                  \
+	"jmp 3b\n\t"                                                                               \
+	".popsection\n\t"
+
+#define RSEQ_LIST_SHIFT_ASM(unavail)                                                               \
+	"movl %%fs:4(%[off]), %k[list]\n\t"                                                        \
+	"cmpl %[ncpu], %k[list]\n\t"                                                               \
+	"jae %l[" #unavail "]\n\t"                                                                 \
+	"shlq %[shift], %q[list]\n\t"                                                              \
+	"addq %[base], %q[list]\n\t"
+
+/* Return: the top item; NULL if the list is empty, stopped, or rseq unusable. */
+static __always_inline void *rseq_list_pop_shift(long off, void *const *base, int shift,
+						 const unsigned int *ncpu)
+{
+	unsigned long list, count, high;
+	void *item;
+
+	__asm__ __volatile__ goto(
+		RSEQ_CS_START_ASM(list)
+			RSEQ_LIST_SHIFT_ASM(empty) "movl 4(%q[list]), %k[high]\n\t"
+						   "movl (%q[list]), %k[count]\n\t"
+						   "subl $1, %k[count]\n\t"
+						   "cmpl %k[high], %k[count]\n\t"
+						   "jae %l[empty]\n\t"
+						   "movq 16(%q[list],%q[count],8), %q[item]\n\t"
+						   "movl %k[count], (%q[list])\n\t" RSEQ_CS_END_ASM
+		: [item] "=&a"(item), [list] "=&r"(list), [count] "=&r"(count), [high] "=&r"(high)
+		: [off] "r"(off), [base] "m"(*base), [shift] "i"(shift), [ncpu] "m"(*ncpu)
+		: "memory", "cc"
+		: empty);
+	if (!item)
+		__builtin_unreachable(); /* lists hold no NULL */
+	return item;
+empty:
+	return NULL;
+}
+
+/* Return: 0 pushed, 1 full, stopped, or rseq unusable on this thread. */
+static __always_inline int rseq_list_push_shift(long off, void *const *base, int shift,
+						const unsigned int *ncpu, void *item)
+{
+	unsigned long list, count, high;
+
+	__asm__ __volatile__ goto(RSEQ_CS_START_ASM(list) RSEQ_LIST_SHIFT_ASM(
+					  full) "movl 4(%q[list]), %k[high]\n\t"
+						"movl (%q[list]), %k[count]\n\t"
+						"cmpl %k[high], %k[count]\n\t"
+						"jae %l[full]\n\t"
+						"movq %[item], 16(%q[list],%q[count],8)\n\t"
+						"addl $1, %k[count]\n\t"
+						"movl %k[count], (%q[list])\n\t" RSEQ_CS_END_ASM
+				  : [list] "=&r"(list), [count] "=&r"(count), [high] "=&r"(high)
+				  : [off] "r"(off), [base] "m"(*base), [shift] "i"(shift),
+				    [ncpu] "m"(*ncpu), [item] "r"(item)
+				  : "memory", "cc"
+				  : full);
+	return 0;
+full:
+	return 1;
 }
 
 /*

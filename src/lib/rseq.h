@@ -30,8 +30,8 @@ struct kmm_rseq_abi {
 };
 
 /* Offset of the rseq area from the thread pointer; valid when rseq_usable. */
-extern long kmm_rseq_offset;
-extern bool kmm_rseq_usable;
+extern long kmm_rseq_offset __hidden;
+extern bool kmm_rseq_usable __hidden;
 
 /*
  * rseq_init() - decide whether the per-CPU fast paths may use rseq: glibc

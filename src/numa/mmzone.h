@@ -33,6 +33,7 @@
 #include "../lib/compiler.h"
 #include "../lib/list.h"
 #include "../lib/lock.h"
+#include "../lib/ready.h"
 #include "../lib/rseq.h"
 
 /*
@@ -196,10 +197,10 @@ struct kmm_arena {
 	unsigned int nr_bound;	      /* ranges bound to their node with mbind */
 };
 
-extern struct kmm_node kmm_nodes[KMM_MAX_NUMNODES];
-extern struct kmm_arena kmm_arena;
-extern int kmm_nr_node_ids; /* highest online node + 1 */
-extern int kmm_nr_cpu_ids;  /* highest possible CPU + 1 */
+extern struct kmm_node kmm_nodes[KMM_MAX_NUMNODES] __hidden;
+extern struct kmm_arena kmm_arena __hidden;
+extern int kmm_nr_node_ids __hidden; /* highest online node + 1 */
+extern int kmm_nr_cpu_ids __hidden;  /* highest possible CPU + 1 */
 extern int kmm_nr_online_nodes;
 extern bool kmm_numa_fake; /* KMM_FAKE_NUMA: made-up nodes, no mbind */
 
@@ -271,6 +272,26 @@ static inline struct kmm_page *virt_to_page_checked(const void *addr)
 	if (!zone || pfn - zone->zone_start_pfn >= zone_present(zone))
 		return NULL;
 	return zone_pfn_to_page(zone, pfn);
+}
+
+/*
+ * virt_to_page_fast() - free()'s descriptor lookup: true with the descriptor
+ * of @addr in *@page if @addr lies in node 0's Normal zone, in service, while
+ * the hit paths may run (lib/ready.h); else false, and the caller asks
+ * virt_to_page_checked().
+ * A subtraction, a compare with the readiness word, a shift and an add: no
+ * zone, no node, no multiply.
+ */
+static __always_inline bool virt_to_page_fast(const void *addr, struct kmm_page **page)
+{
+	uintptr_t off = (uintptr_t)addr - kmm_fast.free_base;
+
+	/* A plain load: the compare then takes it as its memory operand. */
+	if (likely(off < kmm_fast.free_limit)) {
+		*page = (struct kmm_page *)kmm_fast.free_map + (off >> PAGE_SHIFT);
+		return true;
+	}
+	return false;
 }
 
 /*

@@ -195,6 +195,8 @@ static bool zone_grow_locked(struct kmm_zone *zone)
 	/* Publish the descriptors before the pages become findable by address. */
 	__atomic_store_n(&zone->present_pages, zone->present_pages + (unsigned long)nr,
 			 __ATOMIC_RELEASE);
+	if (zone->id == ZONE_NORMAL) /* node 0's: free()'s hit path covers it (lib/ready.h) */
+		fastpath_free_span(zone->present_pages << PAGE_SHIFT);
 	for (int i = 0; i < nr; i += (int)PAGES_PER_SECTION)
 		__free_one_page(zone, zone_pfn_to_page(zone, pfn + (unsigned long)i),
 				pfn + (unsigned long)i, SECTION_ORDER);

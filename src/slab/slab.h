@@ -16,15 +16,18 @@
 
 /*
  * union slab_cpu - one cache's stack of free objects on one CPU
- * (lib/percpu_stack.h): 1 KiB, 126 slots.
+ * (lib/percpu_stack.h): 1 KiB, 126 slots.  A power of two: the hit paths
+ * find CPU c's stack with a shift by SLAB_CPU_SHIFT.
  */
+#define SLAB_CPU_SHIFT 10
 union slab_cpu {
 	struct percpu_stack stack;
-	char bytes[1024];
+	char bytes[1 << SLAB_CPU_SHIFT];
 };
 
 #define SLAB_CPU_SLOTS PERCPU_STACK_SLOTS(sizeof(union slab_cpu))
 _Static_assert(SLAB_CPU_SLOTS == 126, "a slab_cpu holds 126 objects");
+_Static_assert(sizeof(union slab_cpu) == 1u << SLAB_CPU_SHIFT, "the stride is a shift");
 
 /* struct kmm_cache_node - a cache's slabs on one node (the kernel's kmem_cache_node). */
 struct kmm_cache_node {
@@ -46,12 +49,13 @@ enum slab_stat {
 
 struct kmm_cache {
 	/* Read on every allocation and free. */
-	union slab_cpu *cpu; /* [kmm_nr_cpu_ids] */
-	unsigned int size;   /* object stride */
-	unsigned int order;  /* slab order */
-	uint64_t div_magic;  /* off % size == 0  <=>  off * div_magic < div_magic */
-	uint64_t div_limit;  /* an object starts at off  <=>  off * div_magic < div_limit */
-	unsigned int meta;   /* offset of a free object's link and mark (see below) */
+	union slab_cpu *cpu;	 /* [kmm_nr_cpu_ids] */
+	unsigned long slab_mask; /* (PAGE_SIZE << order) - 1: an address's offset in its slab */
+	unsigned int size;	 /* object stride */
+	unsigned int order;	 /* slab order */
+	uint64_t div_magic;	 /* off % size == 0  <=>  off * div_magic < div_magic */
+	uint64_t div_limit;	 /* an object starts at off  <=>  off * div_magic < div_limit */
+	unsigned int meta;	 /* offset of a free object's link and mark (see below) */
 
 	/* Slow paths. */
 	unsigned int object_size; /* as asked */
@@ -71,7 +75,7 @@ struct kmm_cache {
 /* Lock order: slab_mutex, then a cache's cpu locks, then its node list_locks, then zones. */
 extern struct kmm_lock slab_mutex;
 extern struct kmm_list slab_caches;
-extern uint64_t slab_secret;
+extern uint64_t slab_secret __hidden;
 
 /* Bring the slab allocator up (kmem_cache_init()).  Return: 0 or -ENOMEM. */
 int kmem_cache_init(void);
@@ -92,10 +96,14 @@ void slab_fork_mutex(enum kmm_fork_op op);
 void slab_fork_cpu(enum kmm_fork_op op);
 void slab_fork_node(enum kmm_fork_op op);
 
-/* The slab and cache of a slab page (head or tail). */
+/*
+ * The slab of a slab page (head or tail).  Every page of a slab has the cache
+ * in @private, so free() finds it from any object's page in one load; a tail
+ * keeps its head in lru.next (a tail is on no list).
+ */
 static inline struct kmm_page *slab_head(struct kmm_page *page)
 {
-	return (page->flags & PG_slab_tail) ? (struct kmm_page *)page->private : page;
+	return (page->flags & PG_slab_tail) ? (struct kmm_page *)page->lru.next : page;
 }
 
 /*
@@ -135,18 +143,44 @@ static __always_inline struct percpu_stack_ptr slab_stacks(const struct kmm_cach
 					  (unsigned int)kmm_nr_cpu_ids };
 }
 
+/*
+ * The rseq pop and push of the stacks at *@cpu (a cache's cpu field, or a
+ * kmalloc_fast_table[] entry), @ncpu CPUs, rseq area at @off.  Pop: the
+ * object, NULL on a miss; push: 0 pushed, else the caller goes slow.
+ */
+static __always_inline void *slab_rseq_pop(long off, union slab_cpu *const *cpu,
+					   const unsigned int *ncpu)
+{
+#if KMM_HAVE_RSEQ_ASM
+	return rseq_list_pop_shift(off, (void *const *)cpu, SLAB_CPU_SHIFT, ncpu);
+#else
+	return NULL;
+#endif
+}
+
+static __always_inline int slab_rseq_push(long off, union slab_cpu *const *cpu,
+					  const unsigned int *ncpu, void *obj)
+{
+#if KMM_HAVE_RSEQ_ASM
+	return rseq_list_push_shift(off, (void *const *)cpu, SLAB_CPU_SHIFT, ncpu, obj);
+#else
+	return -1;
+#endif
+}
+
 /* Pop an object from this CPU's stack of @cache; NULL on a miss (or without rseq). */
 static __always_inline void *slab_pop_fast(struct kmm_cache *cache)
 {
 	if (likely(percpu_stack_rseq()))
-		return __percpu_stack_pop(slab_stacks(cache));
+		return slab_rseq_pop(kmm_rseq_offset, &cache->cpu,
+				     (const unsigned int *)&kmm_nr_cpu_ids);
 	return NULL;
 }
 
 /*
  * slab_alloc_fast() - pop an object from this CPU's stack of @cache and clear
  * its double-free mark, wherever the cache keeps it.
- * Budget: the rseq pop (14 instructions), a load of cache->meta (the line
+ * Budget: the rseq pop (13 instructions), a load of cache->meta (the line
  * the pop read cache->cpu from) and one store; NULL on a miss.
  */
 static __always_inline void *slab_alloc_fast(struct kmm_cache *cache)
@@ -182,11 +216,17 @@ static __always_inline void *kmalloc_alloc_fast(struct kmm_cache *cache)
 void slab_bad_free(struct kmm_cache *cache, const void *obj, const char *why) __noreturn __cold;
 void slab_bad_offset(struct kmm_cache *cache, const void *obj) __noreturn __cold;
 
+/* The two checks of slab_free_check(), in a word: true if the free is valid. */
+static __always_inline bool slab_free_valid(const struct kmm_cache *cache, void *obj)
+{
+	return ((uintptr_t)obj & cache->slab_mask) * cache->div_magic < cache->div_limit &&
+	       *obj_mark(cache, obj) != slab_free_mark(obj);
+}
+
 static __always_inline struct kmm_cache *slab_free_check(struct kmm_page *page, void *obj)
 {
-	struct kmm_page *head = slab_head(page);
-	struct kmm_cache *cache = head->private;
-	uint64_t off = (uintptr_t)obj & ((PAGE_SIZE << cache->order) - 1);
+	struct kmm_cache *cache = page->private;
+	uint64_t off = (uintptr_t)obj & cache->slab_mask;
 
 	if (unlikely(off * cache->div_magic >= cache->div_limit))
 		slab_bad_offset(cache, obj);
@@ -206,8 +246,22 @@ static __always_inline bool slab_free_fast(struct kmm_cache *cache, void *obj)
 	if (unlikely(kmm_numa_remote_free) && addr_to_nid((uintptr_t)obj) != slab_home_node())
 		return false;
 	if (likely(percpu_stack_rseq()))
-		return __percpu_stack_push(slab_stacks(cache), obj) == 0;
+		return slab_rseq_push(kmm_rseq_offset, &cache->cpu,
+				      (const unsigned int *)&kmm_nr_cpu_ids, obj) == 0;
 	return false;
+}
+
+/*
+ * slab_free_hit() - free()'s slab_free_fast(), for an object that
+ * virt_to_page_fast() found: its readiness word says rseq is usable and no
+ * NUMA check is needed (node 0's objects, and no remote-free rule).
+ * Budget: the mark (a load of the secret, an xor, one store), a load of the
+ * rseq offset and the rseq push (13 instructions); false: the caller goes slow.
+ */
+static __always_inline bool slab_free_hit(struct kmm_cache *cache, void *obj)
+{
+	*obj_mark(cache, obj) = slab_free_mark(obj);
+	return slab_rseq_push(kmm_fast.rseq_offset, &cache->cpu, &kmm_fast.ncpu, obj) == 0;
 }
 
 /* kmalloc (kmalloc.c). */
@@ -242,14 +296,40 @@ unsigned int kmalloc_size(unsigned int idx);
  * measured here, the clz formula cost ~5 ns of the ~8 ns pair, the table ~0.
  */
 #define KMALLOC_TABLE_MAX 1024
-extern struct kmm_cache *kmalloc_table[KMALLOC_TABLE_MAX / 16 + 1];
-extern struct kmm_cache *kmalloc_table_large[KMALLOC_MAX_SIZE / 128 + 1];
+extern struct kmm_cache *kmalloc_table[KMALLOC_TABLE_MAX / 16 + 1] __hidden;
+extern struct kmm_cache *kmalloc_table_large[KMALLOC_MAX_SIZE / 128 + 1] __hidden;
 
 static __always_inline struct kmm_cache *kmalloc_slab(size_t size)
 {
 	if (likely(size <= KMALLOC_TABLE_MAX))
 		return kmalloc_table[(size + 15) >> 4];
 	return kmalloc_table_large[(size + 127) >> 7];
+}
+
+/*
+ * kmalloc_fast() - malloc()'s hit path, for @size below KMALLOC_FAST_MAX + 1:
+ * kmalloc_fast_table[] has, for every size in bytes, the per-CPU stacks of
+ * its class (the index is the size itself, no arithmetic), and the bound is
+ * kmm_fast.malloc_limit, 0 while the hit path must not run (lib/ready.h).
+ * Budget: one compare with a load, a load of the rseq offset, the rseq pop
+ * (13 instructions, its add loads the table entry) and one store: 17
+ * instructions and a ret in the release build.  NULL: the caller goes slow.
+ */
+#define KMALLOC_FAST_MAX 1024
+extern union slab_cpu *kmalloc_fast_table[KMALLOC_FAST_MAX + 1] __hidden;
+
+static __always_inline void *kmalloc_fast(size_t size)
+{
+	void *obj = NULL;
+
+	/* A plain load: the compare then takes it as its memory operand. */
+	if (likely(size < kmm_fast.malloc_limit)) {
+		obj = slab_rseq_pop(kmm_fast.rseq_offset, &kmalloc_fast_table[size],
+				    &kmm_fast.ncpu);
+		if (likely(obj))
+			*(uint64_t *)((char *)obj + SLAB_MARK_OFFSET) = 0;
+	}
+	return obj;
 }
 
 /* Beyond the classes, page runs up to the largest buddy block (4 MiB). */

@@ -8,8 +8,9 @@
  * carries the slab state: PG_slab, the cache, the number of objects handed
  * out (inuse), and the index of its first free object (freelist; each free
  * object holds the index of the next in its first 4 bytes).  The other pages
- * are PG_slab_tail and point to the head, so any object address finds its
- * slab and cache by arithmetic.
+ * are PG_slab_tail and point to the head; every page names the cache, so any
+ * object address finds its cache by arithmetic and one load, its slab with
+ * one more.
  *
  * Each cache has, per CPU, a stack of free object pointers (union slab_cpu,
  * lib/percpu_stack.h, as the page allocator's pcp lists): allocation pops,
@@ -244,6 +245,7 @@ struct kmm_cache *cache_create(const char *name, size_t size, size_t align, unsi
 	cache->size = (unsigned int)ALIGN_UP(size + (ctor ? 16 : 0), align);
 	cache->div_magic = ~0ULL / cache->size + 1;
 	cache->order = calculate_order(cache->size);
+	cache->slab_mask = (PAGE_SIZE << cache->order) - 1;
 	cache->objects = (unsigned int)((PAGE_SIZE << cache->order) / cache->size);
 	cache->used = cache->objects * cache->size;
 	cache->div_limit = div_limit(cache);
@@ -280,9 +282,11 @@ static struct kmm_page *new_slab(struct kmm_cache *cache, int nid)
 	slab->private = cache;
 	slab->inuse = 0;
 	slab->freelist = 0;
+	/* The cache in every page, for free(); a tail's head in lru.next (slab_head()). */
 	for (unsigned long i = 1; i < (1UL << cache->order); i++) {
 		slab[i].flags = PG_slab_tail;
-		slab[i].private = slab;
+		slab[i].private = cache;
+		slab[i].lru.next = (struct kmm_list *)slab;
 	}
 	for (unsigned int i = 0; i < cache->objects; i++) {
 		void *obj = slab_object(cache, slab, i);
@@ -304,6 +308,7 @@ static void discard_slab(struct kmm_cache *cache, struct kmm_page *slab)
 	for (unsigned long i = 1; i < (1UL << cache->order); i++) {
 		slab[i].flags = 0;
 		slab[i].private = NULL;
+		slab[i].lru.next = NULL;
 	}
 	slab->flags = PG_head;
 	slab->private = NULL;
@@ -752,5 +757,7 @@ int kmem_cache_init(void)
 		kmalloc_table[i] = kmalloc_caches[kmalloc_index(i ? i * 16 : 1)];
 	for (unsigned int i = 0; i < ARRAY_SIZE(kmalloc_table_large); i++)
 		kmalloc_table_large[i] = kmalloc_caches[kmalloc_index(i ? i * 128 : 1)];
+	for (unsigned int i = 0; i < ARRAY_SIZE(kmalloc_fast_table); i++)
+		kmalloc_fast_table[i] = kmalloc_slab(i)->cpu;
 	return 0;
 }
