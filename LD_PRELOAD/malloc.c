@@ -177,7 +177,7 @@ static __cold void free_other(void *p)
 }
 
 /* The report of what slab_free_valid() refused; returns only in name. */
-static __cold __attribute__((noipa)) void free_invalid(struct kmm_cache *cache, void *p)
+static __cold __noipa void free_invalid(struct kmm_cache *cache, void *p)
 {
 	slab_free_check(virt_to_page_checked(p), p);
 	kmm_panic("invalid free of %p: a check failed once and passed again", p);

@@ -24,6 +24,12 @@
 #define __cold __attribute__((cold, noinline))
 #define __noinline __attribute__((noinline))
 #define __noreturn __attribute__((noreturn))
+/* Opaque to interprocedural analysis: a call to it can stay a tail call. */
+#if defined(__clang__)
+#define __noipa __attribute__((noinline, optnone))
+#else
+#define __noipa __attribute__((noipa))
+#endif
 #ifndef __always_inline
 #define __always_inline inline __attribute__((always_inline))
 #endif
