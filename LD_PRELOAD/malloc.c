@@ -15,7 +15,7 @@
  *   the readiness word (which doubles as the bound), the rseq pop from this
  *   CPU's stack of the class (the table entry for n is the add's memory
  *   operand), one store to clear the double-free mark.
- * - free() of a slab object, 39: the descriptor by a subtraction, a compare
+ * - free() of a slab object, 38: the descriptor by a subtraction, a compare
  *   with the readiness word and a shift (node 0's Normal zone), the cache
  *   from that page, the two checks (object boundary: one multiply; the
  *   double-free mark), the new mark and the rseq push.  No stack frame.
@@ -176,11 +176,22 @@ static __cold void free_other(void *p)
 	kv_free(p, page);
 }
 
-/* The report of what slab_free_valid() refused; returns only in name. */
-static __cold __noipa void free_invalid(struct kmm_cache *cache, void *p)
+/*
+ * The out-of-line ends of free()'s hit path take @p first, where free() has
+ * it: the jumps to them need no register moves.
+ * free_invalid(): the report of what slab_free_valid() refused; returns only
+ * in name (a tail call).  free_full(): this CPU's stack is full, or rseq is
+ * unusable on this thread.
+ */
+static __cold __noipa void free_invalid(void *p)
 {
 	slab_free_check(virt_to_page_checked(p), p);
 	kmm_panic("invalid free of %p: a check failed once and passed again", p);
+}
+
+static __cold __noipa void free_full(void *p, struct kmm_cache *cache)
+{
+	cache_free_slow(cache, p);
 }
 
 /*
@@ -196,12 +207,12 @@ __export void free(void *p)
 		struct kmm_cache *cache = page->private;
 
 		if (unlikely(!slab_free_valid(cache, p))) {
-			free_invalid(cache, p); /* a jump: free() keeps no stack frame */
+			free_invalid(p); /* a jump: free() keeps no stack frame */
 			return;
 		}
 		if (likely(slab_free_hit(cache, p)))
 			return;
-		cache_free_slow(cache, p); /* full, or rseq unusable on this thread */
+		free_full(p, cache);
 		return;
 	}
 	free_other(p);
