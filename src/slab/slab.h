@@ -311,9 +311,10 @@ static __always_inline struct kmm_cache *kmalloc_slab(size_t size)
  * kmalloc_fast_table[] has, for every size in bytes, the per-CPU stacks of
  * its class (the index is the size itself, no arithmetic), and the bound is
  * kmm_fast.malloc_limit, 0 while the hit path must not run (lib/ready.h).
- * Budget: one compare with a load, a load of the rseq offset, the rseq pop
- * (13 instructions, its add loads the table entry) and one store: 17
- * instructions and a ret in the release build.  NULL: the caller goes slow.
+ * Budget: a compare with a load and its branch, a load of the rseq offset,
+ * the table's address, the rseq pop (13 instructions, its add loads the table
+ * entry) and one store: 19 instructions and a ret in the release build
+ * (test/abi/hitpath.sh).  NULL: the caller goes slow.
  */
 #define KMALLOC_FAST_MAX 1024
 extern union slab_cpu *kmalloc_fast_table[KMALLOC_FAST_MAX + 1] __hidden;
