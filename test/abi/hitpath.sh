@@ -6,13 +6,13 @@
 # command).  Both hit paths are laid out first in their function, the misses
 # jumping forward, so "to the first ret" is exactly the hit path.
 # Usage: hitpath.sh LIBKMM.so OPTIMIZATION SANITIZE
-# Skipped (77) where the count means nothing: an unoptimised or sanitized build.
+# Skipped (77) where the count means nothing: not -O2 or -O3, or sanitized.
 set -eu
 lib=$1 opt=$2 sanitize=$3
 MALLOC_MAX=20
 FREE_MAX=38
 
-case $opt in 2 | 3 | s) ;; *) echo "skip: -O$opt build, the counts are for -O2"; exit 77 ;; esac
+case $opt in 2 | 3) ;; *) echo "skip: -O$opt build, the counts are for -O2 and -O3"; exit 77 ;; esac
 [ "$sanitize" = none ] || { echo "skip: sanitizer instrumentation ($sanitize)"; exit 77; }
 command -v objdump >/dev/null || { echo "skip: no objdump"; exit 77; }
 
