@@ -143,9 +143,10 @@ static struct kmm_vm_area *grow_area(struct kmm_vm_area *a, size_t bytes, kmm_gf
 }
 
 /*
- * Fit the cached area @a to @bytes: cut what passes twice @bytes, or grow it
- * (in place, or moved with its pages: a freed block's memory serves the
- * next, larger one).
+ * Fit the cached area @a to @bytes at the same address: what passes the
+ * request's last 2 MiB unit goes back to the system (a cache of freed areas
+ * must not hold more than the program freed), or it grows (in place, or
+ * moved with its pages: a freed block's memory serves the next, larger one).
  * Context: vm_state.lock.  Return: the area, or NULL with @a released.
  */
 static struct kmm_vm_area *reuse_area(struct kmm_vm_area *a, size_t bytes, kmm_gfp_t gfp)
@@ -153,13 +154,8 @@ static struct kmm_vm_area *reuse_area(struct kmm_vm_area *a, size_t bytes, kmm_g
 	struct kmm_vm_area *b;
 
 	if (bytes <= a->size) {
-		/*
-		 * Up to twice the request stays: a smaller block after a larger
-		 * one keeps the pages the next larger one will want, at most
-		 * doubling what this one holds.
-		 */
-		if (a->size > 2 * bytes)
-			vm_trim_area(a, 2 * bytes);
+		if (a->size > bytes)
+			vm_cache_split(a, bytes);
 		return a;
 	}
 	b = grow_area(a, bytes, gfp);
@@ -201,7 +197,7 @@ void *__vmalloc_node(size_t size, size_t align, kmm_gfp_t gfp, int nid, unsigned
 
 	if (!size || size > vm_state.limit || align > vm_state.limit / 4)
 		return NULL;
-	bytes = ALIGN_UP(size, PAGE_SIZE);
+	bytes = vm_area_bytes(size);
 	if (nid == KMM_NUMA_NO_NODE || !node_online(nid)) {
 		bool interleaved;
 
@@ -254,7 +250,7 @@ void *__vmalloc_node(size_t size, size_t align, kmm_gfp_t gfp, int nid, unsigned
 
 void *__vrealloc(void *p, size_t size, kmm_gfp_t gfp)
 {
-	size_t bytes = ALIGN_UP(size, PAGE_SIZE), old;
+	size_t bytes = vm_area_bytes(size), old;
 	struct kmm_vm_area *a;
 
 	if (!size || size > vm_state.limit)
@@ -287,10 +283,10 @@ void *__vrealloc(void *p, size_t size, kmm_gfp_t gfp)
 void *vmalloc_from_run(struct kmm_page *page, size_t size, kmm_gfp_t gfp)
 {
 	unsigned long nr = (unsigned long)page->private;
-	size_t bytes = ALIGN_UP(size, PAGE_SIZE);
+	size_t bytes = vm_area_bytes(size);
 	struct kmm_vm_area *a;
 
-	if (vm_state.no_stitch || nr < (1UL << STITCH_MIN_ORDER) || bytes <= nr << PAGE_SHIFT ||
+	if (vm_state.no_stitch || nr < (1UL << FROM_RUN_MIN_ORDER) || bytes <= nr << PAGE_SHIFT ||
 	    size > vm_state.limit)
 		return NULL;
 	a = vm_new_area(VM_MALLOC, NULL);
