@@ -176,12 +176,13 @@ size_t vm_take_from_cache(struct kmm_vm_area *a, size_t bytes)
 	struct kmm_vm_area *d;
 	size_t len;
 
-	while (donor > 0 && !vm_area_serves(vm_state.cache[donor - 1], a->nid))
+	/* An area below 2 MiB has no whole unit to give. */
+	while (donor > 0 && (!vm_area_serves(vm_state.cache[donor - 1], a->nid) ||
+			     vm_state.cache[donor - 1]->size < SECTION_SIZE))
 		donor--;
 	if (!donor)
 		return 0;
 	d = vm_state.cache[--donor];
-	/* vmap copies never reach the cache; an area below 2 MiB gives nothing. */
 	if (!cache_align_donor(d, donor))
 		return 0;
 	len = move_tail(d, a, MIN(bytes, d->size));
