@@ -4,8 +4,9 @@
  * lazily purged vmap areas): an alloc/free loop of large blocks then makes
  * no system call and takes no page fault.  Bounded in number and bytes
  * (VM_CACHE_MAX, VM_CACHE_BYTES); areas unused for KMM_DECAY_MS are
- * released, and kmm_reclaim() empties it.  A request takes a cached area
- * whole, or the pieces of one (vm_take_from_cache()).
+ * released, and kmm_reclaim() empties it (vmalloc_purge()).  A request
+ * takes a cached area at its address, the rest of it cached again
+ * (vm_cache_split()), or whole 2 MiB units of one (vm_take_from_cache()).
  */
 #include <errno.h>
 #include <string.h>
