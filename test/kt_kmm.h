@@ -171,10 +171,20 @@ static inline unsigned long kt_status_kb(const char *field)
 	return p ? strtoul(p + strlen(field), NULL, 10) : 0;
 }
 
+/* __GFP_NOGROW (src/page/internal.h): a free block the zone has, or none. */
+#define KT_GFP_NOGROW 0x80000000u
+
+/* Larger free blocks kt_scatter_free() holds, so that a stitch takes the scattered ones. */
+static struct kmm_page *kt_held[64];
+static unsigned int kt_held_order[64];
+static int kt_nr_held;
+
 /*
  * Leave free blocks of @order scattered through the zone: @nr are taken into
  * @blocks and every other one is freed, so an area stitched from them has
- * many pieces.  kt_release_scattered() frees the rest.
+ * many pieces; the zone's larger free blocks are taken too (without growing
+ * it), so that the scattered ones are all it has free.
+ * kt_release_scattered() frees the rest.
  */
 static inline void kt_scatter_free(struct kmm_page **blocks, int nr, unsigned int order)
 {
@@ -189,12 +199,26 @@ static inline void kt_scatter_free(struct kmm_page **blocks, int nr, unsigned in
 		kmm_free_pages(blocks[i], order);
 		blocks[i] = NULL;
 	}
+	for (unsigned int o = KMM_MAX_PAGE_ORDER; o > order; o--) {
+		while (kt_nr_held < 64) {
+			struct kmm_page *page = kmm_alloc_pages(KMM_GFP_KERNEL | KT_GFP_NOGROW, o);
+
+			if (!page)
+				break;
+			kt_held_order[kt_nr_held] = o;
+			kt_held[kt_nr_held++] = page;
+		}
+	}
 }
 
 static inline void kt_release_scattered(struct kmm_page **blocks, int nr, unsigned int order)
 {
 	for (int i = 1; i < nr; i += 2)
 		kmm_free_pages(blocks[i], order);
+	while (kt_nr_held > 0) {
+		kt_nr_held--;
+		kmm_free_pages(kt_held[kt_nr_held], kt_held_order[kt_nr_held]);
+	}
 }
 
 #endif /* KMM_TEST_KT_KMM_H */

@@ -4,8 +4,9 @@
  * lazily purged vmap areas): an alloc/free loop of large blocks then makes
  * no system call and takes no page fault.  Bounded in number and bytes
  * (VM_CACHE_MAX, VM_CACHE_BYTES); areas unused for KMM_DECAY_MS are
- * released, and kmm_reclaim() empties it.  A request takes a cached area
- * whole, or the pieces of one (vm_take_from_cache()).
+ * released, and kmm_reclaim() empties it (vmalloc_purge()).  A request
+ * takes a cached area at its address, the rest of it cached again
+ * (vm_cache_split()), or whole 2 MiB units of one (vm_take_from_cache()).
  */
 #include <errno.h>
 #include <string.h>
@@ -99,33 +100,48 @@ void vm_cache_decay(void)
 }
 
 /*
- * Move up to @bytes from the end of the newest cached area of @a's node to
- * the end of @a, page tables and all: a freed block's pages, faulted in
- * already, serve the next block before any of the buddy's.  Context: vm_state.lock.
- * Return: the bytes moved (0 if nothing could be).
+ * Cut the cached area @d (index @i) back to whole 2 MiB units, so that its
+ * end is where a unit can be taken from.  Return: false if nothing is left
+ * of it (it is released).
  */
-size_t vm_take_from_cache(struct kmm_vm_area *a, size_t bytes)
+static bool cache_align_donor(struct kmm_vm_area *d, unsigned int i)
 {
-	unsigned int donor = vm_state.nr_cached;
-	struct kmm_vm_area *d, tail;
-	size_t len = 0, moved;
-	unsigned int i;
+	size_t keep = ALIGN_DOWN(d->size, SECTION_SIZE);
 
-	while (donor > 0 && !vm_area_serves(vm_state.cache[donor - 1], a->nid))
-		donor--;
-	if (!donor)
-		return 0;
-	d = vm_state.cache[--donor];
-	i = d->nr_pieces;
+	if (keep == d->size)
+		return true;
+	if (!keep) {
+		cache_remove(i);
+		vm_release_area(d);
+		return false;
+	}
+	vm_state.cached_bytes -= d->size - keep;
+	vm_trim_area(d, keep);
+	return true;
+}
+
+/*
+ * Move up to @bytes (whole 2 MiB units) from the end of @d, whose size is
+ * whole units, to the end of @a (a 2 MiB boundary), page tables and all:
+ * whole PMDs, so huge pages stay huge and the memory is as fast to write
+ * as if it had not moved.  Context: vm_state.lock.
+ * Return: the bytes moved, or 0 with both areas as they were.
+ */
+static size_t move_tail(struct kmm_vm_area *d, struct kmm_vm_area *a, size_t bytes)
+{
+	struct kmm_vm_area tail;
+	size_t len = 0, moved;
+	unsigned int i = d->nr_pieces;
 
 	while (i > 0 && len + piece_bytes(&d->pieces[i - 1]) <= bytes)
 		len += piece_bytes(&d->pieces[--i]);
-	if (i > 0 && len < bytes && d->pieces[i - 1].kind != VP_COPY) {
+	if (i > 0 && len < bytes) {
+		/* Both ends of what is taken are 2 MiB boundaries of @d. */
 		unsigned int take = (unsigned int)((bytes - len) >> PAGE_SHIFT);
 
 		if (!vm_split_piece(d, i - 1, d->pieces[i - 1].nr_pages - take))
 			return 0;
-		len += (size_t)take << PAGE_SHIFT;
+		len = bytes;
 	}
 	if (!len || vm_state.maps + 2 > vm_state.max_maps ||
 	    !vm_reserve_pieces(a, d->nr_pieces - i))
@@ -139,19 +155,103 @@ size_t vm_take_from_cache(struct kmm_vm_area *a, size_t bytes)
 	}
 	for (unsigned int k = i; k < d->nr_pieces; k++)
 		vm_add_piece(a, d->pieces[k].page, d->pieces[k].nr_pages, d->pieces[k].kind, true);
-	vm_state.cached_bytes -= len;
 	d->nr_pieces = i;
 	d->size -= len;
 	d->claim = d->size;
 	vm_recount_maps(d);
 	/* Its old place reads zero now: back to a reservation. */
 	vm_unmap_keep(d->addr + d->size, len);
+	return len;
+}
+
+/*
+ * Move up to @bytes (whole 2 MiB units) from the end of the newest cached
+ * area of @a's node to the end of @a (a 2 MiB boundary): a freed block's
+ * pages, faulted in already, serve the next block before any of the
+ * buddy's.  Context: vm_state.lock.
+ * Return: the bytes moved (0 if nothing could be).
+ */
+size_t vm_take_from_cache(struct kmm_vm_area *a, size_t bytes)
+{
+	unsigned int donor = vm_state.nr_cached;
+	struct kmm_vm_area *d;
+	size_t len;
+
+	/* An area below 2 MiB has no whole unit to give. */
+	while (donor > 0 && (!vm_area_serves(vm_state.cache[donor - 1], a->nid) ||
+			     vm_state.cache[donor - 1]->size < SECTION_SIZE))
+		donor--;
+	if (!donor)
+		return 0;
+	d = vm_state.cache[--donor];
+	if (!cache_align_donor(d, donor))
+		return 0;
+	len = move_tail(d, a, MIN(bytes, d->size));
+	vm_state.cached_bytes -= len;
 	if (!d->size) {
 		cache_remove(donor);
 		vm_release_area(d);
 	}
 	vm_state.stat[VMS_CACHE_REUSED_KB] += len >> 10;
 	return len;
+}
+
+/*
+ * Put the free area @a in the cache, as the newest, and release the oldest
+ * while the cache holds more than its bounds; an area larger than the
+ * whole cache is released at once.  Context: vm_state.lock.
+ */
+static void cache_add(struct kmm_vm_area *a)
+{
+	if (a->size > VM_CACHE_BYTES) {
+		vm_release_area(a);
+		return;
+	}
+	a->flags |= VM_CACHED;
+	a->freed_ms = kmm_now_ms();
+	vm_state.cache[vm_state.nr_cached++] = a;
+	vm_state.cached_bytes += a->size;
+	while (vm_state.nr_cached > VM_CACHE_MAX - 1 || vm_state.cached_bytes > VM_CACHE_BYTES) {
+		struct kmm_vm_area *old = vm_state.cache[0];
+
+		cache_remove(0);
+		vm_release_area(old);
+	}
+}
+
+/*
+ * Cut the area @a, just taken from the cache, to @keep bytes at the same
+ * address.  The rest, whole 2 MiB units, moves to a range of its own and
+ * waits in the cache for the next request (its pages faulted in, its huge
+ * pages whole); where that cannot be, it goes back to the system.
+ * Context: vm_state.lock.
+ */
+void vm_cache_split(struct kmm_vm_area *a, size_t keep)
+{
+	size_t rest = a->size - keep;
+	struct kmm_vm_area *b;
+
+	if (!IS_ALIGNED(keep | rest, SECTION_SIZE) || !keep || vm_state.no_stitch)
+		goto trim;
+	b = vm_new_area(VM_MALLOC, a->caller);
+	if (!b)
+		goto trim;
+	b->nid = a->nid;
+	if (!vm_claim_range(b, rest, SECTION_SIZE)) {
+		vm_free_area_struct(b);
+		goto trim;
+	}
+	if (move_tail(a, b, rest) != rest) {
+		if (b->size)
+			kmm_panic("vmalloc: a split of %p half done", (void *)a->addr);
+		vm_unclaim_range(b);
+		vm_free_area_struct(b);
+		goto trim;
+	}
+	cache_add(b);
+	return;
+trim:
+	vm_trim_area(a, keep);
 }
 
 bool __vfree(const void *p, const char *who)
@@ -172,21 +272,7 @@ bool __vfree(const void *p, const char *who)
 	}
 	vm_state.stat[VMS_FREE]++;
 	vm_cache_decay();
-	if (a->size <= VM_CACHE_BYTES) {
-		a->flags |= VM_CACHED;
-		a->freed_ms = kmm_now_ms();
-		vm_state.cache[vm_state.nr_cached++] = a;
-		vm_state.cached_bytes += a->size;
-		while (vm_state.nr_cached > VM_CACHE_MAX - 1 ||
-		       vm_state.cached_bytes > VM_CACHE_BYTES) {
-			struct kmm_vm_area *old = vm_state.cache[0];
-
-			cache_remove(0);
-			vm_release_area(old);
-		}
-	} else {
-		vm_release_area(a);
-	}
+	cache_add(a);
 	kmm_unlock(&vm_state.lock);
 	return true;
 }

@@ -13,8 +13,21 @@
 #include "../page/internal.h"
 #include "vmalloc.h"
 
-#define VM_GUARD (64UL << 10)	  /* PROT_NONE after every area */
-#define STITCH_MIN_ORDER 6	  /* 256 KiB: smaller runs are not moved */
+/*
+ * An area's layout: [addr, addr + size) mapped, the pieces in address order;
+ * [addr + size, addr + claim) a reservation (PROT_NONE) while it grows;
+ * then VM_GUARD bytes that stay PROT_NONE, so an overrun faults.  An area of
+ * SECTION_SIZE or more starts on a SECTION_SIZE boundary (vm_area_align()),
+ * and memory is moved into or out of it only in whole, SECTION_SIZE-aligned
+ * units (a PMD each), so its huge pages survive the move and are as fast to
+ * write as if they had never moved: a page table moved piece by piece below
+ * 2 MiB costs microseconds per 4 KiB page at its next write on some machines
+ * (docs/DESIGN.md, "Large blocks").  Only a page run that grows into an area
+ * (vmalloc_from_run(), realloc) moves in smaller, to save the copy.
+ */
+#define VM_GUARD (64UL << 10)			      /* PROT_NONE after every area */
+#define STITCH_MIN_ORDER (SECTION_SHIFT - PAGE_SHIFT) /* 2 MiB: the unit of every move */
+#define FROM_RUN_MIN_ORDER 6			      /* 256 KiB: smaller runs are copied */
 #define VM_MIN_REGION (1UL << 30) /* the least address space the region may reserve */
 #define VM_CHUNK_MIN (32UL << 20) /* the smallest reservation the region makes */
 #define VM_PIECES_MAX (1u << 16)  /* pieces per area (metadata bound) */
@@ -135,6 +148,12 @@ void vm_free_area_struct(struct kmm_vm_area *a);
 bool vm_claim_range(struct kmm_vm_area *a, size_t size, size_t align);
 /* Take @a out of the index and the budget; its range must be a reservation again. */
 void vm_unclaim_range(struct kmm_vm_area *a);
+/*
+ * The bytes an area for @size bytes maps: whole pages, and from SECTION_SIZE
+ * on whole 2 MiB units, so that each of its PMDs can be a huge page and
+ * moves whole.  Context: any.
+ */
+size_t vm_area_bytes(size_t size);
 /* The alignment of an area of @size bytes asked for with @align. */
 size_t vm_area_align(size_t size, size_t align);
 /* The area that starts at @p, checked for a caller @who that may free it; misuse aborts. */
@@ -180,7 +199,9 @@ void vm_release_area(struct kmm_vm_area *a);
 struct kmm_vm_area *vm_cache_take(size_t bytes, size_t align, int nid);
 /* Release the cached areas and empty chunks unused for KMM_DECAY_MS. */
 void vm_cache_decay(void);
-/* Move up to @bytes of a cached area's pieces to the end of @a.  Return: the bytes moved. */
+/* Cut @a, just taken from the cache, to @keep bytes; the rest waits in the cache. */
+void vm_cache_split(struct kmm_vm_area *a, size_t keep);
+/* Move up to @bytes (2 MiB units) of a cached area's pieces to the end of @a.  Return: the bytes moved. */
 size_t vm_take_from_cache(struct kmm_vm_area *a, size_t bytes);
 
 #endif /* KMM_VMALLOC_INTERNAL_H */

@@ -377,6 +377,13 @@ void vm_unclaim_range(struct kmm_vm_area *a)
 	}
 }
 
+size_t vm_area_bytes(size_t size)
+{
+	size_t bytes = ALIGN_UP(size, PAGE_SIZE);
+
+	return bytes >= SECTION_SIZE ? ALIGN_UP(bytes, SECTION_SIZE) : bytes;
+}
+
 size_t vm_area_align(size_t size, size_t align)
 {
 	/* Whole 2 MiB steps for whole huge pages. */

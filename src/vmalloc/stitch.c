@@ -260,44 +260,70 @@ put_back:
 }
 
 /*
+ * How much of [@dst, @dst + @left) to map fresh: all of it, or where whole
+ * 2 MiB units could be moved in after it, only up to the next 2 MiB
+ * boundary (a grown area's end need not be on one).
+ */
+static size_t fresh_len(uintptr_t dst, size_t left)
+{
+	size_t head = ALIGN_UP(dst, SECTION_SIZE) - dst;
+
+	if (vm_state.no_stitch || !head || left - MIN(head, left) < SECTION_SIZE)
+		return left;
+	return head;
+}
+
+/* Map @len bytes fresh at the end of @a.  Return: false if memory ran out. */
+static bool fill_fresh(struct kmm_vm_area *a, size_t len, size_t to)
+{
+	uintptr_t dst = a->addr + a->size;
+	unsigned long nr = len >> PAGE_SHIFT;
+
+	if (!arena_charge(nr))
+		return false;
+	if (os_map_fixed((void *)dst, len)) {
+		arena_uncharge(nr);
+		return false;
+	}
+	/* By the area's size, so that its fresh pieces all merge into one mapping. */
+	if (kmm_arena.thp && to >= SECTION_SIZE)
+		os_advise_hugepage((void *)dst, len);
+	if (!vm_reserve_pieces(a, 1)) {
+		vm_unmap_keep(dst, len);
+		arena_uncharge(nr);
+		return false;
+	}
+	vm_add_piece(a, NULL, nr, VP_FRESH, false);
+	vm_state.stat[VMS_FRESH]++;
+	vm_state.stat[VMS_FRESH_KB] += len >> 10;
+	return true;
+}
+
+/*
  * Map [@a->size, @to) of @a: memory of freed areas in the cache first (mapped
  * and faulted in already), then runs from the buddy while the budget lasts,
- * then one fresh mapping for the rest.  Context: vm_state.lock.
+ * both in whole 2 MiB units at 2 MiB boundaries only, then fresh mappings
+ * for the rest.  Context: vm_state.lock.
  * Return: false if memory ran out (what was mapped stays in the area).
  */
 bool vm_fill_area(struct kmm_vm_area *a, size_t to, kmm_gfp_t gfp)
 {
 	while (a->size < to) {
-		size_t left = to - a->size;
-		unsigned long nr = left >> PAGE_SHIFT;
+		size_t left = to - a->size, units = ALIGN_DOWN(left, SECTION_SIZE);
 		uintptr_t dst = a->addr + a->size;
 
-		if (!vm_state.no_stitch && vm_state.nr_cached && vm_take_from_cache(a, left))
-			continue;
-		if (!vm_state.no_stitch && nr >= (1UL << STITCH_MIN_ORDER)) {
+		if (!vm_state.no_stitch && units && IS_ALIGNED(dst, SECTION_SIZE)) {
 			struct kmm_page *runs[STITCH_BATCH];
-			unsigned int n = gather_runs(a, nr, gfp, runs);
+			unsigned int n;
 
+			if (vm_state.nr_cached && vm_take_from_cache(a, units))
+				continue;
+			n = gather_runs(a, units >> PAGE_SHIFT, gfp, runs);
 			if (n && stitch_runs(a, runs, n, dst))
 				continue;
 		}
-		if (!arena_charge(nr))
+		if (!fill_fresh(a, fresh_len(dst, left), to))
 			return false;
-		if (os_map_fixed((void *)dst, left)) {
-			arena_uncharge(nr);
-			return false;
-		}
-		/* By the area's size, so that its fresh pieces all merge into one mapping. */
-		if (kmm_arena.thp && to >= SECTION_SIZE)
-			os_advise_hugepage((void *)dst, left);
-		if (!vm_reserve_pieces(a, 1)) {
-			vm_unmap_keep(dst, left);
-			arena_uncharge(nr);
-			return false;
-		}
-		vm_add_piece(a, NULL, nr, VP_FRESH, false);
-		vm_state.stat[VMS_FRESH]++;
-		vm_state.stat[VMS_FRESH_KB] += left >> 10;
 	}
 	return true;
 }

@@ -15,24 +15,34 @@
  * overrun faults.  Its memory is a list of pieces in address order:
  *
  *  - a run: an exact run of pages from a zone's buddy, moved in with
- *    mremap(MREMAP_DONTUNMAP), page tables and all (a 2 MiB-aligned huge page
- *    stays huge).  Its old place stays mapped and reads zero, so no range
- *    libkmm maps into is ever left unowned (the hole race in docs/DESIGN.md, "Facts").
- *    Runs of 256 KiB and up only: a smaller move costs as much as a copy.
+ *    mremap(MREMAP_DONTUNMAP), page tables and all.  Its old place stays
+ *    mapped and reads zero, so no range libkmm maps into is ever left
+ *    unowned (the hole race in docs/DESIGN.md, "Facts").  Runs of 2 and
+ *    4 MiB only, at 2 MiB boundaries of the area.
  *  - a fresh mapping: zero pages mapped in place over the reservation, for
- *    the tail below 256 KiB and whatever the mapping budget cannot afford.
+ *    whatever no run or cached area supplies and the mapping budget cannot
+ *    afford.
  *  - (vmap) a copy of a page the caller owns, copied back by vunmap.
  *
+ * An area of 2 MiB and up maps whole 2 MiB units from a 2 MiB boundary, and
+ * memory moves in and out of it in whole, aligned units only (internal.h
+ * has the layout): the kernel moves whole page-table pages, huge pages stay
+ * huge, and moved memory writes as fast as memory that never moved.  Only a
+ * page run that realloc grows into an area (vmalloc_from_run()) moves in
+ * smaller, to save the copy.
+ *
  * A freed area waits, mapped, in a small cache.  The next request reuses it
- * whole when it is at most twice as large, or takes its pieces: they move
- * from area to area, faulted in already.  An area that leaves the cache is
- * released: its runs go back to the buddy (their old places, zero), its
- * pages to the system.  Pages never move back into a zone: a mapping moved
- * into the middle of the zone's does not always merge with it again (the
- * kernel drops the anon_vma of a mapping that is moved out whole, and a
- * fault there makes a new one), and each that does not costs the process a
- * mapping for good; the model test saw the zone's mapping cut in thirty
- * under load.
+ * at its address when it is at most twice as large, and what the request
+ * does not need moves to a range of its own and waits in the cache
+ * (vm_cache_split()); a request the cache holds no such area for takes whole
+ * units from the end of the newest cached area.  An area that leaves the
+ * cache is released: its runs go back to the buddy (their old places,
+ * zero), its pages to the system.  Pages never move back into a zone: a
+ * mapping moved into the middle of the zone's does not always merge with it
+ * again (the kernel drops the anon_vma of a mapping that is moved out whole,
+ * and a fault there makes a new one), and each that does not costs the
+ * process a mapping for good; the model test saw the zone's mapping cut in
+ * thirty under load.
  *
  * Every piece that does not continue its predecessor costs the process one
  * kernel mapping, out of vm.max_map_count (65530) that thread stacks and
@@ -143,9 +153,11 @@ static struct kmm_vm_area *grow_area(struct kmm_vm_area *a, size_t bytes, kmm_gf
 }
 
 /*
- * Fit the cached area @a to @bytes: cut what passes twice @bytes, or grow it
- * (in place, or moved with its pages: a freed block's memory serves the
- * next, larger one).
+ * Fit the cached area @a to @bytes at the same address: what the request
+ * does not need waits in the cache as an area of its own (the block holds no
+ * more than it asked for, and the cache's bounds decide what is kept), or it
+ * grows (in place, or moved with its pages: a freed block's memory serves
+ * the next, larger one).
  * Context: vm_state.lock.  Return: the area, or NULL with @a released.
  */
 static struct kmm_vm_area *reuse_area(struct kmm_vm_area *a, size_t bytes, kmm_gfp_t gfp)
@@ -153,13 +165,8 @@ static struct kmm_vm_area *reuse_area(struct kmm_vm_area *a, size_t bytes, kmm_g
 	struct kmm_vm_area *b;
 
 	if (bytes <= a->size) {
-		/*
-		 * Up to twice the request stays: a smaller block after a larger
-		 * one keeps the pages the next larger one will want, at most
-		 * doubling what this one holds.
-		 */
-		if (a->size > 2 * bytes)
-			vm_trim_area(a, 2 * bytes);
+		if (a->size > bytes)
+			vm_cache_split(a, bytes);
 		return a;
 	}
 	b = grow_area(a, bytes, gfp);
@@ -201,7 +208,7 @@ void *__vmalloc_node(size_t size, size_t align, kmm_gfp_t gfp, int nid, unsigned
 
 	if (!size || size > vm_state.limit || align > vm_state.limit / 4)
 		return NULL;
-	bytes = ALIGN_UP(size, PAGE_SIZE);
+	bytes = vm_area_bytes(size);
 	if (nid == KMM_NUMA_NO_NODE || !node_online(nid)) {
 		bool interleaved;
 
@@ -254,7 +261,7 @@ void *__vmalloc_node(size_t size, size_t align, kmm_gfp_t gfp, int nid, unsigned
 
 void *__vrealloc(void *p, size_t size, kmm_gfp_t gfp)
 {
-	size_t bytes = ALIGN_UP(size, PAGE_SIZE), old;
+	size_t bytes = vm_area_bytes(size), old;
 	struct kmm_vm_area *a;
 
 	if (!size || size > vm_state.limit)
@@ -287,10 +294,10 @@ void *__vrealloc(void *p, size_t size, kmm_gfp_t gfp)
 void *vmalloc_from_run(struct kmm_page *page, size_t size, kmm_gfp_t gfp)
 {
 	unsigned long nr = (unsigned long)page->private;
-	size_t bytes = ALIGN_UP(size, PAGE_SIZE);
+	size_t bytes = vm_area_bytes(size);
 	struct kmm_vm_area *a;
 
-	if (vm_state.no_stitch || nr < (1UL << STITCH_MIN_ORDER) || bytes <= nr << PAGE_SHIFT ||
+	if (vm_state.no_stitch || nr < (1UL << FROM_RUN_MIN_ORDER) || bytes <= nr << PAGE_SHIFT ||
 	    size > vm_state.limit)
 		return NULL;
 	a = vm_new_area(VM_MALLOC, NULL);

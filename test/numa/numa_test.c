@@ -204,14 +204,15 @@ static void *pinned_thread(void *arg)
 	}
 	/*
 	 * vmalloc stitches free blocks of this node (never another's) before it
-	 * maps fresh memory: give the node some, then take 1 MiB.
+	 * maps fresh memory: give the node some, then take 2 MiB (it moves
+	 * whole 2 MiB units only).
 	 */
 	for (int i = 0; i < 4; i++)
 		blocks[i] = kmm_alloc_pages(KMM_GFP_KERNEL, 9);
 	for (int i = 0; i < 4; i++)
 		kmm_free_pages(blocks[i], 9);
-	v = kmm_vmalloc(1 << 20);
-	for (size_t off = 0; v && off < (1 << 20); off += KMM_PAGE_SIZE) {
+	v = kmm_vmalloc(2 << 20);
+	for (size_t off = 0; v && off < (2 << 20); off += KMM_PAGE_SIZE) {
 		struct kmm_page *p = kmm_vmalloc_to_page((char *)v + off);
 
 		r->stitched += p != NULL;
@@ -244,8 +245,8 @@ static void test_pinned_threads(void)
 			 r.wrong_cache, r.node);
 		KT_CHECK(!r.wrong_vmalloc, "CPU %d: %d vmalloc pages not of node %d", cpu,
 			 r.wrong_vmalloc, r.node);
-		KT_CHECK(r.stitched == 256 || !kt_vmstat("vmalloc_stitching"),
-			 "CPU %d: %d of 256 vmalloc pages from the node's free blocks", cpu,
+		KT_CHECK(r.stitched == 512 || !kt_vmstat("vmalloc_stitching"),
+			 "CPU %d: %d of 512 vmalloc pages from the node's free blocks", cpu,
 			 r.stitched);
 		/* Pages from the per-CPU cache or the buddy: local hits, one per page. */
 		KT_CHECK(r.hit == PIN_PAGES && r.local == PIN_PAGES,
@@ -284,17 +285,17 @@ static void test_explicit_node(void)
 			blocks[i] = kmm_alloc_pages_node(n, KMM_GFP_KERNEL | KMM_GFP_THISNODE, 9);
 		for (int i = 0; i < 2; i++)
 			kmm_free_pages(blocks[i], 9);
-		v = kmm_vmalloc_node(1 << 20, n);
+		v = kmm_vmalloc_node(2 << 20, n);
 		KT_REQUIRE(v, "vmalloc on node %d", n);
-		for (size_t off = 0; off < (1 << 20); off += KMM_PAGE_SIZE) {
+		for (size_t off = 0; off < (2 << 20); off += KMM_PAGE_SIZE) {
 			struct kmm_page *p = kmm_vmalloc_to_page((char *)v + off);
 
 			stitched += p != NULL;
 			wrong += p && kmm_page_to_nid(p) != n;
 		}
 		KT_CHECK(wrong == 0, "node %d: %d allocations from another node", n, wrong);
-		KT_CHECK(stitched == 256 || !kt_vmstat("vmalloc_stitching"),
-			 "node %d: %d of 256 vmalloc pages from its free blocks", n, stitched);
+		KT_CHECK(stitched == 512 || !kt_vmstat("vmalloc_stitching"),
+			 "node %d: %d of 512 vmalloc pages from its free blocks", n, stitched);
 		kmm_vfree(v);
 		for (int i = 0; i < 100; i++)
 			kmm_cache_free(cache, cobjs[i]);

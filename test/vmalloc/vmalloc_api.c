@@ -156,11 +156,12 @@ static void test_vrealloc(void)
 	KT_CHECK(p != q && (!stitching() || kt_vmstat("vrealloc_moved") == moved + 1),
 		 "growth past a neighbour did not move the area");
 	p[big - 1] = 1;
-	/* Shrinking keeps the head and gives the tail back. */
+	/* Shrinking keeps the head, to the end of its 2 MiB unit, and gives the tail back. */
 	q = kmm_vrealloc(p, 3 * MiB + 5);
 	KT_CHECK(q == p, "shrinking moved the area");
 	KT_CHECK(kt_check(q, 3 * MiB, 7) == 3 * MiB, "contents lost shrinking");
-	KT_CHECK(kmm_vmalloc_to_page(q + 3 * MiB + 4096) == NULL, "the tail is still mapped");
+	KT_CHECK(kmm_ksize(q) == 4 * MiB, "a 3 MiB area holds %zu bytes, not 4 MiB", kmm_ksize(q));
+	KT_CHECK(kmm_vmalloc_to_page(q + 4 * MiB + 4096) == NULL, "the tail is still mapped");
 	kmm_vfree(q);
 	kmm_vfree(blocker);
 }
@@ -250,17 +251,18 @@ static void test_views(void)
 		 count_lines(buf, "\n"), buf);
 	KT_CHECK(count_lines(buf, " vmalloc") == 2 && count_lines(buf, " vmap") == 1,
 		 "vmallocinfo kinds wrong:\n%s", buf);
-	KT_CHECK(strstr(buf, "pages=1280 vmalloc") && strstr(buf, "pages=75 vmalloc") &&
+	/* 5 MiB maps whole 2 MiB units: 6 MiB; 300 KiB whole pages. */
+	KT_CHECK(strstr(buf, "pages=1536 vmalloc") && strstr(buf, "pages=75 vmalloc") &&
 			 strstr(buf, "pages=1 vmap"),
 		 "vmallocinfo page counts wrong:\n%s", buf);
-	KT_CHECK(strstr(buf, "0x") == buf && strstr(buf, " 5308416 "),
+	KT_CHECK(strstr(buf, "0x") == buf && strstr(buf, " 6356992 "),
 		 "vmallocinfo range or size (with the guard) wrong:\n%s", buf);
 	KT_CHECK(kt_dump("meminfo", buf, sizeof(buf)) == 0, "meminfo failed");
 	for (l = strtok(buf, "\n"); l; l = strtok(NULL, "\n")) {
 		sscanf(l, "VmallocUsed: %lu kB", &used);
 		sscanf(l, "VmallocTotal: %lu kB", &total);
 	}
-	KT_CHECK(used == 5 * 1024 + 300 + 4, "VmallocUsed %lu kB", used);
+	KT_CHECK(used == 6 * 1024 + 300 + 4, "VmallocUsed %lu kB", used);
 	KT_CHECK(total >= 1024 * 1024, "VmallocTotal %lu kB (less than 1 GiB)", total);
 	kmm_vunmap(v);
 	kmm_free_pages(page, 0);

@@ -19,9 +19,9 @@
 #include "vmalloc/vmalloc.h"
 
 #define MiB (1UL << 20)
-#define ORDER_256K 6
+#define ORDER_2M 9 /* stitching moves whole 2 MiB units only */
 
-#define NR_BLOCKS 512
+#define NR_BLOCKS 64
 static struct kmm_page *blocks[NR_BLOCKS];
 
 static void test_budget_degrades_to_fresh(void)
@@ -31,7 +31,7 @@ static void test_budget_degrades_to_fresh(void)
 	char *p;
 
 	vmalloc_map_counts(&used, &budget);
-	KT_REQUIRE(budget == 48, "KMM_MAX_MAPS=48 not applied (budget %lu)", budget);
+	KT_REQUIRE(budget == 16, "KMM_MAX_MAPS=16 not applied (budget %lu)", budget);
 	if (kt_vmstat("vmalloc_stitching") != 1) {
 		printf("pages cannot move here (valgrind): nothing is stitched, no budget to "
 		       "test\n");
@@ -40,9 +40,9 @@ static void test_budget_degrades_to_fresh(void)
 	/* The area index's own mapping comes with the first area: not counted below. */
 	kmm_vfree(kmm_vmalloc(MiB));
 	kmm_reclaim();
-	kt_scatter_free(blocks, NR_BLOCKS, ORDER_256K);
+	kt_scatter_free(blocks, NR_BLOCKS, ORDER_2M);
 	maps_before = kt_count_maps();
-	/* 32 MiB out of 128 scattered 256 KiB blocks would be 128 mappings. */
+	/* 32 MiB out of 16 scattered 2 MiB blocks would be 16 mappings. */
 	p = kmm_vmalloc(32 * MiB);
 	KT_REQUIRE(p, "vmalloc failed under the budget");
 	memset(p, 0x3c, 32 * MiB);
@@ -60,7 +60,7 @@ static void test_budget_degrades_to_fresh(void)
 		 maps_before, kt_count_maps());
 	vmalloc_map_counts(&used, &budget);
 	KT_CHECK(used == 0, "%lu mappings still counted", used);
-	kt_release_scattered(blocks, NR_BLOCKS, ORDER_256K);
+	kt_release_scattered(blocks, NR_BLOCKS, ORDER_2M);
 }
 
 static void test_many_areas_all_succeed(void)
@@ -70,7 +70,7 @@ static void test_many_areas_all_succeed(void)
 	unsigned long used, budget;
 	int failed = 0;
 
-	kt_scatter_free(blocks, NR_BLOCKS, ORDER_256K);
+	kt_scatter_free(blocks, NR_BLOCKS, ORDER_2M);
 	for (int i = 0; i < N; i++) {
 		size_t size = (1 + (size_t)(kt_rand() % 8)) * MiB + 4096 * (kt_rand() % 64);
 
@@ -95,7 +95,7 @@ static void test_many_areas_all_succeed(void)
 			KT_CHECK(areas[i][0] == (char)i, "area %d changed", i);
 			kmm_vfree(areas[i]);
 		}
-	kt_release_scattered(blocks, NR_BLOCKS, ORDER_256K);
+	kt_release_scattered(blocks, NR_BLOCKS, ORDER_2M);
 }
 
 /* ---- 1,000 threads while stitching ---- */
@@ -144,7 +144,7 @@ static void test_threads_while_stitching(void)
 	void *ret, *rounds;
 
 	KT_REQUIRE(t, "calloc");
-	kt_scatter_free(blocks, NR_BLOCKS, ORDER_256K);
+	kt_scatter_free(blocks, NR_BLOCKS, ORDER_2M);
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 64 * 1024);
 	pthread_barrier_init(&all_up, NULL, (unsigned int)nr + 1);
@@ -174,7 +174,7 @@ static void test_threads_while_stitching(void)
 	pthread_attr_destroy(&attr);
 	pthread_barrier_destroy(&all_up);
 	free(t);
-	kt_release_scattered(blocks, NR_BLOCKS, ORDER_256K);
+	kt_release_scattered(blocks, NR_BLOCKS, ORDER_2M);
 }
 
 KT_MAIN({ "budget_degrades_to_fresh", test_budget_degrades_to_fresh },

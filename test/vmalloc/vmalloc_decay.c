@@ -30,10 +30,15 @@ static void test_decay_releases(void)
 	usleep(250 * 1000);
 	q = kmm_vmalloc(64 * 1024); /* any large call lets the decay run */
 	after = kt_rss_kb();
-	KT_CHECK(kt_vmstat("vmalloc_cached") == 0 && kt_vmstat("vmalloc_decayed") == 1,
+	/*
+	 * Two: the 40 MiB area, and the 8 MiB the request did not need (where
+	 * pages cannot move, valgrind, those went back to the system at once).
+	 */
+	KT_CHECK(kt_vmstat("vmalloc_cached") == 0 &&
+			 kt_vmstat("vmalloc_decayed") == (kt_vmstat("vmalloc_stitching") ? 2 : 1),
 		 "the area was not released after the delay (cached %lu, decayed %lu)",
 		 kt_vmstat("vmalloc_cached"), kt_vmstat("vmalloc_decayed"));
-	KT_CHECK(before - after > 40 * 1024, "RSS went from %ld to %ld kB: the pages stayed",
+	KT_CHECK(before - after > 36 * 1024, "RSS went from %ld to %ld kB: the pages stayed",
 		 before, after);
 	kmm_vfree(q);
 }

@@ -20,8 +20,8 @@
 #include "vmalloc/vmalloc.h"
 
 #define MiB (1UL << 20)
-#define ORDER_256K 6
-#define NR_BLOCKS 256
+#define ORDER_2M 9 /* stitching moves whole 2 MiB units only */
+#define NR_BLOCKS 64
 
 static struct kmm_page *blocks[NR_BLOCKS];
 
@@ -99,7 +99,7 @@ static void test_grow_move_refused(void)
 	}
 	kmm_reclaim();
 	in_use = kt_normal_in_use();
-	kt_scatter_free(blocks, NR_BLOCKS, ORDER_256K);
+	kt_scatter_free(blocks, NR_BLOCKS, ORDER_2M);
 	p = area_that_must_move(&blocker);
 	KT_REQUIRE(p, "vmalloc");
 	/* The first stretch moves, the second is refused; the move back works. */
@@ -117,7 +117,7 @@ static void test_grow_move_refused(void)
 	KT_CHECK(intact(q, 8 * MiB, 1), "contents lost in the move");
 	kmm_vfree(q);
 	kmm_vfree(blocker);
-	kt_release_scattered(blocks, NR_BLOCKS, ORDER_256K);
+	kt_release_scattered(blocks, NR_BLOCKS, ORDER_2M);
 	check_no_leak(in_use, "refused move");
 }
 
@@ -130,7 +130,7 @@ static void test_grow_move_back_refused(void)
 		return;
 	kmm_reclaim();
 	in_use = kt_normal_in_use();
-	kt_scatter_free(blocks, NR_BLOCKS, ORDER_256K);
+	kt_scatter_free(blocks, NR_BLOCKS, ORDER_2M);
 	p = area_that_must_move(&blocker);
 	KT_REQUIRE(p, "vmalloc");
 	/* The first stretch moves; every move after it, the move back included, is refused. */
@@ -145,7 +145,7 @@ static void test_grow_move_back_refused(void)
 	KT_CHECK(intact(q, 8 * MiB, 1), "contents lost");
 	kmm_vfree(q);
 	kmm_vfree(blocker);
-	kt_release_scattered(blocks, NR_BLOCKS, ORDER_256K);
+	kt_release_scattered(blocks, NR_BLOCKS, ORDER_2M);
 	check_no_leak(in_use, "refused move back");
 }
 
@@ -232,7 +232,7 @@ static void test_cache_donor_refused(void)
 		return;
 	kmm_reclaim();
 	in_use = kt_normal_in_use();
-	kt_scatter_free(blocks, NR_BLOCKS, ORDER_256K);
+	kt_scatter_free(blocks, NR_BLOCKS, ORDER_2M);
 	p = kmm_vmalloc(16 * MiB);
 	KT_REQUIRE(p, "vmalloc");
 	memset(p, 0x5a, 16 * MiB);
@@ -266,7 +266,7 @@ static void test_cache_donor_refused(void)
 	KT_REQUIRE(q, "vmalloc once the calls work again");
 	KT_CHECK(kt_vmstat("vmalloc_stitched") > stitched, "nothing stitched after the pressure");
 	kmm_vfree(q);
-	kt_release_scattered(blocks, NR_BLOCKS, ORDER_256K);
+	kt_release_scattered(blocks, NR_BLOCKS, ORDER_2M);
 	check_no_leak(in_use, "refused cache donor");
 }
 
@@ -287,7 +287,7 @@ static void test_random_faults(void)
 
 	kmm_reclaim();
 	in_use = kt_normal_in_use();
-	kt_scatter_free(blocks, NR_BLOCKS, ORDER_256K);
+	kt_scatter_free(blocks, NR_BLOCKS, ORDER_2M);
 	for (unsigned int step = 0; step < STEPS; step++) {
 		unsigned int i = (unsigned int)(kt_rand() % SLOTS);
 		size_t size = (4 + kt_rand() % 21) * MiB + (kt_rand() % 16) * 4096;
@@ -327,7 +327,7 @@ static void test_random_faults(void)
 	}
 	printf("%lu of the requests failed under refused calls\n", failures);
 	KT_CHECK(failures > 0, "no request failed: the faults did not reach vmalloc");
-	kt_release_scattered(blocks, NR_BLOCKS, ORDER_256K);
+	kt_release_scattered(blocks, NR_BLOCKS, ORDER_2M);
 	check_no_leak(in_use, "random faults");
 }
 
@@ -381,7 +381,7 @@ static void test_map_count_exhausted(void)
 #endif
 	kmm_reclaim();
 	in_use = kt_normal_in_use();
-	kt_scatter_free(blocks, NR_BLOCKS, ORDER_256K);
+	kt_scatter_free(blocks, NR_BLOCKS, ORDER_2M);
 	p = area_that_must_move(&blocker);
 	KT_REQUIRE(p, "vmalloc");
 	pressure = exhaust_map_count(&size);
@@ -407,7 +407,7 @@ static void test_map_count_exhausted(void)
 	KT_CHECK(intact(q, 8 * MiB, 1), "contents lost");
 	kmm_kfree(q);
 	kmm_vfree(blocker);
-	kt_release_scattered(blocks, NR_BLOCKS, ORDER_256K);
+	kt_release_scattered(blocks, NR_BLOCKS, ORDER_2M);
 	check_no_leak(in_use, "map count exhausted");
 }
 

@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vmalloc_large.c - large areas move memory only in whole, 2 MiB-aligned
+ * units: an area maps whole units, a freed area is reused at the same
+ * address with what the request does not need set aside in the cache,
+ * huge pages survive reuse and moves (AnonHugePages in /proc/self/smaps,
+ * where THP is enabled and the kernel gave huge pages), and a realloc that
+ * outgrows its room moves its pages instead of copying them.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../kt_kmm.h"
+
+#define MiB (1UL << 20)
+
+static bool stitching(void)
+{
+	return kt_vmstat("vmalloc_stitching") == 1;
+}
+
+/* Sum of a /proc/self/smaps field (kB) over the mappings that start in [@p, @p + @len). */
+static long smaps_kb(const void *p, size_t len, const char *field)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	size_t flen = strlen(field);
+	unsigned long lo, hi;
+	char line[256];
+	bool in = false;
+	long kb = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2)
+			in = lo >= (uintptr_t)p && lo < (uintptr_t)p + len;
+		else if (in && !strncmp(line, field, flen) && line[flen] == ':')
+			kb += strtol(line + flen + 1, NULL, 10);
+	}
+	fclose(f);
+	return kb;
+}
+
+static long huge_kb(const void *p, size_t len)
+{
+	return smaps_kb(p, len, "AnonHugePages");
+}
+
+/*
+ * Can huge pages be checked here?  THP must not be "never", pages must be
+ * able to move (not under valgrind), and the kernel must have given a fresh
+ * area of @len bytes at @p all its huge pages (it may lack free 2 MiB pages).
+ */
+static bool huge_checkable(const void *p, size_t len)
+{
+	char mode[128] = "";
+	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+
+	if (f) {
+		if (!fgets(mode, sizeof(mode), f))
+			mode[0] = 0;
+		fclose(f);
+	}
+	if (!f || strstr(mode, "[never]")) {
+		printf("THP is never here: huge pages not checked\n");
+		return false;
+	}
+	if (!stitching()) {
+		printf("pages cannot move here (valgrind): huge pages not checked\n");
+		return false;
+	}
+	if (huge_kb(p, len) != (long)(len >> 10)) {
+		printf("the kernel gave a fresh %zu MiB area %ld kB of huge pages: not checked\n",
+		       len / MiB, huge_kb(p, len));
+		return false;
+	}
+	return true;
+}
+
+/* An area of @size bytes rounds up to whole 2 MiB units (whole pages below 2 MiB). */
+static void test_whole_units(void)
+{
+	char *p = kmm_vmalloc(5 * MiB + 1), *q = kmm_vmalloc(300 * 1024 + 1);
+
+	KT_REQUIRE(p && q, "vmalloc failed");
+	KT_CHECK(((uintptr_t)p & (2 * MiB - 1)) == 0, "a 5 MiB area at %p is not 2 MiB aligned",
+		 (void *)p);
+	KT_CHECK(kmm_ksize(p) == 6 * MiB, "5 MiB + 1 maps %zu bytes, not 6 MiB", kmm_ksize(p));
+	KT_CHECK(kmm_ksize(q) == 300 * 1024 + 4096, "300 KiB + 1 maps %zu bytes", kmm_ksize(q));
+	kmm_vfree(p);
+	kmm_vfree(q);
+	kmm_reclaim();
+}
+
+/*
+ * A freed 20 MiB area serves a 9 MiB request at its own address, with no
+ * fresh memory; the 10 MiB it does not need wait in the cache, and serve
+ * the next request with their huge pages.
+ */
+static void test_same_address_reuse(void)
+{
+	unsigned long fresh, reused = kt_vmstat("vmalloc_cache_reused_kb");
+	long huge_before;
+	char *p, *q, *r;
+	bool huge;
+
+	kmm_reclaim();
+	p = kmm_vmalloc(20 * MiB);
+	KT_REQUIRE(p, "vmalloc failed");
+	memset(p, 1, 20 * MiB);
+	huge = huge_checkable(p, 20 * MiB);
+	huge_before = huge_kb(p, 20 * MiB);
+	kmm_vfree(p);
+	KT_CHECK(kt_vmstat("vmalloc_cached") == 1, "the freed area is not cached");
+	fresh = kt_vmstat("vmalloc_fresh");
+	q = kmm_vmalloc(9 * MiB + 5);
+	KT_REQUIRE(q, "vmalloc failed");
+	KT_CHECK(q == p, "a freed 20 MiB area was not reused at its address (%p, now %p)",
+		 (void *)p, (void *)q);
+	KT_CHECK(kmm_ksize(q) == 10 * MiB, "the reused area holds %zu bytes, not 10 MiB",
+		 kmm_ksize(q));
+	KT_CHECK(kt_vmstat("vmalloc_fresh") == fresh, "the reused area mapped fresh memory");
+	if (stitching()) {
+		KT_CHECK(q[0] == 1 && q[10 * MiB - 1] == 1, "the reused area lost its pages");
+		KT_CHECK(kt_vmstat("vmalloc_cached") == 1 &&
+				 kt_vmstat("vmalloc_cached_kb") == 10 * 1024,
+			 "the 10 MiB not needed are not in the cache (%lu areas, %lu kB)",
+			 kt_vmstat("vmalloc_cached"), kt_vmstat("vmalloc_cached_kb"));
+	}
+	if (huge)
+		KT_CHECK(huge_kb(q, 10 * MiB) == 10 * 1024,
+			 "the reused area has %ld kB of huge pages, not 10240",
+			 huge_kb(q, 10 * MiB));
+	/* The rest serves a request too large for it to be reused whole, moved in whole units. */
+	r = kmm_vmalloc(30 * MiB);
+	KT_REQUIRE(r, "vmalloc failed");
+	if (stitching()) {
+		KT_CHECK(kt_vmstat("vmalloc_cache_reused_kb") == reused + 10 * 1024,
+			 "the cached 10 MiB did not move into the new area (%lu kB moved)",
+			 kt_vmstat("vmalloc_cache_reused_kb") - reused);
+		KT_CHECK(r[0] == 1 && r[10 * MiB - 1] == 1,
+			 "the new area does not start with the cached pages");
+	}
+	if (huge)
+		KT_CHECK(huge_kb(q, 10 * MiB) + huge_kb(r, 30 * MiB) == huge_before,
+			 "huge pages lost on the way: %ld kB before, %ld + %ld kB after",
+			 huge_before, huge_kb(q, 10 * MiB), huge_kb(r, 30 * MiB));
+	kmm_vfree(q);
+	kmm_vfree(r);
+	kmm_reclaim();
+}
+
+/*
+ * A request more than twice as small as a cached area takes whole units
+ * from its end: an odd size must not cut a huge page of the donor or of
+ * the new area.
+ */
+static void test_units_from_a_donor(void)
+{
+	char *p, *q;
+	bool huge;
+
+	kmm_reclaim();
+	p = kmm_vmalloc(20 * MiB);
+	KT_REQUIRE(p, "vmalloc failed");
+	memset(p, 2, 20 * MiB);
+	huge = huge_checkable(p, 20 * MiB);
+	kmm_vfree(p);
+	q = kmm_vmalloc(7 * MiB + 100 * 1024);
+	KT_REQUIRE(q, "vmalloc failed");
+	KT_CHECK(kmm_ksize(q) == 8 * MiB, "7.1 MiB maps %zu bytes, not 8 MiB", kmm_ksize(q));
+	if (stitching())
+		KT_CHECK(q[0] == 2 && q[8 * MiB - 1] == 2,
+			 "the area did not take the cached pages");
+	if (huge) {
+		KT_CHECK(huge_kb(q, 8 * MiB) == 8 * 1024, "the new area has %ld kB of huge pages",
+			 huge_kb(q, 8 * MiB));
+		KT_CHECK(huge_kb(p, 12 * MiB) == 12 * 1024,
+			 "the donor kept %ld kB of huge pages, not 12288", huge_kb(p, 12 * MiB));
+	}
+	kmm_vfree(q);
+	kmm_reclaim();
+}
+
+/* Growth past a neighbour moves the pages by mremap, huge pages and all: nothing is copied. */
+static void test_realloc_moves_pages(void)
+{
+	unsigned long moved = kt_vmstat("vrealloc_moved");
+	char *p, *blocker, *q;
+	long huge_before;
+	bool huge;
+
+	kmm_reclaim();
+	p = kmm_vmalloc(8 * MiB);
+	blocker = kmm_vmalloc(2 * MiB);
+	KT_REQUIRE(p && blocker, "vmalloc failed");
+	memset(p, 3, 8 * MiB);
+	huge = huge_checkable(p, 8 * MiB);
+	huge_before = huge_kb(p, 8 * MiB);
+	q = kmm_vrealloc(p, 40 * MiB);
+	KT_REQUIRE(q, "vrealloc to 40 MiB failed");
+	KT_CHECK(q[0] == 3 && q[8 * MiB - 1] == 3, "contents lost");
+	KT_CHECK(q != p && (!stitching() || kt_vmstat("vrealloc_moved") == moved + 1),
+		 "growth past a neighbour did not move the pages");
+	if (huge)
+		KT_CHECK(huge_kb(q, 8 * MiB) == huge_before,
+			 "the moved pages have %ld kB of huge pages, %ld before",
+			 huge_kb(q, 8 * MiB), huge_before);
+	kmm_vfree(q);
+	kmm_vfree(blocker);
+	kmm_reclaim();
+}
+
+KT_MAIN({ "whole_units", test_whole_units }, { "same_address_reuse", test_same_address_reuse },
+	{ "units_from_a_donor", test_units_from_a_donor },
+	{ "realloc_moves_pages", test_realloc_moves_pages })
