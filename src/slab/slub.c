@@ -75,7 +75,7 @@ _Static_assert(SLAB_BATCH_MAX == SLAB_MAGAZINE_SLOTS, "a magazine holds a batch"
  */
 #define SLAB_DEPOT_BYTES (128u << 10)
 #define SLAB_DEPOT_FULL_MAX 32u
-#define SLAB_DEPOT_BUDGET (256ul << 10)
+#define SLAB_DEPOT_BUDGET (128ul << 10)
 #define SLAB_DEPOT_EMPTY_MAX 4u /* empty magazines kept per node and cache */
 
 struct kmm_lock slab_mutex = KMM_LOCK_INIT;
@@ -239,7 +239,7 @@ static uint64_t div_limit(const struct kmm_cache *cache)
 }
 
 /*
- * Full magazines per node: SLAB_DEPOT_BYTES of objects, 1 to
+ * Full magazines per node: SLAB_DEPOT_BYTES of objects, 2 to
  * SLAB_DEPOT_FULL_MAX; none for the magazines' own cache (its objects never
  * pass through stacks).
  */
