@@ -683,15 +683,17 @@ static __cold void vg_free(struct kmm_cache *cache, void *obj)
  */
 static __noinline void *cache_refill(struct kmm_cache *cache, int nid, unsigned int want)
 {
+	bool any_node = nid == KMM_NUMA_NO_NODE;
 	void *objs[SLAB_BATCH_MAX];
 	unsigned int got = 0;
 	int pushed = 0;
 
+	nid = pick_node(nid); /* once: under interleave each call moves to the next node */
 	/* An empty stack takes a whole batch from the depot first. */
-	if (want == cache->batch && nid == KMM_NUMA_NO_NODE)
-		got = depot_get_batch(cache, pick_node(nid), objs);
+	if (want == cache->batch && any_node)
+		got = depot_get_batch(cache, nid, objs);
 	if (!got) {
-		got = refill_objects(cache, pick_node(nid), objs, want);
+		got = refill_objects(cache, nid, objs, want);
 		if (!got)
 			return NULL;
 		spread_batch(cache, objs, got);
