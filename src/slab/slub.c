@@ -75,7 +75,7 @@ _Static_assert(SLAB_BATCH_MAX == SLAB_MAGAZINE_SLOTS, "a magazine holds a batch"
  */
 #define SLAB_DEPOT_BYTES (128u << 10)
 #define SLAB_DEPOT_FULL_MAX 32u
-#define SLAB_DEPOT_BUDGET (128ul << 10)
+#define SLAB_DEPOT_BUDGET (64ul << 10)
 #define SLAB_DEPOT_EMPTY_MAX 4u /* empty magazines kept per node and cache */
 
 struct kmm_lock slab_mutex = KMM_LOCK_INIT;
