@@ -71,11 +71,13 @@ _Static_assert(SLAB_BATCH_MAX == SLAB_MAGAZINE_SLOTS, "a magazine holds a batch"
  * consumer.  All depots together hold at most SLAB_DEPOT_BUDGET bytes of
  * objects (depot_parked), so that a program that frees in bulk, size class
  * after size class, keeps that much at most out of the slabs, whose empty
- * pages then serve other caches as without a depot.
+ * pages then serve other caches as without a depot.  A single-threaded
+ * process has no batches to hand over and parks none (glibc's
+ * __libc_single_threaded).
  */
 #define SLAB_DEPOT_BYTES (128u << 10)
 #define SLAB_DEPOT_FULL_MAX 32u
-#define SLAB_DEPOT_BUDGET (64ul << 10)
+#define SLAB_DEPOT_BUDGET (128ul << 10)
 #define SLAB_DEPOT_EMPTY_MAX 4u /* empty magazines kept per node and cache */
 
 struct kmm_lock slab_mutex = KMM_LOCK_INIT;
@@ -84,6 +86,7 @@ uint64_t slab_secret;
 static uint64_t slab_link_secret;	 /* keys the free-list links */
 static struct kmm_cache *magazine_cache; /* the depots' magazines (depot.h) */
 static unsigned long depot_parked;	 /* bytes of objects in all depots (uatomic) */
+extern char __libc_single_threaded __attribute__((weak));
 
 static inline struct percpu_stack *cache_cpu(const struct kmm_cache *cache, int cpu)
 {
@@ -488,6 +491,13 @@ static void magazine_free(struct slab_magazine *mag)
 	flush_objects(magazine_cache, (void *const *)&mag, 1);
 }
 
+/* No other thread (yet): nothing to hand over, so nothing to park. */
+static inline bool depot_single_threaded(void)
+{
+	return &__libc_single_threaded &&
+	       __atomic_load_n(&__libc_single_threaded, __ATOMIC_RELAXED);
+}
+
 /*
  * Pop a magazine from @stack, whose pops @lock excludes; NULL when it is
  * empty or another thread is popping (the caller then goes to the slabs or
@@ -540,7 +550,8 @@ static bool depot_put_batch(struct kmm_cache *cache, void *const *objs, unsigned
 	unsigned long bytes = (unsigned long)count * cache->size;
 	struct slab_magazine *mag;
 
-	if (!cache->depot_max || uatomic_read(&d->nr_full) >= cache->depot_max ||
+	if (!cache->depot_max || depot_single_threaded() ||
+	    uatomic_read(&d->nr_full) >= cache->depot_max ||
 	    uatomic_read(&depot_parked) + bytes > SLAB_DEPOT_BUDGET)
 		return false;
 	mag = depot_pop(&d->empty, &d->empty_pop, &d->nr_empty);
