@@ -226,6 +226,7 @@ static void (*const fork_locks[])(enum kmm_fork_op) = {
 	vmalloc_fork,	    /* vm_state.lock */
 	slab_fork_mutex,    /* slab_mutex */
 	slab_fork_cpu,	    /* every cache->cpu[].lock (*) */
+	slab_fork_depot,    /* every cache->node[].depot pop lock */
 	slab_fork_node,	    /* every cache->node[].list_lock */
 	page_fork_pcp,	    /* pcp_drain_mutex, every pcp->lock (*) */
 	page_fork_zone,	    /* every zone->lock */

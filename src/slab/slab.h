@@ -10,6 +10,7 @@
 
 #include "../lib/percpu_stack.h"
 #include "../page/internal.h"
+#include "depot.h"
 
 #define SLAB_FREELIST_END 0xffff
 #define SLAB_MAX_ORDER 5 /* 128 KiB slabs at most */
@@ -34,8 +35,9 @@ struct kmm_cache_node {
 	struct kmm_lock list_lock;
 	struct kmm_list partial; /* slabs with free objects, empty ones included */
 	unsigned long nr_partial;
-	unsigned long nr_slabs; /* all slabs of the cache on this node */
-	unsigned long nr_empty; /* empty slabs kept on @partial (<= min_partial) */
+	unsigned long nr_slabs;	 /* all slabs of the cache on this node */
+	unsigned long nr_empty;	 /* empty slabs kept on @partial (<= min_partial) */
+	struct slab_depot depot; /* full batches between CPUs (depot.h), its own line */
 } ____cacheline_aligned;
 
 enum slab_stat {
@@ -44,6 +46,8 @@ enum slab_stat {
 	SLAB_STAT_NEW_SLAB,    /* slabs taken from the page allocator */
 	SLAB_STAT_FREE_SLAB,   /* slabs given back */
 	SLAB_STAT_REMOTE_FREE, /* objects freed from another node, straight to their slab */
+	SLAB_STAT_DEPOT_PUT,   /* per-CPU stack overflow handed to the depot as a batch */
+	SLAB_STAT_DEPOT_GET,   /* per-CPU stack refilled with a batch from the depot */
 	NR_SLAB_STATS
 };
 
@@ -64,6 +68,7 @@ struct kmm_cache {
 	unsigned int used;    /* objects * size: the tail slack starts there */
 	unsigned int batch;   /* objects moved per refill or flush */
 	unsigned int min_partial;
+	unsigned int depot_max; /* full batches a node's depot holds; 0: no depot */
 	unsigned long flags;
 	void (*ctor)(void *);
 	struct kmm_list list; /* slab_caches */
@@ -72,7 +77,10 @@ struct kmm_cache {
 	struct kmm_cache_node node[]; /* [kmm_nr_node_ids] */
 };
 
-/* Lock order: slab_mutex, then a cache's cpu locks, then its node list_locks, then zones. */
+/*
+ * Lock order: slab_mutex, then a cache's cpu locks, its depots' pop locks, its
+ * node list_locks, then zones.
+ */
 extern struct kmm_lock slab_mutex;
 extern struct kmm_list slab_caches;
 extern uint64_t slab_secret __hidden;
@@ -91,9 +99,13 @@ void slab_shrink_all(void);
 /* Objects handed out and not freed, over all slabs of @cache. */
 unsigned long cache_active_objects(struct kmm_cache *cache);
 
-/* fork(): slab_mutex, every cache's stack locks, every cache's list_locks (src/init.c). */
+/*
+ * fork(): slab_mutex, every cache's stack locks, its depots' pop locks, every
+ * cache's list_locks (src/init.c).
+ */
 void slab_fork_mutex(enum kmm_fork_op op);
 void slab_fork_cpu(enum kmm_fork_op op);
+void slab_fork_depot(enum kmm_fork_op op);
 void slab_fork_node(enum kmm_fork_op op);
 
 /*

@@ -22,6 +22,13 @@
  * objects' slabs.  Without rseq each stack is taken with a trylock, and a
  * failed trylock goes to the slabs directly; one code path serves both.
  *
+ * Between the stacks and the slabs sits each node's depot (depot.h): a full
+ * stack hands its top batch to the depot as one magazine, and an empty stack
+ * takes a full magazine whole, so objects that one CPU frees and another
+ * allocates (a producer and a consumer) travel as batches of pointers, with
+ * no slab touched and no lock waited for.  Only when the depot is empty or
+ * full do batches go to the slabs under the list_lock.
+ *
  * Slabs with free objects sit on their node's partial list; full slabs are on
  * no list (SLUB does the same).  Empty slabs stay on the partial list up to
  * min_partial per node (the kernel's reserve); beyond that they go back to the
@@ -38,7 +45,8 @@
  * there it lies past the object (cache->meta), so an object keeps its
  * constructed state from free to the next allocation.
  *
- * Lock order: slab_mutex (the cache list), a cache's stack locks, its node
+ * Lock order: slab_mutex (the cache list), a cache's stack locks, its
+ * depots' pop locks (taken alone: the hot paths only try them), its node
  * list_locks, then zone locks inside the page allocator.  A node's list_lock
  * is never held while taking pages from or giving pages to the page allocator.
  */
@@ -55,11 +63,31 @@
 #include "slab.h"
 
 #define SLAB_BATCH_MAX 64
+_Static_assert(SLAB_BATCH_MAX == SLAB_MAGAZINE_SLOTS, "a magazine holds a batch");
+
+/*
+ * What the depots hold.  A cache's depot on a node holds up to
+ * SLAB_DEPOT_BYTES of objects, 2..SLAB_DEPOT_FULL_MAX batches: enough to
+ * absorb a producer running a ring of a thousand objects ahead of its
+ * consumer.  All depots together hold at most SLAB_DEPOT_BUDGET bytes of
+ * objects (depot_parked), so that a program that frees in bulk, size class
+ * after size class, keeps that much at most out of the slabs, whose empty
+ * pages then serve other caches as without a depot.  A single-threaded
+ * process has no batches to hand over and parks none (glibc's
+ * __libc_single_threaded).
+ */
+#define SLAB_DEPOT_BYTES (128u << 10)
+#define SLAB_DEPOT_FULL_MAX 32u
+#define SLAB_DEPOT_BUDGET (128ul << 10)
+#define SLAB_DEPOT_EMPTY_MAX 4u /* empty magazines kept per node and cache */
 
 struct kmm_lock slab_mutex = KMM_LOCK_INIT;
 struct kmm_list slab_caches = { &slab_caches, &slab_caches };
 uint64_t slab_secret;
-static uint64_t slab_link_secret; /* keys the free-list links */
+static uint64_t slab_link_secret;	 /* keys the free-list links */
+static struct kmm_cache *magazine_cache; /* the depots' magazines (depot.h) */
+static unsigned long depot_parked;	 /* bytes of objects in all depots (uatomic) */
+extern char __libc_single_threaded __attribute__((weak));
 
 static inline struct percpu_stack *cache_cpu(const struct kmm_cache *cache, int cpu)
 {
@@ -226,6 +254,30 @@ static uint64_t div_limit(const struct kmm_cache *cache)
 	return e ? e * cache->objects : 1;
 }
 
+/*
+ * Full magazines per node: SLAB_DEPOT_BYTES of objects, 2 to
+ * SLAB_DEPOT_FULL_MAX; none for the magazines' own cache (its objects never
+ * pass through stacks).
+ */
+static unsigned int depot_max(const struct kmm_cache *cache)
+{
+	unsigned int batch_bytes = cache->batch * cache->size;
+
+	if (!magazine_cache)
+		return 0;
+	return MAX(2u, MIN(SLAB_DEPOT_FULL_MAX, SLAB_DEPOT_BYTES / batch_bytes));
+}
+
+static void depot_init(struct slab_depot *d)
+{
+	__cds_lfs_init(&d->full);
+	__cds_lfs_init(&d->empty);
+	kmm_lock_init(&d->full_pop);
+	kmm_lock_init(&d->empty_pop);
+	d->nr_full = 0;
+	d->nr_empty = 0;
+}
+
 struct kmm_cache *cache_create(const char *name, size_t size, size_t align, unsigned long flags,
 			       void (*ctor)(void *))
 {
@@ -264,6 +316,7 @@ struct kmm_cache *cache_create(const char *name, size_t size, size_t align, unsi
 	high = MIN(cpu_high(cache->size), SLAB_CPU_SLOTS);
 	cache->batch = MAX(1u, MIN(high / 2, (unsigned int)SLAB_BATCH_MAX));
 	cache->min_partial = min_partial(cache->order);
+	cache->depot_max = depot_max(cache);
 	cache->flags = flags;
 	cache->ctor = ctor;
 	kmm_snprintf(cache->name, sizeof(cache->name), "%s", name ? name : "(unnamed)");
@@ -272,6 +325,7 @@ struct kmm_cache *cache_create(const char *name, size_t size, size_t align, unsi
 	for (int nid = 0; nid < kmm_nr_node_ids; nid++) {
 		kmm_lock_init(&cache->node[nid].list_lock);
 		list_init(&cache->node[nid].partial);
+		depot_init(&cache->node[nid].depot);
 	}
 	kmm_lock(&slab_mutex);
 	list_add_tail(&cache->list, &slab_caches);
@@ -431,6 +485,179 @@ static void flush_objects(struct kmm_cache *cache, void *const *objs, unsigned i
 }
 
 /*
+ * The depot (depot.h).  A magazine is an object of magazine_cache taken from
+ * and given back to its slabs directly (never through a per-CPU stack, so
+ * the depot never recurses); under memcheck it is addressable only while in
+ * use.
+ */
+static struct slab_magazine *magazine_alloc(int nid)
+{
+	void *obj;
+
+	if (!refill_objects(magazine_cache, nid, &obj, 1))
+		return NULL;
+	if (kmm_vg())
+		kmm_vg_undefined(obj, sizeof(struct slab_magazine));
+	return obj;
+}
+
+static void magazine_free(struct slab_magazine *mag)
+{
+	if (kmm_vg())
+		kmm_vg_noaccess(mag, sizeof(*mag));
+	flush_objects(magazine_cache, (void *const *)&mag, 1);
+}
+
+/* No other thread (yet): nothing to hand over, so nothing to park. */
+static inline bool depot_single_threaded(void)
+{
+	return &__libc_single_threaded &&
+	       __atomic_load_n(&__libc_single_threaded, __ATOMIC_RELAXED);
+}
+
+/*
+ * Pop a magazine from @stack, whose pops @lock excludes; NULL when it is
+ * empty or another thread is popping (the caller then goes to the slabs or
+ * makes a magazine: it never waits).
+ */
+static struct slab_magazine *depot_pop(struct __cds_lfs_stack *stack, struct kmm_lock *lock,
+				       unsigned int *nr)
+{
+	struct cds_lfs_node *node;
+
+	if (cds_lfs_empty(stack) || !kmm_trylock(lock))
+		return NULL;
+	node = __cds_lfs_pop(stack);
+	kmm_unlock(lock);
+	if (!node)
+		return NULL;
+	uatomic_dec(nr);
+	return caa_container_of(node, struct slab_magazine, link);
+}
+
+/* Push @mag on @stack unless it holds @max already.  Return: pushed. */
+static bool depot_push(struct __cds_lfs_stack *stack, unsigned int *nr, unsigned int max,
+		       struct slab_magazine *mag)
+{
+	if (uatomic_read(nr) >= max)
+		return false;
+	if (uatomic_add_return(nr, 1) > max) {
+		uatomic_dec(nr);
+		return false;
+	}
+	cds_lfs_push(stack, &mag->link);
+	return true;
+}
+
+static void depot_put_empty(struct slab_depot *d, struct slab_magazine *mag)
+{
+	if (!depot_push(&d->empty, &d->nr_empty, SLAB_DEPOT_EMPTY_MAX, mag))
+		magazine_free(mag);
+}
+
+/*
+ * A batch of @count objects of @cache leaves a full stack: into a magazine
+ * on the depot of its node.  Return: false when the depot is full or no
+ * magazine could be had; the batch is still the caller's.
+ */
+static bool depot_put_batch(struct kmm_cache *cache, void *const *objs, unsigned int count)
+{
+	int nid = addr_to_nid((uintptr_t)objs[0]);
+	struct slab_depot *d = &cache->node[nid].depot;
+	unsigned long bytes = (unsigned long)count * cache->size;
+	struct slab_magazine *mag;
+
+	if (!cache->depot_max || depot_single_threaded() ||
+	    uatomic_read(&d->nr_full) >= cache->depot_max ||
+	    uatomic_read(&depot_parked) + bytes > SLAB_DEPOT_BUDGET)
+		return false;
+	mag = depot_pop(&d->empty, &d->empty_pop, &d->nr_empty);
+	if (!mag)
+		mag = magazine_alloc(nid);
+	if (!mag)
+		return false;
+	memcpy(mag->objs, objs, count * sizeof(*objs));
+	mag->count = count;
+	if (uatomic_add_return(&depot_parked, bytes) > SLAB_DEPOT_BUDGET ||
+	    !depot_push(&d->full, &d->nr_full, cache->depot_max, mag)) {
+		uatomic_sub(&depot_parked, bytes);
+		depot_put_empty(d, mag);
+		return false;
+	}
+	__atomic_fetch_add(&cache->stat[SLAB_STAT_DEPOT_PUT], 1, __ATOMIC_RELAXED);
+	return true;
+}
+
+/* A full magazine of node @nid's depot into @out.  Return: how many objects (0: none). */
+static unsigned int depot_get_batch(struct kmm_cache *cache, int nid, void **out)
+{
+	struct slab_depot *d = &cache->node[nid].depot;
+	struct slab_magazine *mag;
+	unsigned int count;
+
+	if (!cache->depot_max)
+		return 0;
+	mag = depot_pop(&d->full, &d->full_pop, &d->nr_full);
+	if (!mag)
+		return 0;
+	count = mag->count;
+	memcpy(out, mag->objs, count * sizeof(*out));
+	uatomic_sub(&depot_parked, (unsigned long)count * cache->size);
+	depot_put_empty(d, mag);
+	__atomic_fetch_add(&cache->stat[SLAB_STAT_DEPOT_GET], 1, __ATOMIC_RELAXED);
+	return count;
+}
+
+/*
+ * Empty node @nid's depot of @cache: objects to their slabs, magazines to
+ * theirs.  pop_all under the pop lock makes the magazines this thread's.
+ */
+static void depot_drain(struct kmm_cache *cache, int nid)
+{
+	struct slab_depot *d = &cache->node[nid].depot;
+	struct cds_lfs_head *full, *empty;
+	struct cds_lfs_node *node, *next;
+
+	kmm_lock(&d->full_pop);
+	full = __cds_lfs_pop_all(&d->full);
+	kmm_unlock(&d->full_pop);
+	kmm_lock(&d->empty_pop);
+	empty = __cds_lfs_pop_all(&d->empty);
+	kmm_unlock(&d->empty_pop);
+	cds_lfs_for_each_safe(full, node, next)
+	{
+		struct slab_magazine *mag = caa_container_of(node, struct slab_magazine, link);
+
+		uatomic_dec(&d->nr_full);
+		uatomic_sub(&depot_parked, (unsigned long)mag->count * cache->size);
+		flush_objects(cache, mag->objs, mag->count);
+		magazine_free(mag);
+	}
+	cds_lfs_for_each_safe(empty, node, next)
+	{
+		uatomic_dec(&d->nr_empty);
+		magazine_free(caa_container_of(node, struct slab_magazine, link));
+	}
+}
+
+/* Free objects waiting in node @nid's depot of @cache (a view: it changes). */
+static unsigned long depot_objects(struct kmm_cache *cache, int nid)
+{
+	struct slab_depot *d = &cache->node[nid].depot;
+	struct cds_lfs_head *head;
+	struct cds_lfs_node *node;
+	unsigned long count = 0;
+
+	/* Under the pop lock no magazine leaves: walking from the head is safe. */
+	kmm_lock(&d->full_pop);
+	head = CMM_LOAD_SHARED(d->full.head);
+	cds_lfs_for_each(head, node) count +=
+		caa_container_of(node, struct slab_magazine, link)->count;
+	kmm_unlock(&d->full_pop);
+	return count;
+}
+
+/*
  * Order a refill batch of small objects so that neighbours on the stack are
  * at least 128 bytes apart in memory (a stride of ceil(128 / size) through
  * the batch).  Threads that start on one CPU pop consecutive stack entries;
@@ -484,13 +711,21 @@ static __cold void vg_free(struct kmm_cache *cache, void *obj)
  */
 static __noinline void *cache_refill(struct kmm_cache *cache, int nid, unsigned int want)
 {
+	bool any_node = nid == KMM_NUMA_NO_NODE;
 	void *objs[SLAB_BATCH_MAX];
-	unsigned int got = refill_objects(cache, pick_node(nid), objs, want);
+	unsigned int got = 0;
 	int pushed = 0;
 
-	if (!got)
-		return NULL;
-	spread_batch(cache, objs, got);
+	nid = pick_node(nid); /* once: under interleave each call moves to the next node */
+	/* An empty stack takes a whole batch from the depot first. */
+	if (want == cache->batch && any_node)
+		got = depot_get_batch(cache, nid, objs);
+	if (!got) {
+		got = refill_objects(cache, nid, objs, want);
+		if (!got)
+			return NULL;
+		spread_batch(cache, objs, got);
+	}
 	if (got > 1)
 		pushed = percpu_stack_push_bulk(slab_stacks(cache), objs + 1, got - 1);
 	if (pushed < 0)
@@ -528,7 +763,8 @@ static __noinline void cache_overflow(struct kmm_cache *cache, void *obj)
 	void *objs[SLAB_BATCH_MAX];
 	int n = percpu_stack_pop_bulk(stacks, objs, cache->batch);
 
-	if (n > 0)
+	/* To the depot as one batch, for another CPU's refill; else to the slabs. */
+	if (n > 0 && !depot_put_batch(cache, objs, (unsigned int)n))
 		flush_objects(cache, objs, (unsigned int)n);
 	__atomic_fetch_add(&cache->stat[SLAB_STAT_FLUSH], 1, __ATOMIC_RELAXED);
 	if (n < 0 || percpu_stack_push(stacks, obj) != 0)
@@ -603,7 +839,12 @@ static void cache_shrink_locked(struct kmm_cache *cache)
 {
 	for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++)
 		drain_cpu(cache, cpu);
+	for (int nid = 0; nid < kmm_nr_node_ids && cache->depot_max; nid++)
+		depot_drain(cache, nid);
 	release_empty_slabs(cache);
+	/* The drained magazines leave empty slabs in their own cache. */
+	if (cache->depot_max)
+		release_empty_slabs(magazine_cache);
 }
 
 void cache_shrink(struct kmm_cache *cache)
@@ -640,6 +881,8 @@ unsigned long cache_active_objects(struct kmm_cache *cache)
 			active -= cache->objects - slab->inuse;
 		}
 		kmm_unlock(&n->list_lock);
+		if (cache->depot_max)
+			active -= depot_objects(cache, nid);
 	}
 	for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++)
 		active -= percpu_stack_count(cache_cpu(cache, cpu));
@@ -691,6 +934,20 @@ void slab_fork_cpu(enum kmm_fork_op op)
 
 		for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++)
 			kmm_lock_fork(&cache_cpu(cache, cpu)->lock, op);
+	}
+}
+
+void slab_fork_depot(enum kmm_fork_op op)
+{
+	struct kmm_list *pos;
+
+	list_for_each (pos, &slab_caches) {
+		struct kmm_cache *cache = list_entry(pos, struct kmm_cache, list);
+
+		for (int nid = 0; nid < kmm_nr_node_ids; nid++) {
+			kmm_lock_fork(&cache->node[nid].depot.full_pop, op);
+			kmm_lock_fork(&cache->node[nid].depot.empty_pop, op);
+		}
 	}
 }
 
@@ -749,6 +1006,10 @@ static void init_secrets(void)
 int kmem_cache_init(void)
 {
 	init_secrets();
+	/* First: the caches created after it have depots. */
+	magazine_cache = cache_create("kmm-magazine", sizeof(struct slab_magazine), 0, 0, NULL);
+	if (!magazine_cache)
+		return -ENOMEM;
 	for (unsigned int i = 0; i < NR_KMALLOC_CACHES; i++) {
 		char name[32];
 

@@ -36,15 +36,31 @@ static void test_exhaustion_and_recovery(void)
 	KT_CHECK(pages[n / 2] != NULL, "no page after a free");
 	KT_CHECK(kmm_get_free_page(KMM_GFP_KERNEL) == NULL, "a page from nowhere");
 
-	/* A big block needs 16 aligned free pages: free an aligned run. */
-	for (unsigned long i = 0; i < n; i++)
-		if (((uintptr_t)pages[i] & (16 * KMM_PAGE_SIZE - 1)) == 0 && i + 16 <= n) {
-			for (int j = 0; j < 16; j++) {
-				kmm_free_page_va(pages[i + j]);
-				pages[i + j] = NULL;
-			}
-			break;
+	/*
+	 * A big block needs 16 aligned free pages: free an aligned run, all of
+	 * whose pages this test holds (in whatever order they were handed out).
+	 */
+	for (unsigned long i = 0; i < n; i++) {
+		long at[16];
+		int found = 0;
+
+		if ((uintptr_t)pages[i] & (16 * KMM_PAGE_SIZE - 1))
+			continue;
+		for (int j = 0; j < 16; j++) {
+			at[j] = -1;
+			for (unsigned long k = 0; k < n && at[j] < 0; k++)
+				if (pages[k] == (char *)pages[i] + j * KMM_PAGE_SIZE)
+					at[j] = (long)k;
+			found += at[j] >= 0;
 		}
+		if (found < 16)
+			continue;
+		for (int j = 0; j < 16; j++) {
+			kmm_free_page_va(pages[at[j]]);
+			pages[at[j]] = NULL;
+		}
+		break;
+	}
 	big = kmm_get_free_pages(KMM_GFP_KERNEL, 4);
 	KT_CHECK(big != NULL, "order 4 after freeing an aligned run: %s", strerror(errno));
 

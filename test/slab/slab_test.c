@@ -6,13 +6,19 @@
  * slabinfo's format, and misuse (destroying a cache with live objects,
  * freeing an object to the wrong cache, a double free, a free in a slab's
  * tail slack or of a slot never handed out, a free-list link overwritten
- * after free) diagnosed; the secret of the marks is not the stack canary.
+ * after free) diagnosed; the secret of the marks is not the stack canary;
+ * objects passed between threads through the depot are neither lost nor
+ * handed out twice.
  */
 #include "../kt_kmm.h"
 #include "slab/slab.h"
 
 #include <kmm/mempool.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <sys/auxv.h>
+#include <unistd.h>
 
 static void test_size_classes(void)
 {
@@ -414,6 +420,146 @@ static void test_secret(void)
 	kmm_cache_destroy(c);
 }
 
+/*
+ * The depot (the cross-CPU path): a producer thread allocates objects of one
+ * cache and hands them through a ring to a consumer thread, which frees them,
+ * on two CPUs where there are two, while a third thread keeps shrinking the
+ * cache (draining the stacks and the depot under the traffic).  Every object
+ * carries a claim word: the producer swaps in "live, number i" and must find
+ * no live claim (an object handed out twice), the consumer swaps in "free"
+ * and must find its own claim (an object handed to another owner meanwhile).
+ * Then every object is accounted for: none active before and after a
+ * shrink, no slab left, and the batches went through the depot.
+ */
+#define DEPOT_RING 1024
+/* 40 bits of magic and 24 of the object's number: old data passes for a claim 1 in 2^40. */
+#define CLAIM_FREE 0x46524545ULL /* "FREE" */
+#define CLAIM_LIVE 0xc1a1ed0b1e000000ULL
+#define CLAIM_MASK 0xffffffffff000000ULL
+
+struct depot_run {
+	struct kmm_cache *cache;
+	long objects;
+	bool valgrind;
+	void *ring[DEPOT_RING];
+	_Alignas(64) _Atomic long tail;
+	_Alignas(64) _Atomic long head;
+	_Atomic int done, twice, stolen;
+};
+
+static void pin_to(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set); /* best effort: one CPU runs both */
+}
+
+/* The claim word, past the free object's metadata (link and mark). */
+static _Atomic uint64_t *claim(void *obj)
+{
+	return (_Atomic uint64_t *)((char *)obj + 16);
+}
+
+static void *depot_producer(void *arg)
+{
+	struct depot_run *r = arg;
+
+	pin_to(0);
+	for (long i = 0; i < r->objects; i++) {
+		void *o = kmm_cache_alloc(r->cache, 0);
+		uint64_t old;
+
+		if (!o) {
+			atomic_fetch_add(&r->stolen, 1);
+			break;
+		}
+		/* Memcheck: a new object is undefined, its old claim unreadable. */
+		if (r->valgrind) {
+			atomic_store(claim(o), CLAIM_LIVE | (uint64_t)i);
+		} else {
+			old = atomic_exchange(claim(o), CLAIM_LIVE | (uint64_t)i);
+			if ((old & CLAIM_MASK) == CLAIM_LIVE)
+				atomic_fetch_add(&r->twice, 1);
+		}
+		while (i - atomic_load_explicit(&r->head, memory_order_acquire) >= DEPOT_RING)
+			sched_yield();
+		r->ring[i % DEPOT_RING] = o;
+		atomic_store_explicit(&r->tail, i + 1, memory_order_release);
+	}
+	return NULL;
+}
+
+static void *depot_consumer(void *arg)
+{
+	struct depot_run *r = arg;
+
+	pin_to(kmm_nr_cpu_ids > 1 ? 1 : 0);
+	for (long i = 0; i < r->objects; i++) {
+		void *o;
+
+		while (atomic_load_explicit(&r->tail, memory_order_acquire) <= i)
+			sched_yield();
+		o = r->ring[i % DEPOT_RING];
+		if (atomic_exchange(claim(o), CLAIM_FREE) != (CLAIM_LIVE | (uint64_t)i))
+			atomic_fetch_add(&r->stolen, 1);
+		kmm_cache_free(r->cache, o);
+		atomic_store_explicit(&r->head, i + 1, memory_order_release);
+	}
+	atomic_store(&r->done, 1);
+	return NULL;
+}
+
+static void *depot_shrinker(void *arg)
+{
+	struct depot_run *r = arg;
+
+	while (!atomic_load(&r->done)) {
+		cache_shrink(r->cache);
+		usleep(2000);
+	}
+	return NULL;
+}
+
+static void test_depot_producer_consumer(void)
+{
+	static struct depot_run r;
+	unsigned long gets = kt_vmstat("slab_depot_get"), puts = kt_vmstat("slab_depot_put");
+	pthread_t p, c, s;
+
+	r.cache = kmm_cache_create("depot_pc", 64, 0, 0, NULL);
+	KT_REQUIRE(r.cache && r.cache->depot_max >= 2, "create (depot of %u)",
+		   r.cache ? r.cache->depot_max : 0);
+	r.valgrind = kt_under_valgrind();
+	r.objects = r.valgrind ? 5000 : 100000; /* < 2^24 */
+	KT_REQUIRE(!pthread_create(&c, NULL, depot_consumer, &r) &&
+			   !pthread_create(&p, NULL, depot_producer, &r) &&
+			   !pthread_create(&s, NULL, depot_shrinker, &r),
+		   "threads");
+	pthread_join(p, NULL);
+	pthread_join(c, NULL);
+	pthread_join(s, NULL);
+	KT_CHECK(atomic_load(&r.twice) == 0, "%d objects handed out while live",
+		 atomic_load(&r.twice));
+	KT_CHECK(atomic_load(&r.stolen) == 0, "%d objects changed owner (or alloc failed)",
+		 atomic_load(&r.stolen));
+	KT_CHECK(cache_active_objects(r.cache) == 0, "%lu objects active after all frees",
+		 cache_active_objects(r.cache));
+	/* Valgrind runs one thread at a time: the two may share a stack throughout. */
+	KT_CHECK(r.valgrind ||
+			 (kt_vmstat("slab_depot_put") > puts && kt_vmstat("slab_depot_get") > gets),
+		 "no batch went through the depot (%lu puts, %lu gets)",
+		 kt_vmstat("slab_depot_put") - puts, kt_vmstat("slab_depot_get") - gets);
+	cache_shrink(r.cache);
+	KT_CHECK(cache_active_objects(r.cache) == 0, "%lu objects active after shrink",
+		 cache_active_objects(r.cache));
+	KT_CHECK(r.cache->node[0].nr_slabs == 0 && r.cache->node[0].depot.nr_full == 0,
+		 "%lu slabs, %u full batches left after shrink", r.cache->node[0].nr_slabs,
+		 r.cache->node[0].depot.nr_full);
+	kmm_cache_destroy(r.cache);
+}
+
 static void test_misuse(void)
 {
 	kt_expect_death("destroy with live objects", destroy_live, NULL,
@@ -428,4 +574,5 @@ KT_MAIN(KT_TEST(test_size_classes), KT_TEST(test_cache_lifecycle), KT_TEST(test_
 	KT_TEST(test_cache_alignment_and_errors), KT_TEST(test_kmalloc_api),
 	KT_TEST(test_kmalloc_stays_below_vmalloc), KT_TEST(test_slabinfo_format),
 	KT_TEST(test_misuse), KT_TEST(test_free_offset_check), KT_TEST(test_free_in_slack),
-	KT_TEST(test_free_never_allocated), KT_TEST(test_corrupt_link), KT_TEST(test_secret))
+	KT_TEST(test_free_never_allocated), KT_TEST(test_corrupt_link), KT_TEST(test_secret),
+	KT_TEST(test_depot_producer_consumer))
