@@ -37,6 +37,7 @@
 #include "page/internal.h"
 #include "page/pcp.h"
 #include "reclaim.h"
+#include "slab/secure.h"
 #include "slab/slab.h"
 #include "stats.h"
 #include "track.h"
@@ -202,6 +203,7 @@ static void (*const fork_locks[])(enum kmm_fork_op) = {
 	slab_fork_mutex,    /* slab_mutex */
 	slab_fork_cpu,	    /* every cache->cpu[].lock (*) */
 	slab_fork_node,	    /* every cache->node[].list_lock */
+	secure_fork,	    /* KMM_SECURE: every quarantine ring's lock */
 	page_fork_pcp,	    /* pcp_drain_mutex, every pcp->lock (*) */
 	page_fork_zone,	    /* every zone->lock */
 };

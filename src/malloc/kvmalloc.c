@@ -13,6 +13,7 @@
 
 #include "../lib/bug.h"
 #include "../lib/memcheck.h"
+#include "../slab/secure.h"
 #include "kvmalloc.h"
 
 void *kv_alloc_area(size_t size, kmm_gfp_t gfp, int nid, size_t align)
@@ -102,13 +103,14 @@ void *kv_realloc(void *p, size_t size, kmm_gfp_t gfp)
 	size_t old = kv_usable_size(p, page);
 	void *q;
 
-	if (!old)
+	if (!old && !(slab_secure && page)) /* secure: malloc(0)'s usable size is 0 */
 		kmm_panic("invalid free of %p: realloc of a pointer not allocated by libkmm", p);
 	if (size > KV_SIZE_LIMIT)
 		return NULL; /* the block stays as it is */
 	if (kmm_vg() && page)
 		kmm_vg_freelike(p);
-	q = realloc_in_place(p, page, old, size, gfp);
+	/* KMM_SECURE: every realloc moves, so a stale pointer meets the quarantine. */
+	q = slab_secure ? NULL : realloc_in_place(p, page, old, size, gfp);
 	if (kmm_vg() && page)
 		vg_realloc_register(q ? q : p, q ? size : old);
 	if (q)
