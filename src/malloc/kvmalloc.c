@@ -103,6 +103,13 @@ void *kv_realloc(void *p, size_t size, kmm_gfp_t gfp)
 	size_t old = kv_usable_size(p, page);
 	void *q;
 
+	/* A freed or misplaced object is reported as free() reports it. */
+	if (page && (page->flags & (PG_slab | PG_slab_tail)))
+		slab_free_check(page, p);
+	if (page && (page->flags & (PG_buddy | PG_pcp)))
+		kmm_panic("invalid free of %p: realloc after free: double free (the memory is "
+			  "already free)",
+			  p);
 	if (!old && !(slab_secure && page)) /* secure: malloc(0)'s usable size is 0 */
 		kmm_panic("invalid free of %p: realloc of a pointer not allocated by libkmm", p);
 	if (size > KV_SIZE_LIMIT)

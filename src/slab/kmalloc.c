@@ -189,7 +189,7 @@ static __cold size_t secure_ksize(const void *ptr, struct kmm_page *page)
 {
 	if (page->flags & (PG_slab | PG_slab_tail))
 		return secure_object_size(slab_head(page)->private, ptr);
-	if (page->flags == PG_exact && page->inuse)
+	if (page->flags == PG_exact)
 		return secure_run_size(page);
 	return 0;
 }

@@ -265,6 +265,8 @@ static void check_poison(struct kmm_cache *cache, void *obj, const char *when)
 void secure_alloc(struct kmm_cache *cache, void *obj)
 {
 	check_poison(cache, obj, "when it was handed out again");
+	/* While allocated, the link's 8 bytes are redzone too (the mark is cleared). */
+	memset(obj_link(cache, obj), SECURE_POISON, 8);
 	set_tag(cache, obj, cache->object_size, KMM_KIND_MALLOC, STATE_ALLOCATED);
 }
 
@@ -290,7 +292,7 @@ static void check_redzones(struct kmm_cache *cache, void *obj, struct tag t)
 	const unsigned char *bad;
 	char detail[128];
 
-	bad = find_not((char *)obj + t.req, user_end(cache) - t.req, SECURE_POISON);
+	bad = find_not((char *)obj + t.req, user_end(cache) + 8 - t.req, SECURE_POISON);
 	if (!bad && *obj_canary(cache, obj) != canary_of(obj))
 		bad = (unsigned char *)obj_canary(cache, obj);
 	if (!bad)
@@ -330,6 +332,13 @@ bool secure_free(struct kmm_cache *cache, void *obj)
 
 /* ---- page runs ---- */
 
+/*
+ * A secure run is [guard][data: npages][guard] (no front guard for an
+ * alignment above a page).  The descriptor of the first data page, d, is
+ * PG_exact too: free() finds it from the pointer.  d->inuse marks the run,
+ * d->freelist holds the kind and state, d[1].private the size asked for and
+ * d[1].inuse whether there is a front guard.
+ */
 static bool is_secure_run(const struct kmm_page *page)
 {
 	return page->flags == PG_exact && page->inuse == SECURE_RUN;
@@ -337,54 +346,68 @@ static bool is_secure_run(const struct kmm_page *page)
 
 size_t secure_run_size(const struct kmm_page *page)
 {
-	return (size_t)page[1].private;
+	return is_secure_run(page) ? (size_t)page[1].private : 0;
+}
+
+static unsigned long run_pages(const struct kmm_page *d)
+{
+	return MAX(((size_t)d[1].private + PAGE_SIZE - 1) >> PAGE_SHIFT, 1UL);
 }
 
 void *secure_run_alloc(kmm_gfp_t gfp, size_t size, int nid, size_t align)
 {
 	unsigned long npages = MAX((size + PAGE_SIZE - 1) >> PAGE_SHIFT, 1UL);
-	struct kmm_page *page;
+	unsigned int front = align <= PAGE_SIZE;
+	struct kmm_page *page, *d;
 	char *p;
 
-	if (size > KMALLOC_LARGE_MAX - PAGE_SIZE || align > KMALLOC_LARGE_MAX / 2)
+	if (size > KMALLOC_LARGE_MAX - 2 * PAGE_SIZE || align > KMALLOC_LARGE_MAX / 2)
 		return NULL;
-	page = alloc_pages_exact(gfp & ~KMM_GFP_ZERO, MAX(npages + 1, align >> PAGE_SHIFT), nid);
+	page = alloc_pages_exact(gfp & ~KMM_GFP_ZERO, MAX(npages + 1 + front, align >> PAGE_SHIFT),
+				 nid);
 	if (!page)
 		return NULL;
 	if (align > PAGE_SIZE)
 		shrink_pages_exact(page, npages + 1);
-	p = page_to_virt(page);
+	d = page + front;
+	p = page_to_virt(d);
 	if (gfp & KMM_GFP_ZERO)
 		memset(p, 0, size);
 	memset(p + size, SECURE_POISON, (npages << PAGE_SHIFT) - size);
-	page->inuse = SECURE_RUN;
-	page->freelist = KMM_KIND_MALLOC | STATE_ALLOCATED << 4;
-	page[1].private = (void *)size;
-	os_guard(p + (npages << PAGE_SHIFT), PAGE_SIZE); /* may fail: no guard, no harm */
+	if (front) {
+		d->flags = PG_exact;
+		os_guard(page_to_virt(page), PAGE_SIZE); /* may fail: no guard, no harm */
+	}
+	d->inuse = SECURE_RUN;
+	d->freelist = KMM_KIND_MALLOC | STATE_ALLOCATED << 4;
+	d[1].private = (void *)size;
+	d[1].inuse = (uint16_t)front;
+	os_guard(p + (npages << PAGE_SHIFT), PAGE_SIZE);
 	return p;
 }
 
-static __cold __noreturn void report_run(void *p, struct kmm_page *page, const char *what,
+static __cold __noreturn void report_run(void *p, struct kmm_page *d, const char *what,
 					 const char *detail)
 {
-	unsigned int st = page->freelist >> 4, kind = page->freelist & 15;
+	unsigned int st = d->freelist >> 4, kind = d->freelist & 15;
 
 	kmm_panic("%s %p (page run of %lu pages, %s%s%s, %zu bytes asked): %s", what, p,
-		  (unsigned long)page->private - 1, st <= STATE_FREED ? state_name[st] : "corrupt",
+		  run_pages(d), st <= STATE_FREED ? state_name[st] : "corrupt",
 		  st == STATE_ALLOCATED ? " by " : "",
-		  st == STATE_ALLOCATED ? kind_name[kind % 3] : "", secure_run_size(page), detail);
+		  st == STATE_ALLOCATED ? kind_name[kind % 3] : "", secure_run_size(d), detail);
 }
 
-bool secure_run_free(void *p, struct kmm_page *page)
+bool secure_run_free(void *p, struct kmm_page *d)
 {
-	size_t size = secure_run_size(page);
-	size_t bytes = ((unsigned long)page->private - 1) << PAGE_SHIFT;
+	size_t size, bytes;
 	const unsigned char *bad;
 
-	if (!is_secure_run(page))
-		return false;
-	if ((page->freelist >> 4) != STATE_ALLOCATED)
-		report_run(p, page, "invalid free of", "double free (the run is in quarantine)");
+	if (!is_secure_run(d))
+		kmm_panic("invalid free of %p: not the start of a block allocated by malloc", p);
+	size = secure_run_size(d);
+	bytes = run_pages(d) << PAGE_SHIFT;
+	if ((d->freelist >> 4) != STATE_ALLOCATED)
+		report_run(p, d, "invalid free of", "double free (the run is in quarantine)");
 	bad = find_not((char *)p + size, bytes - size, SECURE_POISON);
 	if (bad) {
 		char detail[96];
@@ -392,33 +415,38 @@ bool secure_run_free(void *p, struct kmm_page *page)
 		kmm_snprintf(detail, sizeof(detail),
 			     "redzone overwritten at +%zu (heap buffer overflow)",
 			     (size_t)(bad - (unsigned char *)p));
-		report_run(p, page, "overflow of", detail);
+		report_run(p, d, "overflow of", detail);
 	}
 	memset(p, 0, size);
-	page->freelist = (uint16_t)((page->freelist & 15) | STATE_FREED << 4);
+	d->freelist = (uint16_t)((d->freelist & 15) | STATE_FREED << 4);
 	quarantine_push(p, NULL, bytes);
 	return true;
 }
 
 static void run_release(void *p)
 {
-	struct kmm_page *page = virt_to_page_checked(p);
-	size_t size = secure_run_size(page);
-	size_t bytes = ((unsigned long)page->private - 1) << PAGE_SHIFT;
-	const unsigned char *bad = find_not(p, size, 0);
+	struct kmm_page *d = virt_to_page_checked(p);
+	unsigned long npages = run_pages(d);
+	unsigned int front = d[1].inuse;
+	const unsigned char *bad = find_not(p, secure_run_size(d), 0);
 
 	if (bad) {
 		char detail[96];
 
 		kmm_snprintf(detail, sizeof(detail), "byte +%zu is 0x%02x, not 0",
 			     (size_t)(bad - (unsigned char *)p), *bad);
-		report_run(p, page, "write after free to", detail);
+		report_run(p, d, "write after free to", detail);
 	}
-	os_commit((char *)p + bytes, PAGE_SIZE);
-	page->inuse = 0;
-	page->freelist = 0;
-	page[1].private = NULL;
-	free_pages_exact(page);
+	os_commit((char *)p + (npages << PAGE_SHIFT), PAGE_SIZE);
+	if (front)
+		os_commit((char *)p - PAGE_SIZE, PAGE_SIZE);
+	d->inuse = 0;
+	d->freelist = 0;
+	d[1].private = NULL;
+	d[1].inuse = 0;
+	if (front)
+		d->flags = 0;
+	free_pages_exact(d - front);
 }
 
 /* ---- the quarantine ---- */
