@@ -72,7 +72,8 @@ static unsigned int aligned_index(size_t size, size_t align)
 {
 	unsigned int idx = kmalloc_index(ALIGN_UP(size, align));
 
-	while (idx < NR_KMALLOC_CACHES && kmalloc_size(idx) % align)
+	/* The stride: KMM_SECURE's slots hold a redzone past each object. */
+	while (idx < NR_KMALLOC_CACHES && kmalloc_caches[idx]->size % align)
 		idx++;
 	return idx;
 }

@@ -361,8 +361,8 @@ void *secure_run_alloc(kmm_gfp_t gfp, size_t size, int nid, size_t align)
 	struct kmm_page *page, *d;
 	char *p;
 
-	if (size > KMALLOC_LARGE_MAX - 2 * PAGE_SIZE || align > KMALLOC_LARGE_MAX / 2)
-		return NULL;
+	if (npages + 1 + front > MAX_ORDER_NR_PAGES || align > KMALLOC_LARGE_MAX)
+		return NULL; /* kv_alloc() takes a vmalloc area */
 	page = alloc_pages_exact(gfp & ~KMM_GFP_ZERO, MAX(npages + 1 + front, align >> PAGE_SHIFT),
 				 nid);
 	if (!page)
