@@ -87,6 +87,9 @@ static int start_kernel(void)
 	ret = kmem_cache_init();
 	if (ret)
 		return ret;
+	/* KMM_SECURE's reports name the call sites when KMM_TRACK records them. */
+	if (kmm_config.track)
+		secure_describe = track_describe;
 
 	/* mm_init() -> vmalloc_init(): the vmalloc region. */
 	ret = vmalloc_init();

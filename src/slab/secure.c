@@ -62,6 +62,7 @@
 enum { STATE_ALLOCATED = 1, STATE_FREED = 2 };
 
 bool slab_secure;
+void (*secure_describe)(const void *p, char *buf, size_t n);
 static unsigned long nr_guards;
 
 struct qentry {
@@ -145,10 +146,13 @@ static __cold __noreturn void report(struct kmm_cache *cache, void *obj, const c
 				     const char *detail)
 {
 	struct tag t = get_tag(cache, obj);
+	char sites[192] = "";
 
-	kmm_panic("%s %p (cache %s, object %u, %s%s%s, %zu bytes asked): %s", what, obj,
+	if (secure_describe)
+		secure_describe(obj, sites, sizeof(sites));
+	kmm_panic("%s %p (cache %s, object %u, %s%s%s, %zu bytes asked%s): %s", what, obj,
 		  cache->name, obj_index(cache, obj), state_name[t.state], t.state ? " by " : "",
-		  t.state ? kind_name[t.kind] : "", t.req, detail);
+		  t.state ? kind_name[t.kind] : "", t.req, sites, detail);
 }
 
 /* The first byte of [@p, @p + @n) that is not @c, or NULL. */
@@ -390,11 +394,15 @@ static __cold __noreturn void report_run(void *p, struct kmm_page *d, const char
 					 const char *detail)
 {
 	unsigned int st = d->freelist >> 4, kind = d->freelist & 15;
+	char sites[192] = "";
 
-	kmm_panic("%s %p (page run of %lu pages, %s%s%s, %zu bytes asked): %s", what, p,
+	if (secure_describe)
+		secure_describe(p, sites, sizeof(sites));
+	kmm_panic("%s %p (page run of %lu pages, %s%s%s, %zu bytes asked%s): %s", what, p,
 		  run_pages(d), st <= STATE_FREED ? state_name[st] : "corrupt",
 		  st == STATE_ALLOCATED ? " by " : "",
-		  st == STATE_ALLOCATED ? kind_name[kind % 3] : "", secure_run_size(d), detail);
+		  st == STATE_ALLOCATED ? kind_name[kind % 3] : "", secure_run_size(d), sites,
+		  detail);
 }
 
 bool secure_run_free(void *p, struct kmm_page *d)

@@ -20,6 +20,8 @@ enum kmm_alloc_kind {
 };
 
 extern bool slab_secure;
+/* Set at start-up with KMM_TRACK=1: the call sites of a block, for the reports. */
+extern void (*secure_describe)(const void *p, char *buf, size_t n);
 
 /* Start-up: the quarantine rings.  Return: 0 or -ENOMEM. */
 int secure_init(void);

@@ -8,7 +8,9 @@
  *     --env NAME=VALUE               and this in their environment (repeatable)
  *     --libkmm                       the allocator is libkmm: an abort counts only
  *                                    with a "libkmm: " message
- *     --expect default|secure        assert what libkmm's mode must catch (see below)
+ *     --expect default|secure|secure-track
+ *                                    assert what libkmm's mode must catch (see below);
+ *                                    secure-track: its reports name the call sites too
  *     --min N                        assert that at least N cases are caught
  *     --table                        print one line per case
  *
@@ -56,6 +58,7 @@ struct expect {
 	const char *category;
 	const char *needle;
 	bool fault_ok;
+	bool sites; /* a secure report: with KMM_TRACK=1 it names the call sites */
 };
 
 /* What each mode of libkmm catches, and the message it must print. */
@@ -66,19 +69,19 @@ static const struct expect expect_default[] = {
 };
 
 static const struct expect expect_secure[] = {
-	{ "double free", "double free", false },
-	{ "invalid free", "invalid free of", false },
-	{ "overflow", "overflow of", true },
-	{ "overflow 1 MiB", "overflow of", true },
-	{ "underflow", "underflow of", true },
-	{ "write after free", "write after free to", false },
-	{ "read after free", NULL, false },
-	{ "zero_on_malloc", NULL, false },
-	{ "malloc_reuse", NULL, false },
-	{ "realloc_reuse", NULL, false },
-	{ "delete mismatch", "mismatched delete of", false },
-	{ "sized delete", "mismatched sized delete of", false },
-	{ NULL, NULL, false },
+	{ "double free", "double free", false, false },
+	{ "invalid free", "invalid free of", false, false },
+	{ "overflow", "overflow of", true, true },
+	{ "overflow 1 MiB", "overflow of", true, true },
+	{ "underflow", "underflow of", true, true },
+	{ "write after free", "write after free to", false, true },
+	{ "read after free", NULL, false, false },
+	{ "zero_on_malloc", NULL, false, false },
+	{ "malloc_reuse", NULL, false, false },
+	{ "realloc_reuse", NULL, false, false },
+	{ "delete mismatch", "mismatched delete of", false, true },
+	{ "sized delete", "mismatched sized delete of", false, true },
+	{ NULL, NULL, false, false },
 };
 
 static struct run runs[MAX_RUNS];
@@ -87,6 +90,7 @@ static const char *preload;
 static const char *envs[MAX_ENV];
 static int nr_envs;
 static bool is_libkmm;
+static bool want_sites; /* --expect secure-track */
 
 static int run_one(const char *name, const char *size)
 {
@@ -207,7 +211,9 @@ static int check_expect(const struct expect *e)
 			else if (!e->needle)
 				ok = caught(r);
 			else
-				ok = r->result == CAUGHT_MSG && strstr(r->msg, e->needle);
+				ok = r->result == CAUGHT_MSG && strstr(r->msg, e->needle) &&
+				     (!want_sites || !e->sites ||
+				      strstr(r->msg, "; allocated by "));
 			if (!ok) {
 				printf("FAIL %s/%zu (%s): %s, expected %s%s; stderr: %s\n",
 				       r->c->name, r->size, e->category, result_name[r->result],
@@ -241,7 +247,8 @@ int main(int argc, char **argv)
 			is_libkmm = true;
 		} else if (!strcmp(argv[i], "--expect") && i + 1 < argc) {
 			i++;
-			expect = !strcmp(argv[i], "secure") ? expect_secure : expect_default;
+			want_sites = !strcmp(argv[i], "secure-track");
+			expect = !strncmp(argv[i], "secure", 6) ? expect_secure : expect_default;
 		} else if (!strcmp(argv[i], "--min") && i + 1 < argc) {
 			min = atoi(argv[++i]);
 		} else if (!strcmp(argv[i], "--table")) {
