@@ -516,6 +516,38 @@ static void quarantine_push(void *ptr, struct kmm_cache *cache, size_t bytes)
 		release(&out[i]);
 }
 
+void secure_drain(struct kmm_cache *cache)
+{
+	if (!slab_secure)
+		return;
+	for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++) {
+		struct quarantine *q = &rings[cpu];
+		struct qentry out[64];
+		unsigned int n;
+
+		do {
+			unsigned int keep = 0;
+
+			n = 0;
+			kmm_lock(&q->lock);
+			for (unsigned int i = 0; i < q->count; i++) {
+				struct qentry e = q->e[(q->head + i) % SECURE_QUARANTINE_SLOTS];
+
+				if ((!cache || e.cache == cache) && n < ARRAY_SIZE(out)) {
+					out[n++] = e;
+					q->bytes -= e.bytes;
+				} else {
+					q->e[(q->head + keep++) % SECURE_QUARANTINE_SLOTS] = e;
+				}
+			}
+			q->count = keep;
+			kmm_unlock(&q->lock);
+			for (unsigned int i = 0; i < n; i++)
+				release(&out[i]);
+		} while (n == ARRAY_SIZE(out));
+	}
+}
+
 /* At exit: the blocks still held must be untouched since their free. */
 static __attribute__((destructor)) void secure_exit_check(void)
 {

@@ -52,6 +52,9 @@ size_t secure_run_size(const struct kmm_page *page);
 void secure_set_kind(void *p, enum kmm_alloc_kind kind);
 void secure_check_delete(void *p, enum kmm_alloc_kind kind, size_t size);
 
+/* Release the blocks of @cache (NULL: all blocks) held in quarantine, checked. */
+void secure_drain(struct kmm_cache *cache);
+
 /* fork(): every quarantine ring's lock. */
 void secure_fork(enum kmm_fork_op op);
 

@@ -622,6 +622,8 @@ static void release_empty_slabs(struct kmm_cache *cache)
 /* Context: slab_mutex. */
 static void cache_shrink_locked(struct kmm_cache *cache)
 {
+	if (slab_secure)
+		secure_drain(cache);
 	for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++)
 		drain_cpu(cache, cpu);
 	release_empty_slabs(cache);
@@ -638,6 +640,8 @@ void slab_shrink_all(void)
 {
 	struct kmm_list *pos;
 
+	if (slab_secure) /* the page runs in quarantine too */
+		secure_drain(NULL);
 	kmm_lock(&slab_mutex);
 	list_for_each (pos, &slab_caches)
 		cache_shrink_locked(list_entry(pos, struct kmm_cache, list));
