@@ -125,9 +125,29 @@ static inline struct kmm_page *obj_to_slab(const void *obj)
 	return slab_head(virt_to_page_checked(obj));
 }
 
+/*
+ * The report names the cache, the object the pointer falls in (index and
+ * offset into it, of the slab's count) and, for a free of an object start,
+ * its state.
+ */
 void slab_bad_free(struct kmm_cache *cache, const void *obj, const char *why)
 {
-	kmm_panic("invalid free of %p (%s, cache %s): %s", obj, "slab object", cache->name, why);
+	uint64_t off = (uintptr_t)obj & ((PAGE_SIZE << cache->order) - 1);
+	unsigned int idx = (unsigned int)(off / cache->size),
+		     in = (unsigned int)(off % cache->size);
+
+	if (idx >= cache->objects)
+		kmm_panic("invalid free of %p (%s, cache %s): %s (byte %u of the slack after "
+			  "object %u)",
+			  obj, "slab object", cache->name, why, (unsigned int)(off - cache->used),
+			  cache->objects - 1);
+	if (in)
+		kmm_panic("invalid free of %p (%s, cache %s): %s (byte %u of object %u of %u, "
+			  "at %p)",
+			  obj, "slab object", cache->name, why, in, idx, cache->objects,
+			  (const char *)obj - in);
+	kmm_panic("invalid free of %p (%s, cache %s): %s (object %u of %u, already free)", obj,
+		  "slab object", cache->name, why, idx, cache->objects);
 }
 
 void slab_bad_offset(struct kmm_cache *cache, const void *obj)
@@ -135,8 +155,9 @@ void slab_bad_offset(struct kmm_cache *cache, const void *obj)
 	uint64_t off = (uintptr_t)obj & ((PAGE_SIZE << cache->order) - 1);
 
 	slab_bad_free(cache, obj,
-		      off % cache->size ? "not the start of an object"
-					: "in the slab's tail slack, past its last object");
+		      off % cache->size && off < cache->used
+			      ? "not the start of an object"
+			      : "in the slab's tail slack, past its last object");
 }
 
 static __cold __noreturn void slab_bad_link(struct kmm_cache *cache, struct kmm_page *slab,
