@@ -494,10 +494,14 @@ static __cold void *new_nothrow_failed(size_t size, size_t align)
 	}
 }
 
-/* KMM_SECURE: record which operator allocated @p, for the delete checks. */
+/*
+ * Record which operator allocated @p, for the delete checks: of every block
+ * in KMM_SECURE, of page runs in every mode (their new and delete take the
+ * slow paths; a slab object's take the fast ones, which record nothing).
+ */
 static inline void *new_kind(void *p, enum kmm_alloc_kind kind)
 {
-	if (unlikely(slab_secure) && p)
+	if (p)
 		secure_set_kind(p, kind);
 	return p;
 }
@@ -577,10 +581,10 @@ __export void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t size, size_t align, con
 }
 
 /*
- * delete: free's fast path, with slow paths of their own that, in KMM_SECURE,
- * first check that the block came from the matching new (delete for new,
- * delete[] for new[]) and, for the sized forms, that the size is the one
- * asked for (@size 0: not checked).  Reached by a tail call: RET_IP is the
+ * delete: free's fast path, with slow paths of their own that first check
+ * that the block came from the matching new (delete for new, delete[] for
+ * new[]) and, for the sized forms, that the size is the one asked for (@size
+ * 0: not checked): in KMM_SECURE for every block, in every mode for page runs.  Reached by a tail call: RET_IP is the
  * program's.
  */
 static __cold void delete_slab_slow(struct kmm_cache *cache, void *p, enum kmm_alloc_kind kind,
@@ -598,8 +602,7 @@ static __cold void delete_slow(void *p, struct kmm_page *page, enum kmm_alloc_ki
 {
 	if (!page && !__atomic_load_n(&kmm_initialized, __ATOMIC_ACQUIRE))
 		kmm_panic("invalid free of %p: not allocated by libkmm", p);
-	if (slab_secure)
-		secure_check_delete(p, kind, size);
+	secure_check_delete(p, kind, size);
 	if (kmm_tracking())
 		track_free(p, RET_IP);
 	kv_free(p, page);

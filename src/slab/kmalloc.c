@@ -52,7 +52,10 @@ static void *kmalloc_large(size_t size, kmm_gfp_t gfp, int nid, size_t align)
 	npages = MAX((size + PAGE_SIZE - 1) >> PAGE_SHIFT, 1UL);
 	if (align <= PAGE_SIZE) {
 		page = alloc_pages_exact(gfp, npages, nid);
-		return page ? page_to_virt(page) : NULL;
+		if (!page)
+			return NULL;
+		page->freelist = 0; /* the C++ kind: malloc (secure.c) */
+		return page_to_virt(page);
 	}
 	/*
 	 * A buddy block of 2^k pages is aligned to 2^k pages: take a run whose
@@ -62,6 +65,7 @@ static void *kmalloc_large(size_t size, kmm_gfp_t gfp, int nid, size_t align)
 	if (!page)
 		return NULL;
 	shrink_pages_exact(page, npages);
+	page->freelist = 0;
 	if (gfp & KMM_GFP_ZERO)
 		memset(page_to_virt(page), 0, npages << PAGE_SHIFT);
 	return page_to_virt(page);

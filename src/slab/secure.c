@@ -582,6 +582,34 @@ void secure_fork(enum kmm_fork_op op)
 
 /* ---- C++ ---- */
 
+static const char *delete_name(enum kmm_alloc_kind kind)
+{
+	return kind == KMM_KIND_NEW_ARRAY ? "delete[]" : "delete";
+}
+
+/*
+ * Every build: a page run (the default layout) keeps its kind in
+ * head->freelist, which kmalloc clears for each new run; delete and new
+ * reach their slow paths for runs, so the check costs the fast paths nothing.
+ * A sized delete must name a size of the run's page count.
+ */
+static void run_check_delete(void *p, struct kmm_page *page, enum kmm_alloc_kind kind, size_t size)
+{
+	unsigned long npages = (unsigned long)page->private;
+	unsigned int k = page->freelist & 15;
+
+	if (k == KMM_KIND_MALLOC)
+		return;
+	if (k != kind)
+		kmm_panic("mismatched delete of %p (page run of %lu pages, allocated by %s): freed "
+			  "with %s",
+			  p, npages, kind_name[k % 3], delete_name(kind));
+	if (size && (size + PAGE_SIZE - 1) >> PAGE_SHIFT != npages)
+		kmm_panic("mismatched sized delete of %p (page run of %lu pages, allocated by %s): "
+			  "sized %s of %zu bytes",
+			  p, npages, kind_name[k % 3], delete_name(kind), size);
+}
+
 void secure_set_kind(void *p, enum kmm_alloc_kind kind)
 {
 	struct kmm_page *page = p ? virt_to_page_checked(p) : NULL;
@@ -595,12 +623,9 @@ void secure_set_kind(void *p, enum kmm_alloc_kind kind)
 		set_tag(cache, p, t.req, kind, STATE_ALLOCATED);
 	} else if (is_secure_run(page)) {
 		page->freelist = (uint16_t)(kind | STATE_ALLOCATED << 4);
+	} else if (page->flags == PG_exact) {
+		page->freelist = (uint16_t)kind;
 	}
-}
-
-static const char *delete_name(enum kmm_alloc_kind kind)
-{
-	return kind == KMM_KIND_NEW_ARRAY ? "delete[]" : "delete";
 }
 
 void secure_check_delete(void *p, enum kmm_alloc_kind kind, size_t size)
@@ -637,5 +662,7 @@ void secure_check_delete(void *p, enum kmm_alloc_kind kind, size_t size)
 				     delete_name(kind), size);
 			report_run(p, page, "mismatched sized delete of", detail);
 		}
+	} else if (page->flags == PG_exact && !((uintptr_t)p & (PAGE_SIZE - 1))) {
+		run_check_delete(p, page, kind, size);
 	}
 }

@@ -58,14 +58,18 @@ struct expect {
 	const char *category;
 	const char *needle;
 	bool fault_ok;
-	bool sites; /* a secure report: with KMM_TRACK=1 it names the call sites */
+	bool sites;	 /* a secure report: with KMM_TRACK=1 it names the call sites */
+	size_t min_size; /* only the cases of this size and up */
 };
 
 /* What each mode of libkmm catches, and the message it must print. */
 static const struct expect expect_default[] = {
-	{ "double free", "double free", false },
-	{ "invalid free", "invalid free of", false },
-	{ NULL, NULL, false },
+	{ "double free", "double free", false, false, 0 },
+	{ "invalid free", "invalid free of", false, false, 0 },
+	/* Page runs: new and delete take the slow paths, which check the kind. */
+	{ "delete mismatch", "mismatched delete of", false, false, 256 * 1024 },
+	{ "sized delete", "mismatched sized delete of", false, false, 256 * 1024 },
+	{ NULL, NULL, false, false, 0 },
 };
 
 static const struct expect expect_secure[] = {
@@ -203,7 +207,7 @@ static int check_expect(const struct expect *e)
 			const struct run *r = &runs[i];
 			bool ok;
 
-			if (strcmp(r->c->category, e->category))
+			if (strcmp(r->c->category, e->category) || r->size < e->min_size)
 				continue;
 			cases++;
 			if (r->result == CAUGHT_FAULT)
