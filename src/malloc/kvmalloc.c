@@ -116,8 +116,15 @@ void *kv_realloc(void *p, size_t size, kmm_gfp_t gfp)
 		return NULL; /* the block stays as it is */
 	if (kmm_vg() && page)
 		kmm_vg_freelike(p);
-	/* KMM_SECURE: every realloc moves, so a stale pointer meets the quarantine. */
-	q = slab_secure ? NULL : realloc_in_place(p, page, old, size, gfp);
+	/*
+	 * KMM_SECURE: a slab object keeps its place within its class (its red
+	 * zone moves), a page run always moves (a new guarded run; the old one
+	 * goes to the quarantine), a vmalloc area as in every mode.
+	 */
+	if (slab_secure && page)
+		q = secure_realloc_in_place(p, page, size);
+	else
+		q = realloc_in_place(p, page, old, size, gfp);
 	if (kmm_vg() && page)
 		vg_realloc_register(q ? q : p, q ? size : old);
 	if (q)

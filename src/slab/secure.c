@@ -55,6 +55,7 @@
 
 #define SECURE_POISON 0xcc
 #define SECURE_MAX_GUARDS 8192
+#define SECURE_ALLOC_CHECK 256 /* bytes of a reused object checked at allocation */
 #define SECURE_QUARANTINE_SLOTS 1024
 #define SECURE_QUARANTINE_BYTES (4UL << 20)
 #define SECURE_RUN 0x5ec0 /* head->inuse of a secure page run */
@@ -249,7 +250,7 @@ void secure_discard_slab(struct kmm_cache *cache, struct kmm_page *slab)
 }
 
 /* A freed object must hold zeros (its mark and link are in the metadata). */
-static void check_poison(struct kmm_cache *cache, void *obj, const char *when)
+static void check_poison(struct kmm_cache *cache, void *obj, const char *when, size_t limit)
 {
 	const unsigned char *bad;
 	char detail[96];
@@ -258,7 +259,7 @@ static void check_poison(struct kmm_cache *cache, void *obj, const char *when)
 		report(cache, obj, "write after free to", "its free metadata was overwritten");
 	if (cache->ctor)
 		return;
-	bad = find_not(obj, cache->object_size, 0);
+	bad = find_not(obj, MIN(cache->object_size, limit), 0);
 	if (!bad)
 		return;
 	kmm_snprintf(detail, sizeof(detail), "byte +%zu is 0x%02x, not 0 (found %s)",
@@ -268,7 +269,11 @@ static void check_poison(struct kmm_cache *cache, void *obj, const char *when)
 
 void secure_alloc(struct kmm_cache *cache, void *obj)
 {
-	check_poison(cache, obj, "when it was handed out again");
+	/*
+	 * The whole object was checked when it left the quarantine: here only
+	 * its first bytes, where a stale pointer most often writes.
+	 */
+	check_poison(cache, obj, "when it was handed out again", SECURE_ALLOC_CHECK);
 	/* While allocated, the link's 8 bytes are redzone too (the mark is cleared). */
 	memset(obj_link(cache, obj), SECURE_POISON, 8);
 	set_tag(cache, obj, cache->object_size, KMM_KIND_MALLOC, STATE_ALLOCATED);
@@ -280,6 +285,25 @@ void secure_set_size(struct kmm_cache *cache, void *obj, size_t size)
 		return;
 	memset((char *)obj + size, SECURE_POISON, cache->object_size - size);
 	set_tag(cache, obj, size, KMM_KIND_MALLOC, STATE_ALLOCATED);
+}
+
+void *secure_realloc_in_place(void *p, struct kmm_page *page, size_t size)
+{
+	struct kmm_cache *cache;
+	struct tag t;
+
+	if (!(page->flags & (PG_slab | PG_slab_tail)))
+		return NULL; /* a page run moves, into a new guarded run */
+	cache = slab_head(page)->private;
+	t = get_tag(cache, p);
+	if (t.state != STATE_ALLOCATED || !size || size > cache->object_size)
+		return NULL;
+	if (size > t.req) /* the new bytes come from the red zone: not the program's */
+		memset((char *)p + t.req, 0, size - t.req);
+	else
+		memset((char *)p + size, SECURE_POISON, t.req - size);
+	set_tag(cache, p, size, t.kind, STATE_ALLOCATED);
+	return p;
 }
 
 size_t secure_object_size(struct kmm_cache *cache, const void *obj)
@@ -480,7 +504,7 @@ static void release(struct qentry *e)
 		run_release(e->ptr);
 		return;
 	}
-	check_poison(e->cache, e->ptr, "when it left the quarantine");
+	check_poison(e->cache, e->ptr, "when it left the quarantine", SIZE_MAX);
 	__cache_free_slow(e->cache, e->ptr);
 }
 
@@ -561,7 +585,7 @@ static __attribute__((destructor)) void secure_exit_check(void)
 			struct qentry *e = &q->e[(q->head + i) % SECURE_QUARANTINE_SLOTS];
 
 			if (e->cache) {
-				check_poison(e->cache, e->ptr, "at exit");
+				check_poison(e->cache, e->ptr, "at exit", SIZE_MAX);
 			} else if (find_not(e->ptr, secure_run_size(virt_to_page_checked(e->ptr)),
 					    0)) {
 				report_run(e->ptr, virt_to_page_checked(e->ptr),

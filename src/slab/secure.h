@@ -40,6 +40,8 @@ void secure_alloc(struct kmm_cache *cache, void *obj);
 void secure_set_size(struct kmm_cache *cache, void *obj, size_t size);
 /* cache_free_slow(): check, poison and quarantine @obj.  Return: true if held back. */
 bool secure_free(struct kmm_cache *cache, void *obj);
+/* realloc: a slab object at @p (descriptor @page) keeps its place for @size.  Return: @p or NULL. */
+void *secure_realloc_in_place(void *p, struct kmm_page *page, size_t size);
 /* The bytes asked for at @obj, a slab object. */
 size_t secure_object_size(struct kmm_cache *cache, const void *obj);
 
