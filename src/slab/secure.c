@@ -233,20 +233,28 @@ unsigned int secure_new_slab(struct kmm_cache *cache, struct kmm_page *slab, uin
 		order[i] = order[j];
 		order[j] = t;
 	}
+	/* slab[1] (order >= 1) is a tail page: its inuse says the slab has a guard. */
+	slab[1].inuse = 0;
 	if (__atomic_add_fetch(&nr_guards, 1, __ATOMIC_RELAXED) > SECURE_MAX_GUARDS ||
 	    os_guard(base + (PAGE_SIZE << cache->order) - PAGE_SIZE, PAGE_SIZE))
 		__atomic_fetch_sub(&nr_guards, 1, __ATOMIC_RELAXED);
+	else
+		slab[1].inuse = 1;
 	return n;
 }
 
-void secure_discard_slab(struct kmm_cache *cache, struct kmm_page *slab)
+bool secure_discard_slab(struct kmm_cache *cache, struct kmm_page *slab)
 {
 	char *guard = (char *)page_to_virt(slab) + (PAGE_SIZE << cache->order) - PAGE_SIZE;
 
-	/* mprotect() of an open page succeeds too: the counter may drift high, never low. */
-	if (os_commit(guard, PAGE_SIZE) == 0)
+	/* A guard that cannot be opened again keeps its slab's pages out of the buddy. */
+	if (slab[1].inuse && os_commit(guard, PAGE_SIZE))
+		return false;
+	if (slab[1].inuse)
 		__atomic_fetch_sub(&nr_guards, 1, __ATOMIC_RELAXED);
+	slab[1].inuse = 0;
 	slab->inuse = 0;
+	return true;
 }
 
 /* A freed object must hold zeros (its mark and link are in the metadata). */
@@ -469,9 +477,10 @@ static void run_release(void *p)
 			     (size_t)(bad - (unsigned char *)p), *bad);
 		report_run(p, d, "write after free to", detail);
 	}
-	os_commit((char *)p + (npages << PAGE_SHIFT), PAGE_SIZE);
-	if (front)
-		os_commit((char *)p - PAGE_SIZE, PAGE_SIZE);
+	/* A guard that cannot be opened again keeps the run out of the buddy. */
+	if (os_commit((char *)p + (npages << PAGE_SHIFT), PAGE_SIZE) ||
+	    (front && os_commit((char *)p - PAGE_SIZE, PAGE_SIZE)))
+		return;
 	d->inuse = 0;
 	d->freelist = 0;
 	d[1].private = NULL;

@@ -32,8 +32,8 @@ void secure_cache_layout(struct kmm_cache *cache);
  * Return: how many slots go on the free list, in the random order written to @order.
  */
 unsigned int secure_new_slab(struct kmm_cache *cache, struct kmm_page *slab, uint16_t *order);
-/* discard_slab(): open the guard page again. */
-void secure_discard_slab(struct kmm_cache *cache, struct kmm_page *slab);
+/* discard_slab(): open the guard page again.  Return: false if it cannot be (keep the pages). */
+bool secure_discard_slab(struct kmm_cache *cache, struct kmm_page *slab);
 /* cache_alloc_slow(): check @obj for writes after free; mark it allocated. */
 void secure_alloc(struct kmm_cache *cache, void *obj);
 /* kmalloc: the block at @obj holds @size bytes; the rest of the object is redzone. */

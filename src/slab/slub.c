@@ -349,8 +349,8 @@ static struct kmm_page *new_slab(struct kmm_cache *cache, int nid)
 
 static void discard_slab(struct kmm_cache *cache, struct kmm_page *slab)
 {
-	if (slab_secure)
-		secure_discard_slab(cache, slab);
+	if (slab_secure && !secure_discard_slab(cache, slab))
+		return;
 	for (unsigned long i = 1; i < (1UL << cache->order); i++) {
 		slab[i].flags = 0;
 		slab[i].private = NULL;
