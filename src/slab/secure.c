@@ -651,8 +651,11 @@ void secure_set_kind(void *p, enum kmm_alloc_kind kind)
 		return;
 	if (page->flags & (PG_slab | PG_slab_tail)) {
 		struct kmm_cache *cache = slab_head(page)->private;
-		struct tag t = get_tag(cache, p);
+		struct tag t;
 
+		if (!slab_secure) /* no tag in the default layout */
+			return;
+		t = get_tag(cache, p);
 		set_tag(cache, p, t.req, kind, STATE_ALLOCATED);
 	} else if (is_secure_run(page)) {
 		page->freelist = (uint16_t)(kind | STATE_ALLOCATED << 4);
@@ -670,8 +673,11 @@ void secure_check_delete(void *p, enum kmm_alloc_kind kind, size_t size)
 		return;
 	if (page->flags & (PG_slab | PG_slab_tail)) {
 		struct kmm_cache *cache = slab_head(page)->private;
-		struct tag t = get_tag(cache, p);
+		struct tag t;
 
+		if (!slab_secure) /* no tag in the default layout */
+			return;
+		t = get_tag(cache, p);
 		if (t.state != STATE_ALLOCATED)
 			return; /* the free reports it */
 		if (t.kind != KMM_KIND_MALLOC && t.kind != kind) {
