@@ -37,6 +37,7 @@
 #include "../src/malloc/kvmalloc.h"
 #include "../src/page/pcp.h"
 #include "../src/reclaim.h"
+#include "../src/slab/secure.h"
 #include "../src/slab/slab.h"
 #include "../src/track.h"
 #include "../src/vmalloc/vmalloc.h"
@@ -555,116 +556,205 @@ static __cold void *new_nothrow_failed(size_t size, size_t align)
 	}
 }
 
-/* operator new past malloc's fast path; a tail call: RET_IP is the program's. */
+/*
+ * Record which operator allocated @p, for the delete checks: of every block
+ * in KMM_SECURE, of page runs in every mode (their new and delete take the
+ * slow paths; a slab object's take the fast ones, which record nothing).
+ */
+static inline void *new_kind(void *p, enum kmm_alloc_kind kind)
+{
+	if (p)
+		secure_set_kind(p, kind);
+	return p;
+}
+
+/*
+ * operator new and new[] past malloc's fast path, reached by a tail call:
+ * RET_IP is the program's.  The two are separate functions so that the
+ * secure mode knows which allocated a block; their fast paths are malloc's.
+ */
 static __cold void *cxx_new_slow(size_t size)
 {
 	void *p = malloc_from(size, RET_IP);
 
-	return likely(p) ? p : new_failed(size, 0);
+	return new_kind(likely(p) ? p : new_failed(size, 0), KMM_KIND_NEW);
 }
 
-static __always_inline void *cxx_new(size_t size)
+static __cold void *cxx_new_array_slow(size_t size)
+{
+	void *p = malloc_from(size, RET_IP);
+
+	return new_kind(likely(p) ? p : new_failed(size, 0), KMM_KIND_NEW_ARRAY);
+}
+
+static __always_inline void *cxx_new_aligned(size_t size, size_t align, enum kmm_alloc_kind kind)
+{
+	void *p = tracked(alloc_aligned(align, size), RET_IP);
+
+	return new_kind(likely(p) ? p : new_failed(size, align), kind);
+}
+
+static __always_inline void *cxx_new_nothrow(size_t size, size_t align, enum kmm_alloc_kind kind)
+{
+	void *p = new_try(size, align, RET_IP);
+
+	return new_kind(likely(p) ? p : new_nothrow_failed(size, align), kind);
+}
+
+__export void *_Znwm(size_t size)
 {
 	void *p = malloc_fast(size);
 
 	return likely(p) ? p : cxx_new_slow(size);
 }
-
-static __always_inline void *cxx_new_aligned(size_t size, size_t align)
+__export void *_Znam(size_t size)
 {
-	void *p = tracked(alloc_aligned(align, size), RET_IP);
+	void *p = malloc_fast(size);
 
-	return likely(p) ? p : new_failed(size, align);
+	return likely(p) ? p : cxx_new_array_slow(size);
 }
-
-static __always_inline void *cxx_new_nothrow(size_t size, size_t align)
-{
-	void *p = new_try(size, align, RET_IP);
-
-	return likely(p) ? p : new_nothrow_failed(size, align);
-}
-
-__export void *_Znwm(size_t size)
-{
-	return cxx_new(size);
-}
-void *_Znam(size_t size) KMM_ALIAS(_Znwm);
 __export void *_ZnwmRKSt9nothrow_t(size_t size, const void *nt)
 {
 	(void)nt;
-	return cxx_new_nothrow(size, 0);
+	return cxx_new_nothrow(size, 0, KMM_KIND_NEW);
 }
-void *_ZnamRKSt9nothrow_t(size_t size, const void *nt) KMM_ALIAS(_ZnwmRKSt9nothrow_t);
+__export void *_ZnamRKSt9nothrow_t(size_t size, const void *nt)
+{
+	(void)nt;
+	return cxx_new_nothrow(size, 0, KMM_KIND_NEW_ARRAY);
+}
 __export void *_ZnwmSt11align_val_t(size_t size, size_t align)
 {
-	return cxx_new_aligned(size, align);
+	return cxx_new_aligned(size, align, KMM_KIND_NEW);
 }
-void *_ZnamSt11align_val_t(size_t size, size_t align) KMM_ALIAS(_ZnwmSt11align_val_t);
+__export void *_ZnamSt11align_val_t(size_t size, size_t align)
+{
+	return cxx_new_aligned(size, align, KMM_KIND_NEW_ARRAY);
+}
 __export void *_ZnwmSt11align_val_tRKSt9nothrow_t(size_t size, size_t align, const void *nt)
 {
 	(void)nt;
-	return cxx_new_nothrow(size, align);
+	return cxx_new_nothrow(size, align, KMM_KIND_NEW);
 }
-void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t size, size_t align, const void *nt)
-	KMM_ALIAS(_ZnwmSt11align_val_tRKSt9nothrow_t);
+__export void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t size, size_t align, const void *nt)
+{
+	(void)nt;
+	return cxx_new_nothrow(size, align, KMM_KIND_NEW_ARRAY);
+}
 
 /*
- * delete: the unsized forms are free itself; the sized, nothrow and aligned
- * forms take arguments free does not, and stay functions.
+ * delete past free()'s hit path: first the check that the block came from
+ * the matching new (delete for new, delete[] for new[]) and, for the sized
+ * forms, that the size is the one asked for (@size 0: not checked), in
+ * KMM_SECURE for every block, in every mode for page runs.  Reached by a tail
+ * call: RET_IP is the program's.
  */
-void _ZdlPv(void *p) KMM_ALIAS(free);
-void _ZdaPv(void *p) KMM_ALIAS(free);
+static __cold void delete_other(void *p, enum kmm_alloc_kind kind, size_t size)
+{
+	struct kmm_page *page;
+
+	if (!p)
+		return;
+	page = virt_to_page_checked(p);
+	if (page && (page->flags & (PG_slab | PG_slab_tail))) {
+		struct kmm_cache *cache = slab_free_check(page, p);
+
+		if (slab_secure)
+			secure_check_delete(p, kind, size);
+		if (kmm_tracking())
+			track_free(p, RET_IP);
+		else if (slab_free_fast(cache, p))
+			return;
+		cache_free_slow(cache, p);
+		return;
+	}
+	if (!page && !__atomic_load_n(&kmm_initialized, __ATOMIC_ACQUIRE))
+		kmm_panic("invalid free of %p: not allocated by libkmm", p);
+	secure_check_delete(p, kind, size);
+	if (kmm_tracking())
+		track_free(p, RET_IP);
+	kv_free(p, page);
+}
+
+/*
+ * free()'s hit path, instruction for instruction: the hit path is open only
+ * in the default mode, where a slab object records no kind, so only
+ * delete_other() checks kinds and sizes.
+ */
+static __always_inline void cxx_delete(void *p, enum kmm_alloc_kind kind, size_t size)
+{
+	struct kmm_page *page;
+
+	if (likely(virt_to_page_fast(p, &page) && (page->flags & (PG_slab | PG_slab_tail)))) {
+		struct kmm_cache *cache = page->private;
+
+		if (unlikely(!slab_free_valid(cache, p))) {
+			free_invalid(p);
+			return;
+		}
+		if (likely(slab_free_hit(cache, p)))
+			return;
+		free_full(p, cache);
+		return;
+	}
+	delete_other(p, kind, size);
+}
+
+__export void _ZdlPv(void *p)
+{
+	cxx_delete(p, KMM_KIND_NEW, 0);
+}
+__export void _ZdaPv(void *p)
+{
+	cxx_delete(p, KMM_KIND_NEW_ARRAY, 0);
+}
 __export void _ZdlPvm(void *p, size_t size)
 {
-	(void)size;
-	free(p);
+	cxx_delete(p, KMM_KIND_NEW, size);
 }
 __export void _ZdaPvm(void *p, size_t size)
 {
-	(void)size;
-	free(p);
+	cxx_delete(p, KMM_KIND_NEW_ARRAY, size);
 }
 __export void _ZdlPvRKSt9nothrow_t(void *p, const void *nt)
 {
 	(void)nt;
-	free(p);
+	cxx_delete(p, KMM_KIND_NEW, 0);
 }
 __export void _ZdaPvRKSt9nothrow_t(void *p, const void *nt)
 {
 	(void)nt;
-	free(p);
+	cxx_delete(p, KMM_KIND_NEW_ARRAY, 0);
 }
 __export void _ZdlPvSt11align_val_t(void *p, size_t align)
 {
 	(void)align;
-	free(p);
+	cxx_delete(p, KMM_KIND_NEW, 0);
 }
 __export void _ZdaPvSt11align_val_t(void *p, size_t align)
 {
 	(void)align;
-	free(p);
+	cxx_delete(p, KMM_KIND_NEW_ARRAY, 0);
 }
 __export void _ZdlPvmSt11align_val_t(void *p, size_t size, size_t align)
 {
-	(void)size;
 	(void)align;
-	free(p);
+	cxx_delete(p, KMM_KIND_NEW, size);
 }
 __export void _ZdaPvmSt11align_val_t(void *p, size_t size, size_t align)
 {
-	(void)size;
 	(void)align;
-	free(p);
+	cxx_delete(p, KMM_KIND_NEW_ARRAY, size);
 }
 __export void _ZdlPvSt11align_val_tRKSt9nothrow_t(void *p, size_t align, const void *nt)
 {
 	(void)align;
 	(void)nt;
-	free(p);
+	cxx_delete(p, KMM_KIND_NEW, 0);
 }
 __export void _ZdaPvSt11align_val_tRKSt9nothrow_t(void *p, size_t align, const void *nt)
 {
 	(void)align;
 	(void)nt;
-	free(p);
+	cxx_delete(p, KMM_KIND_NEW_ARRAY, 0);
 }

@@ -37,6 +37,7 @@
 #include "page/internal.h"
 #include "page/pcp.h"
 #include "reclaim.h"
+#include "slab/secure.h"
 #include "slab/slab.h"
 #include "stats.h"
 #include "track.h"
@@ -86,6 +87,9 @@ static int start_kernel(void)
 	ret = kmem_cache_init();
 	if (ret)
 		return ret;
+	/* KMM_SECURE's reports name the call sites when KMM_TRACK records them. */
+	if (kmm_config.track)
+		secure_describe = track_describe;
 
 	/* mm_init() -> vmalloc_init(): the vmalloc region. */
 	ret = vmalloc_init();
@@ -228,6 +232,7 @@ static void (*const fork_locks[])(enum kmm_fork_op) = {
 	slab_fork_cpu,	    /* every cache->cpu[].lock (*) */
 	slab_fork_depot,    /* every cache->node[].depot pop lock */
 	slab_fork_node,	    /* every cache->node[].list_lock */
+	secure_fork,	    /* KMM_SECURE: every quarantine ring's lock */
 	page_fork_pcp,	    /* pcp_drain_mutex, every pcp->lock (*) */
 	page_fork_zone,	    /* every zone->lock */
 };

@@ -44,8 +44,9 @@
 struct track_rec {
 	uintptr_t addr; /* 0: an empty slot */
 	const void *caller;
-	const void *where; /* the kmm_cache, TRACK_PAGES or TRACK_VMALLOC */
-	uint32_t when;	   /* milliseconds since the first record */
+	const void *alloc_caller; /* of a free record: who allocated the block */
+	const void *where;	  /* the kmm_cache, TRACK_PAGES or TRACK_VMALLOC */
+	uint32_t when;		  /* milliseconds since the first record */
 	uint32_t tid;
 	uint16_t cpu;
 	uint16_t freed;
@@ -146,6 +147,8 @@ static void track_record(const void *p, const void *caller, bool freed)
 		tt.start_ms = now;
 	r.when = (uint32_t)(now - tt.start_ms);
 	rec = table_find(r.addr);
+	if (rec && freed && rec->addr == r.addr && !rec->freed)
+		r.alloc_caller = rec->caller;
 	if (rec)
 		*rec = r;
 	else
@@ -161,6 +164,43 @@ void track_alloc(const void *p, const void *caller)
 void track_free(const void *p, const void *caller)
 {
 	track_record(p, caller, true);
+}
+
+/* "name+0x12" or the address, for a report. */
+static size_t format_caller(char *buf, size_t n, const void *addr)
+{
+	Dl_info info;
+
+	if (addr && dladdr(addr, &info) && info.dli_sname)
+		return kmm_snprintf(buf, n, "%s+%#lx", info.dli_sname,
+				    (unsigned long)((uintptr_t)addr - (uintptr_t)info.dli_saddr));
+	return kmm_snprintf(buf, n, "%p", addr);
+}
+
+void track_describe(const void *p, char *buf, size_t n)
+{
+	const void *alloc = NULL, *free = NULL;
+	size_t len = 0;
+
+	buf[0] = '\0';
+	kmm_lock(&tt.lock);
+	for (size_t i = tt.nr_slots ? slot_of((uintptr_t)p, tt.nr_slots) : 0;
+	     tt.nr_slots && tt.slot[i].addr; i = (i + 1) & (tt.nr_slots - 1)) {
+		if (tt.slot[i].addr != (uintptr_t)p)
+			continue;
+		alloc = tt.slot[i].freed ? tt.slot[i].alloc_caller : tt.slot[i].caller;
+		free = tt.slot[i].freed ? tt.slot[i].caller : NULL;
+		break;
+	}
+	kmm_unlock(&tt.lock);
+	if (alloc) {
+		len += kmm_snprintf(buf + len, n - len, "; allocated by ");
+		len += format_caller(buf + len, n - len, alloc);
+	}
+	if (free && len < n) {
+		len += kmm_snprintf(buf + len, n - len, "; freed by ");
+		format_caller(buf + len, n - len, free);
+	}
 }
 
 /* ---- the views ---- */

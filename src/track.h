@@ -22,6 +22,13 @@ void track_alloc(const void *p, const void *caller);
 /* @p is about to be freed by a call from @caller. */
 void track_free(const void *p, const void *caller);
 
+/*
+ * track_describe() - "; allocated by f+0x1c; freed by g+0x8" for block @p in
+ * @buf (empty when nothing is recorded): the call sites a KMM_SECURE report
+ * names (SLAB_STORE_USER).
+ */
+void track_describe(const void *p, char *buf, size_t n);
+
 void show_alloc_traces(struct kmm_seq *m);
 void show_free_traces(struct kmm_seq *m);
 

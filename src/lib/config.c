@@ -175,7 +175,10 @@ void kmm_config_init(void)
 	parse_one(&kmm_config.field, env, kind);
 	KMM_OPTIONS(X)
 #undef X
-	/* Tracking records on the out-of-line paths: no call may bypass them. */
-	if (kmm_config.track)
+	/*
+	 * Tracking records, and the secure mode checks, on the out-of-line
+	 * paths: no call may bypass them.
+	 */
+	if (kmm_config.track || kmm_config.secure)
 		kmm_config.rseq = 0;
 }

@@ -55,6 +55,8 @@ enum { KMM_PURGE_DONTNEED, KMM_PURGE_FREE };
 	  "split the CPUs and the arena into N made-up nodes, without mbind (0: the real ones)")   \
 	X(track, "KMM_TRACK", KMM_OPT_BOOL, 0,                                                     \
 	  "record the caller of each block (alloc_traces, free_traces); turns KMM_RSEQ off")       \
+	X(secure, "KMM_SECURE", KMM_OPT_BOOL, 0,                                                   \
+	  "hardened mode: redzones, guard pages, poisoning, quarantine; turns KMM_RSEQ off")       \
 	X(stats_signal, "KMM_STATS_SIGNAL", KMM_OPT_SIGNAL, 0,                                     \
 	  "a signal that writes the KMM_STATS views (default slabtop,meminfo) at once (0: none)")  \
 	X(stats_fd, "KMM_STATS_FD", KMM_OPT_SIZE, 2, "where KMM_STATS_SIGNAL writes the views")

@@ -13,6 +13,7 @@
 
 #include "../lib/bug.h"
 #include "../lib/memcheck.h"
+#include "../slab/secure.h"
 #include "kvmalloc.h"
 
 void *kv_alloc_area(size_t size, kmm_gfp_t gfp, int nid, size_t align)
@@ -102,13 +103,28 @@ void *kv_realloc(void *p, size_t size, kmm_gfp_t gfp)
 	size_t old = kv_usable_size(p, page);
 	void *q;
 
-	if (!old)
+	/* A freed or misplaced object is reported as free() reports it. */
+	if (page && (page->flags & (PG_slab | PG_slab_tail)))
+		slab_free_check(page, p);
+	if (page && (page->flags & (PG_buddy | PG_pcp)))
+		kmm_panic("invalid free of %p: realloc after free: double free (the memory is "
+			  "already free)",
+			  p);
+	if (!old && !(slab_secure && page)) /* secure: malloc(0)'s usable size is 0 */
 		kmm_panic("invalid free of %p: realloc of a pointer not allocated by libkmm", p);
 	if (size > KV_SIZE_LIMIT)
 		return NULL; /* the block stays as it is */
 	if (kmm_vg() && page)
 		kmm_vg_freelike(p);
-	q = realloc_in_place(p, page, old, size, gfp);
+	/*
+	 * KMM_SECURE: a slab object keeps its place within its class (its red
+	 * zone moves), a page run always moves (a new guarded run; the old one
+	 * goes to the quarantine), a vmalloc area as in every mode.
+	 */
+	if (slab_secure && page)
+		q = secure_realloc_in_place(p, page, size);
+	else
+		q = realloc_in_place(p, page, old, size, gfp);
 	if (kmm_vg() && page)
 		vg_realloc_register(q ? q : p, q ? size : old);
 	if (q)

@@ -11,6 +11,7 @@
 #ifndef KMM_MALLOC_KVMALLOC_H
 #define KMM_MALLOC_KVMALLOC_H
 
+#include "../slab/secure.h"
 #include "../slab/slab.h"
 #include "../vmalloc/vmalloc.h"
 
@@ -30,9 +31,15 @@ void *kv_alloc_area(size_t size, kmm_gfp_t gfp, int nid, size_t align);
  */
 static inline void *kv_alloc(size_t size, kmm_gfp_t gfp, int nid, size_t align)
 {
+	void *p;
+
 	if (unlikely(size > KMALLOC_LARGE_MAX || align > KMALLOC_LARGE_MAX))
 		return kv_alloc_area(size, gfp, nid, align);
-	return __kmalloc(size, gfp, nid, align);
+	p = __kmalloc(size, gfp, nid, align);
+	/* KMM_SECURE: a run with its guard pages may not fit in the largest block. */
+	if (unlikely(!p && slab_secure))
+		p = kv_alloc_area(size, gfp, nid, align);
+	return p;
 }
 
 /*

@@ -87,6 +87,16 @@ int os_commit(void *addr, size_t size)
 	return ret;
 }
 
+int os_guard(void *addr, size_t size)
+{
+	int saved = errno, ret = 0;
+
+	if (mprotect(addr, size, PROT_NONE))
+		ret = -errno;
+	errno = saved;
+	return ret;
+}
+
 int os_commit_new(void *addr, size_t size, bool hugetlb)
 {
 	int saved = errno, ret = 0;

@@ -25,6 +25,8 @@ void os_unmap(void *addr, size_t size);
 
 /* Bring reserved [@addr, @addr + @size) into service, read-write. */
 int os_commit(void *addr, size_t size);
+/* Make [@addr, @addr + @size) a guard (PROT_NONE); os_commit() opens it again. */
+int os_guard(void *addr, size_t size);
 /*
  * Map fresh read-write memory (hugetlb pages with @hugetlb) at exactly
  * [@addr, @addr + @size), where nothing is mapped yet.  Return: 0, -EEXIST if

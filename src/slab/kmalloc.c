@@ -22,6 +22,7 @@
 
 #include "../lib/bug.h"
 #include "../lib/memcheck.h"
+#include "secure.h"
 #include "slab.h"
 
 struct kmm_cache *kmalloc_caches[NR_KMALLOC_CACHES];
@@ -47,10 +48,15 @@ static void *kmalloc_large(size_t size, kmm_gfp_t gfp, int nid, size_t align)
 
 	if (size > KMALLOC_LARGE_MAX || align > KMALLOC_LARGE_MAX)
 		return NULL;
+	if (slab_secure)
+		return secure_run_alloc(gfp, size, nid, align);
 	npages = MAX((size + PAGE_SIZE - 1) >> PAGE_SHIFT, 1UL);
 	if (align <= PAGE_SIZE) {
 		page = alloc_pages_exact(gfp, npages, nid);
-		return page ? page_to_virt(page) : NULL;
+		if (!page)
+			return NULL;
+		page->freelist = 0; /* the C++ kind: malloc (secure.c) */
+		return page_to_virt(page);
 	}
 	/*
 	 * A buddy block of 2^k pages is aligned to 2^k pages: take a run whose
@@ -60,6 +66,7 @@ static void *kmalloc_large(size_t size, kmm_gfp_t gfp, int nid, size_t align)
 	if (!page)
 		return NULL;
 	shrink_pages_exact(page, npages);
+	page->freelist = 0;
 	if (gfp & KMM_GFP_ZERO)
 		memset(page_to_virt(page), 0, npages << PAGE_SHIFT);
 	return page_to_virt(page);
@@ -70,7 +77,8 @@ static unsigned int aligned_index(size_t size, size_t align)
 {
 	unsigned int idx = kmalloc_index(ALIGN_UP(size, align));
 
-	while (idx < NR_KMALLOC_CACHES && kmalloc_size(idx) % align)
+	/* The stride: KMM_SECURE's slots hold a redzone past each object. */
+	while (idx < NR_KMALLOC_CACHES && kmalloc_caches[idx]->size % align)
 		idx++;
 	return idx;
 }
@@ -124,6 +132,8 @@ static void *kmalloc_cache(struct kmm_cache *cache, size_t size, kmm_gfp_t gfp, 
 		}
 	}
 	obj = cache_alloc_slow(cache, gfp, nid);
+	if (slab_secure && obj)
+		secure_set_size(cache, obj, size);
 	if (kmm_vg() && obj)
 		vg_kmalloc(cache, obj, size);
 	return obj;
@@ -170,6 +180,8 @@ void __kfree(void *ptr, struct kmm_page *page)
 		return;
 	}
 	if (flags == PG_exact && ((uintptr_t)ptr & (PAGE_SIZE - 1)) == 0) {
+		if (slab_secure && secure_run_free(ptr, page))
+			return;
 		free_pages_exact(page);
 		return;
 	}
@@ -178,11 +190,22 @@ void __kfree(void *ptr, struct kmm_page *page)
 	bad_kfree(ptr, "not the start of a block allocated by malloc");
 }
 
+/* KMM_SECURE: the size asked for; the rest up to the class is redzone. */
+static __cold size_t secure_ksize(const void *ptr, struct kmm_page *page)
+{
+	if (page->flags & (PG_slab | PG_slab_tail))
+		return secure_object_size(slab_head(page)->private, ptr);
+	if (page->flags == PG_exact)
+		return secure_run_size(page);
+	return 0;
+}
+
 size_t __ksize(const void *ptr, struct kmm_page *page)
 {
-	(void)ptr;
 	if (!page)
 		return 0;
+	if (slab_secure)
+		return secure_ksize(ptr, page);
 	if (page->flags & (PG_slab | PG_slab_tail))
 		return ((struct kmm_cache *)slab_head(page)->private)->size;
 	if (page->flags == PG_exact)
@@ -190,9 +213,10 @@ size_t __ksize(const void *ptr, struct kmm_page *page)
 	return 0;
 }
 
+/* A page run that may change size in place (not a guarded one of KMM_SECURE). */
 static bool is_run(const struct kmm_page *page)
 {
-	return !(page->flags & (PG_slab | PG_slab_tail));
+	return !(page->flags & (PG_slab | PG_slab_tail)) && !slab_secure;
 }
 
 void kmalloc_shrink(struct kmm_page *page, size_t size)

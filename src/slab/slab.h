@@ -69,6 +69,8 @@ struct kmm_cache {
 	unsigned int batch;   /* objects moved per refill or flush */
 	unsigned int min_partial;
 	unsigned int depot_max; /* full batches a node's depot holds; 0: no depot */
+	unsigned int redzone;	/* KMM_SECURE: offset of the tag and canary (secure.c) */
+	unsigned int reserved;	/* KMM_SECURE: slots never handed out (slot 0) */
 	unsigned long flags;
 	void (*ctor)(void *);
 	struct kmm_list list; /* slab_caches */
@@ -93,6 +95,8 @@ struct kmm_cache *cache_create(const char *name, size_t size, size_t align, unsi
 void cache_destroy(struct kmm_cache *cache);
 void *cache_alloc_slow(struct kmm_cache *cache, kmm_gfp_t gfp, int nid);
 void cache_free_slow(struct kmm_cache *cache, void *obj);
+/* cache_free_slow() past the KMM_SECURE checks and quarantine. */
+void __cache_free_slow(struct kmm_cache *cache, void *obj);
 /* Give every object cached per CPU back to its slab, and empty slabs beyond the reserve. */
 void cache_shrink(struct kmm_cache *cache);
 void slab_shrink_all(void);

@@ -58,8 +58,10 @@
 #include <unistd.h>
 
 #include "../lib/bug.h"
+#include "../lib/config.h"
 #include "../lib/memcheck.h"
 #include "../lib/printk.h"
+#include "secure.h"
 #include "slab.h"
 
 #define SLAB_BATCH_MAX 64
@@ -152,9 +154,29 @@ static inline struct kmm_page *obj_to_slab(const void *obj)
 	return slab_head(virt_to_page_checked(obj));
 }
 
+/*
+ * The report names the cache, the object the pointer falls in (index and
+ * offset into it, of the slab's count) and, for a free of an object start,
+ * its state.
+ */
 void slab_bad_free(struct kmm_cache *cache, const void *obj, const char *why)
 {
-	kmm_panic("invalid free of %p (%s, cache %s): %s", obj, "slab object", cache->name, why);
+	uint64_t off = (uintptr_t)obj & ((PAGE_SIZE << cache->order) - 1);
+	unsigned int idx = (unsigned int)(off / cache->size),
+		     in = (unsigned int)(off % cache->size);
+
+	if (idx >= cache->objects)
+		kmm_panic("invalid free of %p (%s, cache %s): %s (byte %u of the slack after "
+			  "object %u)",
+			  obj, "slab object", cache->name, why, (unsigned int)(off - cache->used),
+			  cache->objects - 1);
+	if (in)
+		kmm_panic("invalid free of %p (%s, cache %s): %s (byte %u of object %u of %u, "
+			  "at %p)",
+			  obj, "slab object", cache->name, why, in, idx, cache->objects,
+			  (const char *)obj - in);
+	kmm_panic("invalid free of %p (%s, cache %s): %s (object %u of %u, already free)", obj,
+		  "slab object", cache->name, why, idx, cache->objects);
 }
 
 void slab_bad_offset(struct kmm_cache *cache, const void *obj)
@@ -162,8 +184,9 @@ void slab_bad_offset(struct kmm_cache *cache, const void *obj)
 	uint64_t off = (uintptr_t)obj & ((PAGE_SIZE << cache->order) - 1);
 
 	slab_bad_free(cache, obj,
-		      off % cache->size ? "not the start of an object"
-					: "in the slab's tail slack, past its last object");
+		      off % cache->size && off < cache->used
+			      ? "not the start of an object"
+			      : "in the slab's tail slack, past its last object");
 }
 
 static __cold __noreturn void slab_bad_link(struct kmm_cache *cache, struct kmm_page *slab,
@@ -307,10 +330,12 @@ struct kmm_cache *cache_create(const char *name, size_t size, size_t align, unsi
 	/* With a constructor the free-object metadata goes past the object. */
 	cache->meta = ctor ? (unsigned int)ALIGN_UP(size, 8) : 0;
 	cache->size = (unsigned int)ALIGN_UP(size + (ctor ? 16 : 0), align);
-	cache->div_magic = ~0ULL / cache->size + 1;
 	cache->order = calculate_order(cache->size);
 	cache->slab_mask = (PAGE_SIZE << cache->order) - 1;
 	cache->objects = (unsigned int)((PAGE_SIZE << cache->order) / cache->size);
+	if (slab_secure)
+		secure_cache_layout(cache);
+	cache->div_magic = ~0ULL / cache->size + 1;
 	cache->used = cache->objects * cache->size;
 	cache->div_limit = div_limit(cache);
 	high = MIN(cpu_high(cache->size), SLAB_CPU_SLOTS);
@@ -334,6 +359,27 @@ struct kmm_cache *cache_create(const char *name, size_t size, size_t align, unsi
 }
 
 /*
+ * KMM_SECURE: the slab's slots in a random order, slot 0 kept out (the
+ * left redzone of slot 1), redzones written (secure.c).
+ */
+static __cold void new_slab_secure(struct kmm_cache *cache, struct kmm_page *slab)
+{
+	uint16_t order[(PAGE_SIZE << SLAB_MAX_ORDER) / 16];
+	unsigned int n = secure_new_slab(cache, slab, order);
+
+	for (unsigned int i = 0; i < n; i++) {
+		void *obj = slab_object(cache, slab, order[i]);
+
+		*obj_link(cache, obj) =
+			(i + 1 < n ? order[i + 1] : SLAB_FREELIST_END) ^ link_key(obj);
+		*obj_mark(cache, obj) = slab_free_mark(obj);
+	}
+	*obj_mark(cache, slab_address(slab)) = slab_free_mark(slab_address(slab));
+	slab->freelist = order[0];
+	slab->inuse = (uint16_t)cache->reserved;
+}
+
+/*
  * A new slab for @cache: pages, descriptors, free list, constructor.  Every
  * object is marked free, so freeing one never handed out is caught as a
  * double free.
@@ -354,7 +400,9 @@ static struct kmm_page *new_slab(struct kmm_cache *cache, int nid)
 		slab[i].private = cache;
 		slab[i].lru.next = (struct kmm_list *)slab;
 	}
-	for (unsigned int i = 0; i < cache->objects; i++) {
+	if (slab_secure)
+		new_slab_secure(cache, slab);
+	for (unsigned int i = 0; i < cache->objects && !slab_secure; i++) {
 		void *obj = slab_object(cache, slab, i);
 
 		if (cache->ctor)
@@ -371,6 +419,8 @@ static struct kmm_page *new_slab(struct kmm_cache *cache, int nid)
 
 static void discard_slab(struct kmm_cache *cache, struct kmm_page *slab)
 {
+	if (slab_secure && !secure_discard_slab(cache, slab))
+		return;
 	for (unsigned long i = 1; i < (1UL << cache->order); i++) {
 		slab[i].flags = 0;
 		slab[i].private = NULL;
@@ -391,7 +441,7 @@ static unsigned int take_objects(struct kmm_cache *cache, struct kmm_cache_node 
 {
 	unsigned int got = 0;
 
-	if (slab->inuse == 0)
+	if (slab->inuse == cache->reserved)
 		n->nr_empty--;
 	while (got < want && slab->freelist != SLAB_FREELIST_END) {
 		void *obj = slab_object(cache, slab, slab->freelist);
@@ -467,7 +517,7 @@ static void flush_objects(struct kmm_cache *cache, void *const *objs, unsigned i
 		}
 		write_link(cache, objs[i], slab->freelist);
 		slab->freelist = (uint16_t)slab_index(cache, slab, objs[i]);
-		if (--slab->inuse == 0) {
+		if (--slab->inuse == cache->reserved) {
 			if (n->nr_empty >= cache->min_partial && nr_discard < SLAB_BATCH_MAX) {
 				list_del(&slab->lru);
 				n->nr_partial--;
@@ -750,6 +800,8 @@ void *cache_alloc_slow(struct kmm_cache *cache, kmm_gfp_t gfp, int nid)
 	}
 	if (kmm_vg())
 		vg_alloc(cache, obj, gfp);
+	if (slab_secure)
+		secure_alloc(cache, obj);
 	*obj_mark(cache, obj) = 0;
 	if (gfp & KMM_GFP_ZERO)
 		memset(obj, 0, cache->object_size);
@@ -772,6 +824,13 @@ static __noinline void cache_overflow(struct kmm_cache *cache, void *obj)
 }
 
 void cache_free_slow(struct kmm_cache *cache, void *obj)
+{
+	if (slab_secure && secure_free(cache, obj))
+		return;
+	__cache_free_slow(cache, obj);
+}
+
+void __cache_free_slow(struct kmm_cache *cache, void *obj)
 {
 	int ret;
 
@@ -819,7 +878,7 @@ static void release_empty_slabs(struct kmm_cache *cache)
 			struct kmm_page *slab = list_entry(pos, struct kmm_page, lru);
 
 			next = pos->next;
-			if (slab->inuse)
+			if (slab->inuse != cache->reserved)
 				continue;
 			list_del(&slab->lru);
 			n->nr_partial--;
@@ -837,6 +896,8 @@ static void release_empty_slabs(struct kmm_cache *cache)
 /* Context: slab_mutex. */
 static void cache_shrink_locked(struct kmm_cache *cache)
 {
+	if (slab_secure)
+		secure_drain(cache);
 	for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++)
 		drain_cpu(cache, cpu);
 	for (int nid = 0; nid < kmm_nr_node_ids && cache->depot_max; nid++)
@@ -858,6 +919,8 @@ void slab_shrink_all(void)
 {
 	struct kmm_list *pos;
 
+	if (slab_secure) /* the page runs in quarantine too */
+		secure_drain(NULL);
 	kmm_lock(&slab_mutex);
 	list_for_each (pos, &slab_caches)
 		cache_shrink_locked(list_entry(pos, struct kmm_cache, list));
@@ -880,6 +943,7 @@ unsigned long cache_active_objects(struct kmm_cache *cache)
 
 			active -= cache->objects - slab->inuse;
 		}
+		active -= n->nr_slabs * cache->reserved;
 		kmm_unlock(&n->list_lock);
 		if (cache->depot_max)
 			active -= depot_objects(cache, nid);
@@ -1006,6 +1070,10 @@ static void init_secrets(void)
 int kmem_cache_init(void)
 {
 	init_secrets();
+	/* Memcheck tracks blocks itself: the secure layout would only confuse it. */
+	slab_secure = kmm_config.secure && !kmm_vg();
+	if (slab_secure && secure_init())
+		return -ENOMEM;
 	/* First: the caches created after it have depots. */
 	magazine_cache = cache_create("kmm-magazine", sizeof(struct slab_magazine), 0, 0, NULL);
 	if (!magazine_cache)
@@ -1024,7 +1092,7 @@ int kmem_cache_init(void)
 		if (!kmalloc_caches[i])
 			return -ENOMEM;
 		/* kmalloc_alloc_fast() clears the mark at a fixed offset. */
-		KMM_BUG_ON(kmalloc_caches[i]->meta != 0);
+		KMM_BUG_ON(kmalloc_caches[i]->meta != 0 && !slab_secure);
 	}
 	for (unsigned int i = 0; i < ARRAY_SIZE(kmalloc_table); i++)
 		kmalloc_table[i] = kmalloc_caches[kmalloc_index(i ? i * 16 : 1)];

@@ -65,10 +65,21 @@ static void *call_new(int f, size_t size)
 	}
 }
 
+static bool is_array(int f)
+{
+	return f == NEW_ARRAY || f == NOTHROW_ARRAY || f == ALIGNED_ARRAY ||
+	       f == ALIGNED_NOTHROW_ARRAY;
+}
+
+/* The delete that matches form @f (libkmm checks it for page runs). */
 static void call_delete(int f, void *p)
 {
-	if (f >= ALIGNED)
+	if (f >= ALIGNED && is_array(f))
+		::operator delete[](p, ALIGN);
+	else if (f >= ALIGNED)
 		::operator delete(p, ALIGN);
+	else if (is_array(f))
+		::operator delete[](p);
 	else
 		::operator delete(p);
 }
