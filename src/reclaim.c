@@ -67,10 +67,15 @@ static int kswapd_busy;		      /* it is taking or holding locks */
 static int kswapd_gate;		      /* forks in a signal handler that want it parked */
 static unsigned long kswapd_rounds, kswapd_busy_rounds, kswapd_parks; /* vmstat */
 
-/* Traffic between the zones and the rest: unchanged for a period means idle. */
-static unsigned long zone_traffic(void)
+/*
+ * Traffic between the program and the shared structures: blocks through the
+ * zones, objects between the per-CPU stacks and the slabs.  Unchanged over
+ * a wake-up interval means idle.  Context: world mode (slab_stat_sum()
+ * takes slab_mutex).
+ */
+static unsigned long traffic(void)
 {
-	unsigned long sum = 0;
+	unsigned long sum = slab_stat_sum(SLAB_STAT_REFILL) + slab_stat_sum(SLAB_STAT_FLUSH);
 	struct kmm_zone *zone;
 
 	for_each_zone (zone)
@@ -105,51 +110,49 @@ static bool kswapd_alone(void)
 	return field == 20 && atoi(p) == 1;
 }
 
-/* The round of an idle stretch, in world mode: what malloc_trim(0) gives back. */
-static bool kswapd_round(void)
+/*
+ * One wake-up, in world mode: the traffic since the last, and when there
+ * was none (and this quiet stretch was not trimmed yet) what malloc_trim(0)
+ * gives back.  Holds no lock outside world mode, so that a fork in a signal
+ * handler that waits for kswapd_busy to clear never waits for long.
+ */
+static void kswapd_wake(unsigned long *seen, unsigned long *trimmed)
 {
-	bool done;
+	unsigned long now;
 
 	__atomic_store_n(&kswapd_busy, 1, __ATOMIC_SEQ_CST);
-	done = !__atomic_load_n(&kswapd_gate, __ATOMIC_SEQ_CST) && kmm_world_begin(kswapd_lock_all);
-	if (done) {
-		reclaim_all();
-		kmm_world_end();
+	if (__atomic_load_n(&kswapd_gate, __ATOMIC_SEQ_CST) || !kmm_world_begin(kswapd_lock_all)) {
+		__atomic_store_n(&kswapd_busy, 0, __ATOMIC_RELEASE);
+		__atomic_fetch_add(&kswapd_busy_rounds, 1, __ATOMIC_RELAXED);
+		return;
 	}
-	__atomic_fetch_add(done ? &kswapd_rounds : &kswapd_busy_rounds, 1, __ATOMIC_RELAXED);
+	now = traffic();
+	if (now == *seen && now != *trimmed) {
+		reclaim_all();
+		/* Its own traffic is not the program's. */
+		now = traffic();
+		*trimmed = now;
+		__atomic_fetch_add(&kswapd_rounds, 1, __ATOMIC_RELAXED);
+	}
+	*seen = now;
+	kmm_world_end();
 	__atomic_store_n(&kswapd_busy, 0, __ATOMIC_RELEASE);
-	return done;
 }
 
-/*
- * While the zones see traffic the program is calling libkmm, whose own
- * paths run the decays: nothing to do.  A round can fail (a lock was busy):
- * the next wake-up tries again.
- */
+/* A wake-up that finds a lock busy (the program is at work) tries at the next. */
 static void *kswapd(void *arg)
 {
 	unsigned long ms = kmm_config.decay_ms / 4 ? kmm_config.decay_ms / 4 : 1;
 	struct timespec period = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000 };
-	unsigned long seen = zone_traffic(), trimmed = ~0UL;
+	unsigned long seen = ~0UL, trimmed = ~0UL;
 
 	(void)arg;
 	prctl(PR_SET_NAME, "kmm_kswapd", 0, 0, 0);
 	for (;;) {
-		unsigned long now;
-
 		nanosleep(&period, NULL);
 		if (kswapd_alone())
 			exit(0);
-		now = zone_traffic();
-		if (now != seen || now == trimmed) {
-			seen = now;
-			continue;
-		}
-		if (kswapd_round()) {
-			/* Its own traffic is not the program's. */
-			seen = zone_traffic();
-			trimmed = seen;
-		}
+		kswapd_wake(&seen, &trimmed);
 	}
 	return NULL;
 }
