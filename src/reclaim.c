@@ -157,10 +157,15 @@ static void *kswapd(void *arg)
 	return NULL;
 }
 
+/* Its stack: the shrinkers' bulk arrays are a few KiB; not 8 MiB of address space. */
+#define KSWAPD_STACK (256UL << 10)
+
 void kswapd_start(void)
 {
 	sigset_t all, old;
+	pthread_attr_t attr;
 	pthread_t t;
+	int ret = -1;
 
 	/* One caller starts it: the one that moves the mark to "never". */
 	if (__atomic_exchange_n(&kswapd_wake_pages, ~0UL, __ATOMIC_RELAXED) == ~0UL)
@@ -168,10 +173,21 @@ void kswapd_start(void)
 	/* The program's signals are not for this thread. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	if (!pthread_create(&t, NULL, kswapd, NULL)) {
-		pthread_detach(t);
-		kswapd_running = true;
+	if (!pthread_attr_init(&attr)) {
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		/* A program with a large static TLS needs more: then the default. */
+		if (!pthread_attr_setstacksize(&attr, KSWAPD_STACK))
+			ret = pthread_create(&t, &attr, kswapd, NULL);
+		if (ret) {
+			pthread_attr_destroy(&attr);
+			pthread_attr_init(&attr);
+			pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+			ret = pthread_create(&t, &attr, kswapd, NULL);
+		}
+		pthread_attr_destroy(&attr);
 	}
+	if (!ret)
+		kswapd_running = true;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 

@@ -11,6 +11,13 @@
 
 static void *pages[NPAGES + 1];
 
+static int cmp_ptr(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t) * (void *const *)a, y = (uintptr_t) * (void *const *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 static void test_exhaustion_and_recovery(void)
 {
 	unsigned long n = 0, counts[KMM_NR_PAGE_ORDERS], in_use = kt_normal_in_use();
@@ -36,9 +43,14 @@ static void test_exhaustion_and_recovery(void)
 	KT_CHECK(pages[n / 2] != NULL, "no page after a free");
 	KT_CHECK(kmm_get_free_page(KMM_GFP_KERNEL) == NULL, "a page from nowhere");
 
-	/* A big block needs 16 aligned free pages: free an aligned run. */
+	/*
+	 * A big block needs 16 aligned free pages: free an aligned run.  By
+	 * address: the per-CPU stocks hand pages out in no particular order.
+	 */
+	qsort(pages, n, sizeof(pages[0]), cmp_ptr);
 	for (unsigned long i = 0; i < n; i++)
-		if (((uintptr_t)pages[i] & (16 * KMM_PAGE_SIZE - 1)) == 0 && i + 16 <= n) {
+		if (((uintptr_t)pages[i] & (16 * KMM_PAGE_SIZE - 1)) == 0 && i + 16 <= n &&
+		    (char *)pages[i + 15] == (char *)pages[i] + 15 * KMM_PAGE_SIZE) {
 			for (int j = 0; j < 16; j++) {
 				kmm_free_page_va(pages[i + j]);
 				pages[i + j] = NULL;
