@@ -16,15 +16,6 @@ void percpu_stack_init(struct percpu_stack *s, unsigned int high)
 	kmm_lock_init(&s->lock);
 }
 
-void percpu_stack_set_high(struct percpu_stack *s, unsigned int high)
-{
-	uint32_t old = __atomic_load_n(&s->high, __ATOMIC_RELAXED);
-
-	if (old)
-		__atomic_compare_exchange_n(&s->high, &old, high, false, __ATOMIC_RELAXED,
-					    __ATOMIC_RELAXED);
-}
-
 /* This CPU's stack, locked; NULL when another thread holds it. */
 static struct percpu_stack *trylock_this_cpu(struct percpu_stack_ptr p)
 {

@@ -72,15 +72,6 @@ static __always_inline struct percpu_stack *percpu_stack_cpu(struct percpu_stack
 /* Empty, with room for @high (at most its slots), unlocked. */
 void percpu_stack_init(struct percpu_stack *s, unsigned int high);
 
-/*
- * A new capacity (at most its slots) while the stack is in use, without its
- * lock: a stack stopped by a drain (high 0) keeps the one its restart puts
- * back, and a push that read the old one may still fill up to it.  For
- * sizes that follow a growing zone, where a stale capacity costs memory, not
- * correctness.
- */
-void percpu_stack_set_high(struct percpu_stack *s, unsigned int high);
-
 /* This thread's CPU now (a hint: it may move right after), below @ncpu. */
 static inline int percpu_this_cpu(unsigned int ncpu)
 {

@@ -200,7 +200,6 @@ static bool zone_grow_locked(struct kmm_zone *zone)
 				pfn + (unsigned long)i, SECTION_ORDER);
 	zone->stat[ZSTAT_GROW]++;
 	zone_set_watermarks(zone);
-	pcp_zone_resize(zone);
 	return true;
 }
 

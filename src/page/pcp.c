@@ -61,38 +61,22 @@ static inline unsigned int order_high(const struct kmm_zone *zone, unsigned int 
 }
 
 /*
- * The kernel's zone_batchsize(), on the zone's memory in service: a quarter
- * of 1/256 of it, at most 256 KiB / 4, made a power of two minus one (avoids
- * cache aliasing), at least 3.  The zone grows on demand, and the sizes with
- * it (pcp_zone_resize()): a heap of 2 MiB keeps a few pages per CPU in its
- * stocks, one of 256 MiB and up the kernel's 63-page batches.  (Sized from
- * the zone's layout, 64 GiB, every program had 4 MiB of stocks per CPU.)
+ * The kernel's zone_batchsize(): a quarter of 1/1024 of the zone, at most
+ * 256 KiB / 4, made a power of two minus one (avoids cache aliasing).  The
+ * zone's layout stands for its size (it grows on demand), capped by the
+ * arena limit when one is set.
  */
 static unsigned int zone_batchsize(const struct kmm_zone *zone)
 {
-	unsigned long pages = READ_ONCE(zone->present_pages), batch;
+	unsigned long pages = zone->spanned_pages, batch;
 
-	batch = MIN(pages >> 8, (1UL << 20) / PAGE_SIZE) / 4;
+	if (kmm_arena.limit_pages && kmm_arena.limit_pages < pages)
+		pages = kmm_arena.limit_pages;
+	batch = MIN(pages >> 10, (1UL << 20) / PAGE_SIZE) / 4;
 	batch = MAX(batch, 1UL);
 	batch = batch + batch / 2;
 	batch = 1UL << (63 - __builtin_clzl(batch));
-	return (unsigned int)MIN(MAX(batch - 1, 3UL), (unsigned long)PCP_BATCH_MAX);
-}
-
-/* The batch and the high marks after @zone grew.  Context: zone->lock. */
-void pcp_zone_resize(struct kmm_zone *zone)
-{
-	struct kmm_pcp *pcp = zone->per_cpu_pageset;
-	unsigned int batch = zone_batchsize(zone);
-
-	if (!pcp || batch == zone->pcp_batch)
-		return;
-	WRITE_ONCE(zone->pcp_batch, batch);
-	/* The kernel's floor for high: four batches. */
-	WRITE_ONCE(zone->pcp_high, 4 * batch);
-	for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++)
-		for (unsigned int o = 0; o < NR_PCP_LISTS; o++)
-			percpu_stack_set_high(&pcp[cpu].lists[o].stack, order_high(zone, o));
+	return (unsigned int)MIN(batch > 1 ? batch - 1 : 1, (unsigned long)PCP_BATCH_MAX);
 }
 
 int pcp_init(void)
