@@ -162,15 +162,19 @@ static unsigned int calculate_order(unsigned int size)
 		4 * (32 - (unsigned int)__builtin_clz((unsigned int)kmm_nr_cpu_ids) + 1);
 
 	min_objects = MIN(min_objects, MAX(max_objects / 2, 1u));
-	for (unsigned int frac = 16; frac >= 4; frac /= 2)
-		for (unsigned int order = 0; order <= SLAB_MAX_ORDER; order++) {
-			size_t slab = PAGE_SIZE << order;
-			size_t n = slab / size;
+	/* Up to the costly order first, as the kernel; past it only for a 1/4 waste. */
+	for (unsigned int max_order = SLAB_COSTLY_ORDER;; max_order = SLAB_MAX_ORDER) {
+		for (unsigned int frac = 16; frac >= 4; frac /= 2)
+			for (unsigned int order = 0; order <= max_order; order++) {
+				size_t slab = PAGE_SIZE << order;
+				size_t n = slab / size;
 
-			if (n >= min_objects && (slab - n * size) * frac <= slab)
-				return order;
-		}
-	return SLAB_MAX_ORDER;
+				if (n >= min_objects && (slab - n * size) * frac <= slab)
+					return order;
+			}
+		if (max_order == SLAB_MAX_ORDER)
+			return SLAB_MAX_ORDER;
+	}
 }
 
 /*
