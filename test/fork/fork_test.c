@@ -438,7 +438,8 @@ static int sig_workload(void)
 	       (unsigned long long)ops, k.reaped, k.failed, k.hung, (int)sig_fork_errors);
 	if (k.reaped != sig_forks)
 		return FT_CHILD_FAILED;
-	if (kswapd_expected() && sig_kswapd_check() != FT_OK)
+	/* Under valgrind 20 forks may meet no round: only the absence of a hang counts there. */
+	if (kswapd_expected() && sig_kswapd_check() != FT_OK && !slow_mode())
 		return FT_CHILD_FAILED;
 	return kids_result(&k);
 }
