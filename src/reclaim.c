@@ -85,12 +85,14 @@ static unsigned long traffic(void)
 
 /*
  * The thread is the program's last: the main thread called pthread_exit()
- * and the others are gone.  Exit as the last thread would have (status 0).
+ * (a zombie until the group is empty, still counted) and the others are
+ * gone.  Exit as the last thread would have (status 0): it blocks every
+ * signal, so nothing else would end the process.
  */
 static bool kswapd_alone(void)
 {
-	char buf[512], *p = buf;
-	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC), field = 1;
+	char buf[512], *p = buf, state;
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC), field = 1, threads;
 	ssize_t n;
 
 	if (fd < 0)
@@ -104,10 +106,16 @@ static bool kswapd_alone(void)
 	for (char *q = buf; *q; q++)
 		if (*q == ')')
 			p = q;
-	for (; *p && field < 20; p++)
+	if (p[0] != ')' || p[1] != ' ')
+		return false;
+	state = p[2];
+	for (p++; *p && field < 19; p++)
 		if (*p == ' ')
 			field++;
-	return field == 20 && atoi(p) == 1;
+	if (field != 19)
+		return false;
+	threads = atoi(p);
+	return threads == 1 || (threads == 2 && state == 'Z');
 }
 
 /*

@@ -10,10 +10,12 @@
  * keep their contents.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../kt_kmm.h"
@@ -180,9 +182,51 @@ static void test_live_objects_kept(void)
 		 kept);
 }
 
+static void *exit_main(void *arg)
+{
+	(void)arg;
+	pthread_exit(NULL);
+}
+
+/*
+ * The thread never keeps a process alive: a child whose main thread calls
+ * pthread_exit() once the thread runs exits with status 0 (the background
+ * thread blocks every signal, so nothing else would end it).
+ */
+static void test_pthread_exit(void)
+{
+	int status = -1;
+	uint64_t t0;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	KT_REQUIRE(pid >= 0, "fork");
+	if (pid == 0) {
+		for (int i = 0; i < 80; i++)
+			memset(malloc(MiB), 1, MiB);
+		free(malloc(64));
+		if (kt_vmstat("kswapd_running") != 1)
+			_exit(3);
+		exit_main(NULL);
+	}
+	t0 = now_ms();
+	while (waitpid(pid, &status, WNOHANG) == 0 && now_ms() - t0 < 5000)
+		usleep(20 * 1000);
+	if (now_ms() - t0 >= 5000) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	KT_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		 "child: status %#x (3: no thread; killed: still alive 5 s after pthread_exit)",
+		 status);
+}
+
 int main(void)
 {
-	static const struct kt_test tests[] = { KT_TEST(test_idle_return),
+	/* The fork first, while this process is small: its child starts a thread of its own. */
+	static const struct kt_test tests[] = { KT_TEST(test_pthread_exit),
+						KT_TEST(test_idle_return),
 						KT_TEST(test_live_objects_kept) };
 
 	kt_skip_under_asan();
