@@ -878,7 +878,7 @@ int main(int argc, char **argv)
 	kt_skip_under_asan();
 	/*
 	 * The background variant under valgrind: 20 forks meet a round or two,
-	 * and one run in three saw a child hang there (children of a fork in a
+	 * and one of two runs saw a child hang there (children of a fork in a
 	 * signal handler that start a thread, under valgrind's scheduler): not
 	 * run until that is understood.
 	 */
