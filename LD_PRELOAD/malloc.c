@@ -100,7 +100,7 @@ static void *malloc_from(size_t size, const void *caller)
 {
 	void *p;
 
-	kswapd_maybe_restart();
+	kswapd_maybe_start();
 	p = kmm_ready() ? kv_alloc(size, KMM_GFP_KERNEL, KMM_NUMA_NO_NODE, 0) : NULL;
 
 	if (unlikely(!p))

@@ -233,7 +233,7 @@ __export void *kmm_kmalloc_node(size_t size, kmm_gfp_t gfp, int nid)
 {
 	void *p;
 
-	kswapd_maybe_restart();
+	kswapd_maybe_start();
 	p = kmm_ready() ? kv_alloc(size, gfp, nid, 0) : NULL;
 
 	if (unlikely(!p))
@@ -293,7 +293,7 @@ static void *vmalloc_api(size_t size, kmm_gfp_t gfp, int nid, const void *caller
 {
 	void *p;
 
-	kswapd_maybe_restart();
+	kswapd_maybe_start();
 	if (!size) {
 		errno = EINVAL;
 		return NULL;

@@ -15,6 +15,7 @@
 #include "numa/mempolicy.h"
 #include "page/internal.h"
 #include "page/pcp.h"
+#include "reclaim.h"
 #include "slab/slab.h"
 #include "track.h"
 #include "vmalloc/vmalloc.h"
@@ -62,6 +63,7 @@ static void show_vmstat(struct kmm_seq *m)
 	kmm_seq_printf(m, "numa_nodes %d\n", kmm_nr_online_nodes);
 	kmm_seq_printf(m, "numa_mbind_ranges %u\n", kmm_arena.nr_bound);
 	show_vmalloc_vmstat(m);
+	show_kswapd_vmstat(m);
 }
 
 static const struct {

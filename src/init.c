@@ -156,8 +156,10 @@ static void fastpath_publish(bool up)
  * (counters and the arena's commit charge are atomics, the topology and the
  * configuration are written once at start-up, the rseq and membarrier state
  * is per process and set again in the child).  The background thread
- * (reclaim.c) takes only these locks and holds none while it sleeps; the
- * child starts it again (kswapd_pending).
+ * (reclaim.c) takes only these locks, all at once with trylocks or none
+ * (world mode, lib/lock.h: fork_lock_world()), and holds none while it
+ * sleeps; the child starts it again on its first allocation past the fast
+ * path.
  *
  * The stdio list lock comes first.  glibc's fork() runs the prepare handlers
  * and only then takes that lock, while getline() allocates under a FILE's
@@ -176,8 +178,17 @@ static void fastpath_publish(bool up)
  * as the interrupted code left it, and that code releases it.  Whether this
  * fork took the locks is remembered: the parent and child handlers undo what
  * the prepare handler did, whatever the flag says by then (the child has one
- * thread).  A multi-threaded process that forks in a signal handler which
- * interrupted malloc() still waits forever, as under glibc's malloc.
+ * thread).
+ *
+ * The background thread makes the process multi-threaded.  A fork() in a
+ * signal handler that interrupted the allocator is then known by the
+ * forking thread's own count of the locks it holds or is taking
+ * (kmm_lock_any_held()): the prepare handler parks the thread, which never
+ * waits for a lock while it holds one and so lets go within one sweep, and
+ * takes no lock, as in a single-threaded process.  A process with threads
+ * of its own that forks in such a handler is not helped by this: another
+ * of its threads may be half-way through a change; as under glibc's
+ * malloc, it must not do that.
  */
 extern void _IO_list_lock(void) __attribute__((weak));
 extern void _IO_list_unlock(void) __attribute__((weak));
@@ -241,6 +252,8 @@ static void (*const fork_locks[])(enum kmm_fork_op) = {
 
 /* This fork's prepare handler took the locks (forks are serialized while it does). */
 static bool fork_locked;
+/* ... or parked the background thread, from a handler that interrupted the allocator. */
+static bool fork_parked;
 
 static bool single_threaded(void)
 {
@@ -251,6 +264,11 @@ static bool single_threaded(void)
 static void fork_prepare(void)
 {
 	fork_locked = !single_threaded();
+	fork_parked = fork_locked && kmm_lock_any_held();
+	if (fork_parked) {
+		fork_locked = false;
+		kswapd_park();
+	}
 	if (fork_locked)
 		for (size_t i = 0; i < NR_FORK_LOCKS; i++)
 			fork_locks[i](FORK_LOCK);
@@ -261,18 +279,35 @@ static void fork_parent(void)
 	if (fork_locked)
 		for (size_t i = NR_FORK_LOCKS; i-- > 0;)
 			fork_locks[i](FORK_UNLOCK);
+	if (fork_parked)
+		kswapd_unpark();
 }
 
 static void fork_child(void)
 {
-	if (fork_locked)
+	if (fork_locked) {
 		for (size_t i = NR_FORK_LOCKS; i-- > 0;)
 			fork_locks[i](FORK_RESET);
+		/* Free again, and not held by this thread (it held none before). */
+		kmm_lock_depth = 0;
+	}
 	/* A new mm: the membarrier fence is registered again, or rseq is off. */
 	if (!rseq_fork_child() && pcp_mode == PCP_RSEQ)
 		pcp_mode = PCP_LOCKED;
 	fastpath_publish(kmm_is_up());
-	kswapd_pending = kmm_config.background && kmm_config.decay_ms;
+	kswapd_fork_child();
+}
+
+/*
+ * The background thread's world mode (reclaim.c): the same locks but
+ * glibc's stdio lock (it never touches stdio), stopping at the first busy
+ * one, since the lists that later entries walk are stable only under the
+ * locks before them.
+ */
+static void fork_lock_world(void)
+{
+	for (size_t i = 1; i < NR_FORK_LOCKS && !kmm_world_failed(); i++)
+		fork_locks[i](FORK_LOCK);
 }
 
 /* Set while this thread runs start_kernel(): an allocation from inside it recursed. */
@@ -311,7 +346,7 @@ int kmm_init_slow(void)
 	if (register_atfork) {
 		pthread_atfork(fork_prepare, fork_parent, fork_child);
 		/* Likewise the background thread (it allocates its stack and TLS). */
-		kswapd_run();
+		kswapd_init(fork_lock_world);
 		/* And KMM_STATS_SIGNAL's. */
 		stats_signal_start();
 	}

@@ -4,6 +4,8 @@
  */
 #include "lock.h"
 
+#include <stddef.h>
+
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -35,7 +37,7 @@ void kmm_lock_slow(struct kmm_lock *lock)
 
 	for (int i = 0; i < KMM_LOCK_SPINS; i++) {
 		cpu_relax();
-		if (__atomic_load_n(&lock->state, __ATOMIC_RELAXED) == 0 && kmm_trylock(lock))
+		if (__atomic_load_n(&lock->state, __ATOMIC_RELAXED) == 0 && __kmm_trylock(lock))
 			return;
 	}
 	/* Announce a waiter (state 2) and sleep until the word changes. */
@@ -50,4 +52,112 @@ void kmm_unlock_wake(struct kmm_lock *lock)
 {
 	__atomic_store_n(&lock->state, 0, __ATOMIC_RELEASE);
 	futex_wake(&lock->state, 1);
+}
+
+__thread unsigned int kmm_lock_depth __attribute__((tls_model("initial-exec")));
+
+/*
+ * World mode (lock.h).  One thread at a time uses it (the background
+ * thread), so its state is plain static data: the locks the sweep took, in
+ * the order it took them.  A sweep that meets more locks than fit fails
+ * like one that meets a busy lock.
+ */
+#define WORLD_MAX_LOCKS 4096
+
+static struct {
+	struct kmm_lock *held[WORLD_MAX_LOCKS];
+	unsigned int nr;
+	bool sweeping; /* kmm_world_begin() is taking them */
+	bool failed;   /* ... and met a busy one */
+} world;
+
+static bool world_holds(const struct kmm_lock *lock)
+{
+	for (unsigned int i = 0; i < world.nr; i++)
+		if (world.held[i] == lock)
+			return true;
+	return false;
+}
+
+/* The sweep: a trylock, recorded; state 2 so that every release wakes. */
+static void world_take(struct kmm_lock *lock)
+{
+	if (world.failed || world_holds(lock))
+		return;
+	if (world.nr == WORLD_MAX_LOCKS || !__kmm_trylock(lock)) {
+		world.failed = true;
+		return;
+	}
+	__atomic_store_n(&lock->state, 2, __ATOMIC_RELAXED);
+	world.held[world.nr++] = lock;
+}
+
+void kmm_lock_world(struct kmm_lock *lock)
+{
+	if (world.sweeping)
+		world_take(lock);
+	else if (!world_holds(lock) && !__kmm_trylock(lock))
+		kmm_lock_slow(lock); /* not the fork() handlers' (see kmm_world_begin()) */
+}
+
+bool kmm_trylock_world(struct kmm_lock *lock)
+{
+	if (world.sweeping) {
+		world_take(lock);
+		return !world.failed;
+	}
+	if (world_holds(lock) || __kmm_trylock(lock))
+		return true;
+	kmm_lock_depth--;
+	return false;
+}
+
+void kmm_unlock_world(struct kmm_lock *lock)
+{
+	if (world_holds(lock))
+		return;
+	if (__atomic_fetch_sub(&lock->state, 1, __ATOMIC_RELEASE) != 1)
+		kmm_unlock_wake(lock);
+}
+
+static void world_release(void)
+{
+	while (world.nr) {
+		struct kmm_lock *lock = world.held[--world.nr];
+
+		__atomic_store_n(&lock->state, 0, __ATOMIC_RELEASE);
+		futex_wake(&lock->state, 1);
+	}
+	kmm_lock_depth = 0;
+}
+
+/*
+ * Locks outside @lock_all's list that the thread meets in world mode are
+ * taken for real: the fork() handlers' list leaves out only locks that
+ * something on it keeps free (the per-CPU stacks' with rseq, taken by
+ * drains under slab_mutex and pcp_drain_mutex), so they are never busy.
+ */
+bool kmm_world_begin(void (*lock_all)(void))
+{
+	kmm_lock_depth = KMM_LOCK_WORLD;
+	world.sweeping = true;
+	world.failed = false;
+	lock_all();
+	world.sweeping = false;
+	if (world.failed) {
+		world_release();
+		return false;
+	}
+	kmm_lock_depth = KMM_LOCK_WORLD;
+	return true;
+}
+
+bool kmm_world_failed(void)
+{
+	return world.failed;
+}
+
+void kmm_world_end(void)
+{
+	world_release();
 }

@@ -26,12 +26,29 @@ struct kmm_lock {
 void kmm_lock_slow(struct kmm_lock *lock);
 void kmm_unlock_wake(struct kmm_lock *lock);
 
+/*
+ * The locks this thread holds or is taking, for fork(): a fork() in a
+ * signal handler that interrupted the allocator finds it non-zero and takes
+ * no lock (src/init.c).  Counted before a lock is taken and after it is
+ * released, so that a signal between the two never sees a held lock
+ * uncounted.  Its top bit marks the background thread's world mode
+ * (kmm_world_begin()): every lock operation of that thread goes through
+ * lock.c.
+ */
+extern __thread unsigned int kmm_lock_depth __attribute__((tls_model("initial-exec")));
+
+#define KMM_LOCK_WORLD (1U << 31)
+
+void kmm_lock_world(struct kmm_lock *lock);
+bool kmm_trylock_world(struct kmm_lock *lock);
+void kmm_unlock_world(struct kmm_lock *lock);
+
 static inline void kmm_lock_init(struct kmm_lock *lock)
 {
 	__atomic_store_n(&lock->state, 0, __ATOMIC_RELAXED);
 }
 
-static inline bool kmm_trylock(struct kmm_lock *lock)
+static inline bool __kmm_trylock(struct kmm_lock *lock)
 {
 	uint32_t unlocked = 0;
 
@@ -39,19 +56,70 @@ static inline bool kmm_trylock(struct kmm_lock *lock)
 					   __ATOMIC_RELAXED);
 }
 
+/* Count a lock about to be taken: one add in the thread's own TLS. */
+static inline unsigned int kmm_lock_count(void)
+{
+	unsigned int depth = kmm_lock_depth++;
+
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	return depth;
+}
+
+static inline void kmm_lock_uncount(void)
+{
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	kmm_lock_depth--;
+}
+
+static inline bool kmm_trylock(struct kmm_lock *lock)
+{
+	if (unlikely(kmm_lock_count() & KMM_LOCK_WORLD))
+		return kmm_trylock_world(lock);
+	if (__kmm_trylock(lock))
+		return true;
+	kmm_lock_uncount();
+	return false;
+}
+
 /* Fast path: one LOCK cmpxchg; contention goes to kmm_lock_slow(). */
 static inline void kmm_lock(struct kmm_lock *lock)
 {
-	if (unlikely(!kmm_trylock(lock)))
+	if (unlikely(kmm_lock_count() & KMM_LOCK_WORLD))
+		kmm_lock_world(lock);
+	else if (unlikely(!__kmm_trylock(lock)))
 		kmm_lock_slow(lock);
 }
 
 /* Fast path: one LOCK xadd; waiters are woken in kmm_unlock_wake(). */
 static inline void kmm_unlock(struct kmm_lock *lock)
 {
-	if (unlikely(__atomic_fetch_sub(&lock->state, 1, __ATOMIC_RELEASE) != 1))
+	if (unlikely(kmm_lock_depth & KMM_LOCK_WORLD))
+		kmm_unlock_world(lock);
+	else if (unlikely(__atomic_fetch_sub(&lock->state, 1, __ATOMIC_RELEASE) != 1))
 		kmm_unlock_wake(lock);
+	kmm_lock_uncount();
 }
+
+/* This thread holds or is taking one of the allocator's locks. */
+static inline bool kmm_lock_any_held(void)
+{
+	return (kmm_lock_depth & ~KMM_LOCK_WORLD) != 0;
+}
+
+/*
+ * The background thread's world mode: kmm_world_begin() takes every lock
+ * that @lock_all takes (the fork() handlers' list) with trylocks only, and
+ * fails, holding nothing, if one is busy.  On success the thread holds the
+ * allocator as a fork() does, and its own kmm_lock()/kmm_unlock() calls on
+ * those locks are no-ops until kmm_world_end() releases them all.  So the
+ * thread never waits for a lock while it holds one: a fork() in a signal
+ * handler that interrupted a lock holder can always make it let go.
+ */
+bool kmm_world_begin(void (*lock_all)(void));
+void kmm_world_end(void);
+
+/* In @lock_all: a lock was busy, stop taking more (the list may be changing). */
+bool kmm_world_failed(void);
 
 static inline bool kmm_lock_held(struct kmm_lock *lock)
 {

@@ -78,12 +78,25 @@ static void read_distances(int nid)
 	}
 }
 
+/*
+ * Set a node online or not, writing only a change: kmm_nodes[] is 200 KiB
+ * of bss, and a page never written is never resident (a program on one node
+ * touches one node's pages).
+ */
+static void set_online(int nid, bool online)
+{
+	if (kmm_nodes[nid].online != online)
+		kmm_nodes[nid].online = online;
+}
+
 /* KMM_FAKE_NUMA: @n nodes on a ring, the CPUs split among them (see above). */
 static void fake_topology(int n)
 {
 	kmm_numa_fake = true;
 	for (int i = 0; i < KMM_MAX_NUMNODES; i++)
-		kmm_nodes[i].online = i < n;
+		set_online(i, i < n);
+	for (int i = 0; i < n; i++)
+		kmm_nodes[i].node_id = i;
 	for (int i = 0; i < n; i++)
 		for (int j = 0; j < n; j++) {
 			int steps = i > j ? i - j : j - i;
@@ -110,10 +123,8 @@ int numa_init(void)
 		os_parse_list(buf, count_cpu, &max_cpu);
 	kmm_nr_cpu_ids = MAX(1, MIN(max_cpu, KMM_MAX_CPUS));
 
-	for (int i = 0; i < KMM_MAX_NUMNODES; i++) {
-		kmm_nodes[i].node_id = i;
-		kmm_nodes[i].online = false;
-	}
+	for (int i = 0; i < KMM_MAX_NUMNODES; i++)
+		set_online(i, false);
 	kmm_numa_fake = false;
 	if (kmm_config.fake_numa) {
 		fake_topology((int)MIN(kmm_config.fake_numa, (unsigned long long)KMM_MAX_NUMNODES));
@@ -123,7 +134,7 @@ int numa_init(void)
 	    os_parse_list(buf, mark_node_online, NULL) <= 0 || !kmm_nodes[0].online) {
 		/* No NUMA information (or no node 0): one node with every CPU. */
 		for (int i = 0; i < KMM_MAX_NUMNODES; i++)
-			kmm_nodes[i].online = i == 0;
+			set_online(i, i == 0);
 	}
 
 	kmm_nr_node_ids = 1;
@@ -131,6 +142,7 @@ int numa_init(void)
 	for (int nid = 0; nid < KMM_MAX_NUMNODES; nid++) {
 		if (!kmm_nodes[nid].online)
 			continue;
+		kmm_nodes[nid].node_id = nid;
 		kmm_nr_online_nodes++;
 		kmm_nr_node_ids = nid + 1;
 		read_distances(nid);

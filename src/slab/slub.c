@@ -200,33 +200,48 @@ static __cold __noreturn void slab_bad_link(struct kmm_cache *cache, struct kmm_
 /*
  * The kernel's calculate_order(): the smallest slab order that holds enough
  * objects (4 * (fls(cpus) + 1), fewer for big objects) with at most 1/16 of
- * it wasted, then 1/8, then 1/4.
+ * it wasted, then 1/8, then 1/4.  As the kernel's slub_max_order, the
+ * object count asked for is what fits in PAGE_ALLOC_COSTLY_ORDER (32 KiB):
+ * a new slab is resident whole (every object carries the free mark), so a
+ * program with one 4 KiB block pays 32 KiB, not 64.
  */
+#define SLAB_COSTLY_ORDER 3
+
 static unsigned int calculate_order(unsigned int size)
 {
-	unsigned int max_objects = (unsigned int)((PAGE_SIZE << SLAB_MAX_ORDER) / size);
+	unsigned int max_objects = (unsigned int)((PAGE_SIZE << SLAB_COSTLY_ORDER) / size);
 	unsigned int min_objects =
 		4 * (32 - (unsigned int)__builtin_clz((unsigned int)kmm_nr_cpu_ids) + 1);
 
 	min_objects = MIN(min_objects, MAX(max_objects / 2, 1u));
-	for (unsigned int frac = 16; frac >= 4; frac /= 2)
-		for (unsigned int order = 0; order <= SLAB_MAX_ORDER; order++) {
-			size_t slab = PAGE_SIZE << order;
-			size_t n = slab / size;
+	/* Up to the costly order first, as the kernel; past it only for a 1/4 waste. */
+	for (unsigned int max_order = SLAB_COSTLY_ORDER;; max_order = SLAB_MAX_ORDER) {
+		for (unsigned int frac = 16; frac >= 4; frac /= 2)
+			for (unsigned int order = 0; order <= max_order; order++) {
+				size_t slab = PAGE_SIZE << order;
+				size_t n = slab / size;
 
-			if (n >= min_objects && (slab - n * size) * frac <= slab)
-				return order;
-		}
-	return SLAB_MAX_ORDER;
+				if (n >= min_objects && (slab - n * size) * frac <= slab)
+					return order;
+			}
+		if (max_order == SLAB_MAX_ORDER)
+			return SLAB_MAX_ORDER;
+	}
 }
 
 /*
  * Per-CPU stack size: about 128 KiB of objects per CPU and cache, between 4 and
  * SLAB_CPU_SLOTS objects (the kernel sizes cpu_partial the same way: fewer
- * objects as they grow).
+ * objects as they grow), and for 1 KiB and up the kernel's own counts
+ * (slub_set_cpu_partial(): 24 objects from 1 KiB, 6 from a page) — stocks
+ * of big objects are what a small program's peak RSS is made of.
  */
 static unsigned int cpu_high(unsigned int size)
 {
+	if (size >= PAGE_SIZE)
+		return 6;
+	if (size >= 1024)
+		return 24;
 	return MAX(4u, MIN((unsigned int)SLAB_CPU_SLOTS, (128u << 10) / size));
 }
 
@@ -317,14 +332,15 @@ struct kmm_cache *cache_create(const char *name, size_t size, size_t align, unsi
 	/* Room for the double-free mark; 16-byte alignment from 16 bytes up. */
 	size = MAX(size, (size_t)16);
 	align = MAX(align, (size_t)16);
-	cache = boot_alloc(bytes);
+	/*
+	 * The cache and its per-CPU stacks in one run of pages: 40 kmalloc
+	 * caches in two pages each made 320 KiB of every program's RSS.
+	 */
+	bytes = ALIGN_UP(bytes, sizeof(union slab_cpu));
+	cache = boot_alloc(bytes + sizeof(union slab_cpu) * (size_t)kmm_nr_cpu_ids);
 	if (!cache)
 		return NULL;
-	cache->cpu = boot_alloc(sizeof(union slab_cpu) * (size_t)kmm_nr_cpu_ids);
-	if (!cache->cpu) {
-		boot_free(cache);
-		return NULL;
-	}
+	cache->cpu = (union slab_cpu *)((char *)cache + bytes);
 	cache->object_size = (unsigned int)size;
 	cache->align = (unsigned int)align;
 	/* With a constructor the free-object metadata goes past the object. */
@@ -965,8 +981,7 @@ void cache_destroy(struct kmm_cache *cache)
 			  live);
 	list_del(&cache->list);
 	kmm_unlock(&slab_mutex);
-	boot_free(cache->cpu);
-	boot_free(cache);
+	boot_free(cache); /* and its per-CPU stacks */
 }
 
 /*

