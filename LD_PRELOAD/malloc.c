@@ -202,19 +202,23 @@ static __cold __noipa void free_full(void *p, struct kmm_cache *cache)
  */
 __export void free(void *p)
 {
-	struct kmm_page *page;
+	/* page's scope ends before free_other(): instrumented builds tail-call it too. */
+	{
+		struct kmm_page *page;
 
-	if (likely(virt_to_page_fast(p, &page) && (page->flags & (PG_slab | PG_slab_tail)))) {
-		struct kmm_cache *cache = page->private;
+		if (likely(virt_to_page_fast(p, &page) &&
+			   (page->flags & (PG_slab | PG_slab_tail)))) {
+			struct kmm_cache *cache = page->private;
 
-		if (unlikely(!slab_free_valid(cache, p))) {
-			free_invalid(p); /* a jump: free() keeps no stack frame */
+			if (unlikely(!slab_free_valid(cache, p))) {
+				free_invalid(p); /* a jump: free() keeps no stack frame */
+				return;
+			}
+			if (likely(slab_free_hit(cache, p)))
+				return;
+			free_full(p, cache);
 			return;
 		}
-		if (likely(slab_free_hit(cache, p)))
-			return;
-		free_full(p, cache);
-		return;
 	}
 	free_other(p);
 }
@@ -683,19 +687,22 @@ static __cold void delete_other(void *p, enum kmm_alloc_kind kind, size_t size)
  */
 static __always_inline void cxx_delete(void *p, enum kmm_alloc_kind kind, size_t size)
 {
-	struct kmm_page *page;
+	{
+		struct kmm_page *page;
 
-	if (likely(virt_to_page_fast(p, &page) && (page->flags & (PG_slab | PG_slab_tail)))) {
-		struct kmm_cache *cache = page->private;
+		if (likely(virt_to_page_fast(p, &page) &&
+			   (page->flags & (PG_slab | PG_slab_tail)))) {
+			struct kmm_cache *cache = page->private;
 
-		if (unlikely(!slab_free_valid(cache, p))) {
-			free_invalid(p);
+			if (unlikely(!slab_free_valid(cache, p))) {
+				free_invalid(p);
+				return;
+			}
+			if (likely(slab_free_hit(cache, p)))
+				return;
+			free_full(p, cache);
 			return;
 		}
-		if (likely(slab_free_hit(cache, p)))
-			return;
-		free_full(p, cache);
-		return;
 	}
 	delete_other(p, kind, size);
 }
