@@ -50,6 +50,7 @@
 
 #include "../lib/bug.h"
 #include "../lib/printk.h"
+#include "../lib/rseq.h"
 #include "../numa/os.h"
 #include "secure.h"
 
@@ -517,9 +518,13 @@ static void release(struct qentry *e)
 	__cache_free_slow(e->cache, e->ptr);
 }
 
+/* This CPU's ring: rseq's cpu_id, one load (a hint: any ring will do). */
 static struct quarantine *this_ring(void)
 {
-	int cpu = sched_getcpu();
+	int cpu = rseq_current_cpu();
+
+	if (cpu < 0)
+		cpu = sched_getcpu();
 
 	return &rings[cpu < 0 ? 0 : cpu % kmm_nr_cpu_ids];
 }
