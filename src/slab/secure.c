@@ -157,12 +157,44 @@ static __cold __noreturn void report(struct kmm_cache *cache, void *obj, const c
 		  t.state ? kind_name[t.kind] : "", t.req, sites, detail);
 }
 
+typedef uint64_t secure_vec __attribute__((vector_size(16)));
+
+/*
+ * Whether [@p, @p + @n) is all @c: 64 bytes a step, the differences ORed
+ * together without a branch (SIMD), at about memset's speed.
+ */
+static bool all_bytes(const unsigned char *p, size_t n, unsigned char c)
+{
+	uint64_t word = c * 0x0101010101010101ULL, acc = 0;
+	secure_vec vw = { word, word }, va = { 0, 0 };
+	size_t i = 0;
+
+	for (; i + 64 <= n; i += 64) {
+		secure_vec v[4];
+
+		__builtin_memcpy(v, p + i, 64); /* loads: the build has -fno-builtin */
+		va |= (v[0] ^ vw) | (v[1] ^ vw) | (v[2] ^ vw) | (v[3] ^ vw);
+	}
+	for (; i + 8 <= n; i += 8) {
+		uint64_t v;
+
+		__builtin_memcpy(&v, p + i, 8);
+		acc |= v ^ word;
+	}
+	for (; i < n; i++)
+		acc |= p[i] ^ c;
+	return !(acc | va[0] | va[1]);
+}
+
 /* The first byte of [@p, @p + @n) that is not @c, or NULL. */
 static const unsigned char *find_not(const void *p, size_t n, unsigned char c)
 {
 	const unsigned char *b = p;
 	uint64_t word = c * 0x0101010101010101ULL;
 	size_t i = 0;
+
+	if (likely(all_bytes(b, n, c)))
+		return NULL;
 
 	for (; i + 8 <= n; i += 8) {
 		uint64_t v;
