@@ -608,7 +608,7 @@ static struct quarantine *this_ring(void)
 	if (cpu < 0)
 		cpu = sched_getcpu();
 
-	return &rings[cpu < 0 ? 0 : cpu % kmm_nr_cpu_ids];
+	return &rings[(unsigned int)cpu < (unsigned int)kmm_nr_cpu_ids ? cpu : 0];
 }
 
 #define RELEASE_BATCH 8
