@@ -4,8 +4,10 @@
  * kmalloc's page runs, in the kernel's terms (slub_debug's red zones and
  * poisoning, CONFIG_SLAB_FREELIST_RANDOM, init_on_free, KASAN's quarantine).
  *
- * The mode turns the rseq fast paths off (config.c), so every allocation and
- * free reaches cache_alloc_slow() and cache_free_slow(), which call in here.
+ * The mode keeps the hit paths closed (start-up leaves kmm_fast's readiness
+ * words 0, src/init.c), so every allocation and free reaches
+ * cache_alloc_slow() and cache_free_slow(), which call in here; their per-CPU
+ * stack operations still use rseq.
  * The default build runs none of this: one test of slab_secure on the slow
  * paths.
  *
@@ -31,7 +33,7 @@
  * still be zero: any other byte is a write after free, reported with the
  * cache and object.  At exit, the objects still held are checked too.
  *
- * Quarantine.  One FIFO ring per CPU (chosen by sched_getcpu()) of the last
+ * Quarantine.  One FIFO ring per CPU (rseq's cpu_id, a hint) of the last
  * SECURE_QUARANTINE_SLOTS frees, at most SECURE_QUARANTINE_BYTES: a freed
  * block is reused only after that many others have been freed on its ring.
  * Blocks that leave a ring are released outside its lock.
