@@ -102,8 +102,8 @@ static int start_kernel(void)
 
 /*
  * Open or close the hit paths of malloc() and free() (lib/ready.h): open
- * once libkmm is @up with rseq usable; closed without rseq, which every mode
- * that needs the slow paths turns off (KMM_TRACK).  free()'s also stays
+ * once libkmm is @up with rseq usable; closed without rseq, which KMM_TRACK
+ * turns off, and in KMM_SECURE (whose slow paths still use rseq).  free()'s also stays
  * closed where a free must check the object's node (kmm_numa_remote_free).
  * Context: start-up under init_lock before kmm_initialized is set (no other
  * thread is past kmm_ready(), so no zone grows), or a fork child (one
@@ -112,7 +112,7 @@ static int start_kernel(void)
 static void fastpath_publish(bool up)
 {
 	struct kmm_zone *zone = &kmm_nodes[0].node_zones[ZONE_NORMAL];
-	bool ready = up && kmm_rseq_usable;
+	bool ready = up && kmm_rseq_usable && !slab_secure;
 
 	kmm_fast.rseq_offset = kmm_rseq_offset;
 	kmm_fast.ncpu = (unsigned int)kmm_nr_cpu_ids;

@@ -176,9 +176,10 @@ void kmm_config_init(void)
 	KMM_OPTIONS(X)
 #undef X
 	/*
-	 * Tracking records, and the secure mode checks, on the out-of-line
-	 * paths: no call may bypass them.
+	 * Tracking records on the out-of-line paths: no call may bypass them.
+	 * (The secure mode checks there too, but keeps rseq for the per-CPU
+	 * stacks: start-up leaves the hit paths closed, src/init.c.)
 	 */
-	if (kmm_config.track || kmm_config.secure)
+	if (kmm_config.track)
 		kmm_config.rseq = 0;
 }

@@ -10,7 +10,8 @@
  * anyway, the largest size the malloc table serves and the span of addresses
  * free() finds descriptors for, and read 0 while the hit paths must not run:
  * before start-up, without rseq (valgrind, a fork child that lost it), and in
- * every mode that needs the slow paths (KMM_TRACK turns rseq off).  So one
+ * every mode that needs the slow paths (KMM_TRACK turns rseq off; KMM_SECURE
+ * keeps rseq for its slow paths and start-up leaves the words 0).  So one
  * compare both bounds the request and gates the hit path.
  */
 #ifndef KMM_LIB_READY_H

@@ -4,8 +4,10 @@
  * kmalloc's page runs, in the kernel's terms (slub_debug's red zones and
  * poisoning, CONFIG_SLAB_FREELIST_RANDOM, init_on_free, KASAN's quarantine).
  *
- * The mode turns the rseq fast paths off (config.c), so every allocation and
- * free reaches cache_alloc_slow() and cache_free_slow(), which call in here.
+ * The mode keeps the hit paths closed (start-up leaves kmm_fast's readiness
+ * words 0, src/init.c), so every allocation and free reaches
+ * cache_alloc_slow() and cache_free_slow(), which call in here; their per-CPU
+ * stack operations still use rseq.
  * The default build runs none of this: one test of slab_secure on the slow
  * paths.
  *
@@ -21,9 +23,9 @@
  * from the size asked for up to the metadata are 0xcc.  A free checks its
  * own tail (an overflow) and the previous slot's canary (an underflow).  Slot
  * 0 of each slab is never handed out: it is the left redzone of slot 1.  The
- * last page of each slab is a PROT_NONE guard page (while fewer than
- * SECURE_MAX_GUARDS guards exist: each costs the process kernel mappings),
- * so a long overflow faults.  New slabs hand their slots out in a random
+ * last page of each slab is a guard page (MADV_GUARD_INSTALL, or PROT_NONE
+ * while fewer than SECURE_MAX_GUARDS such exist: each costs the process
+ * kernel mappings), so a long overflow faults.  New slabs hand their slots out in a random
  * order (the kernel's CONFIG_SLAB_FREELIST_RANDOM).
  *
  * Poisoning.  A freed object is zeroed (init_on_free) and held in a
@@ -31,12 +33,12 @@
  * still be zero: any other byte is a write after free, reported with the
  * cache and object.  At exit, the objects still held are checked too.
  *
- * Quarantine.  One FIFO ring per CPU (chosen by sched_getcpu()) of the last
+ * Quarantine.  One FIFO ring per CPU (rseq's cpu_id, a hint) of the last
  * SECURE_QUARANTINE_SLOTS frees, at most SECURE_QUARANTINE_BYTES: a freed
  * block is reused only after that many others have been freed on its ring.
  * Blocks that leave a ring are released outside its lock.
  *
- * Page runs (32 KiB to 4 MiB): one more page, PROT_NONE, after each; the
+ * Page runs (32 KiB to 4 MiB): one more page, a guard, after each; the
  * tail of the last page past the size asked for is 0xcc; the head page's
  * descriptor holds the kind and state, the second's the size.  A freed run is
  * zeroed and quarantined as an object is.
@@ -47,9 +49,11 @@
 #include <errno.h>
 #include <sched.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "../lib/bug.h"
 #include "../lib/printk.h"
+#include "../lib/rseq.h"
 #include "../numa/os.h"
 #include "secure.h"
 
@@ -65,6 +69,54 @@ enum { STATE_ALLOCATED = 1, STATE_FREED = 2 };
 bool slab_secure;
 void (*secure_describe)(const void *p, char *buf, size_t n);
 static unsigned long nr_guards;
+
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#define MADV_GUARD_REMOVE 103
+#endif
+
+/*
+ * How guard pages are made: MADV_GUARD_INSTALL (Linux 6.13) puts a marker in
+ * the page table, with no VMA to split and merge again, and drops the page;
+ * mprotect() where the kernel refuses it (EINVAL: older, or a locked range).
+ * Chosen on the first guard, then kept, so a guard is removed the way it was
+ * put.
+ */
+enum { GUARD_UNKNOWN, GUARD_MADVISE, GUARD_MPROTECT };
+static int guard_mode;
+
+/* Make the page at @p a guard page; 0 or -errno (then it is none). */
+static int guard_install(void *p)
+{
+	int saved = errno, mode = READ_ONCE(guard_mode), ret = 0;
+
+	if (mode != GUARD_MPROTECT) {
+		if (!madvise(p, PAGE_SIZE, MADV_GUARD_INSTALL)) {
+			if (mode == GUARD_UNKNOWN)
+				WRITE_ONCE(guard_mode, GUARD_MADVISE);
+			return 0;
+		}
+		ret = -errno;
+		errno = saved;
+		if (mode == GUARD_MADVISE || ret != -EINVAL)
+			return ret;
+		WRITE_ONCE(guard_mode, GUARD_MPROTECT);
+	}
+	return os_guard(p, PAGE_SIZE);
+}
+
+/* The page at @p, a guard page, becomes memory again; 0 or -errno. */
+static int guard_remove(void *p)
+{
+	int saved = errno, ret = 0;
+
+	if (READ_ONCE(guard_mode) != GUARD_MADVISE)
+		return os_commit(p, PAGE_SIZE);
+	if (madvise(p, PAGE_SIZE, MADV_GUARD_REMOVE))
+		ret = -errno;
+	errno = saved;
+	return ret;
+}
 
 struct qentry {
 	void *ptr;
@@ -156,12 +208,44 @@ static __cold __noreturn void report(struct kmm_cache *cache, void *obj, const c
 		  t.state ? kind_name[t.kind] : "", t.req, sites, detail);
 }
 
+typedef uint64_t secure_vec __attribute__((vector_size(16)));
+
+/*
+ * Whether [@p, @p + @n) is all @c: 64 bytes a step, the differences ORed
+ * together without a branch (SIMD), at about memset's speed.
+ */
+static bool all_bytes(const unsigned char *p, size_t n, unsigned char c)
+{
+	uint64_t word = c * 0x0101010101010101ULL, acc = 0;
+	secure_vec vw = { word, word }, va = { 0, 0 };
+	size_t i = 0;
+
+	for (; i + 64 <= n; i += 64) {
+		secure_vec v[4];
+
+		__builtin_memcpy(v, p + i, 64); /* loads: the build has -fno-builtin */
+		va |= (v[0] ^ vw) | (v[1] ^ vw) | (v[2] ^ vw) | (v[3] ^ vw);
+	}
+	for (; i + 8 <= n; i += 8) {
+		uint64_t v;
+
+		__builtin_memcpy(&v, p + i, 8);
+		acc |= v ^ word;
+	}
+	for (; i < n; i++)
+		acc |= p[i] ^ c;
+	return !(acc | va[0] | va[1]);
+}
+
 /* The first byte of [@p, @p + @n) that is not @c, or NULL. */
 static const unsigned char *find_not(const void *p, size_t n, unsigned char c)
 {
 	const unsigned char *b = p;
 	uint64_t word = c * 0x0101010101010101ULL;
 	size_t i = 0;
+
+	if (likely(all_bytes(b, n, c)))
+		return NULL;
 
 	for (; i + 8 <= n; i += 8) {
 		uint64_t v;
@@ -235,8 +319,9 @@ unsigned int secure_new_slab(struct kmm_cache *cache, struct kmm_page *slab, uin
 	}
 	/* slab[1] (order >= 1) is a tail page: its inuse says the slab has a guard. */
 	slab[1].inuse = 0;
-	if (__atomic_add_fetch(&nr_guards, 1, __ATOMIC_RELAXED) > SECURE_MAX_GUARDS ||
-	    os_guard(base + (PAGE_SIZE << cache->order) - PAGE_SIZE, PAGE_SIZE))
+	if ((__atomic_add_fetch(&nr_guards, 1, __ATOMIC_RELAXED) > SECURE_MAX_GUARDS &&
+	     READ_ONCE(guard_mode) != GUARD_MADVISE) ||
+	    guard_install(base + (PAGE_SIZE << cache->order) - PAGE_SIZE))
 		__atomic_fetch_sub(&nr_guards, 1, __ATOMIC_RELAXED);
 	else
 		slab[1].inuse = 1;
@@ -248,7 +333,7 @@ bool secure_discard_slab(struct kmm_cache *cache, struct kmm_page *slab)
 	char *guard = (char *)page_to_virt(slab) + (PAGE_SIZE << cache->order) - PAGE_SIZE;
 
 	/* A guard that cannot be opened again keeps its slab's pages out of the buddy. */
-	if (slab[1].inuse && os_commit(guard, PAGE_SIZE))
+	if (slab[1].inuse && guard_remove(guard))
 		return false;
 	if (slab[1].inuse)
 		__atomic_fetch_sub(&nr_guards, 1, __ATOMIC_RELAXED);
@@ -412,13 +497,13 @@ void *secure_run_alloc(kmm_gfp_t gfp, size_t size, int nid, size_t align)
 	memset(p + size, SECURE_POISON, (npages << PAGE_SHIFT) - size);
 	if (front) {
 		d->flags = PG_exact;
-		os_guard(page_to_virt(page), PAGE_SIZE); /* may fail: no guard, no harm */
+		guard_install(page_to_virt(page)); /* may fail: no guard, no harm */
 	}
 	d->inuse = SECURE_RUN;
 	d->freelist = KMM_KIND_MALLOC | STATE_ALLOCATED << 4;
 	d[1].private = (void *)size;
 	d[1].inuse = (uint16_t)front;
-	os_guard(p + (npages << PAGE_SHIFT), PAGE_SIZE);
+	guard_install(p + (npages << PAGE_SHIFT));
 	return p;
 }
 
@@ -478,8 +563,8 @@ static void run_release(void *p)
 		report_run(p, d, "write after free to", detail);
 	}
 	/* A guard that cannot be opened again keeps the run out of the buddy. */
-	if (os_commit((char *)p + (npages << PAGE_SHIFT), PAGE_SIZE) ||
-	    (front && os_commit((char *)p - PAGE_SIZE, PAGE_SIZE)))
+	if (guard_remove((char *)p + (npages << PAGE_SHIFT)) ||
+	    (front && guard_remove((char *)p - PAGE_SIZE)))
 		return;
 	d->inuse = 0;
 	d->freelist = 0;
@@ -517,14 +602,35 @@ static void release(struct qentry *e)
 	__cache_free_slow(e->cache, e->ptr);
 }
 
+/* This CPU's ring: rseq's cpu_id, one load (a hint: any ring will do). */
 static struct quarantine *this_ring(void)
 {
-	int cpu = sched_getcpu();
+	int cpu = rseq_current_cpu();
 
-	return &rings[cpu < 0 ? 0 : cpu % kmm_nr_cpu_ids];
+	if (cpu < 0)
+		cpu = sched_getcpu();
+
+	return &rings[(unsigned int)cpu < (unsigned int)kmm_nr_cpu_ids ? cpu : 0];
 }
 
 #define RELEASE_BATCH 8
+#define PREFETCH_MAX 2048 /* bytes of a block leaving soon brought into the cache */
+
+/*
+ * A full ring releases its oldest block on each push, cold by then: the
+ * block after the next one to leave is fetched now, two frees ahead of its
+ * poison scan.
+ */
+static void prefetch_next(const struct qentry *e)
+{
+	const char *p = e->ptr;
+	size_t n = MIN(e->bytes, (size_t)PREFETCH_MAX);
+
+	for (size_t i = 0; i < n; i += KMM_CACHELINE)
+		__builtin_prefetch(p + i);
+	if (e->cache) /* the free metadata, past a large object */
+		__builtin_prefetch(p + e->cache->meta);
+}
 
 static void quarantine_push(void *ptr, struct kmm_cache *cache, size_t bytes)
 {
@@ -544,6 +650,8 @@ static void quarantine_push(void *ptr, struct kmm_cache *cache, size_t bytes)
 	q->e[(q->head + q->count) % SECURE_QUARANTINE_SLOTS] = (struct qentry){ ptr, cache, bytes };
 	q->count++;
 	q->bytes += bytes;
+	if (q->count > 1)
+		prefetch_next(&q->e[(q->head + 1) % SECURE_QUARANTINE_SLOTS]);
 	kmm_unlock(&q->lock);
 	for (unsigned int i = 0; i < n; i++)
 		release(&out[i]);

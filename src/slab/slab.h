@@ -184,12 +184,15 @@ static __always_inline int slab_rseq_push(long off, union slab_cpu *const *cpu,
 #endif
 }
 
-/* Pop an object from this CPU's stack of @cache; NULL on a miss (or without rseq). */
+/*
+ * Pop an object from this CPU's stack of @cache; NULL on a miss, or while the
+ * hit paths are closed (kmm_fast.malloc_limit 0: without rseq, and in every
+ * mode that checks each call on the slow paths, lib/ready.h).
+ */
 static __always_inline void *slab_pop_fast(struct kmm_cache *cache)
 {
-	if (likely(percpu_stack_rseq()))
-		return slab_rseq_pop(kmm_rseq_offset, &cache->cpu,
-				     (const unsigned int *)&kmm_nr_cpu_ids);
+	if (likely(kmm_fast.malloc_limit))
+		return slab_rseq_pop(kmm_fast.rseq_offset, &cache->cpu, &kmm_fast.ncpu);
 	return NULL;
 }
 
@@ -261,9 +264,8 @@ static __always_inline bool slab_free_fast(struct kmm_cache *cache, void *obj)
 	*obj_mark(cache, obj) = slab_free_mark(obj);
 	if (unlikely(kmm_numa_remote_free) && addr_to_nid((uintptr_t)obj) != slab_home_node())
 		return false;
-	if (likely(percpu_stack_rseq()))
-		return slab_rseq_push(kmm_rseq_offset, &cache->cpu,
-				      (const unsigned int *)&kmm_nr_cpu_ids, obj) == 0;
+	if (likely(kmm_fast.malloc_limit)) /* the hit paths are open (slab_pop_fast()) */
+		return slab_rseq_push(kmm_fast.rseq_offset, &cache->cpu, &kmm_fast.ncpu, obj) == 0;
 	return false;
 }
 

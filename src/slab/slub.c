@@ -350,7 +350,7 @@ struct kmm_cache *cache_create(const char *name, size_t size, size_t align, unsi
 	cache->objects = (unsigned int)((PAGE_SIZE << cache->order) / cache->size);
 	if (slab_secure)
 		secure_cache_layout(cache);
-	cache->slab_mask = (PAGE_SIZE << cache->order) - 1;
+	cache->slab_mask = (PAGE_SIZE << cache->order) - 1; /* the secure layout's order too */
 	cache->div_magic = ~0ULL / cache->size + 1;
 	cache->used = cache->objects * cache->size;
 	cache->div_limit = div_limit(cache);
