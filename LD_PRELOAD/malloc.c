@@ -149,11 +149,17 @@ __export void *malloc(size_t size)
 }
 
 /*
- * free() past its hit path: NULL, a pointer outside node 0's Normal zone
- * (DMA32, another node, a large block, not libkmm's), or any pointer while
- * the hit path is closed (before start-up, without rseq, KMM_TRACK, NUMA).
+ * free() and delete past their hit paths: NULL, a pointer outside node 0's
+ * Normal zone (DMA32, another node, a large block, not libkmm's), or any
+ * pointer while the hit path is closed (before start-up, without rseq,
+ * KMM_TRACK, KMM_SECURE, NUMA).  For delete (@cxx) first the check that the
+ * block came from the matching new (delete for new, delete[] for new[]) and,
+ * for the sized forms, that the size is the one asked for (@size 0: not
+ * checked): in KMM_SECURE for every block, in every mode for page runs.
+ * Inlined into cold functions reached by a tail call: RET_IP is the
+ * program's.
  */
-static __cold void free_other(void *p)
+static __always_inline void release_other(void *p, bool cxx, enum kmm_alloc_kind kind, size_t size)
 {
 	struct kmm_page *page;
 
@@ -163,6 +169,8 @@ static __cold void free_other(void *p)
 	if (page && (page->flags & (PG_slab | PG_slab_tail))) {
 		struct kmm_cache *cache = slab_free_check(page, p);
 
+		if (cxx && slab_secure)
+			secure_check_delete(p, kind, size);
 		if (kmm_tracking())
 			track_free(p, RET_IP);
 		else if (slab_free_fast(cache, p))
@@ -172,9 +180,16 @@ static __cold void free_other(void *p)
 	}
 	if (!page && !__atomic_load_n(&kmm_initialized, __ATOMIC_ACQUIRE))
 		kmm_panic("invalid free of %p: not allocated by libkmm", p);
+	if (cxx)
+		secure_check_delete(p, kind, size);
 	if (kmm_tracking())
 		track_free(p, RET_IP);
 	kv_free(p, page);
+}
+
+static __cold void free_other(void *p)
+{
+	release_other(p, false, KMM_KIND_MALLOC, 0);
 }
 
 /*
@@ -646,38 +661,9 @@ __export void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t size, size_t align, con
 	return cxx_new_nothrow(size, align, KMM_KIND_NEW_ARRAY);
 }
 
-/*
- * delete past free()'s hit path: first the check that the block came from
- * the matching new (delete for new, delete[] for new[]) and, for the sized
- * forms, that the size is the one asked for (@size 0: not checked), in
- * KMM_SECURE for every block, in every mode for page runs.  Reached by a tail
- * call: RET_IP is the program's.
- */
 static __cold void delete_other(void *p, enum kmm_alloc_kind kind, size_t size)
 {
-	struct kmm_page *page;
-
-	if (!p)
-		return;
-	page = virt_to_page_checked(p);
-	if (page && (page->flags & (PG_slab | PG_slab_tail))) {
-		struct kmm_cache *cache = slab_free_check(page, p);
-
-		if (slab_secure)
-			secure_check_delete(p, kind, size);
-		if (kmm_tracking())
-			track_free(p, RET_IP);
-		else if (slab_free_fast(cache, p))
-			return;
-		cache_free_slow(cache, p);
-		return;
-	}
-	if (!page && !__atomic_load_n(&kmm_initialized, __ATOMIC_ACQUIRE))
-		kmm_panic("invalid free of %p: not allocated by libkmm", p);
-	secure_check_delete(p, kind, size);
-	if (kmm_tracking())
-		track_free(p, RET_IP);
-	kv_free(p, page);
+	release_other(p, true, kind, size);
 }
 
 /*
