@@ -42,6 +42,7 @@
 
 #include "lib/config.h"
 #include "lib/lock.h"
+#include "lib/memcheck.h"
 #include "lib/printk.h"
 #include "numa/mmzone.h"
 #include "page/internal.h"
@@ -205,6 +206,13 @@ void kswapd_init(void (*lock_all)(void))
 
 	kswapd_lock_all = lock_all;
 	if (!bytes || !kmm_config.decay_ms)
+		return;
+	/*
+	 * Under memcheck only if asked for: valgrind ends the other threads
+	 * before it runs glibc's freeres at exit, which frees through libkmm,
+	 * and a thread ended in a round would leave every lock held.
+	 */
+	if (kmm_vg() && !kmm_getenv("KMM_BACKGROUND"))
 		return;
 	kswapd_threshold = bytes > 1 ? bytes >> PAGE_SHIFT : 0;
 	__atomic_store_n(&kswapd_wake_pages, kswapd_threshold, __ATOMIC_RELAXED);
