@@ -876,16 +876,6 @@ int main(int argc, char **argv)
 	size_t first = 0, n = sizeof(tests) / sizeof(tests[0]);
 
 	kt_skip_under_asan();
-	/*
-	 * The background variant under valgrind: 20 forks meet a round or two,
-	 * and one of two runs saw a child hang there (children of a fork in a
-	 * signal handler that start a thread, under valgrind's scheduler): not
-	 * run until that is understood.
-	 */
-	if (kswapd_expected() && slow_mode()) {
-		printf("skipped: the background thread's variant under valgrind\n");
-		return 77;
-	}
 	if (argc > 1) {
 		for (first = 0; first < n; first++)
 			if (!strcmp(tests[first].name + 5, argv[1]))
