@@ -5,10 +5,16 @@
  * kmalloc_large()).
  *
  * Classes: 16, 32, ... 128 in 16-byte steps, then four per doubling up to
- * 32 KiB (160, 192, 224, 256, 320, ...).  A size above 128 bytes wastes at
- * most 25% of its class; below, the 16-byte alignment that C requires of
- * malloc for any object of 16 bytes or more bounds the slack to 15 bytes.
- * (The kernel's powers of two plus 96 and 192 waste up to 50%.)
+ * 32 KiB (160, 192, 224, 256, 320, ...), and from 1 KiB on a fifth just
+ * above each power of two, at 9/8 of it (1152, 2304, 4608, 9216, 18432).  A
+ * size above 128 bytes wastes at most 25% of its class; below, the 16-byte
+ * alignment that C requires of malloc for any object of 16 bytes or more
+ * bounds the slack to 15 bytes.  (The kernel's powers of two plus 96 and
+ * 192 waste up to 50%.)  The fifth class is for the most common large
+ * request there is, a power of two plus a header: sqlite's page cache
+ * allocates 4096 + 272 bytes per page and its sorter 1024 + 8 per record,
+ * a quarter and a fifth of a 5120- and 1280-byte class wasted; glibc's
+ * chunks waste 8 bytes of them.
  *
  * Beyond 32 KiB: an exact run of pages from the page allocator up to the
  * largest buddy block (4 MiB), the unused tail of the block going back at
@@ -30,15 +36,42 @@ struct kmm_cache *kmalloc_table[KMALLOC_TABLE_MAX / 16 + 1];
 struct kmm_cache *kmalloc_table_large[KMALLOC_MAX_SIZE / 128 + 1];
 union slab_cpu *kmalloc_fast_table[KMALLOC_FAST_MAX + 1];
 
+/* The classes' object sizes, ascending (kmalloc_size() of each index). */
+// clang-format off
+static const unsigned int kmalloc_sizes[NR_KMALLOC_CACHES] = {
+	16, 32, 48, 64, 80, 96, 112, 128,	/* 16-byte steps */
+	160, 192, 224, 256,			/* then 4 per doubling */
+	320, 384, 448, 512,
+	640, 768, 896, 1024,
+	1152, 1280, 1536, 1792, 2048,		/* and from 1 KiB, 9/8 of a power of two */
+	2304, 2560, 3072, 3584, 4096,
+	4608, 5120, 6144, 7168, 8192,
+	9216, 10240, 12288, 14336, 16384,
+	18432, 20480, 24576, 28672, 32768,
+};
+// clang-format on
+_Static_assert(sizeof(kmalloc_sizes) / sizeof(kmalloc_sizes[0]) == NR_KMALLOC_CACHES,
+	       "a size per class");
+
 unsigned int kmalloc_size(unsigned int idx)
 {
-	unsigned int b, q;
+	return kmalloc_sizes[idx];
+}
 
-	if (idx < 8)
-		return (idx + 1) * 16;
-	b = (idx - 8) / 4 + 7; /* floor(log2(size - 1)) of the class */
-	q = (idx - 8) % 4;     /* which quarter of the doubling */
-	return (1u << b) + ((q + 1) << (b - 2));
+unsigned int kmalloc_index(size_t size)
+{
+	unsigned int lo = 0, hi = NR_KMALLOC_CACHES - 1;
+
+	/* The first class of kmalloc_sizes[lo..hi] that holds @size. */
+	while (lo < hi) {
+		unsigned int mid = (lo + hi) / 2;
+
+		if (kmalloc_sizes[mid] < size)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 static void *kmalloc_large(size_t size, kmm_gfp_t gfp, int nid, size_t align)

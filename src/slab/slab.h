@@ -285,23 +285,15 @@ static __always_inline bool slab_free_hit(struct kmm_cache *cache, void *obj)
 /* kmalloc (kmalloc.c). */
 #define KMALLOC_MIN_SIZE 16
 #define KMALLOC_MAX_SIZE KMM_KMALLOC_MAX_CACHE_SIZE
-#define NR_KMALLOC_CACHES 40
+#define NR_KMALLOC_CACHES 45
 extern struct kmm_cache *kmalloc_caches[NR_KMALLOC_CACHES];
 
 /*
- * kmalloc_index() - the class of @size (1..KMALLOC_MAX_SIZE): 16-byte steps
- * up to 128, then four classes per doubling (at most 25% of a class is
- * waste).  Budget: one branch, a clz and a few ALU operations.
+ * kmalloc_index() - the class of @size (1..KMALLOC_MAX_SIZE), the smallest
+ * that holds it (kmalloc.c lists the classes).  Not on the hit paths:
+ * kmalloc_slab() and kmalloc_fast() read tables built from it.
  */
-static __always_inline unsigned int kmalloc_index(size_t size)
-{
-	unsigned int b;
-
-	if (size <= 128)
-		return size ? (unsigned int)((size - 1) >> 4) : 0;
-	b = 63u - (unsigned int)__builtin_clzl(size - 1);
-	return 8 + (b - 7) * 4 + (unsigned int)(((size - 1) >> (b - 2)) & 3);
-}
+unsigned int kmalloc_index(size_t size);
 
 /* The object size of class @idx. */
 unsigned int kmalloc_size(unsigned int idx);

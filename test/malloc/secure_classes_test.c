@@ -47,14 +47,16 @@ static void one_size(size_t n)
 	}
 }
 
-/* Every 16-byte step up to 1 KiB, then four sizes per doubling up to 32 KiB. */
+/* Every 16-byte step up to 1 KiB, then the five sizes per doubling up to 32 KiB. */
 static void test_every_class(void)
 {
 	for (size_t n = 16; n <= 1024; n += 16)
 		one_size(n - 1);
-	for (size_t b = 1024; b < 32768; b *= 2)
+	for (size_t b = 1024; b < 32768; b *= 2) {
+		one_size(b + b / 8);
 		for (size_t k = 1; k <= 4; k++)
 			one_size(b + b / 4 * k);
+	}
 }
 
 KT_MAIN(KT_TEST(test_every_class))
