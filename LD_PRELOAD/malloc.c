@@ -159,7 +159,8 @@ __export void *malloc(size_t size)
  * Inlined into cold functions reached by a tail call: RET_IP is the
  * program's.
  */
-static __always_inline void release_other(void *p, bool cxx, enum kmm_alloc_kind kind, size_t size)
+static __always_inline void release_other(void *p, bool cxx, enum kmm_alloc_kind kind, size_t size,
+					  bool aligned)
 {
 	struct kmm_page *page;
 
@@ -171,6 +172,8 @@ static __always_inline void release_other(void *p, bool cxx, enum kmm_alloc_kind
 
 		if (cxx && slab_secure)
 			secure_check_delete(p, kind, size);
+		else if (cxx && size && !slab_sized_delete_ok(cache, size, aligned))
+			slab_bad_sized_delete(p, kind, size);
 		if (kmm_tracking())
 			track_free(p, RET_IP);
 		else if (slab_free_fast(cache, p))
@@ -189,7 +192,7 @@ static __always_inline void release_other(void *p, bool cxx, enum kmm_alloc_kind
 
 static __cold void free_other(void *p)
 {
-	release_other(p, false, KMM_KIND_MALLOC, 0);
+	release_other(p, false, KMM_KIND_MALLOC, 0, false);
 }
 
 /*
@@ -663,15 +666,22 @@ __export void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t size, size_t align, con
 
 static __cold void delete_other(void *p, enum kmm_alloc_kind kind, size_t size)
 {
-	release_other(p, true, kind, size);
+	release_other(p, true, kind, size, false);
+}
+
+static __cold void delete_aligned_other(void *p, enum kmm_alloc_kind kind, size_t size)
+{
+	release_other(p, true, kind, size, true);
 }
 
 /*
- * free()'s hit path, instruction for instruction: the hit path is open only
- * in the default mode, where a slab object records no kind, so only
- * delete_other() checks kinds and sizes.
+ * free()'s hit path, instruction for instruction, and for the sized forms
+ * (@size not 0) the check that the size names the object's class (a table
+ * load and a compare): the hit path is open only in the default mode, where
+ * a slab object records no kind, so only delete_other() checks kinds.
+ * @aligned: the aligned forms, whose new may have taken a larger class.
  */
-static __always_inline void cxx_delete(void *p, enum kmm_alloc_kind kind, size_t size)
+static __always_inline void cxx_delete(void *p, enum kmm_alloc_kind kind, size_t size, bool aligned)
 {
 	{
 		struct kmm_page *page;
@@ -684,70 +694,75 @@ static __always_inline void cxx_delete(void *p, enum kmm_alloc_kind kind, size_t
 				free_invalid(p);
 				return;
 			}
+			if (size && unlikely(!slab_sized_delete_ok(cache, size, aligned)))
+				slab_bad_sized_delete(p, kind, size);
 			if (likely(slab_free_hit(cache, p)))
 				return;
 			free_full(p, cache);
 			return;
 		}
 	}
-	delete_other(p, kind, size);
+	if (aligned)
+		delete_aligned_other(p, kind, size);
+	else
+		delete_other(p, kind, size);
 }
 
 __export void _ZdlPv(void *p)
 {
-	cxx_delete(p, KMM_KIND_NEW, 0);
+	cxx_delete(p, KMM_KIND_NEW, 0, false);
 }
 __export void _ZdaPv(void *p)
 {
-	cxx_delete(p, KMM_KIND_NEW_ARRAY, 0);
+	cxx_delete(p, KMM_KIND_NEW_ARRAY, 0, false);
 }
 __export void _ZdlPvm(void *p, size_t size)
 {
-	cxx_delete(p, KMM_KIND_NEW, size);
+	cxx_delete(p, KMM_KIND_NEW, size, false);
 }
 __export void _ZdaPvm(void *p, size_t size)
 {
-	cxx_delete(p, KMM_KIND_NEW_ARRAY, size);
+	cxx_delete(p, KMM_KIND_NEW_ARRAY, size, false);
 }
 __export void _ZdlPvRKSt9nothrow_t(void *p, const void *nt)
 {
 	(void)nt;
-	cxx_delete(p, KMM_KIND_NEW, 0);
+	cxx_delete(p, KMM_KIND_NEW, 0, false);
 }
 __export void _ZdaPvRKSt9nothrow_t(void *p, const void *nt)
 {
 	(void)nt;
-	cxx_delete(p, KMM_KIND_NEW_ARRAY, 0);
+	cxx_delete(p, KMM_KIND_NEW_ARRAY, 0, false);
 }
 __export void _ZdlPvSt11align_val_t(void *p, size_t align)
 {
 	(void)align;
-	cxx_delete(p, KMM_KIND_NEW, 0);
+	cxx_delete(p, KMM_KIND_NEW, 0, false);
 }
 __export void _ZdaPvSt11align_val_t(void *p, size_t align)
 {
 	(void)align;
-	cxx_delete(p, KMM_KIND_NEW_ARRAY, 0);
+	cxx_delete(p, KMM_KIND_NEW_ARRAY, 0, false);
 }
 __export void _ZdlPvmSt11align_val_t(void *p, size_t size, size_t align)
 {
 	(void)align;
-	cxx_delete(p, KMM_KIND_NEW, size);
+	cxx_delete(p, KMM_KIND_NEW, size, true);
 }
 __export void _ZdaPvmSt11align_val_t(void *p, size_t size, size_t align)
 {
 	(void)align;
-	cxx_delete(p, KMM_KIND_NEW_ARRAY, size);
+	cxx_delete(p, KMM_KIND_NEW_ARRAY, size, true);
 }
 __export void _ZdlPvSt11align_val_tRKSt9nothrow_t(void *p, size_t align, const void *nt)
 {
 	(void)align;
 	(void)nt;
-	cxx_delete(p, KMM_KIND_NEW, 0);
+	cxx_delete(p, KMM_KIND_NEW, 0, false);
 }
 __export void _ZdaPvSt11align_val_tRKSt9nothrow_t(void *p, size_t align, const void *nt)
 {
 	(void)align;
 	(void)nt;
-	cxx_delete(p, KMM_KIND_NEW_ARRAY, 0);
+	cxx_delete(p, KMM_KIND_NEW_ARRAY, 0, false);
 }

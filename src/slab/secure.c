@@ -756,6 +756,16 @@ static void run_check_delete(void *p, struct kmm_page *page, enum kmm_alloc_kind
 			  p, npages, kind_name[k % 3], delete_name(kind), size);
 }
 
+void slab_bad_sized_delete(void *p, enum kmm_alloc_kind kind, size_t size)
+{
+	struct kmm_cache *cache = slab_head(virt_to_page_checked(p))->private;
+
+	kmm_panic("mismatched sized delete of %p (cache %s, object %u, allocated): sized %s of "
+		  "%zu bytes, which %s",
+		  p, cache->name, obj_index(cache, p), delete_name(kind), size,
+		  size > cache->object_size ? "does not fit it" : "a smaller class holds");
+}
+
 void secure_set_kind(void *p, enum kmm_alloc_kind kind)
 {
 	struct kmm_page *page = p ? virt_to_page_checked(p) : NULL;

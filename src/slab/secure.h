@@ -53,6 +53,20 @@ size_t secure_run_size(const struct kmm_page *page);
 /* C++: record who allocated @p; check a delete of @p (@size 0: unsized). */
 void secure_set_kind(void *p, enum kmm_alloc_kind kind);
 void secure_check_delete(void *p, enum kmm_alloc_kind kind, size_t size);
+/*
+ * Every build: a sized delete of an object of @cache names @size (@aligned:
+ * from an aligned new, whose class may be larger).  Return: whether @size
+ * could have made it (one table load; the hit path calls it too).
+ */
+static __always_inline bool slab_sized_delete_ok(const struct kmm_cache *cache, size_t size,
+						 bool aligned)
+{
+	if (aligned)
+		return size <= cache->object_size;
+	return size <= KMALLOC_MAX_SIZE && kmalloc_slab(size) == cache;
+}
+/* ... and the report when it could not. */
+__cold __noreturn void slab_bad_sized_delete(void *p, enum kmm_alloc_kind kind, size_t size);
 
 /* Release the blocks of @cache (NULL: all blocks) held in quarantine, checked. */
 void secure_drain(struct kmm_cache *cache);

@@ -69,6 +69,25 @@ int main()
 	CHECK(ours(raw) && reinterpret_cast<uintptr_t>(raw) % 4096 == 0);
 	::operator delete(raw, 64, std::align_val_t(4096));
 
+	/*
+	 * Sized deletes with the size asked for, at every class and alignment:
+	 * the check that the size names the block's class (every build) never
+	 * fires on a correct program.
+	 */
+	for (size_t n = 0; n <= 40000; n += n < 2048 ? 1 : 97) {
+		void *p = ::operator new(n);
+		void *q = ::operator new[](n);
+
+		CHECK(ours(p) && ours(q));
+		::operator delete(p, n);
+		::operator delete[](q, n);
+		for (size_t a = 32; a <= 4096; a *= 8) {
+			p = ::operator new(n, std::align_val_t(a));
+			CHECK(ours(p) && reinterpret_cast<uintptr_t>(p) % a == 0);
+			::operator delete(p, n, std::align_val_t(a));
+		}
+	}
+
 	void *none = ::operator new(size_t(1) << 62, std::nothrow);
 	CHECK(none == nullptr);
 

@@ -301,6 +301,15 @@ static int sized_delete_mismatch(size_t n)
 	return 0;
 }
 
+/* ... and a size of a smaller class than the block's. */
+static int sized_delete_smaller(size_t n)
+{
+	char *p = (char *)::operator new(n * 4 + 64);
+
+	::operator delete(p, n);
+	return 0;
+}
+
 /* Zero-size blocks: a write after free and a read after free. */
 static int uaf_write_zero(size_t n)
 {
@@ -408,6 +417,7 @@ const struct misuse_case misuse_cases[] = {
 	C(delete_of_new_array, "delete mismatch", false),
 	C(delete_array_of_new, "delete mismatch", false),
 	C(sized_delete_mismatch, "sized delete", false),
+	C(sized_delete_smaller, "sized delete", false),
 	C1(uaf_write_zero, "write after free", false),
 	{ NULL, NULL, NULL, false, false },
 };
