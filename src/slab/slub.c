@@ -107,10 +107,19 @@ static inline void *slab_object(const struct kmm_cache *cache, const struct kmm_
 	return (char *)slab_address(slab) + (size_t)idx * cache->size;
 }
 
+/*
+ * The index of @obj in @slab, by a multiply instead of a divide (every
+ * object of a flush pays it): with c = div_magic = floor((2^64 - 1) / size)
+ * + 1 and e = c * size - 2^64 (0 <= e < size), off * c / 2^64 is off / size
+ * plus off * e / (size * 2^64), which stays below 1 / size, so the floors
+ * agree for every offset in a slab (off * e < 2^34, far below 2^64).
+ */
 static inline unsigned int slab_index(const struct kmm_cache *cache, const struct kmm_page *slab,
 				      const void *obj)
 {
-	return (unsigned int)(((uintptr_t)obj - (uintptr_t)slab_address(slab)) / cache->size);
+	uint64_t off = (uintptr_t)obj - (uintptr_t)slab_address(slab);
+
+	return (unsigned int)(((unsigned __int128)off * cache->div_magic) >> 64);
 }
 
 /*
