@@ -221,17 +221,18 @@ static void cache_add(struct kmm_vm_area *a)
 
 /*
  * Cut the area @a, just taken from the cache, to @keep bytes at the same
- * address.  The rest, whole 2 MiB units, moves to a range of its own and
- * waits in the cache for the next request (its pages faulted in, its huge
- * pages whole); where that cannot be, it goes back to the system.
- * Context: vm_state.lock.
+ * address.  The rest, whole 2 MiB units from the end of @keep's last unit,
+ * moves to a range of its own and waits in the cache for the next request
+ * (its pages faulted in, its huge pages whole); where that cannot be, and
+ * for the part of a unit @keep maps only half of, it goes back to the
+ * system.  Context: vm_state.lock.
  */
 void vm_cache_split(struct kmm_vm_area *a, size_t keep)
 {
-	size_t rest = a->size - keep;
+	size_t units = ALIGN_UP(keep, SECTION_SIZE), rest = a->size - units;
 	struct kmm_vm_area *b;
 
-	if (!IS_ALIGNED(keep | rest, SECTION_SIZE) || !keep || vm_state.no_stitch)
+	if (units >= a->size || !IS_ALIGNED(a->size, SECTION_SIZE) || !keep || vm_state.no_stitch)
 		goto trim;
 	b = vm_new_area(VM_MALLOC, a->caller);
 	if (!b)
@@ -249,9 +250,9 @@ void vm_cache_split(struct kmm_vm_area *a, size_t keep)
 		goto trim;
 	}
 	cache_add(b);
-	return;
 trim:
-	vm_trim_area(a, keep);
+	if (a->size > keep)
+		vm_trim_area(a, keep);
 }
 
 bool __vfree(const void *p, const char *who)

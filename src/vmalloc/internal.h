@@ -23,14 +23,20 @@
  * write as if they had never moved: a page table moved piece by piece below
  * 2 MiB costs microseconds per 4 KiB page at its next write on some machines
  * (docs/DESIGN.md, "Large blocks").  Only a page run that grows into an area
- * (vmalloc_from_run(), realloc) moves in smaller, to save the copy.
+ * (vmalloc_from_run(), realloc) moves in smaller, to save the copy.  The
+ * last unit is mapped only up to its middle where the request uses less
+ * than that of it (vm_area_bytes()): a mapping that does not cover a PMD
+ * gets no huge page there, and the area's one mapping grows over the rest
+ * as a realloc reaches it.  Such a half unit never moves: a cached area is
+ * cut to whole units before it gives any (cache_align_donor()).
  */
 #define VM_GUARD (64UL << 10)			      /* PROT_NONE after every area */
 #define STITCH_MIN_ORDER (SECTION_SHIFT - PAGE_SHIFT) /* 2 MiB: the unit of every move */
 #define FROM_RUN_MIN_ORDER 6			      /* 256 KiB: smaller runs are copied */
-#define VM_MIN_REGION (1UL << 30) /* the least address space the region may reserve */
-#define VM_CHUNK_MIN (32UL << 20) /* the smallest reservation the region makes */
-#define VM_PIECES_MAX (1u << 16)  /* pieces per area (metadata bound) */
+#define VM_MIN_REGION (1UL << 30)	 /* the least address space the region may reserve */
+#define VM_CHUNK_MIN (32UL << 20)	 /* the smallest reservation the region makes */
+#define VM_PIECES_MAX (1u << 16)	 /* pieces per area (metadata bound) */
+#define VM_TAIL_WHOLE (SECTION_SIZE / 2) /* use of a last unit that maps it whole */
 
 /* The cache of freed areas (cache.c): at most this many, this many bytes. */
 #define VM_CACHE_MAX 16
@@ -151,7 +157,8 @@ void vm_unclaim_range(struct kmm_vm_area *a);
 /*
  * The bytes an area for @size bytes maps: whole pages, and from SECTION_SIZE
  * on whole 2 MiB units, so that each of its PMDs can be a huge page and
- * moves whole.  Context: any.
+ * moves whole; but only the first half of the last unit where @size uses
+ * less than that of it (no huge page for a few bytes).  Context: any.
  */
 size_t vm_area_bytes(size_t size);
 /* The alignment of an area of @size bytes asked for with @align. */

@@ -29,7 +29,8 @@
  * has the layout): the kernel moves whole page-table pages, huge pages stay
  * huge, and moved memory writes as fast as memory that never moved.  Only a
  * page run that realloc grows into an area (vmalloc_from_run()) moves in
- * smaller, to save the copy.
+ * smaller, to save the copy.  A request that uses less than half of its last
+ * unit maps only that half of it, with no huge page (vm_area_bytes()).
  *
  * A freed area waits, mapped, in a small cache.  The next request reuses it
  * at its address when it is at most twice as large, and what the request
