@@ -199,7 +199,10 @@ size_t vm_take_from_cache(struct kmm_vm_area *a, size_t bytes)
 /*
  * Put the free area @a in the cache, as the newest, and release the oldest
  * while the cache holds more than its bounds; an area larger than the
- * whole cache is released at once.  Context: vm_state.lock.
+ * whole cache is released at once.  A half unit at its end goes back first:
+ * the area is reused, grown or given away in whole units only (grown from
+ * the half, its rest would be fresh while cached units wait).
+ * Context: vm_state.lock.
  */
 static void cache_add(struct kmm_vm_area *a)
 {
@@ -207,6 +210,8 @@ static void cache_add(struct kmm_vm_area *a)
 		vm_release_area(a);
 		return;
 	}
+	if (a->size > SECTION_SIZE && !IS_ALIGNED(a->size, SECTION_SIZE))
+		vm_trim_area(a, ALIGN_DOWN(a->size, SECTION_SIZE));
 	a->flags |= VM_CACHED;
 	a->freed_ms = kmm_now_ms();
 	vm_state.cache[vm_state.nr_cached++] = a;
@@ -229,11 +234,12 @@ static void cache_add(struct kmm_vm_area *a)
  */
 void vm_cache_split(struct kmm_vm_area *a, size_t keep)
 {
-	size_t units = ALIGN_UP(keep, SECTION_SIZE), rest = a->size - units;
+	size_t units = ALIGN_UP(keep, SECTION_SIZE), rest;
 	struct kmm_vm_area *b;
 
 	if (units >= a->size || !IS_ALIGNED(a->size, SECTION_SIZE) || !keep || vm_state.no_stitch)
 		goto trim;
+	rest = a->size - units;
 	b = vm_new_area(VM_MALLOC, a->caller);
 	if (!b)
 		goto trim;
@@ -253,6 +259,25 @@ void vm_cache_split(struct kmm_vm_area *a, size_t keep)
 trim:
 	if (a->size > keep)
 		vm_trim_area(a, keep);
+}
+
+/*
+ * The bytes an area for @size bytes on node @nid maps: vm_area_bytes(), but
+ * its last unit whole where the cache holds a whole unit for it (memory
+ * faulted in already: the area holds it for no more than the cache does,
+ * and a half unit would be mapped fresh beside it).  Context: vm_state.lock.
+ */
+size_t vm_cache_fit(size_t size, int nid)
+{
+	size_t bytes = vm_area_bytes(size);
+
+	if (IS_ALIGNED(bytes, SECTION_SIZE) || bytes < SECTION_SIZE)
+		return bytes;
+	for (unsigned int i = 0; i < vm_state.nr_cached; i++)
+		if (vm_state.cache[i]->size >= SECTION_SIZE &&
+		    vm_area_serves(vm_state.cache[i], nid))
+			return ALIGN_UP(bytes, SECTION_SIZE);
+	return bytes;
 }
 
 bool __vfree(const void *p, const char *who)

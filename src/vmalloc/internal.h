@@ -206,6 +206,8 @@ void vm_release_area(struct kmm_vm_area *a);
 struct kmm_vm_area *vm_cache_take(size_t bytes, size_t align, int nid);
 /* Release the cached areas and empty chunks unused for KMM_DECAY_MS. */
 void vm_cache_decay(void);
+/* The bytes an area for @size bytes on node @nid maps: its last unit whole if the cache has one. */
+size_t vm_cache_fit(size_t size, int nid);
 /* Cut @a, just taken from the cache, to @keep bytes; the rest waits in the cache. */
 void vm_cache_split(struct kmm_vm_area *a, size_t keep);
 /* Move up to @bytes (2 MiB units) of a cached area's pieces to the end of @a.  Return: the bytes moved. */
