@@ -7,6 +7,14 @@
  * released, and kmm_reclaim() empties it (vmalloc_purge()).  A request
  * takes a cached area at its address, the rest of it cached again
  * (vm_cache_split()), or whole 2 MiB units of one (vm_take_from_cache()).
+ *
+ * Until the program's large requests are seen reusing its large frees, the
+ * cache also holds no more than a quarter of the rest of its footprint
+ * (cache_bound()): a program whose few large blocks are freed and never
+ * asked for again (sqlite's realloc chains) does not keep them resident,
+ * nor the buddy's runs they hold.  One request that a cached area serves,
+ * or that the area the bound released last would have served, lifts that
+ * bound until the cache decays: an alloc/free loop misses once.
  */
 #include <errno.h>
 #include <string.h>
@@ -41,8 +49,22 @@ static void cache_remove(unsigned int i)
 }
 
 /*
+ * Would the area the footprint bound released last have served a request
+ * for @bytes: at its address, or with whole units (vm_take_from_cache())?
+ */
+static bool dropped_serves(size_t bytes)
+{
+	size_t d = vm_state.dropped;
+
+	return d &&
+	       ((d >= bytes / 2 && d <= 2 * bytes) || (d >= SECTION_SIZE && bytes >= SECTION_SIZE));
+}
+
+/*
  * A cached area for @bytes aligned to @align: the smallest that is large
- * enough, else the largest that can grow where it is.  Context: vm_state.lock.
+ * enough, else the largest that can grow where it is.  A request it serves,
+ * or the area the footprint bound released last would have, shows large
+ * blocks reused (vm_state.reusing).  Context: vm_state.lock.
  */
 struct kmm_vm_area *vm_cache_take(size_t bytes, size_t align, int nid)
 {
@@ -66,6 +88,8 @@ struct kmm_vm_area *vm_cache_take(size_t bytes, size_t align, int nid)
 	}
 	if (best < 0)
 		best = grow;
+	if (best >= 0 || dropped_serves(bytes))
+		vm_state.reusing = true;
 	if (best < 0)
 		return NULL;
 	{
@@ -96,6 +120,9 @@ void vm_cache_decay(void)
 		cache_remove(0);
 		vm_release_area(old);
 		vm_state.stat[VMS_DECAYED]++;
+		/* Nothing asked for it: the footprint bounds the cache again. */
+		vm_state.reusing = false;
+		vm_state.dropped = 0;
 	}
 }
 
@@ -197,6 +224,23 @@ size_t vm_take_from_cache(struct kmm_vm_area *a, size_t bytes)
 }
 
 /*
+ * The bytes the cache may hold: VM_CACHE_BYTES once large requests reuse
+ * freed areas, else a VM_CACHE_SHARE-th of what libkmm holds beyond the
+ * cache (the zones and the areas in use: the arena's committed pages),
+ * VM_CACHE_FLOOR at least.  Context: vm_state.lock.
+ */
+static size_t cache_bound(void)
+{
+	size_t held = (size_t)__atomic_load_n(&kmm_arena.committed_pages, __ATOMIC_RELAXED)
+		      << PAGE_SHIFT;
+
+	if (vm_state.reusing)
+		return VM_CACHE_BYTES;
+	held -= MIN(held, vm_state.cached_bytes);
+	return MIN(MAX(held / VM_CACHE_SHARE, VM_CACHE_FLOOR), VM_CACHE_BYTES);
+}
+
+/*
  * Put the free area @a in the cache, as the newest, and release the oldest
  * while the cache holds more than its bounds; an area larger than the
  * whole cache is released at once.  A half unit at its end goes back first:
@@ -206,6 +250,8 @@ size_t vm_take_from_cache(struct kmm_vm_area *a, size_t bytes)
  */
 static void cache_add(struct kmm_vm_area *a)
 {
+	size_t bound;
+
 	if (a->size > VM_CACHE_BYTES) {
 		vm_release_area(a);
 		return;
@@ -216,9 +262,12 @@ static void cache_add(struct kmm_vm_area *a)
 	a->freed_ms = kmm_now_ms();
 	vm_state.cache[vm_state.nr_cached++] = a;
 	vm_state.cached_bytes += a->size;
-	while (vm_state.nr_cached > VM_CACHE_MAX - 1 || vm_state.cached_bytes > VM_CACHE_BYTES) {
+	bound = cache_bound();
+	while (vm_state.nr_cached > VM_CACHE_MAX - 1 || vm_state.cached_bytes > bound) {
 		struct kmm_vm_area *old = vm_state.cache[0];
 
+		if (vm_state.cached_bytes > bound && !vm_state.reusing)
+			vm_state.dropped = old->size;
 		cache_remove(0);
 		vm_release_area(old);
 	}

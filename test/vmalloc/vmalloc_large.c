@@ -24,6 +24,18 @@ static bool stitching(void)
 	return kt_vmstat("vmalloc_stitching") == 1;
 }
 
+/*
+ * Show the vmalloc cache a large block reused (a free, then a request the
+ * freed area would have served), so that it keeps freed areas whatever the
+ * footprint (it does so until it decays), and leave it empty.
+ */
+static void cache_reusing(void)
+{
+	for (int i = 0; i < 2; i++)
+		kmm_vfree(kmm_vmalloc(8 * MiB));
+	kmm_reclaim();
+}
+
 /* Sum of a /proc/self/smaps field (kB) over the mappings that start in [@p, @p + @len). */
 static long smaps_kb(const void *p, size_t len, const char *field)
 {
@@ -126,7 +138,7 @@ static void test_same_address_reuse(void)
 	char *p, *q, *r;
 	bool huge;
 
-	kmm_reclaim();
+	cache_reusing();
 	p = kmm_vmalloc(20 * MiB);
 	KT_REQUIRE(p, "vmalloc failed");
 	memset(p, 1, 20 * MiB);
@@ -182,7 +194,7 @@ static void test_units_from_a_donor(void)
 	char *p, *q;
 	bool huge;
 
-	kmm_reclaim();
+	cache_reusing();
 	p = kmm_vmalloc(20 * MiB);
 	KT_REQUIRE(p, "vmalloc failed");
 	memset(p, 2, 20 * MiB);
@@ -286,7 +298,7 @@ static void test_half_tail_from_cache(void)
 {
 	char *p, *q;
 
-	kmm_reclaim();
+	cache_reusing();
 	p = kmm_vmalloc(10 * MiB);
 	KT_REQUIRE(p, "vmalloc failed");
 	memset(p, 6, 10 * MiB);
