@@ -240,13 +240,26 @@ static size_t cache_bound(void)
 	return MIN(MAX(held / VM_CACHE_SHARE, VM_CACHE_FLOOR), VM_CACHE_BYTES);
 }
 
+/* Map the rest of the half unit at the end of @a, or give the half back. */
+static void cache_whole_units(struct kmm_vm_area *a)
+{
+	size_t whole = ALIGN_UP(a->size, SECTION_SIZE);
+
+	if (vm_room_after(a, whole)) {
+		a->claim = whole;
+		if (vm_fill_area(a, whole, 0))
+			return;
+	}
+	vm_trim_area(a, ALIGN_DOWN(a->size, SECTION_SIZE));
+}
+
 /*
  * Put the free area @a in the cache, as the newest, and release the oldest
  * while the cache holds more than its bounds; an area larger than the
- * whole cache is released at once.  A half unit at its end goes back first:
- * the area is reused, grown or given away in whole units only (grown from
- * the half, its rest would be fresh while cached units wait).
- * Context: vm_state.lock.
+ * whole cache is released at once.  A half unit at its end is mapped whole
+ * first (the rest, untouched, costs nothing until it serves), or where that
+ * cannot be given back: the area is reused, grown or given away in whole
+ * units only.  Context: vm_state.lock.
  */
 static void cache_add(struct kmm_vm_area *a)
 {
@@ -257,7 +270,7 @@ static void cache_add(struct kmm_vm_area *a)
 		return;
 	}
 	if (a->size > SECTION_SIZE && !IS_ALIGNED(a->size, SECTION_SIZE))
-		vm_trim_area(a, ALIGN_DOWN(a->size, SECTION_SIZE));
+		cache_whole_units(a);
 	a->flags |= VM_CACHED;
 	a->freed_ms = kmm_now_ms();
 	vm_state.cache[vm_state.nr_cached++] = a;
