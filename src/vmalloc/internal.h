@@ -23,12 +23,13 @@
  * write as if they had never moved: a page table moved piece by piece below
  * 2 MiB costs microseconds per 4 KiB page at its next write on some machines
  * (docs/DESIGN.md, "Large blocks").  Only a page run that grows into an area
- * (vmalloc_from_run(), realloc) moves in smaller, to save the copy.  The
- * last unit is mapped only up to its middle where the request uses less
- * than that of it (vm_area_bytes()): a mapping that does not cover a PMD
+ * (vmalloc_from_run(), realloc) moves in smaller, to save the copy.  A new
+ * area's last unit is mapped only up to its middle where the request uses
+ * less than that of it and the cache has no whole unit for it
+ * (vm_area_bytes(), vm_cache_fit()): a mapping that does not cover a PMD
  * gets no huge page there, and the area's one mapping grows over the rest
- * as a realloc reaches it.  Such a half unit never moves: a cached area is
- * cut to whole units before it gives any (cache_align_donor()).
+ * as a realloc reaches it.  Such a half unit never moves: a freed area maps
+ * the rest of it before it enters the cache (cache_add()).
  */
 #define VM_GUARD (64UL << 10)			      /* PROT_NONE after every area */
 #define STITCH_MIN_ORDER (SECTION_SHIFT - PAGE_SHIFT) /* 2 MiB: the unit of every move */
