@@ -7,6 +7,14 @@
  * released, and kmm_reclaim() empties it (vmalloc_purge()).  A request
  * takes a cached area at its address, the rest of it cached again
  * (vm_cache_split()), or whole 2 MiB units of one (vm_take_from_cache()).
+ *
+ * Until the program's large requests are seen reusing its large frees, the
+ * cache also holds no more than a quarter of the rest of its footprint
+ * (cache_bound()): a program whose few large blocks are freed and never
+ * asked for again (sqlite's realloc chains) does not keep them resident,
+ * nor the buddy's runs they hold.  One request that a cached area serves,
+ * or that the area the bound released last would have served, lifts that
+ * bound until the cache decays: an alloc/free loop misses once.
  */
 #include <errno.h>
 #include <string.h>
@@ -41,8 +49,22 @@ static void cache_remove(unsigned int i)
 }
 
 /*
+ * Would the area the footprint bound released last have served a request
+ * for @bytes: at its address, or with whole units (vm_take_from_cache())?
+ */
+static bool dropped_serves(size_t bytes)
+{
+	size_t d = vm_state.dropped;
+
+	return d &&
+	       ((d >= bytes / 2 && d <= 2 * bytes) || (d >= SECTION_SIZE && bytes >= SECTION_SIZE));
+}
+
+/*
  * A cached area for @bytes aligned to @align: the smallest that is large
- * enough, else the largest that can grow where it is.  Context: vm_state.lock.
+ * enough, else the largest that can grow where it is.  A request it serves,
+ * or the area the footprint bound released last would have, shows large
+ * blocks reused (vm_state.reusing).  Context: vm_state.lock.
  */
 struct kmm_vm_area *vm_cache_take(size_t bytes, size_t align, int nid)
 {
@@ -66,6 +88,8 @@ struct kmm_vm_area *vm_cache_take(size_t bytes, size_t align, int nid)
 	}
 	if (best < 0)
 		best = grow;
+	if (best >= 0 || dropped_serves(bytes))
+		vm_state.reusing = true;
 	if (best < 0)
 		return NULL;
 	{
@@ -96,6 +120,9 @@ void vm_cache_decay(void)
 		cache_remove(0);
 		vm_release_area(old);
 		vm_state.stat[VMS_DECAYED]++;
+		/* Nothing asked for it: the footprint bounds the cache again. */
+		vm_state.reusing = false;
+		vm_state.dropped = 0;
 	}
 }
 
@@ -197,23 +224,63 @@ size_t vm_take_from_cache(struct kmm_vm_area *a, size_t bytes)
 }
 
 /*
+ * The bytes the cache may hold: VM_CACHE_BYTES once large requests reuse
+ * freed areas, else a VM_CACHE_SHARE-th of what libkmm holds beyond the
+ * cache (the zones and the areas in use: the arena's committed pages),
+ * VM_CACHE_FLOOR at least.  Context: vm_state.lock.
+ */
+static size_t cache_bound(void)
+{
+	size_t held = (size_t)__atomic_load_n(&kmm_arena.committed_pages, __ATOMIC_RELAXED)
+		      << PAGE_SHIFT;
+
+	if (vm_state.reusing)
+		return VM_CACHE_BYTES;
+	held -= MIN(held, vm_state.cached_bytes);
+	return MIN(MAX(held / VM_CACHE_SHARE, VM_CACHE_FLOOR), VM_CACHE_BYTES);
+}
+
+/* Map the rest of the half unit at the end of @a, or give the half back. */
+static void cache_whole_units(struct kmm_vm_area *a)
+{
+	size_t whole = ALIGN_UP(a->size, SECTION_SIZE);
+
+	if (vm_room_after(a, whole)) {
+		a->claim = whole;
+		if (vm_fill_area(a, whole, 0))
+			return;
+	}
+	vm_trim_area(a, ALIGN_DOWN(a->size, SECTION_SIZE));
+}
+
+/*
  * Put the free area @a in the cache, as the newest, and release the oldest
  * while the cache holds more than its bounds; an area larger than the
- * whole cache is released at once.  Context: vm_state.lock.
+ * whole cache is released at once.  A half unit at its end is mapped whole
+ * first (the rest, untouched, costs nothing until it serves), or where that
+ * cannot be given back: the area is reused, grown or given away in whole
+ * units only.  Context: vm_state.lock.
  */
 static void cache_add(struct kmm_vm_area *a)
 {
+	size_t bound;
+
 	if (a->size > VM_CACHE_BYTES) {
 		vm_release_area(a);
 		return;
 	}
+	if (a->size > SECTION_SIZE && !IS_ALIGNED(a->size, SECTION_SIZE))
+		cache_whole_units(a);
 	a->flags |= VM_CACHED;
 	a->freed_ms = kmm_now_ms();
 	vm_state.cache[vm_state.nr_cached++] = a;
 	vm_state.cached_bytes += a->size;
-	while (vm_state.nr_cached > VM_CACHE_MAX - 1 || vm_state.cached_bytes > VM_CACHE_BYTES) {
+	bound = cache_bound();
+	while (vm_state.nr_cached > VM_CACHE_MAX - 1 || vm_state.cached_bytes > bound) {
 		struct kmm_vm_area *old = vm_state.cache[0];
 
+		if (vm_state.cached_bytes > bound && !vm_state.reusing)
+			vm_state.dropped = old->size;
 		cache_remove(0);
 		vm_release_area(old);
 	}
@@ -221,18 +288,20 @@ static void cache_add(struct kmm_vm_area *a)
 
 /*
  * Cut the area @a, just taken from the cache, to @keep bytes at the same
- * address.  The rest, whole 2 MiB units, moves to a range of its own and
- * waits in the cache for the next request (its pages faulted in, its huge
- * pages whole); where that cannot be, it goes back to the system.
- * Context: vm_state.lock.
+ * address.  The rest, whole 2 MiB units from the end of @keep's last unit,
+ * moves to a range of its own and waits in the cache for the next request
+ * (its pages faulted in, its huge pages whole); where that cannot be, and
+ * for the part of a unit @keep maps only half of, it goes back to the
+ * system.  Context: vm_state.lock.
  */
 void vm_cache_split(struct kmm_vm_area *a, size_t keep)
 {
-	size_t rest = a->size - keep;
+	size_t units = ALIGN_UP(keep, SECTION_SIZE), rest;
 	struct kmm_vm_area *b;
 
-	if (!IS_ALIGNED(keep | rest, SECTION_SIZE) || !keep || vm_state.no_stitch)
+	if (units >= a->size || !IS_ALIGNED(a->size, SECTION_SIZE) || !keep || vm_state.no_stitch)
 		goto trim;
+	rest = a->size - units;
 	b = vm_new_area(VM_MALLOC, a->caller);
 	if (!b)
 		goto trim;
@@ -249,9 +318,28 @@ void vm_cache_split(struct kmm_vm_area *a, size_t keep)
 		goto trim;
 	}
 	cache_add(b);
-	return;
 trim:
-	vm_trim_area(a, keep);
+	if (a->size > keep)
+		vm_trim_area(a, keep);
+}
+
+/*
+ * The bytes an area for @size bytes on node @nid maps: vm_area_bytes(), but
+ * its last unit whole where the cache holds a whole unit for it (memory
+ * faulted in already: the area holds it for no more than the cache does,
+ * and a half unit would be mapped fresh beside it).  Context: vm_state.lock.
+ */
+size_t vm_cache_fit(size_t size, int nid)
+{
+	size_t bytes = vm_area_bytes(size);
+
+	if (IS_ALIGNED(bytes, SECTION_SIZE) || bytes < SECTION_SIZE)
+		return bytes;
+	for (unsigned int i = 0; i < vm_state.nr_cached; i++)
+		if (vm_state.cache[i]->size >= SECTION_SIZE &&
+		    vm_area_serves(vm_state.cache[i], nid))
+			return ALIGN_UP(bytes, SECTION_SIZE);
+	return bytes;
 }
 
 bool __vfree(const void *p, const char *who)

@@ -23,18 +23,31 @@
  * write as if they had never moved: a page table moved piece by piece below
  * 2 MiB costs microseconds per 4 KiB page at its next write on some machines
  * (docs/DESIGN.md, "Large blocks").  Only a page run that grows into an area
- * (vmalloc_from_run(), realloc) moves in smaller, to save the copy.
+ * (vmalloc_from_run(), realloc) moves in smaller, to save the copy.  A new
+ * area's last unit is mapped only up to its middle where the request uses
+ * less than that of it and the cache has no whole unit for it
+ * (vm_area_bytes(), vm_cache_fit()): a mapping that does not cover a PMD
+ * gets no huge page there, and the area's one mapping grows over the rest
+ * as a realloc reaches it.  Such a half unit never moves: a freed area maps
+ * the rest of it before it enters the cache (cache_add()).
  */
 #define VM_GUARD (64UL << 10)			      /* PROT_NONE after every area */
 #define STITCH_MIN_ORDER (SECTION_SHIFT - PAGE_SHIFT) /* 2 MiB: the unit of every move */
 #define FROM_RUN_MIN_ORDER 6			      /* 256 KiB: smaller runs are copied */
-#define VM_MIN_REGION (1UL << 30) /* the least address space the region may reserve */
-#define VM_CHUNK_MIN (32UL << 20) /* the smallest reservation the region makes */
-#define VM_PIECES_MAX (1u << 16)  /* pieces per area (metadata bound) */
+#define VM_MIN_REGION (1UL << 30)	 /* the least address space the region may reserve */
+#define VM_CHUNK_MIN (32UL << 20)	 /* the smallest reservation the region makes */
+#define VM_PIECES_MAX (1u << 16)	 /* pieces per area (metadata bound) */
+#define VM_TAIL_WHOLE (SECTION_SIZE / 2) /* use of a last unit that maps it whole */
 
-/* The cache of freed areas (cache.c): at most this many, this many bytes. */
+/*
+ * The cache of freed areas (cache.c): at most this many, this many bytes;
+ * and until large blocks are seen reused, a VM_CACHE_SHARE-th of what libkmm
+ * holds beyond the cache, VM_CACHE_FLOOR at least.
+ */
 #define VM_CACHE_MAX 16
 #define VM_CACHE_BYTES (64UL << 20)
+#define VM_CACHE_SHARE 4
+#define VM_CACHE_FLOOR (4UL << 20)
 #define VM_CACHED (1u << 7) /* in the cache: free, its range and pages kept */
 
 enum vm_piece_kind {
@@ -110,6 +123,8 @@ struct vmalloc_state {
 	struct kmm_vm_area *cache[VM_CACHE_MAX]; /* oldest first */
 	unsigned int nr_cached;
 	size_t cached_bytes;
+	size_t dropped; /* the last area the footprint bound released at its free */
+	bool reusing;	/* a large request was served, or would have been, by a freed area */
 	unsigned long stat[NR_VM_STATS];
 };
 
@@ -151,7 +166,8 @@ void vm_unclaim_range(struct kmm_vm_area *a);
 /*
  * The bytes an area for @size bytes maps: whole pages, and from SECTION_SIZE
  * on whole 2 MiB units, so that each of its PMDs can be a huge page and
- * moves whole.  Context: any.
+ * moves whole; but only the first half of the last unit where @size uses
+ * less than that of it (no huge page for a few bytes).  Context: any.
  */
 size_t vm_area_bytes(size_t size);
 /* The alignment of an area of @size bytes asked for with @align. */
@@ -199,6 +215,8 @@ void vm_release_area(struct kmm_vm_area *a);
 struct kmm_vm_area *vm_cache_take(size_t bytes, size_t align, int nid);
 /* Release the cached areas and empty chunks unused for KMM_DECAY_MS. */
 void vm_cache_decay(void);
+/* The bytes an area for @size bytes on node @nid maps: its last unit whole if the cache has one. */
+size_t vm_cache_fit(size_t size, int nid);
 /* Cut @a, just taken from the cache, to @keep bytes; the rest waits in the cache. */
 void vm_cache_split(struct kmm_vm_area *a, size_t keep);
 /* Move up to @bytes (2 MiB units) of a cached area's pieces to the end of @a.  Return: the bytes moved. */

@@ -379,9 +379,17 @@ void vm_unclaim_range(struct kmm_vm_area *a)
 
 size_t vm_area_bytes(size_t size)
 {
-	size_t bytes = ALIGN_UP(size, PAGE_SIZE);
+	size_t bytes = ALIGN_UP(size, PAGE_SIZE), units = ALIGN_DOWN(bytes, SECTION_SIZE);
 
-	return bytes >= SECTION_SIZE ? ALIGN_UP(bytes, SECTION_SIZE) : bytes;
+	if (bytes < SECTION_SIZE || bytes == units)
+		return bytes;
+	/*
+	 * The last unit whole only for a request that uses half of it at
+	 * least: a mapping that does not cover a PMD gets no huge page, so a
+	 * touch of the last bytes of a block faults in 4 KiB, not 2 MiB, and a
+	 * huge page costs at most twice what is used of it.
+	 */
+	return bytes - units < VM_TAIL_WHOLE ? units + VM_TAIL_WHOLE : units + SECTION_SIZE;
 }
 
 size_t vm_area_align(size_t size, size_t align)

@@ -29,7 +29,10 @@
  * has the layout): the kernel moves whole page-table pages, huge pages stay
  * huge, and moved memory writes as fast as memory that never moved.  Only a
  * page run that realloc grows into an area (vmalloc_from_run()) moves in
- * smaller, to save the copy.
+ * smaller, to save the copy.  A new area whose request uses less than half
+ * of its last unit maps only that half of it, with no huge page
+ * (vm_area_bytes()), unless the cache holds a whole unit for it
+ * (vm_cache_fit()); an area that realloc grows maps whole units.
  *
  * A freed area waits, mapped, in a small cache.  The next request reuses it
  * at its address when it is at most twice as large, and what the request
@@ -208,7 +211,6 @@ void *__vmalloc_node(size_t size, size_t align, kmm_gfp_t gfp, int nid, unsigned
 
 	if (!size || size > vm_state.limit || align > vm_state.limit / 4)
 		return NULL;
-	bytes = vm_area_bytes(size);
 	if (nid == KMM_NUMA_NO_NODE || !node_online(nid)) {
 		bool interleaved;
 
@@ -216,6 +218,7 @@ void *__vmalloc_node(size_t size, size_t align, kmm_gfp_t gfp, int nid, unsigned
 	}
 	kmm_lock(&vm_state.lock);
 	vm_cache_decay();
+	bytes = vm_cache_fit(size, nid);
 	a = vm_cache_take(bytes, vm_area_align(bytes, align), nid);
 	if (a)
 		a = reuse_area(a, bytes, gfp);
@@ -261,13 +264,14 @@ void *__vmalloc_node(size_t size, size_t align, kmm_gfp_t gfp, int nid, unsigned
 
 void *__vrealloc(void *p, size_t size, kmm_gfp_t gfp)
 {
-	size_t bytes = vm_area_bytes(size), old;
+	size_t bytes, old;
 	struct kmm_vm_area *a;
 
 	if (!size || size > vm_state.limit)
 		return NULL;
 	kmm_lock(&vm_state.lock);
 	a = vm_area_of(p, VM_ALLOC | VM_MALLOC, "realloc");
+	bytes = vm_cache_fit(size, a->nid);
 	old = a->size;
 	if (kmm_vg())
 		kmm_vg_freelike(p);
@@ -279,7 +283,11 @@ void *__vrealloc(void *p, size_t size, kmm_gfp_t gfp)
 		kmm_unlock(&vm_state.lock);
 		return vg_vrealloc(p, size, bytes);
 	}
-	a = grow_area(a, bytes, gfp);
+	/*
+	 * Whole units for an area that grows: it may grow again, and a half
+	 * unit faulted in by pages would stay so when it did.
+	 */
+	a = grow_area(a, bytes < SECTION_SIZE ? bytes : ALIGN_UP(bytes, SECTION_SIZE), gfp);
 	kmm_unlock(&vm_state.lock);
 	if (!a) { /* the block stays as it was */
 		vg_vrealloc(p, old, old);
@@ -305,6 +313,7 @@ void *vmalloc_from_run(struct kmm_page *page, size_t size, kmm_gfp_t gfp)
 		return NULL;
 	a->nid = page_zone(page)->node;
 	kmm_lock(&vm_state.lock);
+	bytes = vm_cache_fit(size, a->nid);
 	if (!vm_claim_range(a, bytes, vm_area_align(bytes, PAGE_SIZE)))
 		goto fail;
 	if (!vm_budget_allows() || !vm_reserve_pieces(a, 1) ||

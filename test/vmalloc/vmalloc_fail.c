@@ -219,6 +219,18 @@ static void test_run_to_area_refused(void)
 }
 
 /*
+ * Show the vmalloc cache a large block reused (a free, then a request the
+ * freed area would have served), so that it keeps freed areas whatever the
+ * footprint (it does so until it decays), and leave it empty.
+ */
+static void cache_reusing(void)
+{
+	for (int i = 0; i < 2; i++)
+		kmm_vfree(kmm_vmalloc(8 * MiB));
+	kmm_reclaim();
+}
+
+/*
  * A freed area in the cache gives its pieces to the next request; a refused
  * move halfway through puts them back.  With every call refused, large
  * allocations fail cleanly; once the calls work, they stitch again.
@@ -230,7 +242,7 @@ static void test_cache_donor_refused(void)
 
 	if (!can_stitch)
 		return;
-	kmm_reclaim();
+	cache_reusing();
 	in_use = kt_normal_in_use();
 	kt_scatter_free(blocks, NR_BLOCKS, ORDER_2M);
 	p = kmm_vmalloc(16 * MiB);
