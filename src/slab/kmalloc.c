@@ -37,7 +37,7 @@ struct kmm_cache *kmalloc_table_large[KMALLOC_MAX_SIZE / 128 + 1];
 union slab_cpu *kmalloc_fast_table[KMALLOC_FAST_MAX + 1];
 
 /* The classes' object sizes, ascending (kmalloc_size() of each index). */
-// clang-format off
+/* clang-format off */
 static const unsigned int kmalloc_sizes[NR_KMALLOC_CACHES] = {
 	16, 32, 48, 64, 80, 96, 112, 128,	/* 16-byte steps */
 	160, 192, 224, 256,			/* then 4 per doubling */
@@ -49,7 +49,7 @@ static const unsigned int kmalloc_sizes[NR_KMALLOC_CACHES] = {
 	9216, 10240, 12288, 14336, 16384,
 	18432, 20480, 24576, 28672, 32768,
 };
-// clang-format on
+/* clang-format on */
 _Static_assert(sizeof(kmalloc_sizes) / sizeof(kmalloc_sizes[0]) == NR_KMALLOC_CACHES,
 	       "a size per class");
 
