@@ -272,7 +272,7 @@ static unsigned int min_partial(unsigned int order)
  * never destroyed, share one run instead (boot_next .. boot_end while
  * kmem_cache_init() makes them), each placed a cache line further than the
  * space the one before took: a run each, they were a page and a half of
- * every program's RSS apiece (300 KiB), packed they are about 140 KiB.
+ * every program's RSS apiece (300 KiB), packed they are about 150 KiB.
  */
 static char *boot_next, *boot_end, *boot_start;
 
