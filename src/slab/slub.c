@@ -279,10 +279,8 @@ static char *boot_next, *boot_end, *boot_start;
 static void *boot_alloc(size_t bytes)
 {
 	static unsigned int next_colour;
-	size_t colour = (__atomic_fetch_add(&next_colour, 1, __ATOMIC_RELAXED) %
-			 (PAGE_SIZE / KMM_CACHELINE)) *
-			KMM_CACHELINE;
 	struct kmm_page *page;
+	size_t colour;
 
 	if (boot_next && boot_next + bytes <= boot_end) {
 		void *p = boot_next;
@@ -290,6 +288,9 @@ static void *boot_alloc(size_t bytes)
 		boot_next += ALIGN_UP(bytes, KMM_CACHELINE) + KMM_CACHELINE;
 		return p;
 	}
+	colour = (__atomic_fetch_add(&next_colour, 1, __ATOMIC_RELAXED) %
+		  (PAGE_SIZE / KMM_CACHELINE)) *
+		 KMM_CACHELINE;
 	page = alloc_pages_exact(KMM_GFP_ZERO, (bytes + colour + PAGE_SIZE - 1) >> PAGE_SHIFT,
 				 KMM_NUMA_NO_NODE);
 	return page ? (char *)page_to_virt(page) + colour : NULL;
@@ -302,14 +303,18 @@ static void boot_free(void *addr)
 	free_pages_exact(virt_to_page_checked(addr));
 }
 
+/* A cache and its nodes, up to where its per-CPU stacks start. */
+static size_t cache_head_bytes(void)
+{
+	return ALIGN_UP(sizeof(struct kmm_cache) +
+				sizeof(struct kmm_cache_node) * (size_t)kmm_nr_node_ids,
+			sizeof(union slab_cpu));
+}
+
 /* What cache_create() asks boot_alloc() for: the cache, its nodes, its stacks. */
 static size_t cache_bytes(void)
 {
-	size_t bytes =
-		sizeof(struct kmm_cache) + sizeof(struct kmm_cache_node) * (size_t)kmm_nr_node_ids;
-
-	return ALIGN_UP(bytes, sizeof(union slab_cpu)) +
-	       sizeof(union slab_cpu) * (size_t)kmm_nr_cpu_ids;
+	return cache_head_bytes() + sizeof(union slab_cpu) * (size_t)kmm_nr_cpu_ids;
 }
 
 /* The shared run for @nr start-up caches.  Return: 0, or -ENOMEM. */
@@ -369,8 +374,6 @@ static void depot_init(struct slab_depot *d)
 struct kmm_cache *cache_create(const char *name, size_t size, size_t align, unsigned long flags,
 			       void (*ctor)(void *))
 {
-	size_t bytes =
-		sizeof(struct kmm_cache) + sizeof(struct kmm_cache_node) * (size_t)kmm_nr_node_ids;
 	struct kmm_cache *cache;
 	unsigned int high;
 
@@ -386,11 +389,10 @@ struct kmm_cache *cache_create(const char *name, size_t size, size_t align, unsi
 	 * The cache and its per-CPU stacks in one run of pages: 40 kmalloc
 	 * caches in two pages each made 320 KiB of every program's RSS.
 	 */
-	bytes = ALIGN_UP(bytes, sizeof(union slab_cpu));
 	cache = boot_alloc(cache_bytes());
 	if (!cache)
 		return NULL;
-	cache->cpu = (union slab_cpu *)((char *)cache + bytes);
+	cache->cpu = (union slab_cpu *)((char *)cache + cache_head_bytes());
 	cache->object_size = (unsigned int)size;
 	cache->align = (unsigned int)align;
 	/* With a constructor the free-object metadata goes past the object. */
