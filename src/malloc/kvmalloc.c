@@ -106,7 +106,7 @@ void *kv_realloc(void *p, size_t size, kmm_gfp_t gfp)
 	/* A freed or misplaced object is reported as free() reports it. */
 	if (page && (page->flags & (PG_slab | PG_slab_tail)))
 		slab_free_check(page, p);
-	if (page && (page->flags & (PG_buddy | PG_pcp)))
+	if (page && ((page->flags & (PG_buddy | PG_pcp)) || kmalloc_run_held(page)))
 		kmm_panic("invalid free of %p: realloc after free: double free (the memory is "
 			  "already free)",
 			  p);
@@ -135,6 +135,10 @@ void *kv_realloc(void *p, size_t size, kmm_gfp_t gfp)
 	memcpy(q, p, MIN(old, size));
 	if (kmm_vg())
 		kmalloc_vg_copied(q);
-	kv_free(p, page);
+	/* A slab object: not the next one handed out (cache_free_cold()). */
+	if (page && (page->flags & (PG_slab | PG_slab_tail)))
+		cache_free_cold(slab_head(page)->private, p);
+	else
+		kv_free(p, page);
 	return q;
 }

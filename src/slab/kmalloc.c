@@ -119,7 +119,7 @@ static unsigned int aligned_index(size_t size, size_t align)
 /*
  * Memcheck: the slab layer registered @obj at its class's size; narrow it to
  * the @size asked for.  The slack stays addressable, and the double-free mark
- * (obj + 8, cleared by the allocation) defined: free() reads it.
+ * (obj + 0, cleared by the allocation) defined: free() reads it.
  */
 static __cold void vg_kmalloc(struct kmm_cache *cache, void *obj, size_t size)
 {
@@ -195,6 +195,77 @@ static __cold __noreturn void bad_kfree(const void *ptr, const char *why)
 	kmm_panic("invalid free of %p: %s", ptr, why);
 }
 
+/*
+ * The page run freed last is held back until the next run's free (every
+ * build but KMM_SECURE's and memcheck's): the next allocation of its size is
+ * not handed the block just freed (a stale pointer would write into it), and
+ * its first word holds a mark (its address mixed with the slab secret, as a
+ * free slab object's) that must be intact when it leaves, at the next run's
+ * free or at exit: a write after free to its start is reported.  Held: its
+ * head's freelist has RUN_HELD beside the C++ kind, so a second free of it is
+ * a double free.  One exchange per free of a run, no lock.
+ */
+#define RUN_HELD 0x10
+static struct kmm_page *held_run;
+
+static inline uint64_t run_mark(const void *p)
+{
+	return ~((uintptr_t)p ^ slab_secret);
+}
+
+bool kmalloc_run_held(const struct kmm_page *page)
+{
+	return page->flags == PG_exact && (page->freelist & RUN_HELD);
+}
+
+static void check_held_run(struct kmm_page *page, const char *when)
+{
+	uint64_t *p = page_to_virt(page);
+
+	if (unlikely(*p != run_mark(p)))
+		kmm_panic(
+			"write after free to %p (page run of %lu pages, freed and held back): its "
+			"first word was overwritten (found %s)",
+			(void *)p, (unsigned long)page->private, when);
+}
+
+/* Hold @page back, freed at @ptr.  Return: the run held before (to free), or NULL. */
+static struct kmm_page *hold_run(void *ptr, struct kmm_page *page)
+{
+	struct kmm_page *old;
+
+	if (page->freelist & RUN_HELD)
+		bad_kfree(ptr, "double free (the memory is already free)");
+	*(uint64_t *)ptr = run_mark(ptr);
+	page->freelist |= RUN_HELD;
+	old = __atomic_exchange_n(&held_run, page, __ATOMIC_ACQ_REL);
+	if (old) {
+		check_held_run(old, "when the next run was freed");
+		old->freelist &= (uint16_t)~RUN_HELD;
+	}
+	return old;
+}
+
+void kmalloc_release_held(void)
+{
+	struct kmm_page *page = __atomic_exchange_n(&held_run, NULL, __ATOMIC_ACQ_REL);
+
+	if (page) {
+		check_held_run(page, "when it was released");
+		page->freelist &= (uint16_t)~RUN_HELD;
+		free_pages_exact(page);
+	}
+}
+
+/* At exit: the run still held must be untouched since its free (it stays held, out of the slot). */
+static __attribute__((destructor)) void kmalloc_exit_check(void)
+{
+	struct kmm_page *page = __atomic_exchange_n(&held_run, NULL, __ATOMIC_ACQ_REL);
+
+	if (page)
+		check_held_run(page, "at exit");
+}
+
 void __kfree(void *ptr, struct kmm_page *page)
 {
 	unsigned int flags;
@@ -215,7 +286,10 @@ void __kfree(void *ptr, struct kmm_page *page)
 	if (flags == PG_exact && ((uintptr_t)ptr & (PAGE_SIZE - 1)) == 0) {
 		if (slab_secure && secure_run_free(ptr, page))
 			return;
-		free_pages_exact(page);
+		if (!slab_secure && !kmm_vg())
+			page = hold_run(ptr, page);
+		if (page)
+			free_pages_exact(page);
 		return;
 	}
 	if (flags & (PG_buddy | PG_pcp))

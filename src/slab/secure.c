@@ -13,7 +13,7 @@
  *
  * Slab layout.  A secure cache's slot is
  *
- *   [object: object_size][canary 0xcc up to meta][meta: link, mark][tag][canary][pad 0xcc, >= 16]
+ *   [object][canary 0xcc up to meta, >= 8 bytes][meta: mark, link][tag][canary][pad 0xcc, >= 16]
  *
  * The free-object metadata always lies past the object (cache->meta), so a
  * free's double-free mark never covers bytes the program may overrun.  The
@@ -189,7 +189,7 @@ static inline unsigned int obj_index(struct kmm_cache *cache, const void *obj)
 	return (unsigned int)(off / cache->size);
 }
 
-/* Where the program's bytes end and the canary starts, past the largest request. */
+/* Where the canary past the largest request ends: the metadata. */
 static inline unsigned int user_end(const struct kmm_cache *cache)
 {
 	return cache->meta;
@@ -264,7 +264,12 @@ void secure_cache_layout(struct kmm_cache *cache)
 {
 	unsigned int order;
 
-	cache->meta = (unsigned int)ALIGN_UP(cache->object_size, 8);
+	/*
+	 * At least 8 bytes of canary before the metadata: its first word is the
+	 * mark, 0 while the object is allocated, which free overwrites before the
+	 * redzone checks could see an overflow into it.
+	 */
+	cache->meta = (unsigned int)ALIGN_UP(cache->object_size, 8) + 8;
 	cache->redzone = cache->meta + 16;
 	/*
 	 * At least 16 bytes of 0xcc after the canary: the bytes an underflow of
@@ -418,7 +423,9 @@ static void check_redzones(struct kmm_cache *cache, void *obj, struct tag t)
 	const unsigned char *bad;
 	char detail[128];
 
-	bad = find_not((char *)obj + t.req, user_end(cache) + 8 - t.req, SECURE_POISON);
+	bad = find_not((char *)obj + t.req, user_end(cache) - t.req, SECURE_POISON);
+	if (!bad)
+		bad = find_not((const void *)obj_link(cache, obj), 8, SECURE_POISON);
 	if (!bad && *obj_canary(cache, obj) != canary_of(obj))
 		bad = (unsigned char *)obj_canary(cache, obj);
 	if (!bad)

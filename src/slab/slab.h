@@ -95,6 +95,8 @@ struct kmm_cache *cache_create(const char *name, size_t size, size_t align, unsi
 void cache_destroy(struct kmm_cache *cache);
 void *cache_alloc_slow(struct kmm_cache *cache, kmm_gfp_t gfp, int nid);
 void cache_free_slow(struct kmm_cache *cache, void *obj);
+/* Free @obj to its slab, past this CPU's stack (realloc's old block). */
+void cache_free_cold(struct kmm_cache *cache, void *obj);
 /* cache_free_slow() past the KMM_SECURE checks and quarantine. */
 void __cache_free_slow(struct kmm_cache *cache, void *obj);
 /* Give every object cached per CPU back to its slab, and empty slabs beyond the reserve. */
@@ -123,29 +125,33 @@ static inline struct kmm_page *slab_head(struct kmm_page *page)
 }
 
 /*
- * A free object's metadata, 16 bytes at obj + cache->meta: the index of the
- * next free object in its slab (u32, XORed with a key derived from the secret
- * and the object's address, as the kernel's CONFIG_SLAB_FREELIST_HARDENED),
- * and the double-free mark (u64 at +8): the object's address mixed with a
- * per-process secret (from getrandom, not the stack canary), written by a new
- * slab and by free and cleared by allocation.  A free that finds the mark is
- * a double free or a free of a slot never handed out (a user value matching
- * it is a 2^-64 accident).  meta is 0 (the metadata overlays
- * the free object) unless the cache has a constructor: then, as SLUB places
- * its free pointer, it lies past the object, which keeps its constructed
- * state between free and allocation.
+ * A free object's metadata, 16 bytes at obj + cache->meta: the double-free
+ * mark (u64 at +0): the object's address mixed with a per-process secret
+ * (from getrandom, not the stack canary), written by a new slab and by free
+ * and cleared by allocation; and the index of the next free object in its
+ * slab (u32 at +8, XORed with a key derived from the secret and the object's
+ * address, as the kernel's CONFIG_SLAB_FREELIST_HARDENED).  A free that finds
+ * the mark is a double free or a free of a slot never handed out (a user
+ * value matching it is a 2^-64 accident).  The mark is at +0, where a stale
+ * pointer most often writes (a first field): a free object whose mark is no
+ * longer its own was written after its free, and the slow paths check it
+ * (slab_check_free_mark()).  meta is 0 (the metadata overlays the free
+ * object) unless the cache has a constructor: then, as SLUB places its free
+ * pointer, it lies past the object, which keeps its constructed state
+ * between free and allocation.
  */
 static inline uint64_t slab_free_mark(const void *obj)
 {
 	return (uintptr_t)obj ^ slab_secret;
 }
 
+#define SLAB_MARK_OFFSET 0 /* of the mark in the metadata */
+#define SLAB_LINK_OFFSET 8 /* of the link */
+
 static inline uint32_t *obj_link(const struct kmm_cache *cache, void *obj)
 {
-	return (uint32_t *)((char *)obj + cache->meta);
+	return (uint32_t *)((char *)obj + cache->meta + SLAB_LINK_OFFSET);
 }
-
-#define SLAB_MARK_OFFSET 8 /* of the mark in the metadata */
 
 static inline uint64_t *obj_mark(const struct kmm_cache *cache, void *obj)
 {
@@ -234,6 +240,7 @@ static __always_inline void *kmalloc_alloc_fast(struct kmm_cache *cache)
  */
 void slab_bad_free(struct kmm_cache *cache, const void *obj, const char *why) __noreturn __cold;
 void slab_bad_offset(struct kmm_cache *cache, const void *obj) __noreturn __cold;
+void slab_bad_mark(struct kmm_cache *cache, void *obj, const char *where) __noreturn __cold;
 
 /* The two checks of slab_free_check(), in a word: true if the free is valid. */
 static __always_inline bool slab_free_valid(const struct kmm_cache *cache, void *obj)
@@ -358,6 +365,10 @@ void __kfree(void *ptr, struct kmm_page *page);
 size_t __ksize(const void *ptr, struct kmm_page *page);
 /* The block keeps @size (<= its usable size) bytes where it is: a page run gives its tail back. */
 void kmalloc_shrink(struct kmm_page *page, size_t size);
+
+/* The page run freed last, held back (kmalloc.c): is @page it, and give it back now. */
+bool kmalloc_run_held(const struct kmm_page *page);
+void kmalloc_release_held(void);
 /*
  * kmalloc_grow() - a page run grows to @size bytes where it is, over the free
  * pages that follow it, up to KMALLOC_LARGE_MAX.  Return: true if it now

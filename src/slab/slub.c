@@ -207,6 +207,28 @@ static __cold __noreturn void slab_bad_link(struct kmm_cache *cache, struct kmm_
 }
 
 /*
+ * A free object's mark must still be its own when it leaves a per-CPU stack
+ * or its slab's free list (every build; secure.c checks every byte): a
+ * write after free at the mark's offset, or an overflow of the object before
+ * it, changed it.  Under memcheck a free object is no-access: not checked.
+ */
+void slab_bad_mark(struct kmm_cache *cache, void *obj, const char *where)
+{
+	uint64_t off = (uintptr_t)obj & cache->slab_mask;
+
+	kmm_panic("write after free to %p, or an overflow into it (free object %u of %u, cache "
+		  "%s, %s): its free mark at +%u was overwritten",
+		  obj, (unsigned int)(off / cache->size), cache->objects, cache->name, where,
+		  cache->meta + SLAB_MARK_OFFSET);
+}
+
+static inline void check_mark(struct kmm_cache *cache, void *obj, const char *where)
+{
+	if (unlikely(*obj_mark(cache, obj) != slab_free_mark(obj)) && !kmm_vg() && !slab_secure)
+		slab_bad_mark(cache, obj, where);
+}
+
+/*
  * The kernel's calculate_order(): the smallest slab order that holds enough
  * objects (4 * (fls(cpus) + 1), fewer for big objects) with at most 1/16 of
  * it wasted, then 1/8, then 1/4.  As the kernel's slub_max_order, the
@@ -517,6 +539,7 @@ static unsigned int take_objects(struct kmm_cache *cache, struct kmm_cache_node 
 
 		if (unlikely(next >= cache->objects && next != SLAB_FREELIST_END))
 			slab_bad_link(cache, slab, obj, next);
+		check_mark(cache, obj, "on its slab's free list");
 		slab->freelist = (uint16_t)next;
 		slab->inuse++;
 		out[got++] = obj;
@@ -583,6 +606,7 @@ static void flush_objects(struct kmm_cache *cache, void *const *objs, unsigned i
 			list_add_tail(&slab->lru, &n->partial);
 			n->nr_partial++;
 		}
+		check_mark(cache, objs[i], "on a per-CPU stack");
 		write_link(cache, objs[i], slab->freelist);
 		slab->freelist = (uint16_t)slab_index(cache, slab, objs[i]);
 		if (--slab->inuse == cache->reserved) {
@@ -621,6 +645,7 @@ static struct slab_magazine *magazine_alloc(int nid)
 
 static void magazine_free(struct slab_magazine *mag)
 {
+	*obj_mark(magazine_cache, mag) = slab_free_mark(mag); /* the depot wrote over it */
 	if (kmm_vg())
 		kmm_vg_noaccess(mag, sizeof(*mag));
 	flush_objects(magazine_cache, (void *const *)&mag, 1);
@@ -861,6 +886,8 @@ void *cache_alloc_slow(struct kmm_cache *cache, kmm_gfp_t gfp, int nid)
 
 	if (nid == KMM_NUMA_NO_NODE)
 		ret = percpu_stack_pop(slab_stacks(cache), &obj);
+	if (ret > 0)
+		check_mark(cache, obj, "on a per-CPU stack");
 	if (ret <= 0) {
 		obj = cache_refill(cache, nid, ret == 0 ? cache->batch : 1);
 		if (!obj)
@@ -902,6 +929,8 @@ void __cache_free_slow(struct kmm_cache *cache, void *obj)
 {
 	int ret;
 
+	/* Marked by every free before here, except KMM_TRACK's (malloc.c). */
+	*obj_mark(cache, obj) = slab_free_mark(obj);
 	if (kmm_vg())
 		vg_free(cache, obj);
 	/* Another node's object goes straight back to its slab, on its node. */
@@ -915,6 +944,24 @@ void __cache_free_slow(struct kmm_cache *cache, void *obj)
 		cache_overflow(cache, obj);
 	else if (ret < 0) /* contended (or rseq unusable on this thread) */
 		flush_objects(cache, &obj, 1);
+}
+
+/*
+ * The object a realloc moved away from goes back to its slab, under the
+ * per-CPU stack's objects: the next allocation of its class is not handed
+ * the block a stale pointer still points to, and a write through that
+ * pointer is caught by the mark check when a refill takes it again.
+ * KMM_SECURE (its quarantine), memcheck and a remote node's object go the
+ * usual way.
+ */
+void cache_free_cold(struct kmm_cache *cache, void *obj)
+{
+	if (slab_secure || kmm_vg() || kmm_numa_remote_free) {
+		cache_free_slow(cache, obj);
+		return;
+	}
+	*obj_mark(cache, obj) = slab_free_mark(obj);
+	flush_objects(cache, &obj, 1);
 }
 
 /*
@@ -989,9 +1036,58 @@ void slab_shrink_all(void)
 
 	if (slab_secure) /* the page runs in quarantine too */
 		secure_drain(NULL);
+	kmalloc_release_held();
 	kmm_lock(&slab_mutex);
 	list_for_each (pos, &slab_caches)
 		cache_shrink_locked(list_entry(pos, struct kmm_cache, list));
+	kmm_unlock(&slab_mutex);
+}
+
+/* The objects on @n stacks must carry their marks. */
+static void check_stacks(struct kmm_cache *const *caches, struct percpu_stack *const *stacks,
+			 unsigned int n)
+{
+	for (unsigned int k = 0; k < n; k++)
+		for (unsigned int i = 0; i < stacks[k]->count; i++)
+			check_mark(caches[k], stacks[k]->slot[i],
+				   "on a per-CPU stack, found at exit");
+}
+
+/*
+ * At exit: the objects still on the per-CPU stacks must carry their marks (a
+ * write after free that no later allocation or flush saw).  Up to 126
+ * objects per cache and CPU, one load each.  A process that has had a second
+ * thread stops each CPU's stacks while it reads them (up to 32 caches a
+ * fence); skipped if another thread holds slab_mutex (exit from a signal
+ * handler).
+ */
+#define EXIT_CHUNK 32
+
+static __attribute__((destructor)) void slab_exit_check(void)
+{
+	bool alone = depot_single_threaded();
+	struct percpu_stack *stacks[EXIT_CHUNK];
+	struct kmm_cache *caches[EXIT_CHUNK];
+	struct kmm_list *pos;
+
+	if (!kmm_is_up() || slab_secure || kmm_vg() || kmm_lock_depth || !kmm_trylock(&slab_mutex))
+		return;
+	for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++) {
+		unsigned int n = 0;
+
+		list_for_each (pos, &slab_caches) {
+			caches[n] = list_entry(pos, struct kmm_cache, list);
+			stacks[n] = cache_cpu(caches[n], cpu);
+			if (++n < EXIT_CHUNK && pos->next != &slab_caches)
+				continue;
+			if (!alone)
+				percpu_stack_stop(stacks, n, cpu);
+			check_stacks(caches, stacks, n);
+			if (!alone)
+				percpu_stack_restart(stacks, n);
+			n = 0;
+		}
+	}
 	kmm_unlock(&slab_mutex);
 }
 

@@ -58,8 +58,10 @@ struct expect {
 	const char *category;
 	const char *needle;
 	bool fault_ok;
-	bool sites;	 /* a secure report: with KMM_TRACK=1 it names the call sites */
-	size_t min_size; /* only the cases of this size and up */
+	bool sites;	  /* a secure report: with KMM_TRACK=1 it names the call sites */
+	size_t min_size;  /* only the cases of this size and up */
+	const char *name; /* only this case of the category (NULL: all) */
+	size_t size;	  /* only this size (0: all) */
 };
 
 /* What each mode of libkmm catches, and the message it must print. */
@@ -70,6 +72,38 @@ static const struct expect expect_default[] = {
 	{ "delete mismatch", "mismatched delete of", false, false, 256 * 1024 },
 	/* Slab objects: a size outside the object's class, on delete's hit path. */
 	{ "sized delete", "mismatched sized delete of", false, false, 0 },
+	/* Below the arena's start: unmapped. */
+	{ "underflow 1 MiB", NULL, true, false, 0 },
+	/*
+	 * The free marks (slub.c): a free object's first word, checked when it
+	 * leaves a per-CPU stack or its slab's free list, and at exit.  In the
+	 * corpus's heap the object after a slab object is free, so an overflow
+	 * of 32 bytes, of a whole 4 KiB object, or of 1 MiB reaches its mark.
+	 */
+	{ "write after free", "write after free to", .name = "uaf_write_memcpy" },
+	{ "write after free", "write after free to", .name = "uaf_write_zero" },
+	{ "overflow", "or an overflow into it", .name = "ovf32", .size = 8 },
+	{ "overflow", "or an overflow into it", .name = "ovf32_memcpy", .size = 8 },
+	{ "overflow", "or an overflow into it", .name = "ovf1", .size = 4096 },
+	{ "overflow", "or an overflow into it", .name = "ovf32", .size = 4096 },
+	{ "overflow", "or an overflow into it", .name = "ovf1_memcpy", .size = 4096 },
+	{ "overflow", "or an overflow into it", .name = "ovf32_memcpy", .size = 4096 },
+	{ "overflow 1 MiB", "or an overflow into it", .name = "ovf1m", .size = 8 },
+	{ "overflow 1 MiB", "or an overflow into it", .name = "ovf1m", .size = 4096 },
+	{ "overflow 1 MiB", "or an overflow into it", .name = "ovf1m_memcpy", .size = 8 },
+	{ "overflow 1 MiB", "or an overflow into it", .name = "ovf1m_memcpy", .size = 4096 },
+	/* The page run freed last is held back with a mark (kmalloc.c). */
+	{ "write after free", "write after free to", .name = "uaf_write_reuse",
+	  .size = 256 * 1024 },
+	{ "read after free", NULL, .name = "uaf_read_reuse", .size = 256 * 1024 },
+	{ "malloc_reuse", NULL, .size = 256 * 1024 },
+	{ "zero_on_malloc", NULL, .size = 256 * 1024 },
+	/* A slab object's mark clears its first 8 bytes, the whole of an 8-byte block. */
+	{ "zero_on_malloc", NULL, .size = 8 },
+	/* The mark, and the run's: the freed block no longer reads as it was. */
+	{ "read after free", NULL, .name = "uaf_read" },
+	/* realloc's old slab object goes back to its slab (cache_free_cold()). */
+	{ "realloc_reuse", NULL },
 	{ NULL, NULL, false, false, 0 },
 };
 
@@ -208,7 +242,9 @@ static int check_expect(const struct expect *e)
 			const struct run *r = &runs[i];
 			bool ok;
 
-			if (strcmp(r->c->category, e->category) || r->size < e->min_size)
+			if (strcmp(r->c->category, e->category) || r->size < e->min_size ||
+			    (e->name && strcmp(r->c->name, e->name)) ||
+			    (e->size && r->size != e->size))
 				continue;
 			cases++;
 			if (r->result == CAUGHT_FAULT)
@@ -228,7 +264,8 @@ static int check_expect(const struct expect *e)
 			}
 		}
 		if (!cases) {
-			printf("FAIL no case of category %s\n", e->category);
+			printf("FAIL no case of category %s%s%s\n", e->category,
+			       e->name ? ": " : "", e->name ? e->name : "");
 			bad++;
 		}
 	}
