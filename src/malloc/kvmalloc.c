@@ -18,9 +18,15 @@
 
 void *kv_alloc_area(size_t size, kmm_gfp_t gfp, int nid, size_t align)
 {
+	void *p;
+
 	if (size > KV_SIZE_LIMIT)
 		return NULL;
-	return __vmalloc_node(MAX(size, 1), align, gfp, nid, VM_MALLOC, NULL);
+	p = __vmalloc_node(MAX(size, 1), align, gfp, nid, VM_MALLOC, NULL);
+	/* The page run held back (kmalloc.c) may be what the area lacks. */
+	if (!p && kmalloc_release_held())
+		p = __vmalloc_node(MAX(size, 1), align, gfp, nid, VM_MALLOC, NULL);
+	return p;
 }
 
 void *kvmalloc_node(size_t size, kmm_gfp_t gfp, int nid, const void *caller)

@@ -74,6 +74,84 @@ unsigned int kmalloc_index(size_t size)
 	return lo;
 }
 
+static __cold __noreturn void bad_kfree(const void *ptr, const char *why)
+{
+	kmm_panic("invalid free of %p: %s", ptr, why);
+}
+
+/*
+ * The page run freed last is held back until the next run's free (every
+ * build but KMM_SECURE's and memcheck's): the next allocation of its size is
+ * not handed the block just freed (a stale pointer would write into it), and
+ * its first word holds a mark (its address mixed with the slab secret, as a
+ * free slab object's) that must be intact when it leaves, at the next run's
+ * free or at exit: a write after free to its start is reported.  Held: its
+ * head's freelist has RUN_HELD beside the C++ kind, so a second free of it is
+ * a double free.  One exchange per free of a run, no lock.  An allocation
+ * that finds no pages, and reclaim, give it back first.
+ */
+#define RUN_HELD 0x10
+static struct kmm_page *held_run;
+
+static inline uint64_t run_mark(const void *p)
+{
+	return ~((uintptr_t)p ^ slab_secret);
+}
+
+bool kmalloc_run_held(const struct kmm_page *page)
+{
+	return page->flags == PG_exact && (page->freelist & RUN_HELD);
+}
+
+static void check_held_run(struct kmm_page *page, const char *when)
+{
+	uint64_t *p = page_to_virt(page);
+
+	if (unlikely(*p != run_mark(p)))
+		kmm_panic(
+			"write after free to %p (page run of %lu pages, freed and held back): its "
+			"first word was overwritten (found %s)",
+			(void *)p, (unsigned long)page->private, when);
+}
+
+/* Hold @page back, freed at @ptr.  Return: the run held before (to free), or NULL. */
+static struct kmm_page *hold_run(void *ptr, struct kmm_page *page)
+{
+	struct kmm_page *old;
+
+	if (page->freelist & RUN_HELD)
+		bad_kfree(ptr, "double free (the memory is already free)");
+	*(uint64_t *)ptr = run_mark(ptr);
+	page->freelist |= RUN_HELD;
+	old = __atomic_exchange_n(&held_run, page, __ATOMIC_ACQ_REL);
+	if (old) {
+		check_held_run(old, "when the next run was freed");
+		old->freelist &= (uint16_t)~RUN_HELD;
+	}
+	return old;
+}
+
+bool kmalloc_release_held(void)
+{
+	struct kmm_page *page = __atomic_exchange_n(&held_run, NULL, __ATOMIC_ACQ_REL);
+
+	if (!page)
+		return false;
+	check_held_run(page, "when it was released");
+	page->freelist &= (uint16_t)~RUN_HELD;
+	free_pages_exact(page);
+	return true;
+}
+
+/* At exit: the run still held must be untouched since its free (it stays held, out of the slot). */
+static __attribute__((destructor)) void kmalloc_exit_check(void)
+{
+	struct kmm_page *page = __atomic_exchange_n(&held_run, NULL, __ATOMIC_ACQ_REL);
+
+	if (page)
+		check_held_run(page, "at exit");
+}
+
 static void *kmalloc_large(size_t size, kmm_gfp_t gfp, int nid, size_t align)
 {
 	unsigned long npages;
@@ -86,6 +164,8 @@ static void *kmalloc_large(size_t size, kmm_gfp_t gfp, int nid, size_t align)
 	npages = MAX((size + PAGE_SIZE - 1) >> PAGE_SHIFT, 1UL);
 	if (align <= PAGE_SIZE) {
 		page = alloc_pages_exact(gfp, npages, nid);
+		if (!page && kmalloc_release_held())
+			page = alloc_pages_exact(gfp, npages, nid);
 		if (!page)
 			return NULL;
 		page->freelist = 0; /* the C++ kind: malloc (secure.c) */
@@ -96,6 +176,9 @@ static void *kmalloc_large(size_t size, kmm_gfp_t gfp, int nid, size_t align)
 	 * block is as large as @align, then keep only @npages of it.
 	 */
 	page = alloc_pages_exact(gfp & ~KMM_GFP_ZERO, MAX(npages, align >> PAGE_SHIFT), nid);
+	if (!page && kmalloc_release_held())
+		page = alloc_pages_exact(gfp & ~KMM_GFP_ZERO, MAX(npages, align >> PAGE_SHIFT),
+					 nid);
 	if (!page)
 		return NULL;
 	shrink_pages_exact(page, npages);
@@ -188,82 +271,6 @@ void *__kmalloc(size_t size, kmm_gfp_t gfp, int nid, size_t align)
 		cache = kmalloc_slab(size);
 	}
 	return kmalloc_cache(cache, size, gfp, nid);
-}
-
-static __cold __noreturn void bad_kfree(const void *ptr, const char *why)
-{
-	kmm_panic("invalid free of %p: %s", ptr, why);
-}
-
-/*
- * The page run freed last is held back until the next run's free (every
- * build but KMM_SECURE's and memcheck's): the next allocation of its size is
- * not handed the block just freed (a stale pointer would write into it), and
- * its first word holds a mark (its address mixed with the slab secret, as a
- * free slab object's) that must be intact when it leaves, at the next run's
- * free or at exit: a write after free to its start is reported.  Held: its
- * head's freelist has RUN_HELD beside the C++ kind, so a second free of it is
- * a double free.  One exchange per free of a run, no lock.
- */
-#define RUN_HELD 0x10
-static struct kmm_page *held_run;
-
-static inline uint64_t run_mark(const void *p)
-{
-	return ~((uintptr_t)p ^ slab_secret);
-}
-
-bool kmalloc_run_held(const struct kmm_page *page)
-{
-	return page->flags == PG_exact && (page->freelist & RUN_HELD);
-}
-
-static void check_held_run(struct kmm_page *page, const char *when)
-{
-	uint64_t *p = page_to_virt(page);
-
-	if (unlikely(*p != run_mark(p)))
-		kmm_panic(
-			"write after free to %p (page run of %lu pages, freed and held back): its "
-			"first word was overwritten (found %s)",
-			(void *)p, (unsigned long)page->private, when);
-}
-
-/* Hold @page back, freed at @ptr.  Return: the run held before (to free), or NULL. */
-static struct kmm_page *hold_run(void *ptr, struct kmm_page *page)
-{
-	struct kmm_page *old;
-
-	if (page->freelist & RUN_HELD)
-		bad_kfree(ptr, "double free (the memory is already free)");
-	*(uint64_t *)ptr = run_mark(ptr);
-	page->freelist |= RUN_HELD;
-	old = __atomic_exchange_n(&held_run, page, __ATOMIC_ACQ_REL);
-	if (old) {
-		check_held_run(old, "when the next run was freed");
-		old->freelist &= (uint16_t)~RUN_HELD;
-	}
-	return old;
-}
-
-void kmalloc_release_held(void)
-{
-	struct kmm_page *page = __atomic_exchange_n(&held_run, NULL, __ATOMIC_ACQ_REL);
-
-	if (page) {
-		check_held_run(page, "when it was released");
-		page->freelist &= (uint16_t)~RUN_HELD;
-		free_pages_exact(page);
-	}
-}
-
-/* At exit: the run still held must be untouched since its free (it stays held, out of the slot). */
-static __attribute__((destructor)) void kmalloc_exit_check(void)
-{
-	struct kmm_page *page = __atomic_exchange_n(&held_run, NULL, __ATOMIC_ACQ_REL);
-
-	if (page)
-		check_held_run(page, "at exit");
 }
 
 void __kfree(void *ptr, struct kmm_page *page)

@@ -366,9 +366,12 @@ size_t __ksize(const void *ptr, struct kmm_page *page);
 /* The block keeps @size (<= its usable size) bytes where it is: a page run gives its tail back. */
 void kmalloc_shrink(struct kmm_page *page, size_t size);
 
-/* The page run freed last, held back (kmalloc.c): is @page it, and give it back now. */
+/*
+ * The page run freed last, held back (kmalloc.c): is @page it; give it back
+ * now (Return: true if there was one).
+ */
 bool kmalloc_run_held(const struct kmm_page *page);
-void kmalloc_release_held(void);
+bool kmalloc_release_held(void);
 /*
  * kmalloc_grow() - a page run grows to @size bytes where it is, over the free
  * pages that follow it, up to KMALLOC_LARGE_MAX.  Return: true if it now

@@ -478,6 +478,8 @@ static struct kmm_page *new_slab(struct kmm_cache *cache, int nid)
 {
 	struct kmm_page *slab = __alloc_pages(KMM_GFP_KERNEL, cache->order, nid);
 
+	if (!slab && kmalloc_release_held())
+		slab = __alloc_pages(KMM_GFP_KERNEL, cache->order, nid);
 	if (!slab)
 		return NULL;
 	slab->flags = PG_slab;

@@ -379,10 +379,10 @@ static void test_free_never_allocated(void)
 }
 
 /*
- * A free object's link overwritten through a dangling pointer: the slab's
- * free list reaches it on a refill and the decoded index is checked (stored
- * keyed, a plain value decodes out of range).  Without the check the slab
- * hands out memory past its end.
+ * A free object's link (+8) overwritten through a dangling pointer: the
+ * slab's free list reaches it on a refill and the decoded index is checked
+ * (stored keyed, a plain value decodes out of range).  Without the check the
+ * slab hands out memory past its end.
  */
 static void corrupt_link(void *a)
 {
@@ -392,7 +392,29 @@ static void corrupt_link(void *a)
 
 	kmm_cache_free(c, dangling);
 	cache_shrink(c); /* dangling is back on its slab's free list, keep holds the slab */
-	*dangling = *(const uint32_t *)a;
+	dangling[2] = *(const uint32_t *)a;
+	for (unsigned int i = 0; i <= c->objects; i++)
+		kmm_cache_alloc(c, 0);
+	(void)keep;
+}
+
+/*
+ * A free object's first word (its free mark) overwritten through a dangling
+ * pointer (@where: 0 while it is on its slab's free list, found by a refill;
+ * 1 while on this CPU's stack, found by the flush of cache_shrink()).
+ */
+static void corrupt_mark(void *where)
+{
+	struct kmm_cache *c = kmm_cache_create("marks", 64, 0, 0, NULL);
+	void *keep = kmm_cache_alloc(c, 0);
+	uint64_t *dangling = kmm_cache_alloc(c, 0);
+
+	kmm_cache_free(c, dangling);
+	if (!*(const int *)where)
+		cache_shrink(c);
+	*dangling = 42;
+	if (*(const int *)where)
+		cache_shrink(c);
 	for (unsigned int i = 0; i <= c->objects; i++)
 		kmm_cache_alloc(c, 0);
 	(void)keep;
@@ -404,11 +426,17 @@ static void test_corrupt_link(void)
 	static const uint32_t past = 1000;
 	/* In range: caught because links are stored keyed (2^-25 odds of a miss). */
 	static const uint32_t in_range = 3;
+	static const int on_slab = 0, on_stack = 1;
 
 	kt_expect_death("free list link overwritten after free (past the slab)", corrupt_link,
 			(void *)&past, "cache links: free list corrupted in slab");
 	kt_expect_death("free list link overwritten after free (in range)", corrupt_link,
 			(void *)&in_range, "cache links: free list corrupted in slab");
+	kt_expect_death("free mark overwritten on the slab's free list", corrupt_mark,
+			(void *)&on_slab,
+			"cache marks, on its slab's free list): its free mark at +0");
+	kt_expect_death("free mark overwritten on a per-CPU stack", corrupt_mark, (void *)&on_stack,
+			"cache marks, on a per-CPU stack): its free mark at +0");
 }
 
 /* Marks written before fork() are the child's: the secret is inherited. */
