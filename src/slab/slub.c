@@ -224,7 +224,7 @@ void slab_bad_mark(struct kmm_cache *cache, void *obj, const char *where)
 
 static inline void check_mark(struct kmm_cache *cache, void *obj, const char *where)
 {
-	if (unlikely(*obj_mark(cache, obj) != slab_free_mark(obj)) && !kmm_vg() && !slab_secure)
+	if (!kmm_vg() && !slab_secure && unlikely(*obj_mark(cache, obj) != slab_free_mark(obj)))
 		slab_bad_mark(cache, obj, where);
 }
 
