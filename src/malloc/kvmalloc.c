@@ -142,7 +142,7 @@ void *kv_realloc(void *p, size_t size, kmm_gfp_t gfp)
 	if (kmm_vg())
 		kmalloc_vg_copied(q);
 	/* A slab object: not the next one handed out (cache_free_cold()). */
-	if (page && (page->flags & (PG_slab | PG_slab_tail)))
+	if (page && (page->flags & (PG_slab | PG_slab_tail)) && !slab_secure && !kmm_vg())
 		cache_free_cold(slab_head(page)->private, p);
 	else
 		kv_free(p, page);

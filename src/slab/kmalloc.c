@@ -80,8 +80,8 @@ static __cold __noreturn void bad_kfree(const void *ptr, const char *why)
 }
 
 /*
- * The page run freed last is held back until the next run's free (every
- * build but KMM_SECURE's and memcheck's): the next allocation of its size is
+ * The page run freed last, if of 256 KiB at most, is held back until the next
+ * such run's free (every build but KMM_SECURE's and memcheck's): the next allocation of its size is
  * not handed the block just freed (a stale pointer would write into it), and
  * its first word holds a mark (its address mixed with the slab secret, as a
  * free slab object's) that must be intact when it leaves, at the next run's
@@ -91,6 +91,8 @@ static __cold __noreturn void bad_kfree(const void *ptr, const char *why)
  * that finds no pages, and reclaim, give it back first.
  */
 #define RUN_HELD 0x10
+/* Larger runs are freed at once: a held run is memory the program freed (peak RSS). */
+#define RUN_HOLD_MAX_PAGES 64
 static struct kmm_page *held_run;
 
 static inline uint64_t run_mark(const void *p)
@@ -100,7 +102,8 @@ static inline uint64_t run_mark(const void *p)
 
 bool kmalloc_run_held(const struct kmm_page *page)
 {
-	return page->flags == PG_exact && (page->freelist & RUN_HELD);
+	/* KMM_SECURE keeps a run's state in the same bits (secure.c) and holds none. */
+	return !slab_secure && page->flags == PG_exact && (page->freelist & RUN_HELD);
 }
 
 static void check_held_run(struct kmm_page *page, const char *when)
@@ -293,7 +296,7 @@ void __kfree(void *ptr, struct kmm_page *page)
 	if (flags == PG_exact && ((uintptr_t)ptr & (PAGE_SIZE - 1)) == 0) {
 		if (slab_secure && secure_run_free(ptr, page))
 			return;
-		if (!slab_secure && !kmm_vg())
+		if (!slab_secure && !kmm_vg() && (unsigned long)page->private <= RUN_HOLD_MAX_PAGES)
 			page = hold_run(ptr, page);
 		if (page)
 			free_pages_exact(page);

@@ -922,6 +922,11 @@ static __noinline void cache_overflow(struct kmm_cache *cache, void *obj)
 
 void cache_free_slow(struct kmm_cache *cache, void *obj)
 {
+	/*
+	 * Marked by every free before here but KMM_TRACK's, which skips the
+	 * hit path's (malloc.c): KMM_SECURE's quarantine checks it on reuse.
+	 */
+	*obj_mark(cache, obj) = slab_free_mark(obj);
 	if (slab_secure && secure_free(cache, obj))
 		return;
 	__cache_free_slow(cache, obj);
@@ -931,8 +936,6 @@ void __cache_free_slow(struct kmm_cache *cache, void *obj)
 {
 	int ret;
 
-	/* Marked by every free before here, except KMM_TRACK's (malloc.c). */
-	*obj_mark(cache, obj) = slab_free_mark(obj);
 	if (kmm_vg())
 		vg_free(cache, obj);
 	/* Another node's object goes straight back to its slab, on its node. */
@@ -952,16 +955,12 @@ void __cache_free_slow(struct kmm_cache *cache, void *obj)
  * The object a realloc moved away from goes back to its slab, under the
  * per-CPU stack's objects: the next allocation of its class is not handed
  * the block a stale pointer still points to, and a write through that
- * pointer is caught by the mark check when a refill takes it again.
- * KMM_SECURE (its quarantine), memcheck and a remote node's object go the
- * usual way.
+ * pointer is caught by the mark check when a refill takes it again.  Not
+ * for KMM_SECURE (its quarantine) or memcheck: the malloc layer frees those
+ * the usual way.
  */
 void cache_free_cold(struct kmm_cache *cache, void *obj)
 {
-	if (slab_secure || kmm_vg() || kmm_numa_remote_free) {
-		cache_free_slow(cache, obj);
-		return;
-	}
 	*obj_mark(cache, obj) = slab_free_mark(obj);
 	flush_objects(cache, &obj, 1);
 }

@@ -247,7 +247,9 @@ static int check_expect(const struct expect *e)
 			    (e->size && r->size != e->size))
 				continue;
 			cases++;
-			if (r->result == CAUGHT_FAULT)
+			if (r->c->weakness) /* a correct program: an abort is no protection */
+				ok = r->result == PROTECTED;
+			else if (r->result == CAUGHT_FAULT)
 				ok = e->fault_ok;
 			else if (!e->needle)
 				ok = caught(r);
