@@ -20,9 +20,11 @@
  * a time with core dumps off and a 10 s alarm; the whole corpus takes about
  * a second.
  *
- * --expect names, for each category the mode claims, the message every one
- * of its cases must print (a fault is accepted where a guard page is the
- * mechanism): the death tests of scripts/test, messages asserted.
+ * --expect names, for each category the mode claims (or each case of it, by
+ * name and size), the message every one of its cases must print (a fault is
+ * accepted where a guard page is the mechanism): the death tests of
+ * scripts/test, messages asserted.  A weakness probe meets an expectation
+ * only as "protected": it is a correct program, which must not abort.
  */
 #include <errno.h>
 #include <fcntl.h>
