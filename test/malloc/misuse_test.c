@@ -4,10 +4,13 @@
  * malloc API (linked with libkmm.so): a free in a slab's tail slack at an
  * object-sized offset, and a free of a slot that was never handed out.  Both
  * would put memory on a free list that overlaps other memory; both must be
- * diagnosed with the pointer and the cache, then abort.
+ * diagnosed with the pointer and the cache, then abort.  And the page run
+ * held back after its free.
  */
 #include <malloc.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
 #define KT_SETUP kt_skip_under_asan()
 #include "../ktest.h"
@@ -59,4 +62,48 @@ static void test_free_never_allocated(void)
 	free(p);
 }
 
-KT_MAIN(KT_TEST(test_free_in_slack), KT_TEST(test_free_never_allocated))
+/*
+ * The page run freed last (256 KiB at most) is held back (kmalloc.c): the
+ * next allocation of its size gets another block, a write to its first word
+ * is reported when it leaves (the next run's free), and malloc_trim() gives
+ * it back.  Off under memcheck.
+ */
+#define RUN (256u << 10)
+
+static void write_to_held_run(void *arg)
+{
+	volatile char *p = arg;
+
+	free((void *)p);
+	p[0] = 'X';
+	free(malloc(RUN));
+}
+
+static void test_held_run(void)
+{
+	char *p = malloc(RUN), *q, needle[128];
+	size_t held, trimmed;
+
+	if (kt_under_valgrind())
+		return;
+	KT_REQUIRE(p, "malloc(256 KiB)");
+	memset(p, 'A', RUN);
+	free(p);
+	q = malloc(RUN);
+	KT_CHECK(q && q != p, "the run just freed (%p) was handed straight back", (void *)p);
+	free(q); /* p leaves, intact; q is held */
+	held = mallinfo2().uordblks;
+	KT_CHECK(malloc_trim(0) == 1, "malloc_trim");
+	trimmed = mallinfo2().uordblks;
+	KT_CHECK(trimmed + RUN <= held, "malloc_trim gave back %zu bytes, not the held run's %u",
+		 held - trimmed, RUN);
+
+	p = malloc(RUN);
+	KT_REQUIRE(p, "malloc(256 KiB)");
+	snprintf(needle, sizeof(needle),
+		 "write after free to %p (page run of 64 pages, freed and held back)", (void *)p);
+	kt_expect_death("a write to the held run's first word", write_to_held_run, p, needle);
+	free(p);
+}
+
+KT_MAIN(KT_TEST(test_free_in_slack), KT_TEST(test_free_never_allocated), KT_TEST(test_held_run))
