@@ -80,15 +80,16 @@ static __cold __noreturn void bad_kfree(const void *ptr, const char *why)
 }
 
 /*
- * The page run freed last, if of 256 KiB at most, is held back until the next
- * such run's free (every build but KMM_SECURE's and memcheck's): the next allocation of its size is
- * not handed the block just freed (a stale pointer would write into it), and
- * its first word holds a mark (its address mixed with the slab secret, as a
- * free slab object's) that must be intact when it leaves, at the next run's
- * free or at exit: a write after free to its start is reported.  Held: its
- * head's freelist has RUN_HELD beside the C++ kind, so a second free of it is
- * a double free.  One exchange per free of a run, no lock.  An allocation
- * that finds no pages, and reclaim, give it back first.
+ * The page run freed last, if of 256 KiB at most, is held back until the
+ * next such run's free (every build but KMM_SECURE's and memcheck's): the
+ * next allocation of its size is not handed the block just freed (a stale
+ * pointer would write into it), and its first word holds a mark (its address
+ * mixed with the slab secret, as a free slab object's) that must be intact
+ * when it leaves, at the next run's free or at exit: a write after free to
+ * its start is reported.  Held: its head's freelist has RUN_HELD beside the
+ * C++ kind, so a second free of it is a double free.  One exchange per free
+ * of a run, no lock.  An allocation that finds no pages, and reclaim, give
+ * it back first.
  */
 #define RUN_HELD 0x10
 /* Larger runs are freed at once: a held run is memory the program freed (peak RSS). */
@@ -146,7 +147,7 @@ bool kmalloc_release_held(void)
 	return true;
 }
 
-/* At exit: the run still held must be untouched since its free (it stays held, out of the slot). */
+/* At exit: the run still held must be untouched since its free (it stays out of the buddy). */
 static __attribute__((destructor)) void kmalloc_exit_check(void)
 {
 	struct kmm_page *page = __atomic_exchange_n(&held_run, NULL, __ATOMIC_ACQ_REL);

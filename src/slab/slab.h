@@ -135,7 +135,7 @@ static inline struct kmm_page *slab_head(struct kmm_page *page)
  * value matching it is a 2^-64 accident).  The mark is at +0, where a stale
  * pointer most often writes (a first field): a free object whose mark is no
  * longer its own was written after its free, and the slow paths check it
- * (slab_check_free_mark()).  meta is 0 (the metadata overlays the free
+ * (check_mark() in slub.c).  meta is 0 (the metadata overlays the free
  * object) unless the cache has a constructor: then, as SLUB places its free
  * pointer, it lies past the object, which keeps its constructed state
  * between free and allocation.
