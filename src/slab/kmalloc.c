@@ -161,8 +161,9 @@ static void *vg_kmalloc_large(void *p, size_t size, kmm_gfp_t gfp)
  * many times, and often a power of two plus a header: sqlite's 1024 + 8 and
  * 4096 + 272.  Every refill of a class above 1 KiB (a per-CPU stack found
  * empty: one in a batch of allocations) votes for the size that caused it,
- * and the class keeps the leader of the votes (Boyer and Moore's majority
- * vote: one counter).  A leader ahead by KMALLOC_LEARN_VOTES, whose own
+ * and the class keeps the two leaders of the votes (Misra and Gries's
+ * frequent items with two counters: a size that is neither takes a vote from
+ * each).  A leader KMALLOC_LEARN_VOTES ahead, whose own
  * cache would hold it in at least 1/32 less memory per object, slabs
  * included, gets that cache (kmalloc-1040 beside kmalloc-1152, as the kernel
  * gives a hot structure a cache of its own), and the sizes from the one below
@@ -214,33 +215,50 @@ static void kmalloc_add_learned(struct kmm_cache *class, unsigned int size)
 		__atomic_store_n(&kmalloc_table_fine[i], cache, __ATOMIC_RELEASE);
 }
 
+/* Count a vote for @want.  Return: whether its count just reached KMALLOC_LEARN_VOTES. */
+static bool kmalloc_vote(struct kmm_cache *class, unsigned int want)
+{
+	unsigned int size[2];
+	int votes[2];
+
+	/* Racing refills may lose a vote or two: it is a heuristic. */
+	for (int i = 0; i < 2; i++) {
+		size[i] = __atomic_load_n(&class->vote_size[i], __ATOMIC_RELAXED);
+		votes[i] = __atomic_load_n(&class->votes[i], __ATOMIC_RELAXED);
+	}
+	for (int i = 0; i < 2; i++) {
+		if (size[i] == want && votes[i] > 0) {
+			bool won = votes[i] + 1 >= KMALLOC_LEARN_VOTES;
+
+			__atomic_store_n(&class->votes[i], won ? 0 : votes[i] + 1,
+					 __ATOMIC_RELAXED);
+			return won;
+		}
+	}
+	for (int i = 0; i < 2; i++) {
+		if (votes[i] <= 0) {
+			__atomic_store_n(&class->vote_size[i], want, __ATOMIC_RELAXED);
+			__atomic_store_n(&class->votes[i], 1, __ATOMIC_RELAXED);
+			return 0;
+		}
+	}
+	for (int i = 0; i < 2; i++)
+		__atomic_store_n(&class->votes[i], votes[i] - 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
 void kmalloc_learn(struct kmm_cache *class, size_t size)
 {
 	unsigned int want = (unsigned int)ALIGN_UP(size, 16);
-	unsigned int lead = __atomic_load_n(&class->vote_size, __ATOMIC_RELAXED);
-	int votes = __atomic_load_n(&class->votes, __ATOMIC_RELAXED);
 
-	/* Racing refills may lose a vote or two: it is a heuristic. */
-	if (want == lead) {
-		votes++;
-	} else if (votes > 0) {
-		votes--;
-	} else {
-		lead = want;
-		votes = 1;
-		__atomic_store_n(&class->vote_size, lead, __ATOMIC_RELAXED);
-	}
-	if (votes < KMALLOC_LEARN_VOTES) {
-		__atomic_store_n(&class->votes, votes, __ATOMIC_RELAXED);
+	if (!kmalloc_vote(class, want))
 		return;
-	}
-	__atomic_store_n(&class->votes, 0, __ATOMIC_RELAXED);
-	if (slab_bytes_per_object(lead, learned_slab_order(lead)) * 32 >
+	if (slab_bytes_per_object(want, learned_slab_order(want)) * 32 >
 	    slab_bytes_per_object(class->size, class->order) * 31)
 		return; /* the class fits it as well */
 	if (!kmm_trylock(&slab_mutex))
 		return; /* a drain or another learner: a later vote */
-	kmalloc_add_learned(class, lead);
+	kmalloc_add_learned(class, want);
 	kmm_unlock(&slab_mutex);
 }
 

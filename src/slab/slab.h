@@ -70,11 +70,11 @@ struct kmm_cache {
 	unsigned int used;    /* objects * size: the tail slack starts there */
 	unsigned int batch;   /* objects moved per refill or flush */
 	unsigned int min_partial;
-	unsigned int depot_max; /* full batches a node's depot holds; 0: no depot */
-	unsigned int redzone;	/* KMM_SECURE: offset of the tag and canary (secure.c) */
-	unsigned int reserved;	/* KMM_SECURE: slots never handed out (slot 0) */
-	unsigned int vote_size; /* kmalloc: the size most asked for at refills ... */
-	int votes;		/* ... and its lead (kmalloc_learn()) */
+	unsigned int depot_max;	   /* full batches a node's depot holds; 0: no depot */
+	unsigned int redzone;	   /* KMM_SECURE: offset of the tag and canary (secure.c) */
+	unsigned int reserved;	   /* KMM_SECURE: slots never handed out (slot 0) */
+	unsigned int vote_size[2]; /* kmalloc: the sizes most asked for at refills ... */
+	int votes[2];		   /* ... and their counts (kmalloc_learn()) */
 	unsigned long flags;
 	void (*ctor)(void *);
 	struct kmm_list list; /* slab_caches */

@@ -261,6 +261,18 @@ static void test_learned_class(void)
 		 "a sized delete of a size of another class accepted");
 	kmm_kfree(obj[0]);
 	kmm_kfree(before);
+	/* Two sizes of one class, asked for in turn, are both learned. */
+	for (int i = 0; i < N; i++) {
+		obj[i] = kmm_kmalloc(i % 2 ? 2200 : 2056, KMM_GFP_KERNEL);
+		KT_REQUIRE(obj[i], "kmalloc #%d", i);
+	}
+	for (int i = 0; i < N; i++)
+		kmm_kfree(obj[i]);
+	KT_CHECK(kmalloc_slab(2056)->object_size == 2064 &&
+			 kmalloc_slab(2200)->object_size == 2208 &&
+			 kmalloc_slab(2056)->kclass == kmalloc_class(2200),
+		 "2056 and 2200 bytes in turn: %s and %s", kmalloc_slab(2056)->name,
+		 kmalloc_slab(2200)->name);
 	kmm_lock(&slab_mutex);
 	for (struct kmm_list *pos = slab_caches.next; pos != &slab_caches; pos = pos->next)
 		listed |= list_entry(pos, struct kmm_cache, list) == learned;
