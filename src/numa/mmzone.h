@@ -143,6 +143,7 @@ struct kmm_zone {
 	unsigned long present_pages;	 /* pages in service, from the base up */
 	struct kmm_pcp *per_cpu_pageset; /* [kmm_nr_cpu_ids], or NULL (page/pcp.h) */
 	unsigned int pcp_batch;		 /* pages moved per refill or drain */
+	int pcp_last_cpu;		 /* the CPU of the last refill (pcp.c: single-threaded) */
 	unsigned int pcp_high;		 /* blocks a CPU may cache per list, for order 0 */
 
 	/* Written under @lock. */

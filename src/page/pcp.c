@@ -115,6 +115,40 @@ static inline struct kmm_page *prep_new_page(struct kmm_page *page)
 }
 
 /*
+ * Drains, one at a time (the kernel's pcpu_drain_mutex).  In PCP_RSEQ mode
+ * only a drain takes a pcp lock, so this one lock keeps every pcp lock free
+ * (what fork() relies on: see page_fork_pcp()).
+ */
+static struct kmm_lock pcp_drain_mutex = KMM_LOCK_INIT;
+
+extern char __libc_single_threaded __attribute__((weak));
+
+/*
+ * A single-threaded program has one CPU's stocks in use at a time, but the
+ * scheduler moves it: then the stocks of the CPU it left wait, resident,
+ * until it comes back (sqlite's peak RSS went from 28.5 to 29.7 MiB with a
+ * busy loop on the other CPU).  So its first refill on another CPU gives the
+ * pages left on the CPU of the last one back to the buddy, where they merge.
+ * Threaded programs keep theirs: their threads come back.
+ */
+static void drain_zone_pages_locked(struct kmm_zone *zone, int cpu);
+
+static void pcp_follow_thread(struct kmm_zone *zone)
+{
+	int cpu, last;
+
+	if (!&__libc_single_threaded || !__atomic_load_n(&__libc_single_threaded, __ATOMIC_RELAXED))
+		return;
+	cpu = percpu_this_cpu((unsigned int)kmm_nr_cpu_ids);
+	last = zone->pcp_last_cpu;
+	zone->pcp_last_cpu = cpu;
+	if (last != cpu && pcp_count(zone, last) && kmm_trylock(&pcp_drain_mutex)) {
+		drain_zone_pages_locked(zone, last);
+		kmm_unlock(&pcp_drain_mutex);
+	}
+}
+
+/*
  * Stack empty: a batch from the buddy in one round trip of the zone lock, one
  * block for the caller and the rest pushed; what does not fit (the thread
  * migrated to a full or stopped stack) goes back.
@@ -122,7 +156,10 @@ static inline struct kmm_page *prep_new_page(struct kmm_page *page)
 static __cold struct kmm_page *pcp_refill(struct kmm_zone *zone, unsigned int order, bool may_grow)
 {
 	struct kmm_page *pages[PCP_BATCH_MAX];
-	int n = rmqueue_bulk(zone, order, order_batch(zone, order), pages, may_grow), pushed = 0;
+	int n, pushed = 0;
+
+	pcp_follow_thread(zone);
+	n = rmqueue_bulk(zone, order, order_batch(zone, order), pages, may_grow);
 
 	if (n <= 0)
 		return NULL;
@@ -175,22 +212,13 @@ void pcp_free(struct kmm_zone *zone, struct kmm_page *page, unsigned int order)
 	}
 }
 
-/*
- * Drains, one at a time (the kernel's pcpu_drain_mutex).  In PCP_RSEQ mode
- * only a drain takes a pcp lock, so this one lock keeps every pcp lock free
- * (what fork() relies on: see page_fork_pcp()).
- */
-static struct kmm_lock pcp_drain_mutex = KMM_LOCK_INIT;
-
-void drain_zone_pages(struct kmm_zone *zone, int cpu)
+/* Context: pcp_drain_mutex. */
+static void drain_zone_pages_locked(struct kmm_zone *zone, int cpu)
 {
 	struct percpu_stack *stacks[NR_PCP_LISTS];
 
-	if (pcp_mode == PCP_OFF || !zone->per_cpu_pageset)
-		return;
 	for (unsigned int o = 0; o < NR_PCP_LISTS; o++)
 		stacks[o] = &zone_pcp(zone, cpu)->lists[o].stack;
-	kmm_lock(&pcp_drain_mutex);
 	percpu_stack_stop(stacks, NR_PCP_LISTS, cpu);
 	for (unsigned int o = 0; o < NR_PCP_LISTS; o++) {
 		unsigned int count = percpu_stack_take_all(stacks[o]);
@@ -199,6 +227,14 @@ void drain_zone_pages(struct kmm_zone *zone, int cpu)
 			free_pages_bulk(zone, (struct kmm_page **)stacks[o]->slot, count, o);
 	}
 	percpu_stack_restart(stacks, NR_PCP_LISTS);
+}
+
+void drain_zone_pages(struct kmm_zone *zone, int cpu)
+{
+	if (pcp_mode == PCP_OFF || !zone->per_cpu_pageset)
+		return;
+	kmm_lock(&pcp_drain_mutex);
+	drain_zone_pages_locked(zone, cpu);
 	kmm_unlock(&pcp_drain_mutex);
 }
 

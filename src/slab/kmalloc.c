@@ -14,7 +14,9 @@
  * request there is, a power of two plus a header: sqlite's page cache
  * allocates 4096 + 272 bytes per page and its sorter 1024 + 8 per record,
  * a quarter and a fifth of a 5120- and 1280-byte class wasted; glibc's
- * chunks waste 8 bytes of them.
+ * chunks waste 8 bytes of them.  Still a ninth and a twentieth of 1152 and
+ * 4608: a size asked for often enough gets a cache of its own (learned
+ * classes, below).
  *
  * Beyond 32 KiB: an exact run of pages from the page allocator up to the
  * largest buddy block (4 MiB), the unused tail of the block going back at
@@ -28,11 +30,13 @@
 
 #include "../lib/bug.h"
 #include "../lib/memcheck.h"
+#include "../lib/printk.h"
 #include "secure.h"
 #include "slab.h"
 
 struct kmm_cache *kmalloc_caches[NR_KMALLOC_CACHES];
 struct kmm_cache *kmalloc_table[KMALLOC_TABLE_MAX / 16 + 1];
+struct kmm_cache *kmalloc_table_fine[KMALLOC_MAX_SIZE / 16 + 1];
 struct kmm_cache *kmalloc_table_large[KMALLOC_MAX_SIZE / 128 + 1];
 union slab_cpu *kmalloc_fast_table[KMALLOC_FAST_MAX + 1];
 
@@ -239,6 +243,112 @@ static void *vg_kmalloc_large(void *p, size_t size, kmm_gfp_t gfp)
 	return p;
 }
 
+/*
+ * Learned classes.  A program's large requests are few sizes, each asked for
+ * many times, and often a power of two plus a header: sqlite's 1024 + 8 and
+ * 4096 + 272.  Every refill of a class above 1 KiB (a per-CPU stack found
+ * empty: one in a batch of allocations) votes for the size that caused it,
+ * and the class keeps the two leaders of the votes (Misra and Gries's
+ * frequent items with two counters: a size that is neither takes a vote from
+ * each).  A leader KMALLOC_LEARN_VOTES ahead, whose own
+ * cache would hold it in at least 1/32 less memory per object, slabs
+ * included, gets that cache (kmalloc-1040 beside kmalloc-1152, as the kernel
+ * gives a hot structure a cache of its own), and the sizes from the one below
+ * it up to it point there from then on.  At most KMALLOC_LEARN_MAX of them;
+ * not in KMM_SECURE, whose layout is per class.  Blocks keep their cache:
+ * those handed out before stay in the class, and free, realloc and
+ * malloc_usable_size() read the cache from the slab.
+ */
+#define KMALLOC_LEARN_VOTES 64
+#define KMALLOC_LEARN_MAX 16
+
+static struct kmm_cache *kmalloc_learned[KMALLOC_LEARN_MAX];
+static unsigned int nr_kmalloc_learned;
+
+/* Memory per object, the slab's tail slack shared out. */
+static size_t slab_bytes_per_object(size_t size, unsigned int order)
+{
+	return (PAGE_SIZE << order) / ((PAGE_SIZE << order) / size);
+}
+
+/* The largest size below @size with a cache of its own: a class or a learned one. */
+static unsigned int kmalloc_below(unsigned int size)
+{
+	unsigned int idx = kmalloc_index(size), below = idx ? kmalloc_size(idx - 1) : 0;
+
+	for (unsigned int i = 0; i < nr_kmalloc_learned; i++)
+		if (kmalloc_learned[i]->object_size < size)
+			below = MAX(below, kmalloc_learned[i]->object_size);
+	return below;
+}
+
+/* Context: slab_mutex. */
+static void kmalloc_add_learned(struct kmm_cache *class, unsigned int size)
+{
+	struct kmm_cache *cache;
+	unsigned int below;
+	char name[32];
+
+	if (nr_kmalloc_learned == KMALLOC_LEARN_MAX || kmalloc_slab(size) != class)
+		return; /* full, or learned meanwhile */
+	kmm_snprintf(name, sizeof(name), "kmalloc-%u", size);
+	cache = cache_create_learned(name, size);
+	if (!cache)
+		return;
+	cache->kclass = class;
+	kmalloc_learned[nr_kmalloc_learned++] = cache;
+	below = kmalloc_below(size);
+	for (unsigned int i = below / 16 + 1; i <= size / 16; i++)
+		__atomic_store_n(&kmalloc_table_fine[i], cache, __ATOMIC_RELEASE);
+}
+
+/* Count a vote for @want.  Return: whether its count just reached KMALLOC_LEARN_VOTES. */
+static bool kmalloc_vote(struct kmm_cache *class, unsigned int want)
+{
+	unsigned int size[2];
+	int votes[2];
+
+	/* Racing refills may lose a vote or two: it is a heuristic. */
+	for (int i = 0; i < 2; i++) {
+		size[i] = __atomic_load_n(&class->vote_size[i], __ATOMIC_RELAXED);
+		votes[i] = __atomic_load_n(&class->votes[i], __ATOMIC_RELAXED);
+	}
+	for (int i = 0; i < 2; i++) {
+		if (size[i] == want && votes[i] > 0) {
+			bool won = votes[i] + 1 >= KMALLOC_LEARN_VOTES;
+
+			__atomic_store_n(&class->votes[i], won ? 0 : votes[i] + 1,
+					 __ATOMIC_RELAXED);
+			return won;
+		}
+	}
+	for (int i = 0; i < 2; i++) {
+		if (votes[i] <= 0) {
+			__atomic_store_n(&class->vote_size[i], want, __ATOMIC_RELAXED);
+			__atomic_store_n(&class->votes[i], 1, __ATOMIC_RELAXED);
+			return 0;
+		}
+	}
+	for (int i = 0; i < 2; i++)
+		__atomic_store_n(&class->votes[i], votes[i] - 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+void kmalloc_learn(struct kmm_cache *class, size_t size)
+{
+	unsigned int want = (unsigned int)ALIGN_UP(size, 16);
+
+	if (!kmalloc_vote(class, want))
+		return;
+	if (slab_bytes_per_object(want, learned_slab_order(want)) * 32 >
+	    slab_bytes_per_object(class->size, class->order) * 31)
+		return; /* the class fits it as well */
+	if (!kmm_trylock(&slab_mutex))
+		return; /* a drain or another learner: a later vote */
+	kmalloc_add_learned(class, want);
+	kmm_unlock(&slab_mutex);
+}
+
 static void *kmalloc_cache(struct kmm_cache *cache, size_t size, kmm_gfp_t gfp, int nid)
 {
 	void *obj;
@@ -251,6 +361,8 @@ static void *kmalloc_cache(struct kmm_cache *cache, size_t size, kmm_gfp_t gfp, 
 			return obj;
 		}
 	}
+	if (size > KMALLOC_TABLE_MAX && cache->kclass == cache && !slab_secure)
+		kmalloc_learn(cache, size);
 	obj = cache_alloc_slow(cache, gfp, nid);
 	if (slab_secure && obj)
 		secure_set_size(cache, obj, size);

@@ -63,7 +63,7 @@ static __always_inline bool slab_sized_delete_ok(const struct kmm_cache *cache, 
 {
 	if (aligned)
 		return size <= cache->object_size;
-	return size <= KMALLOC_MAX_SIZE && kmalloc_slab(size) == cache;
+	return size <= KMALLOC_MAX_SIZE && kmalloc_class(size) == cache->kclass;
 }
 /* ... and the report when it could not. */
 __cold __noreturn void slab_bad_sized_delete(void *p, enum kmm_alloc_kind kind, size_t size);

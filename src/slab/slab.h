@@ -60,6 +60,8 @@ struct kmm_cache {
 	uint64_t div_magic;	 /* off % size == 0  <=>  off * div_magic < div_magic */
 	uint64_t div_limit;	 /* an object starts at off  <=>  off * div_magic < div_limit */
 	unsigned int meta;	 /* offset of a free object's link and mark (see below) */
+	/* kmalloc: the class whose sizes it serves (itself, or the one a learned cache sits in) */
+	struct kmm_cache *kclass;
 
 	/* Slow paths. */
 	unsigned int object_size; /* as asked */
@@ -68,9 +70,11 @@ struct kmm_cache {
 	unsigned int used;    /* objects * size: the tail slack starts there */
 	unsigned int batch;   /* objects moved per refill or flush */
 	unsigned int min_partial;
-	unsigned int depot_max; /* full batches a node's depot holds; 0: no depot */
-	unsigned int redzone;	/* KMM_SECURE: offset of the tag and canary (secure.c) */
-	unsigned int reserved;	/* KMM_SECURE: slots never handed out (slot 0) */
+	unsigned int depot_max;	   /* full batches a node's depot holds; 0: no depot */
+	unsigned int redzone;	   /* KMM_SECURE: offset of the tag and canary (secure.c) */
+	unsigned int reserved;	   /* KMM_SECURE: slots never handed out (slot 0) */
+	unsigned int vote_size[2]; /* kmalloc: the sizes most asked for at refills ... */
+	int votes[2];		   /* ... and their counts (kmalloc_learn()) */
 	unsigned long flags;
 	void (*ctor)(void *);
 	struct kmm_list list; /* slab_caches */
@@ -92,6 +96,9 @@ int kmem_cache_init(void);
 
 struct kmm_cache *cache_create(const char *name, size_t size, size_t align, unsigned long flags,
 			       void (*ctor)(void *));
+/* ... with slab_mutex held, for a learned kmalloc class: slabs of learned_slab_order(). */
+struct kmm_cache *cache_create_learned(const char *name, size_t size);
+unsigned int learned_slab_order(unsigned int size);
 void cache_destroy(struct kmm_cache *cache);
 void *cache_alloc_slow(struct kmm_cache *cache, kmm_gfp_t gfp, int nid);
 void cache_free_slow(struct kmm_cache *cache, void *obj);
@@ -307,21 +314,37 @@ unsigned int kmalloc_size(unsigned int idx);
 
 /*
  * kmalloc_slab() - the cache for @size (<= KMALLOC_MAX_SIZE), in one load
- * from a table (the kernel's size_index[], extended): 16-byte steps up to
- * 1 KiB, 128-byte steps above (every class there is a multiple of 256).  The
+ * from a table (the kernel's size_index[], extended) in 16-byte steps.  The
  * class computation sits on malloc's critical path ahead of the rseq pop;
  * measured here, the clz formula cost ~5 ns of the ~8 ns pair, the table ~0.
+ * Above 1 KiB the table may point to a learned cache instead of the class
+ * (kmalloc_learn()); kmalloc_class() is the class, from a table that never
+ * changes (128-byte steps: every class there is a multiple of 128).
  */
 #define KMALLOC_TABLE_MAX 1024
 extern struct kmm_cache *kmalloc_table[KMALLOC_TABLE_MAX / 16 + 1] __hidden;
+extern struct kmm_cache *kmalloc_table_fine[KMALLOC_MAX_SIZE / 16 + 1] __hidden;
 extern struct kmm_cache *kmalloc_table_large[KMALLOC_MAX_SIZE / 128 + 1] __hidden;
 
 static __always_inline struct kmm_cache *kmalloc_slab(size_t size)
 {
 	if (likely(size <= KMALLOC_TABLE_MAX))
 		return kmalloc_table[(size + 15) >> 4];
+	return kmalloc_table_fine[(size + 15) >> 4];
+}
+
+static __always_inline struct kmm_cache *kmalloc_class(size_t size)
+{
+	if (likely(size <= KMALLOC_TABLE_MAX))
+		return kmalloc_table[(size + 15) >> 4];
 	return kmalloc_table_large[(size + 127) >> 7];
 }
+
+/*
+ * kmalloc_learn() - a refill of class @cache for @size (above 1 KiB): count
+ * the vote, and once one size leads by enough, give it a cache of its own.
+ */
+void kmalloc_learn(struct kmm_cache *cache, size_t size) __cold;
 
 /*
  * kmalloc_fast() - malloc()'s hit path, for @size below KMALLOC_FAST_MAX + 1:

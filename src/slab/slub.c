@@ -393,8 +393,27 @@ static void depot_init(struct slab_depot *d)
 	d->nr_empty = 0;
 }
 
-struct kmm_cache *cache_create(const char *name, size_t size, size_t align, unsigned long flags,
-			       void (*ctor)(void *))
+/*
+ * A learned kmalloc cache (kmalloc_learn()) exists to waste less than its
+ * class: the smallest order from calculate_order()'s whose tail slack is at
+ * most 1/32 of the slab (4368-byte objects: 64 KiB slabs of 15, where 32 KiB
+ * would leave 2 KiB, 7% of it, unused).
+ */
+unsigned int learned_slab_order(unsigned int size)
+{
+	unsigned int first = calculate_order(size);
+
+	for (unsigned int order = first; order <= SLAB_MAX_ORDER; order++) {
+		size_t slab = PAGE_SIZE << order;
+
+		if ((slab - slab / size * size) * 32 <= slab)
+			return order;
+	}
+	return first;
+}
+
+static struct kmm_cache *cache_setup(const char *name, size_t size, size_t align,
+				     unsigned long flags, void (*ctor)(void *), bool learned)
 {
 	struct kmm_cache *cache;
 	unsigned int high;
@@ -420,7 +439,7 @@ struct kmm_cache *cache_create(const char *name, size_t size, size_t align, unsi
 	/* With a constructor the free-object metadata goes past the object. */
 	cache->meta = ctor ? (unsigned int)ALIGN_UP(size, 8) : 0;
 	cache->size = (unsigned int)ALIGN_UP(size + (ctor ? 16 : 0), align);
-	cache->order = calculate_order(cache->size);
+	cache->order = learned ? learned_slab_order(cache->size) : calculate_order(cache->size);
 	cache->objects = (unsigned int)((PAGE_SIZE << cache->order) / cache->size);
 	if (slab_secure)
 		secure_cache_layout(cache);
@@ -442,9 +461,29 @@ struct kmm_cache *cache_create(const char *name, size_t size, size_t align, unsi
 		list_init(&cache->node[nid].partial);
 		depot_init(&cache->node[nid].depot);
 	}
-	kmm_lock(&slab_mutex);
-	list_add_tail(&cache->list, &slab_caches);
-	kmm_unlock(&slab_mutex);
+	return cache;
+}
+
+struct kmm_cache *cache_create(const char *name, size_t size, size_t align, unsigned long flags,
+			       void (*ctor)(void *))
+{
+	struct kmm_cache *cache = cache_setup(name, size, align, flags, ctor, false);
+
+	if (cache) {
+		kmm_lock(&slab_mutex);
+		list_add_tail(&cache->list, &slab_caches);
+		kmm_unlock(&slab_mutex);
+	}
+	return cache;
+}
+
+struct kmm_cache *cache_create_learned(const char *name, size_t size)
+{
+	struct kmm_cache *cache = cache_setup(name, size, 0, 0, NULL, true);
+
+	KMM_BUG_ON(!kmm_lock_held(&slab_mutex));
+	if (cache)
+		list_add_tail(&cache->list, &slab_caches);
 	return cache;
 }
 
@@ -1263,8 +1302,12 @@ int kmem_cache_init(void)
 	boot_next = NULL; /* later caches have runs of their own */
 	for (unsigned int i = 0; i < ARRAY_SIZE(kmalloc_table); i++)
 		kmalloc_table[i] = kmalloc_caches[kmalloc_index(i ? i * 16 : 1)];
+	for (unsigned int i = 0; i < NR_KMALLOC_CACHES; i++)
+		kmalloc_caches[i]->kclass = kmalloc_caches[i];
 	for (unsigned int i = 0; i < ARRAY_SIZE(kmalloc_table_large); i++)
 		kmalloc_table_large[i] = kmalloc_caches[kmalloc_index(i ? i * 128 : 1)];
+	for (unsigned int i = KMALLOC_TABLE_MAX / 16; i < ARRAY_SIZE(kmalloc_table_fine); i++)
+		kmalloc_table_fine[i] = kmalloc_caches[kmalloc_index(i * 16)];
 	for (unsigned int i = 0; i < ARRAY_SIZE(kmalloc_fast_table); i++)
 		kmalloc_fast_table[i] = kmalloc_slab(i)->cpu;
 	return 0;

@@ -224,5 +224,65 @@ static void test_fork_while_allocating(void)
 	KT_CHECK(bad == 0, "%d of %d children failed", bad, forks);
 }
 
-KT_MAIN(KT_TEST(test_producer_consumer), KT_TEST(test_thread_churn_is_bounded),
-	KT_TEST(test_fork_while_allocating))
+/*
+ * Classes learned while threads allocate (src/slab/kmalloc.c): four threads
+ * allocate, fill, check and free (a third of them after a realloc) sizes of
+ * the same classes in turn, so that caches are created and the size tables
+ * change under them; every block keeps its bytes and at least its size.
+ */
+static void *learn_worker(void *arg)
+{
+	static const size_t sizes[] = { 1032, 1100, 2056, 2200, 4368, 5000, 9000, 1500 };
+	enum { N = 2000 };
+	long id = (long)arg;
+	char **p = malloc(N * sizeof(*p));
+	long bad = 0;
+
+	if (!p)
+		return (void *)1L;
+	for (int round = 0; round < (kt_under_valgrind() ? 2 : 12); round++) {
+		for (int i = 0; i < N; i++) {
+			size_t size = sizes[(i + id + round) % 8];
+
+			p[i] = malloc(size);
+			if (!p[i] || malloc_usable_size(p[i]) < size)
+				return (void *)1L;
+			memset(p[i], (int)(id * 31 + i) & 0xff, size);
+		}
+		for (int i = 0; i < N; i++) {
+			size_t size = sizes[(i + id + round) % 8];
+
+			for (size_t k = 0; k < size; k += 61)
+				bad += p[i][k] != (char)((id * 31 + i) & 0xff);
+			if (i % 3 == 0 && !(p[i] = realloc(p[i], size + 40)))
+				return (void *)1L;
+			bad += p[i][size - 1] != (char)((id * 31 + i) & 0xff);
+			free(p[i]);
+		}
+	}
+	free(p);
+	return (void *)bad;
+}
+
+static void test_learning_under_threads(void)
+{
+	pthread_t t[4];
+	void *ret;
+
+	for (long i = 0; i < 4; i++)
+		KT_REQUIRE(pthread_create(&t[i], NULL, learn_worker, (void *)i) == 0, "thread");
+	for (int i = 0; i < 4; i++) {
+		KT_CHECK(pthread_join(t[i], &ret) == 0 && ret == NULL,
+			 "thread %d: %ld blocks wrong or lost", i, (long)ret);
+	}
+	if (!kt_under_valgrind()) { /* ... and a size of kmalloc-1152 was learned */
+		void *q = malloc(1100);
+
+		KT_CHECK(q && malloc_usable_size(q) < 1152, "1100 bytes: usable size %zu",
+			 q ? malloc_usable_size(q) : 0);
+		free(q);
+	}
+}
+
+KT_MAIN(KT_TEST(test_producer_consumer), KT_TEST(test_learning_under_threads),
+	KT_TEST(test_thread_churn_is_bounded), KT_TEST(test_fork_while_allocating))

@@ -5,6 +5,9 @@
  */
 #include "../kt_kmm.h"
 #include "page/internal.h"
+#include "page/pcp.h"
+
+#include <sched.h>
 
 static int all_zero(const char *p, size_t n)
 {
@@ -209,7 +212,44 @@ static void test_thp_from_threshold(void)
 		kmm_free_pages_va(blocks[i], KMM_MAX_PAGE_ORDER);
 }
 
-KT_MAIN(KT_TEST(test_init_is_idempotent), KT_TEST(test_zeroed_pages_recycled),
-	KT_TEST(test_dma32_below_4g), KT_TEST(test_order_out_of_range), KT_TEST(test_conversions),
-	KT_TEST(test_buddyinfo_format), KT_TEST(test_zoneinfo_format), KT_TEST(test_unknown_view),
-	KT_TEST(test_thp_from_threshold))
+/*
+ * A single-threaded program that the scheduler moves: its first page refill
+ * on a CPU gives back the pages cached on the CPU of its last one
+ * (pcp_follow_thread()), instead of leaving them there, resident.
+ */
+static void test_pcp_follows_thread(void)
+{
+	cpu_set_t old, one;
+	void *p[40];
+	struct kmm_zone *zone;
+	unsigned long left;
+
+	if (pcp_mode == PCP_OFF || sched_getaffinity(0, sizeof(old), &old) || !CPU_ISSET(0, &old) ||
+	    !CPU_ISSET(1, &old) || kmm_nr_cpu_ids < 2)
+		return; /* needs CPUs 0 and 1 */
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	KT_REQUIRE(sched_setaffinity(0, sizeof(one), &one) == 0, "pin to CPU 0");
+	for (int i = 0; i < 40; i++) {
+		p[i] = kmm_get_free_pages(KMM_GFP_KERNEL, 0);
+		KT_REQUIRE(p[i], "page %d", i);
+	}
+	zone = page_zone(kmm_virt_to_page(p[0]));
+	for (int i = 0; i < 40; i++)
+		kmm_free_pages_va(p[i], 0);
+	KT_CHECK(pcp_count(zone, 0) > 0, "no page cached on CPU 0");
+	CPU_ZERO(&one);
+	CPU_SET(1, &one);
+	KT_REQUIRE(sched_setaffinity(0, sizeof(one), &one) == 0, "pin to CPU 1");
+	drain_zone_pages(zone, 1); /* so that the next allocation refills */
+	p[0] = kmm_get_free_pages(KMM_GFP_KERNEL, 0);
+	left = pcp_count(zone, 0);
+	kmm_free_pages_va(p[0], 0);
+	sched_setaffinity(0, sizeof(old), &old);
+	KT_CHECK(left == 0, "%lu pages still cached on CPU 0 after a refill on CPU 1", left);
+}
+
+KT_MAIN(KT_TEST(test_init_is_idempotent), KT_TEST(test_pcp_follows_thread),
+	KT_TEST(test_zeroed_pages_recycled), KT_TEST(test_dma32_below_4g),
+	KT_TEST(test_order_out_of_range), KT_TEST(test_conversions), KT_TEST(test_buddyinfo_format),
+	KT_TEST(test_zoneinfo_format), KT_TEST(test_unknown_view), KT_TEST(test_thp_from_threshold))

@@ -11,6 +11,7 @@
  * handed out twice.
  */
 #include "../kt_kmm.h"
+#include "slab/secure.h"
 #include "slab/slab.h"
 
 #include <kmm/mempool.h>
@@ -32,15 +33,18 @@ static void test_size_classes(void)
 	}
 	KT_CHECK(kmalloc_size(NR_KMALLOC_CACHES - 1) == KMALLOC_MAX_SIZE, "largest class %u",
 		 kmalloc_size(NR_KMALLOC_CACHES - 1));
+	/* kmalloc_slab() may give a learned cache in the class (test_learned_class()). */
 	for (size_t size = 0; size <= KMALLOC_MAX_SIZE; size++) {
-		struct kmm_cache *c = kmalloc_slab(size);
+		struct kmm_cache *c = kmalloc_class(size), *s = kmalloc_slab(size);
 
 		unsigned int idx = kmalloc_index(size ? size : 1);
 
 		if (c != kmalloc_caches[idx] || c->size < size ||
-		    (idx && kmalloc_size(idx - 1) >= size)) {
-			KT_CHECK(0, "size %zu: table gives %s, the smallest class that holds it %s",
-				 size, c->name, kmalloc_caches[idx]->name);
+		    (idx && kmalloc_size(idx - 1) >= size) || s->kclass != c || s->size < size) {
+			KT_CHECK(0,
+				 "size %zu: tables give %s and %s, the smallest class that holds "
+				 "it %s",
+				 size, c->name, s->name, kmalloc_caches[idx]->name);
 			break;
 		}
 	}
@@ -195,6 +199,85 @@ static void test_kmalloc_api(void)
 	kmm_kfree(p);
 	kmm_kfree(NULL);
 	KT_CHECK(kmm_krealloc(NULL, 10, 0) != NULL, "krealloc(NULL)");
+}
+
+/*
+ * Learned classes (kmalloc.c): a size above 1 KiB asked for again and again,
+ * that its class holds with more than 1/32 to spare, gets a cache of its
+ * own.  1032 bytes (sqlite's 1024 + 8) then take 1040-byte objects, not
+ * 1152; the sizes around it keep their class, a size its class fits (1150)
+ * is not learned, blocks from before keep their cache, and a sized delete
+ * checks the class either way.
+ */
+static void test_learned_class(void)
+{
+	enum { N = 3000 };
+	static void *obj[N];
+	struct kmm_cache *class = kmalloc_class(1032), *learned;
+	void *before;
+	bool listed = false;
+
+	if (slab_secure)
+		return; /* KMM_SECURE: no learned classes */
+	KT_REQUIRE(class->object_size == 1152, "1032 bytes in %s", class->name);
+	before = kmm_kmalloc(1032, KMM_GFP_KERNEL);
+	KT_REQUIRE(before && kmm_ksize(before) == 1152, "before learning: ksize %zu",
+		   kmm_ksize(before));
+	for (int round = 0; round < 2; round++) {
+		size_t size = round ? 1150 : 1032;
+
+		for (int i = 0; i < N; i++) {
+			obj[i] = kmm_kmalloc(size, KMM_GFP_KERNEL);
+			KT_REQUIRE(obj[i], "kmalloc %zu #%d", size, i);
+			memset(obj[i], i, size);
+		}
+		for (int i = 0; i < N; i++)
+			kmm_kfree(obj[i]);
+	}
+	learned = kmalloc_slab(1032);
+	KT_CHECK(learned != class && learned->object_size == 1040 && learned->kclass == class,
+		 "after %d blocks of 1032 bytes: %s (class %s)", N, learned->name,
+		 learned->kclass->name);
+	KT_CHECK(kmalloc_slab(1025) == learned && kmalloc_slab(1040) == learned &&
+			 kmalloc_slab(1024) != learned && kmalloc_slab(1041) == class,
+		 "sizes around 1040: %s %s %s %s", kmalloc_slab(1024)->name,
+		 kmalloc_slab(1025)->name, kmalloc_slab(1040)->name, kmalloc_slab(1041)->name);
+	KT_CHECK(kmalloc_slab(1150) == class, "1150 bytes (2 to spare in 1152) in %s",
+		 kmalloc_slab(1150)->name);
+	/* Its slabs waste at most 1/32 (kmalloc-1152's, order 2, waste 1/64). */
+	KT_CHECK(((PAGE_SIZE << learned->order) - learned->used) * 32 <=
+			 (PAGE_SIZE << learned->order),
+		 "%s: %u objects in %lu bytes", learned->name, learned->objects,
+		 (unsigned long)(PAGE_SIZE << learned->order));
+	obj[0] = kmm_kmalloc(1032, KMM_GFP_KERNEL);
+	KT_CHECK(obj[0] && kmm_ksize(obj[0]) == 1040 && kmm_ksize(before) == 1152,
+		 "ksize after learning %zu, of the block from before %zu", kmm_ksize(obj[0]),
+		 kmm_ksize(before));
+	KT_CHECK(slab_sized_delete_ok(learned, 1032, false) &&
+			 slab_sized_delete_ok(class, 1032, false),
+		 "a sized delete of 1032 bytes refused");
+	KT_CHECK(!slab_sized_delete_ok(learned, 2048, false) &&
+			 !slab_sized_delete_ok(learned, 1000, false),
+		 "a sized delete of a size of another class accepted");
+	kmm_kfree(obj[0]);
+	kmm_kfree(before);
+	/* Two sizes of one class, asked for in turn, are both learned. */
+	for (int i = 0; i < N; i++) {
+		obj[i] = kmm_kmalloc(i % 2 ? 2200 : 2056, KMM_GFP_KERNEL);
+		KT_REQUIRE(obj[i], "kmalloc #%d", i);
+	}
+	for (int i = 0; i < N; i++)
+		kmm_kfree(obj[i]);
+	KT_CHECK(kmalloc_slab(2056)->object_size == 2064 &&
+			 kmalloc_slab(2200)->object_size == 2208 &&
+			 kmalloc_slab(2056)->kclass == kmalloc_class(2200),
+		 "2056 and 2200 bytes in turn: %s and %s", kmalloc_slab(2056)->name,
+		 kmalloc_slab(2200)->name);
+	kmm_lock(&slab_mutex);
+	for (struct kmm_list *pos = slab_caches.next; pos != &slab_caches; pos = pos->next)
+		listed |= list_entry(pos, struct kmm_cache, list) == learned;
+	kmm_unlock(&slab_mutex);
+	KT_CHECK(listed, "%s is not in the cache list (slabinfo, drains)", learned->name);
 }
 
 /*
@@ -611,9 +694,9 @@ static void test_misuse(void)
 			"(slab object, cache twice_ctor): double free");
 }
 
-KT_MAIN(KT_TEST(test_size_classes), KT_TEST(test_cache_lifecycle), KT_TEST(test_ctor_cache_reuse),
-	KT_TEST(test_cache_alignment_and_errors), KT_TEST(test_kmalloc_api),
-	KT_TEST(test_kmalloc_stays_below_vmalloc), KT_TEST(test_slabinfo_format),
-	KT_TEST(test_misuse), KT_TEST(test_free_offset_check), KT_TEST(test_free_in_slack),
-	KT_TEST(test_free_never_allocated), KT_TEST(test_corrupt_link), KT_TEST(test_secret),
-	KT_TEST(test_depot_producer_consumer))
+KT_MAIN(KT_TEST(test_size_classes), KT_TEST(test_learned_class), KT_TEST(test_cache_lifecycle),
+	KT_TEST(test_ctor_cache_reuse), KT_TEST(test_cache_alignment_and_errors),
+	KT_TEST(test_kmalloc_api), KT_TEST(test_kmalloc_stays_below_vmalloc),
+	KT_TEST(test_slabinfo_format), KT_TEST(test_misuse), KT_TEST(test_free_offset_check),
+	KT_TEST(test_free_in_slack), KT_TEST(test_free_never_allocated), KT_TEST(test_corrupt_link),
+	KT_TEST(test_secret), KT_TEST(test_depot_producer_consumer))
