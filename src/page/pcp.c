@@ -123,6 +123,8 @@ static struct kmm_lock pcp_drain_mutex = KMM_LOCK_INIT;
 
 extern char __libc_single_threaded __attribute__((weak));
 
+static void drain_zone_pages_locked(struct kmm_zone *zone, int cpu);
+
 /*
  * A single-threaded program has one CPU's stocks in use at a time, but the
  * scheduler moves it: then the stocks of the CPU it left wait, resident,
@@ -131,8 +133,6 @@ extern char __libc_single_threaded __attribute__((weak));
  * pages left on the CPU of the last one back to the buddy, where they merge.
  * Threaded programs keep theirs: their threads come back.
  */
-static void drain_zone_pages_locked(struct kmm_zone *zone, int cpu);
-
 static void pcp_follow_thread(struct kmm_zone *zone)
 {
 	int cpu, last;

@@ -262,7 +262,6 @@ static void *vg_kmalloc_large(void *p, size_t size, kmm_gfp_t gfp)
 #define KMALLOC_LEARN_VOTES 64
 #define KMALLOC_LEARN_MAX 16
 
-static struct kmm_cache *kmalloc_learned[KMALLOC_LEARN_MAX];
 static unsigned int nr_kmalloc_learned;
 
 /* Memory per object, the slab's tail slack shared out. */
@@ -271,22 +270,14 @@ static size_t slab_bytes_per_object(size_t size, unsigned int order)
 	return (PAGE_SIZE << order) / ((PAGE_SIZE << order) / size);
 }
 
-/* The largest size below @size with a cache of its own: a class or a learned one. */
-static unsigned int kmalloc_below(unsigned int size)
-{
-	unsigned int idx = kmalloc_index(size), below = idx ? kmalloc_size(idx - 1) : 0;
-
-	for (unsigned int i = 0; i < nr_kmalloc_learned; i++)
-		if (kmalloc_learned[i]->object_size < size)
-			below = MAX(below, kmalloc_learned[i]->object_size);
-	return below;
-}
-
-/* Context: slab_mutex. */
+/*
+ * Context: slab_mutex.  The sizes the new cache serves are those of the table
+ * that still point to @class from @size down: above the class below, and
+ * above any size of the class learned before.
+ */
 static void kmalloc_add_learned(struct kmm_cache *class, unsigned int size)
 {
 	struct kmm_cache *cache;
-	unsigned int below;
 	char name[32];
 
 	if (nr_kmalloc_learned == KMALLOC_LEARN_MAX || kmalloc_slab(size) != class)
@@ -296,9 +287,9 @@ static void kmalloc_add_learned(struct kmm_cache *class, unsigned int size)
 	if (!cache)
 		return;
 	cache->kclass = class;
-	kmalloc_learned[nr_kmalloc_learned++] = cache;
-	below = kmalloc_below(size);
-	for (unsigned int i = below / 16 + 1; i <= size / 16; i++)
+	nr_kmalloc_learned++;
+	for (unsigned int i = size / 16;
+	     i > KMALLOC_TABLE_MAX / 16 && kmalloc_table_fine[i] == class; i--)
 		__atomic_store_n(&kmalloc_table_fine[i], cache, __ATOMIC_RELEASE);
 }
 
@@ -326,12 +317,12 @@ static bool kmalloc_vote(struct kmm_cache *class, unsigned int want)
 		if (votes[i] <= 0) {
 			__atomic_store_n(&class->vote_size[i], want, __ATOMIC_RELAXED);
 			__atomic_store_n(&class->votes[i], 1, __ATOMIC_RELAXED);
-			return 0;
+			return false;
 		}
 	}
 	for (int i = 0; i < 2; i++)
 		__atomic_store_n(&class->votes[i], votes[i] - 1, __ATOMIC_RELAXED);
-	return 0;
+	return false;
 }
 
 void kmalloc_learn(struct kmm_cache *class, size_t size)
