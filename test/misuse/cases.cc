@@ -165,19 +165,28 @@ static int free_foreign(size_t n)
 	return 0;
 }
 
-/* Overflow (@dir 1) or underflow (-1) by @by bytes, by a loop or by memcpy. */
+/*
+ * Overflow (@dir 1) or underflow (-1) by @by bytes, by a loop or by memcpy.
+ * The bytes written past the block differ from the ones there (a byte XORed
+ * with 0x5a): a check of what lies there (a canary, a free block's mark)
+ * must not pass because a 'B' happened to be the byte it held (1 in 256).
+ */
 static int overrun(size_t n, long dir, size_t by, bool use_memcpy)
 {
 	char *p = alloc(n), *src = (char *)do_malloc(n + by);
+	volatile char *vp = p;
 
 	if (!src)
 		abort();
 	do_memset(src, 'B', n + by);
+	if (dir > 0)
+		for (size_t i = n; i < n + by; i++)
+			src[i] = (char)(vp[i] ^ 0x5a);
 	if (use_memcpy) {
 		do_memcpy(dir > 0 ? p : p - by, src, n + by);
 	} else if (dir > 0) {
 		for (size_t i = 0; i < n + by; i++)
-			((volatile char *)p)[i] = 'B';
+			vp[i] = src[i];
 	} else {
 		for (size_t i = 1; i <= by; i++)
 			((volatile char *)p)[-(long)i] = 'B';
@@ -213,7 +222,7 @@ static int uaf_write_reuse(size_t n)
 	char *p = alloc(n), *q;
 
 	do_free(p);
-	((volatile char *)p)[0] = 'X';
+	((volatile char *)p)[0] ^= 0x5a; /* always a change: see overrun() */
 	q = alloc(n);
 	do_free(q);
 	return 0;
@@ -317,7 +326,7 @@ static int uaf_write_zero(size_t n)
 
 	(void)n;
 	do_free(p);
-	((volatile char *)p)[0] = 'X';
+	((volatile char *)p)[0] ^= 0x5a; /* always a change: see overrun() */
 	return 0;
 }
 
