@@ -99,9 +99,12 @@ int pcp_init(void)
 		zone->pcp_batch = zone_batchsize(zone);
 		/* The kernel's floor for high: four batches. */
 		zone->pcp_high = 4 * zone->pcp_batch;
-		for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++)
-			for (unsigned int o = 0; o < NR_PCP_LISTS; o++)
-				percpu_stack_init(&pcp[cpu].lists[o].stack, order_high(zone, o));
+		/*
+		 * The lists stay as mmap() gave them, zero: each gets its high
+		 * when its CPU first pushes to it (pcp_activate()), so a list
+		 * no CPU uses is no page of RSS (they were 64 KiB of every
+		 * program's).
+		 */
 		zone->per_cpu_pageset = pcp;
 	}
 	return 0;
@@ -148,6 +151,12 @@ static void pcp_follow_thread(struct kmm_zone *zone)
 	}
 }
 
+/* This CPU's list of @order, still without its high (zero, as mapped): give it. */
+static bool pcp_activate(struct kmm_zone *zone, unsigned int order)
+{
+	return percpu_stack_activate(pcp_stacks(zone, order), order_high(zone, order));
+}
+
 /*
  * Stack empty: a batch from the buddy in one round trip of the zone lock, one
  * block for the caller and the rest pushed; what does not fit (the thread
@@ -163,9 +172,15 @@ static __cold struct kmm_page *pcp_refill(struct kmm_zone *zone, unsigned int or
 
 	if (n <= 0)
 		return NULL;
-	if (n > 1)
-		pushed = percpu_stack_push_bulk(pcp_stacks(zone, order), (void *const *)(pages + 1),
+	if (n > 1) {
+		struct percpu_stack_ptr stacks = pcp_stacks(zone, order);
+
+		pushed = percpu_stack_push_bulk(stacks, (void *const *)(pages + 1),
 						(unsigned int)n - 1);
+		if (pushed == 0 && pcp_activate(zone, order))
+			pushed = percpu_stack_push_bulk(stacks, (void *const *)(pages + 1),
+							(unsigned int)n - 1);
+	}
 	if (pushed < 0)
 		pushed = 0;
 	if (1 + pushed < n)
@@ -196,6 +211,8 @@ static __cold void pcp_overflow(struct kmm_zone *zone, struct kmm_page *page, un
 
 	if (n > 0)
 		free_pages_bulk(zone, pages, (unsigned int)n, order);
+	else if (n == 0 && pcp_activate(zone, order) && percpu_stack_push(stacks, page) == 0)
+		return;
 	if (n < 0 || percpu_stack_push(stacks, page) != 0)
 		free_one_page(zone, page, order);
 }
@@ -216,17 +233,32 @@ void pcp_free(struct kmm_zone *zone, struct kmm_page *page, unsigned int order)
 static void drain_zone_pages_locked(struct kmm_zone *zone, int cpu)
 {
 	struct percpu_stack *stacks[NR_PCP_LISTS];
+	unsigned int orders[NR_PCP_LISTS], n = 0;
 
-	for (unsigned int o = 0; o < NR_PCP_LISTS; o++)
-		stacks[o] = &zone_pcp(zone, cpu)->lists[o].stack;
-	percpu_stack_stop(stacks, NR_PCP_LISTS, cpu);
+	/*
+	 * Lists never used (high 0: no drain runs beside this one) are left
+	 * untouched: taking their locks would make their pages resident.  One
+	 * that a CPU starts using meanwhile is as if it pushed after the drain.
+	 */
 	for (unsigned int o = 0; o < NR_PCP_LISTS; o++) {
-		unsigned int count = percpu_stack_take_all(stacks[o]);
+		struct percpu_stack *s = &zone_pcp(zone, cpu)->lists[o].stack;
+
+		if (__atomic_load_n(&s->high, __ATOMIC_RELAXED)) {
+			orders[n] = o;
+			stacks[n++] = s;
+		}
+	}
+	if (!n)
+		return;
+	percpu_stack_stop(stacks, n, cpu);
+	for (unsigned int i = 0; i < n; i++) {
+		unsigned int count = percpu_stack_take_all(stacks[i]);
 
 		if (count)
-			free_pages_bulk(zone, (struct kmm_page **)stacks[o]->slot, count, o);
+			free_pages_bulk(zone, (struct kmm_page **)stacks[i]->slot, count,
+					orders[i]);
 	}
-	percpu_stack_restart(stacks, NR_PCP_LISTS);
+	percpu_stack_restart(stacks, n);
 }
 
 void drain_zone_pages(struct kmm_zone *zone, int cpu)

@@ -66,9 +66,10 @@ struct kmm_cache {
 	/* Slow paths. */
 	unsigned int object_size; /* as asked */
 	unsigned int align;
-	unsigned int objects; /* per slab */
-	unsigned int used;    /* objects * size: the tail slack starts there */
-	unsigned int batch;   /* objects moved per refill or flush */
+	unsigned int objects;  /* per slab */
+	unsigned int used;     /* objects * size: the tail slack starts there */
+	unsigned int batch;    /* objects moved per refill or flush */
+	unsigned int cpu_high; /* a per-CPU stack's capacity, given on first use */
 	unsigned int min_partial;
 	unsigned int depot_max;	   /* full batches a node's depot holds; 0: no depot */
 	unsigned int redzone;	   /* KMM_SECURE: offset of the tag and canary (secure.c) */

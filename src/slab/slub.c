@@ -61,6 +61,7 @@
 #include "../lib/config.h"
 #include "../lib/memcheck.h"
 #include "../lib/printk.h"
+#include "../numa/os.h"
 #include "secure.h"
 #include "slab.h"
 
@@ -282,75 +283,90 @@ static unsigned int min_partial(unsigned int order)
 	return MAX(1u, MIN(5u, (unsigned int)((256u << 10) / (PAGE_SIZE << order))));
 }
 
-/*
- * Whole pages, zeroed, for a cache and its per-CPU stacks.  Each allocation
- * starts at the next of the page's 64 cache-line offsets (the kernel's slab
- * colouring): page-aligned, every cache's hot fields, and every cache's stack
- * on one CPU, would share one L1 set, and a program using many size classes
- * would miss there on every malloc and free.  boot_free() takes the pointer
- * back: it lies in the run's first page.
- *
- * The caches made at start-up (kmalloc's and the magazines'), which are
- * never destroyed, share one run instead (boot_next .. boot_end while
- * kmem_cache_init() makes them), each placed a cache line further than the
- * space the one before took: a run each, they were a page and a half of
- * every program's RSS apiece (300 KiB), packed they are about 150 KiB.
- */
-static char *boot_next, *boot_end, *boot_start;
+/* A cache and its nodes. */
+static size_t cache_head_bytes(void)
+{
+	return ALIGN_UP(sizeof(struct kmm_cache) +
+				sizeof(struct kmm_cache_node) * (size_t)kmm_nr_node_ids,
+			KMM_CACHELINE);
+}
 
-static void *boot_alloc(size_t bytes)
+/* A cache's per-CPU stacks, one union slab_cpu per possible CPU. */
+static size_t cache_stacks_bytes(void)
+{
+	return sizeof(union slab_cpu) * (size_t)kmm_nr_cpu_ids;
+}
+
+/*
+ * The caches made at start-up (kmalloc's and the magazines'), which are never
+ * destroyed, share one mapping, fresh from mmap() and so zero: their heads
+ * packed at its start, their per-CPU stacks after them.  Each head and each
+ * cache's stacks start a cache line further than the space the one before
+ * took (the kernel's slab colouring: page-aligned, every cache's hot fields,
+ * and every cache's stack on one CPU, would share one L1 set, and a program
+ * using many size classes would miss there on every malloc and free).
+ *
+ * The stacks are left as mapped: a stack gets its capacity when its CPU first
+ * pushes to it (percpu_stack_activate()), so only the stacks in use are
+ * resident.  The heads are 20 KiB; the stacks of 46 caches, 92 KiB on two
+ * CPUs and 2.9 MiB on 64, were all written at start-up before.
+ */
+static struct {
+	char *heads, *stacks; /* the next cache's */
+	char *start, *end;
+} boot;
+
+static int boot_area_init(unsigned int nr)
+{
+	size_t heads = (cache_head_bytes() + KMM_CACHELINE) * nr;
+	size_t bytes = heads + (cache_stacks_bytes() + KMM_CACHELINE) * nr;
+	char *p = os_map_noreserve(ALIGN_UP(bytes, PAGE_SIZE));
+
+	if (!p)
+		return -ENOMEM;
+	boot.start = boot.heads = p;
+	boot.stacks = p + heads;
+	boot.end = p + bytes;
+	return 0;
+}
+
+/*
+ * Memory for a cache: its head, returned, and its stacks (*@stacks).  Past
+ * start-up, whole zeroed pages for both, the stacks after the head, at the
+ * next of the page's 64 cache-line offsets; cache_mem_free() takes them back
+ * (the head lies in the run's first page).
+ */
+static struct kmm_cache *cache_mem_alloc(union slab_cpu **stacks)
 {
 	static unsigned int next_colour;
+	size_t bytes = cache_head_bytes() + cache_stacks_bytes(), colour;
 	struct kmm_page *page;
-	size_t colour;
+	char *head;
 
-	if (boot_next && boot_next + bytes <= boot_end) {
-		void *p = boot_next;
-
-		boot_next += ALIGN_UP(bytes, KMM_CACHELINE) + KMM_CACHELINE;
-		return p;
+	if (boot.heads && boot.stacks + cache_stacks_bytes() <= boot.end) {
+		head = boot.heads;
+		*stacks = (union slab_cpu *)boot.stacks;
+		boot.heads += cache_head_bytes() + KMM_CACHELINE;
+		boot.stacks += cache_stacks_bytes() + KMM_CACHELINE;
+		return (struct kmm_cache *)head;
 	}
 	colour = (__atomic_fetch_add(&next_colour, 1, __ATOMIC_RELAXED) %
 		  (PAGE_SIZE / KMM_CACHELINE)) *
 		 KMM_CACHELINE;
 	page = alloc_pages_exact(KMM_GFP_ZERO, (bytes + colour + PAGE_SIZE - 1) >> PAGE_SHIFT,
 				 KMM_NUMA_NO_NODE);
-	return page ? (char *)page_to_virt(page) + colour : NULL;
+	if (!page)
+		return NULL;
+	head = (char *)page_to_virt(page) + colour;
+	*stacks = (union slab_cpu *)(head + cache_head_bytes());
+	return (struct kmm_cache *)head;
 }
 
-static void boot_free(void *addr)
+static void cache_mem_free(struct kmm_cache *cache)
 {
 	/* The start-up caches are never destroyed. */
-	KMM_BUG_ON((char *)addr >= boot_start && (char *)addr < boot_end);
-	free_pages_exact(virt_to_page_checked(addr));
-}
-
-/* A cache and its nodes, up to where its per-CPU stacks start. */
-static size_t cache_head_bytes(void)
-{
-	return ALIGN_UP(sizeof(struct kmm_cache) +
-				sizeof(struct kmm_cache_node) * (size_t)kmm_nr_node_ids,
-			sizeof(union slab_cpu));
-}
-
-/* What cache_create() asks boot_alloc() for: the cache, its nodes, its stacks. */
-static size_t cache_bytes(void)
-{
-	return cache_head_bytes() + sizeof(union slab_cpu) * (size_t)kmm_nr_cpu_ids;
-}
-
-/* The shared run for @nr start-up caches.  Return: 0, or -ENOMEM. */
-static int boot_area_init(unsigned int nr)
-{
-	size_t bytes = (ALIGN_UP(cache_bytes(), KMM_CACHELINE) + KMM_CACHELINE) * nr;
-	struct kmm_page *page = alloc_pages_exact(
-		KMM_GFP_ZERO, (bytes + PAGE_SIZE - 1) >> PAGE_SHIFT, KMM_NUMA_NO_NODE);
-
-	if (!page)
-		return -ENOMEM;
-	boot_start = boot_next = page_to_virt(page);
-	boot_end = boot_start + bytes;
-	return 0;
+	KMM_BUG_ON((char *)cache >= boot.start && (char *)cache < boot.end);
+	free_pages_exact(virt_to_page_checked(cache));
 }
 
 /*
@@ -416,6 +432,7 @@ static struct kmm_cache *cache_setup(const char *name, size_t size, size_t align
 				     unsigned long flags, void (*ctor)(void *), bool learned)
 {
 	struct kmm_cache *cache;
+	union slab_cpu *stacks;
 	unsigned int high;
 
 	if (size == 0 || size > (PAGE_SIZE << SLAB_MAX_ORDER) || (align & (align - 1)) ||
@@ -426,14 +443,10 @@ static struct kmm_cache *cache_setup(const char *name, size_t size, size_t align
 	/* Room for the double-free mark; 16-byte alignment from 16 bytes up. */
 	size = MAX(size, (size_t)16);
 	align = MAX(align, (size_t)16);
-	/*
-	 * The cache and its per-CPU stacks in one run of pages: 40 kmalloc
-	 * caches in two pages each made 320 KiB of every program's RSS.
-	 */
-	cache = boot_alloc(cache_bytes());
+	cache = cache_mem_alloc(&stacks);
 	if (!cache)
 		return NULL;
-	cache->cpu = (union slab_cpu *)((char *)cache + cache_head_bytes());
+	cache->cpu = stacks;
 	cache->object_size = (unsigned int)size;
 	cache->align = (unsigned int)align;
 	/* With a constructor the free-object metadata goes past the object. */
@@ -454,8 +467,8 @@ static struct kmm_cache *cache_setup(const char *name, size_t size, size_t align
 	cache->flags = flags;
 	cache->ctor = ctor;
 	kmm_snprintf(cache->name, sizeof(cache->name), "%s", name ? name : "(unnamed)");
-	for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++)
-		percpu_stack_init(cache_cpu(cache, cpu), high);
+	/* The stacks stay zero: slab_activate() gives each its high on first use. */
+	cache->cpu_high = high;
 	for (int nid = 0; nid < kmm_nr_node_ids; nid++) {
 		kmm_lock_init(&cache->node[nid].list_lock);
 		list_init(&cache->node[nid].partial);
@@ -888,6 +901,18 @@ static __cold void vg_free(struct kmm_cache *cache, void *obj)
 	kmm_vg_noaccess(obj, cache->size);
 }
 
+/* This CPU's stack of @cache, still without its high (zero, as mapped): give it. */
+static bool slab_activate(struct kmm_cache *cache)
+{
+	return percpu_stack_activate(slab_stacks(cache), cache->cpu_high);
+}
+
+/* Never used (high 0), read under slab_mutex: no drain runs beside the caller. */
+static bool stack_unused(const struct percpu_stack *stack)
+{
+	return !__atomic_load_n(&stack->high, __ATOMIC_RELAXED);
+}
+
 /*
  * Stack empty (@want a batch), contended or a chosen node (@want 1): objects
  * from the slabs, one for the caller and the rest pushed; what does not fit
@@ -910,8 +935,11 @@ static __noinline void *cache_refill(struct kmm_cache *cache, int nid, unsigned 
 			return NULL;
 		spread_batch(cache, objs, got);
 	}
-	if (got > 1)
+	if (got > 1) {
 		pushed = percpu_stack_push_bulk(slab_stacks(cache), objs + 1, got - 1);
+		if (pushed == 0 && slab_activate(cache))
+			pushed = percpu_stack_push_bulk(slab_stacks(cache), objs + 1, got - 1);
+	}
 	if (pushed < 0)
 		pushed = 0;
 	if (1 + (unsigned int)pushed < got)
@@ -954,6 +982,8 @@ static __noinline void cache_overflow(struct kmm_cache *cache, void *obj)
 	/* To the depot as one batch, for another CPU's refill; else to the slabs. */
 	if (n > 0 && !depot_put_batch(cache, objs, (unsigned int)n))
 		flush_objects(cache, objs, (unsigned int)n);
+	else if (n == 0 && slab_activate(cache) && percpu_stack_push(stacks, obj) == 0)
+		return;
 	__atomic_fetch_add(&cache->stat[SLAB_STAT_FLUSH], 1, __ATOMIC_RELAXED);
 	if (n < 0 || percpu_stack_push(stacks, obj) != 0)
 		flush_objects(cache, &obj, 1);
@@ -1014,6 +1044,8 @@ static void drain_cpu(struct kmm_cache *cache, int cpu)
 	unsigned int count;
 
 	KMM_BUG_ON(!kmm_lock_held(&slab_mutex));
+	if (stack_unused(stack))
+		return; /* its lock would make its page resident */
 	percpu_stack_stop(&stack, 1, cpu);
 	count = percpu_stack_take_all(stack);
 	if (count)
@@ -1118,7 +1150,9 @@ static __attribute__((destructor)) void slab_exit_check(void)
 		list_for_each (pos, &slab_caches) {
 			caches[n] = list_entry(pos, struct kmm_cache, list);
 			stacks[n] = cache_cpu(caches[n], cpu);
-			if (++n < EXIT_CHUNK && pos->next != &slab_caches)
+			if (!stack_unused(stacks[n]))
+				n++;
+			if ((n < EXIT_CHUNK && pos->next != &slab_caches) || !n)
 				continue;
 			if (!alone)
 				percpu_stack_stop(stacks, n, cpu);
@@ -1169,7 +1203,7 @@ void cache_destroy(struct kmm_cache *cache)
 			  live);
 	list_del(&cache->list);
 	kmm_unlock(&slab_mutex);
-	boot_free(cache); /* and its per-CPU stacks */
+	cache_mem_free(cache); /* and its per-CPU stacks */
 }
 
 /*
@@ -1299,7 +1333,7 @@ int kmem_cache_init(void)
 		/* kmalloc_alloc_fast() clears the mark at a fixed offset. */
 		KMM_BUG_ON(kmalloc_caches[i]->meta != 0 && !slab_secure);
 	}
-	boot_next = NULL; /* later caches have runs of their own */
+	boot.heads = NULL; /* later caches have runs of their own */
 	for (unsigned int i = 0; i < ARRAY_SIZE(kmalloc_table); i++)
 		kmalloc_table[i] = kmalloc_caches[kmalloc_index(i ? i * 16 : 1)];
 	for (unsigned int i = 0; i < NR_KMALLOC_CACHES; i++)

@@ -178,6 +178,42 @@ static void stop_restart(void)
 }
 
 /*
+ * A stack left zero (as mmap() gives it) takes nothing until its CPU's first
+ * push that finds no room activates it; an active or stopped one is left as
+ * it is.
+ */
+static void lazy_activate(void)
+{
+	struct percpu_stack_ptr p = test_ptr();
+	int cpu = pin_here();
+	struct percpu_stack *s = &stacks[cpu].stack;
+	void *item = NULL, *in[3] = { token(1), token(2), token(3) };
+
+	memset(stacks, 0, (size_t)ncpu * sizeof(*stacks));
+	KT_CHECK(percpu_stack_push(p, token(0)) == 1, "%s: push onto a zero stack", backend());
+	KT_CHECK(percpu_stack_push_bulk(p, in, 3) == 0, "%s: push_bulk onto a zero stack",
+		 backend());
+	/* Stopped by a drain: its lock is held, and it stays without room. */
+	percpu_stack_stop(&s, 1, cpu);
+	KT_CHECK(!percpu_stack_activate(p, 12), "%s: activate a stopped stack", backend());
+	percpu_stack_restart(&s, 1);
+	KT_CHECK(s->high == 0, "%s: a drain leaves a zero stack zero (high %u)", backend(),
+		 s->high);
+	KT_CHECK(percpu_stack_activate(p, 12), "%s: activate a zero stack", backend());
+	KT_CHECK(s->high == 12 && s->count == 0 && !kmm_lock_held(&s->lock),
+		 "%s: activated: high %u count %u", backend(), s->high, s->count);
+	KT_CHECK(ncpu == 1 || stacks[cpu ? 0 : 1].stack.high == 0,
+		 "%s: another CPU's stack stays zero", backend());
+	KT_CHECK(!percpu_stack_activate(p, 20) && s->high == 12,
+		 "%s: activate an active stack (high %u)", backend(), s->high);
+	KT_CHECK(percpu_stack_push_bulk(p, in, 3) == 3 && percpu_stack_push(p, token(0)) == 0,
+		 "%s: pushes after activation", backend());
+	KT_CHECK(percpu_stack_pop(p, &item) == 1 && item == token(0), "%s: pop after activation",
+		 backend());
+	unpin();
+}
+
+/*
  * Conservation: workers move tokens between their hands, the stacks and a
  * shared pool (what a failed or full push hands back, as pcp's buddy); a
  * drainer keeps emptying every CPU's stacks into the pool.  At the end each
@@ -398,6 +434,11 @@ static void test_stop_restart(void)
 	run_both(stop_restart);
 }
 
+static void test_lazy_activate(void)
+{
+	run_both(lazy_activate);
+}
+
 static void test_conservation(void)
 {
 	run_both(conservation);
@@ -411,4 +452,4 @@ static int setup(void)
 }
 
 KT_MAIN(KT_TEST(test_single), KT_TEST(test_bulk), KT_TEST(test_stop_restart),
-	KT_TEST(test_conservation))
+	KT_TEST(test_lazy_activate), KT_TEST(test_conservation))
