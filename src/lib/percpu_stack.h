@@ -73,15 +73,17 @@ static __always_inline struct percpu_stack *percpu_stack_cpu(struct percpu_stack
 void percpu_stack_init(struct percpu_stack *s, unsigned int high);
 
 /*
- * percpu_stack_activate() - give this CPU's stack its capacity @high if it
- * has none yet.  An owner may leave its stacks as the system's zero pages
- * hand them over (count 0, high 0, unlocked): such a stack takes no push, so
- * each one is a page of RSS only once a CPU uses it.  The owner's slow path
- * calls this when a push found no room.
- * Return: true if it set high (push again); false if the stack already had a
- * capacity, or a drain holds it.
+ * percpu_stack_grow() - give this CPU's stack the capacity @high if it has
+ * less.  An owner may leave its stacks as the system's zero pages hand them
+ * over (count 0, high 0, unlocked): such a stack takes no push, so each one
+ * is a page of RSS only once a CPU uses it; and an owner may let its stacks
+ * grow with what they serve.  Its slow path calls this when a push found no
+ * room.  Capacities only grow: a sequence that read the old high only did
+ * less than it might have.
+ * Return: true if it raised high (push again); false if the stack had @high
+ * or more, or a drain holds it.
  */
-bool percpu_stack_activate(struct percpu_stack_ptr p, unsigned int high);
+bool percpu_stack_grow(struct percpu_stack_ptr p, unsigned int high);
 
 /* This thread's CPU now (a hint: it may move right after), below @ncpu. */
 static inline int percpu_this_cpu(unsigned int ncpu)

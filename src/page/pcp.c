@@ -151,10 +151,10 @@ static void pcp_follow_thread(struct kmm_zone *zone)
 	}
 }
 
-/* This CPU's list of @order, still without its high (zero, as mapped): give it. */
+/* This CPU's list of @order gets its high on first use (zero, as mapped). */
 static bool pcp_activate(struct kmm_zone *zone, unsigned int order)
 {
-	return percpu_stack_activate(pcp_stacks(zone, order), order_high(zone, order));
+	return percpu_stack_grow(pcp_stacks(zone, order), order_high(zone, order));
 }
 
 /*
@@ -175,11 +175,9 @@ static __cold struct kmm_page *pcp_refill(struct kmm_zone *zone, unsigned int or
 	if (n > 1) {
 		struct percpu_stack_ptr stacks = pcp_stacks(zone, order);
 
+		pcp_activate(zone, order);
 		pushed = percpu_stack_push_bulk(stacks, (void *const *)(pages + 1),
 						(unsigned int)n - 1);
-		if (pushed == 0 && pcp_activate(zone, order))
-			pushed = percpu_stack_push_bulk(stacks, (void *const *)(pages + 1),
-							(unsigned int)n - 1);
 	}
 	if (pushed < 0)
 		pushed = 0;
@@ -207,12 +205,13 @@ static __cold void pcp_overflow(struct kmm_zone *zone, struct kmm_page *page, un
 {
 	struct kmm_page *pages[PCP_BATCH_MAX];
 	struct percpu_stack_ptr stacks = pcp_stacks(zone, order);
-	int n = percpu_stack_pop_bulk(stacks, (void **)pages, order_batch(zone, order));
+	int n;
 
+	if (pcp_activate(zone, order) && percpu_stack_push(stacks, page) == 0)
+		return;
+	n = percpu_stack_pop_bulk(stacks, (void **)pages, order_batch(zone, order));
 	if (n > 0)
 		free_pages_bulk(zone, pages, (unsigned int)n, order);
-	else if (n == 0 && pcp_activate(zone, order) && percpu_stack_push(stacks, page) == 0)
-		return;
 	if (n < 0 || percpu_stack_push(stacks, page) != 0)
 		free_one_page(zone, page, order);
 }

@@ -307,7 +307,7 @@ static size_t cache_stacks_bytes(void)
  * using many size classes would miss there on every malloc and free).
  *
  * The stacks are left as mapped: a stack gets its capacity when its CPU first
- * pushes to it (percpu_stack_activate()), so only the stacks in use are
+ * pushes to it (percpu_stack_grow()), so only the stacks in use are
  * resident.  The heads are 20 KiB; the stacks of 46 caches, 92 KiB on two
  * CPUs and 2.9 MiB on 64, were all written at start-up before.
  */
@@ -467,7 +467,7 @@ static struct kmm_cache *cache_setup(const char *name, size_t size, size_t align
 	cache->flags = flags;
 	cache->ctor = ctor;
 	kmm_snprintf(cache->name, sizeof(cache->name), "%s", name ? name : "(unnamed)");
-	/* The stacks stay zero: slab_activate() gives each its high on first use. */
+	/* The stacks stay zero: slab_stack_activate() gives each its high on first use. */
 	cache->cpu_high = high;
 	for (int nid = 0; nid < kmm_nr_node_ids; nid++) {
 		kmm_lock_init(&cache->node[nid].list_lock);
@@ -902,9 +902,9 @@ static __cold void vg_free(struct kmm_cache *cache, void *obj)
 }
 
 /* This CPU's stack of @cache, still without its high (zero, as mapped): give it. */
-static bool slab_activate(struct kmm_cache *cache)
+static bool slab_stack_activate(struct kmm_cache *cache)
 {
-	return percpu_stack_activate(slab_stacks(cache), cache->cpu_high);
+	return percpu_stack_grow(slab_stacks(cache), cache->cpu_high);
 }
 
 /* Never used (high 0), read under slab_mutex: no drain runs beside the caller. */
@@ -936,9 +936,8 @@ static __noinline void *cache_refill(struct kmm_cache *cache, int nid, unsigned 
 		spread_batch(cache, objs, got);
 	}
 	if (got > 1) {
+		slab_stack_activate(cache);
 		pushed = percpu_stack_push_bulk(slab_stacks(cache), objs + 1, got - 1);
-		if (pushed == 0 && slab_activate(cache))
-			pushed = percpu_stack_push_bulk(slab_stacks(cache), objs + 1, got - 1);
 	}
 	if (pushed < 0)
 		pushed = 0;
@@ -977,13 +976,14 @@ static __noinline void cache_overflow(struct kmm_cache *cache, void *obj)
 {
 	struct percpu_stack_ptr stacks = slab_stacks(cache);
 	void *objs[SLAB_BATCH_MAX];
-	int n = percpu_stack_pop_bulk(stacks, objs, cache->batch);
+	int n;
 
+	if (slab_stack_activate(cache) && percpu_stack_push(stacks, obj) == 0)
+		return;
+	n = percpu_stack_pop_bulk(stacks, objs, cache->batch);
 	/* To the depot as one batch, for another CPU's refill; else to the slabs. */
 	if (n > 0 && !depot_put_batch(cache, objs, (unsigned int)n))
 		flush_objects(cache, objs, (unsigned int)n);
-	else if (n == 0 && slab_activate(cache) && percpu_stack_push(stacks, obj) == 0)
-		return;
 	__atomic_fetch_add(&cache->stat[SLAB_STAT_FLUSH], 1, __ATOMIC_RELAXED);
 	if (n < 0 || percpu_stack_push(stacks, obj) != 0)
 		flush_objects(cache, &obj, 1);

@@ -179,8 +179,8 @@ static void stop_restart(void)
 
 /*
  * A stack left zero (as mmap() gives it) takes nothing until its CPU's first
- * push that finds no room activates it; an active or stopped one is left as
- * it is.
+ * push that finds no room activates it; a stopped one is left as it is; an
+ * active one only grows.
  */
 static void lazy_activate(void)
 {
@@ -195,21 +195,28 @@ static void lazy_activate(void)
 		 backend());
 	/* Stopped by a drain: its lock is held, and it stays without room. */
 	percpu_stack_stop(&s, 1, cpu);
-	KT_CHECK(!percpu_stack_activate(p, 12), "%s: activate a stopped stack", backend());
+	KT_CHECK(!percpu_stack_grow(p, 12), "%s: activate a stopped stack", backend());
 	percpu_stack_restart(&s, 1);
 	KT_CHECK(s->high == 0, "%s: a drain leaves a zero stack zero (high %u)", backend(),
 		 s->high);
-	KT_CHECK(percpu_stack_activate(p, 12), "%s: activate a zero stack", backend());
+	KT_CHECK(percpu_stack_grow(p, 12), "%s: activate a zero stack", backend());
 	KT_CHECK(s->high == 12 && s->count == 0 && !kmm_lock_held(&s->lock),
 		 "%s: activated: high %u count %u", backend(), s->high, s->count);
 	KT_CHECK(ncpu == 1 || stacks[cpu ? 0 : 1].stack.high == 0,
 		 "%s: another CPU's stack stays zero", backend());
-	KT_CHECK(!percpu_stack_activate(p, 20) && s->high == 12,
-		 "%s: activate an active stack (high %u)", backend(), s->high);
+	KT_CHECK(!percpu_stack_grow(p, 10) && s->high == 12,
+		 "%s: a lower capacity leaves it as it is (high %u)", backend(), s->high);
 	KT_CHECK(percpu_stack_push_bulk(p, in, 3) == 3 && percpu_stack_push(p, token(0)) == 0,
 		 "%s: pushes after activation", backend());
 	KT_CHECK(percpu_stack_pop(p, &item) == 1 && item == token(0), "%s: pop after activation",
 		 backend());
+	for (unsigned int i = 0; i < 9; i++)
+		percpu_stack_push(p, token(10 + i));
+	KT_CHECK(percpu_stack_push(p, token(30)) == 1, "%s: full at 12", backend());
+	KT_CHECK(percpu_stack_grow(p, 20) && s->high == 20 && s->count == 12,
+		 "%s: grown: high %u count %u", backend(), s->high, s->count);
+	KT_CHECK(percpu_stack_push(p, token(30)) == 0 && percpu_stack_count(s) == 13,
+		 "%s: push after growing", backend());
 	unpin();
 }
 
