@@ -11,7 +11,7 @@
 int main(void)
 {
 	static const size_t sizes[] = { 8, 24, 64, 200, 1000, 4096, 20000, 100000 };
-	void *p[sizeof(sizes) / sizeof(sizes[0])];
+	void *volatile p[sizeof(sizes) / sizeof(sizes[0])]; /* not elided by the compiler */
 	char line[256];
 	long kib = -1;
 	FILE *f;
