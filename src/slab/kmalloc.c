@@ -162,7 +162,7 @@ static __attribute__((destructor)) void kmalloc_exit_check(void)
 
 static void *kmalloc_large(size_t size, kmm_gfp_t gfp, int nid, size_t align)
 {
-	unsigned long npages;
+	unsigned long npages, block, want;
 	struct kmm_page *page;
 
 	if (size > KMALLOC_LARGE_MAX || align > KMALLOC_LARGE_MAX)
@@ -170,27 +170,26 @@ static void *kmalloc_large(size_t size, kmm_gfp_t gfp, int nid, size_t align)
 	if (slab_secure)
 		return secure_run_alloc(gfp, size, nid, align);
 	npages = MAX((size + PAGE_SIZE - 1) >> PAGE_SHIFT, 1UL);
-	if (align <= PAGE_SIZE) {
-		page = alloc_pages_exact(gfp, npages, nid);
-		if (!page && kmalloc_release_held())
-			page = alloc_pages_exact(gfp, npages, nid);
-		if (!page)
-			return NULL;
-		page->freelist = 0; /* the C++ kind: malloc (secure.c) */
-		return page_to_virt(page);
-	}
 	/*
-	 * A buddy block of 2^k pages is aligned to 2^k pages: take a run whose
-	 * block is as large as @align, then keep only @npages of it.
+	 * The whole buddy block, as the kernel's kmalloc_large() (past 1 MiB,
+	 * whole MiBs): a small tail given back is soon a slab's page, and the
+	 * block cannot merge again when the run is freed, so the zone grew
+	 * for later runs while holding most of its memory free (mstress:
+	 * 26-32 MiB, 15-18 with whole blocks; bench/results/memory.md §8).  A
+	 * fresh block's tail is never written, so never resident; only the
+	 * pages asked for are zeroed.
 	 */
-	page = alloc_pages_exact(gfp & ~KMM_GFP_ZERO, MAX(npages, align >> PAGE_SHIFT), nid);
+	block = kmalloc_run_pages(npages);
+	/* A buddy block of 2^k pages is aligned to 2^k pages: as large as @align. */
+	want = MAX(block, align >> PAGE_SHIFT);
+	page = alloc_pages_exact(gfp & ~KMM_GFP_ZERO, want, nid);
 	if (!page && kmalloc_release_held())
-		page = alloc_pages_exact(gfp & ~KMM_GFP_ZERO, MAX(npages, align >> PAGE_SHIFT),
-					 nid);
+		page = alloc_pages_exact(gfp & ~KMM_GFP_ZERO, want, nid);
 	if (!page)
 		return NULL;
-	shrink_pages_exact(page, npages);
-	page->freelist = 0;
+	if (want > block)
+		shrink_pages_exact(page, block);
+	page->freelist = 0; /* the C++ kind: malloc (secure.c) */
 	if (gfp & KMM_GFP_ZERO)
 		memset(page_to_virt(page), 0, npages << PAGE_SHIFT);
 	return page_to_virt(page);

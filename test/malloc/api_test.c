@@ -67,6 +67,34 @@ static void test_size_class_waste(void)
 	}
 }
 
+/*
+ * A page run is its whole buddy block up to 1 MiB, then whole MiBs: a tail
+ * given back was taken by slabs, and the freed run could not merge again
+ * (kmalloc_large()).
+ */
+static void test_page_run_blocks(void)
+{
+	static const struct {
+		size_t size, usable;
+	} runs[] = {
+		{ 36 * 1024 + 1, 64 * 1024 }, { 100 * 1024, 128 * 1024 },
+		{ 256 * 1024, 256 * 1024 },   { 600 * 1024, 1024 * 1024 },
+		{ 1024 * 1024 + 1, 2 << 20 }, { 3 << 20, 3 << 20 },
+	};
+
+	for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+		char *p = calloc(1, runs[i].size);
+
+		KT_REQUIRE(p, "calloc(1, %zu)", runs[i].size);
+		KT_CHECK(malloc_usable_size(p) == runs[i].usable,
+			 "%zu bytes: a run of %zu, not %zu", runs[i].size, malloc_usable_size(p),
+			 runs[i].usable);
+		KT_CHECK(p[runs[i].size - 1] == 0, "%zu bytes: zeroed", runs[i].size);
+		memset(p, 1, malloc_usable_size(p));
+		free(p);
+	}
+}
+
 static void test_calloc(void)
 {
 	for (size_t n = 1; n < 5000000; n = n * 3 + 1) {
@@ -314,7 +342,8 @@ static void test_misuse_is_diagnosed(void)
 	kt_expect_death("double free after reuse", double_free_cxx_style, NULL, "double free");
 }
 
-KT_MAIN(KT_TEST(test_malloc_free_every_size), KT_TEST(test_size_class_waste), KT_TEST(test_calloc),
+KT_MAIN(KT_TEST(test_malloc_free_every_size), KT_TEST(test_size_class_waste),
+	KT_TEST(test_page_run_blocks), KT_TEST(test_calloc),
 	KT_TEST(test_realloc_preserves_contents), KT_TEST(test_glibc_edge_cases),
 	KT_TEST(test_free_preserves_errno), KT_TEST(test_alignments),
 	KT_TEST(test_c23_and_introspection), KT_TEST(test_many_live_objects),
