@@ -52,6 +52,7 @@
 #include <sys/mman.h>
 
 #include "../lib/bug.h"
+#include "../lib/percpu_stack.h"
 #include "../lib/printk.h"
 #include "../lib/rseq.h"
 #include "../numa/os.h"
@@ -498,6 +499,7 @@ static void check_redzones(struct kmm_cache *cache, void *obj, struct tag t)
 }
 
 static void quarantine_push(void *ptr, struct kmm_cache *cache, size_t bytes);
+static void quarantine_object(struct kmm_cache *cache, void *obj);
 
 bool secure_free(struct kmm_cache *cache, void *obj)
 {
@@ -512,7 +514,7 @@ bool secure_free(struct kmm_cache *cache, void *obj)
 	if (!cache->ctor)
 		memset(obj, 0, cache->object_size);
 	set_tag(cache, obj, t.req, t.kind, STATE_FREED);
-	quarantine_push(obj, cache, cache->size);
+	quarantine_object(cache, obj);
 	return true;
 }
 
@@ -642,29 +644,67 @@ static void run_release(void *p)
 
 /* ---- the quarantine ---- */
 
-int secure_init(void)
+/*
+ * The rseq rings: per CPU, the last SECURE_QUARANTINE_SLOTS frees of objects
+ * of at most SECURE_FAST_MAX bytes (so at most 2 MiB and a bit), as object
+ * pointers in a struct percpu_stack used as a FIFO (rseq_ring_swap(): no lock,
+ * no atomic instruction).  Their cache is the one on the object's page.
+ * Drains stop a ring as lib/percpu_stack.c stops a stack.  Without rseq (or
+ * while a drain holds this CPU's ring) a free takes the locked ring.
+ */
+#define SECURE_FAST_MAX 2048
+union fast_ring {
+	struct percpu_stack s;
+	char bytes[SECURE_QUARANTINE_SLOTS * sizeof(void *) + KMM_CACHELINE];
+};
+_Static_assert(PERCPU_STACK_SLOTS(sizeof(union fast_ring)) >= SECURE_QUARANTINE_SLOTS,
+	       "a fast ring holds a quarantine");
+_Static_assert(!(SECURE_QUARANTINE_SLOTS & (SECURE_QUARANTINE_SLOTS - 1)),
+	       "rseq_ring_swap() takes a power of two");
+
+static union fast_ring *fast_rings; /* [kmm_nr_cpu_ids] */
+
+static void *alloc_per_cpu(size_t size)
 {
-	size_t bytes = sizeof(struct quarantine) * (size_t)kmm_nr_cpu_ids;
+	size_t bytes = size * (size_t)kmm_nr_cpu_ids;
 	struct kmm_page *page;
 
 	page = alloc_pages_exact(KMM_GFP_ZERO, (bytes + PAGE_SIZE - 1) >> PAGE_SHIFT,
 				 KMM_NUMA_NO_NODE);
-	if (!page)
+	return page ? page_to_virt(page) : NULL;
+}
+
+int secure_init(void)
+{
+	rings = alloc_per_cpu(sizeof(struct quarantine));
+	fast_rings = alloc_per_cpu(sizeof(union fast_ring));
+	if (!rings || !fast_rings)
 		return -ENOMEM;
-	rings = page_to_virt(page);
-	for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++)
+	for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++) {
 		kmm_lock_init(&rings[cpu].lock);
+		percpu_stack_init(&fast_rings[cpu].s, SECURE_QUARANTINE_SLOTS);
+	}
 	return 0;
+}
+
+static void release_object(struct kmm_cache *cache, void *obj)
+{
+	check_poison(cache, obj, "when it left the quarantine", SIZE_MAX);
+	__cache_free_slow(cache, obj);
 }
 
 static void release(struct qentry *e)
 {
-	if (!e->cache) {
+	if (!e->cache)
 		run_release(e->ptr);
-		return;
-	}
-	check_poison(e->cache, e->ptr, "when it left the quarantine", SIZE_MAX);
-	__cache_free_slow(e->cache, e->ptr);
+	else
+		release_object(e->cache, e->ptr);
+}
+
+/* An object from a fast ring: its cache is its page's. */
+static void release_fast(void *obj)
+{
+	release_object(virt_to_page_checked(obj)->private, obj);
 }
 
 /* This CPU's ring: rseq's cpu_id, one load (a hint: any ring will do). */
@@ -722,6 +762,59 @@ static void quarantine_push(void *ptr, struct kmm_cache *cache, size_t bytes)
 		release(&out[i]);
 }
 
+/*
+ * Quarantine slab object @obj: a small one on this CPU's rseq ring, whose
+ * oldest object leaves (the next to leave is fetched now, a free ahead of
+ * its poison scan); else, or when that ring cannot take it, the locked ring.
+ */
+static void quarantine_object(struct kmm_cache *cache, void *obj)
+{
+#if KMM_HAVE_RSEQ_ASM
+	if (cache->object_size <= SECURE_FAST_MAX && percpu_stack_rseq()) {
+		void *old, *next;
+
+		if (!rseq_ring_swap(kmm_rseq_offset, fast_rings, sizeof(union fast_ring),
+				    (unsigned int)kmm_nr_cpu_ids, obj, &old, &next)) {
+			if (next) {
+				__builtin_prefetch(next);
+				__builtin_prefetch((char *)next + KMM_CACHELINE);
+			}
+			if (old)
+				release_fast(old);
+			return;
+		}
+	}
+#endif
+	quarantine_push(obj, cache, cache->size);
+}
+
+/*
+ * Take the objects of @cache (NULL: all) off CPU @cpu's fast ring, up to
+ * ARRAY_SIZE(out) a pass, and release them.
+ */
+static void drain_fast(struct kmm_cache *cache, int cpu)
+{
+	struct percpu_stack *s = &fast_rings[cpu].s;
+	void *out[64];
+	unsigned int n;
+
+	do {
+		n = 0;
+		percpu_stack_stop(&s, 1, cpu);
+		for (unsigned int i = 0; i < SECURE_QUARANTINE_SLOTS && n < ARRAY_SIZE(out); i++) {
+			void *obj = s->slot[i];
+
+			if (obj && (!cache || virt_to_page_checked(obj)->private == cache)) {
+				out[n++] = obj;
+				s->slot[i] = NULL;
+			}
+		}
+		percpu_stack_restart(&s, 1);
+		for (unsigned int i = 0; i < n; i++)
+			release_fast(out[i]);
+	} while (n == ARRAY_SIZE(out));
+}
+
 void secure_drain(struct kmm_cache *cache)
 {
 	if (!slab_secure)
@@ -731,6 +824,7 @@ void secure_drain(struct kmm_cache *cache)
 		struct qentry out[64];
 		unsigned int n;
 
+		drain_fast(cache, cpu);
 		do {
 			unsigned int keep = 0;
 
@@ -754,14 +848,30 @@ void secure_drain(struct kmm_cache *cache)
 	}
 }
 
+/* At exit: the objects on CPU @cpu's fast ring must be untouched since their free. */
+static void exit_check_fast(int cpu)
+{
+	struct percpu_stack *s = &fast_rings[cpu].s;
+
+	percpu_stack_stop(&s, 1, cpu);
+	for (unsigned int i = 0; i < SECURE_QUARANTINE_SLOTS; i++) {
+		void *obj = s->slot[i];
+
+		if (obj)
+			check_poison(virt_to_page_checked(obj)->private, obj, "at exit", SIZE_MAX);
+	}
+	percpu_stack_restart(&s, 1);
+}
+
 /* At exit: the blocks still held must be untouched since their free. */
 static __attribute__((destructor)) void secure_exit_check(void)
 {
-	if (!slab_secure || !rings)
+	if (!slab_secure || !rings || !fast_rings)
 		return;
 	for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++) {
 		struct quarantine *q = &rings[cpu];
 
+		exit_check_fast(cpu);
 		kmm_lock(&q->lock);
 		for (unsigned int i = 0; i < q->count; i++) {
 			struct qentry *e = &q->e[(q->head + i) % SECURE_QUARANTINE_SLOTS];
@@ -782,8 +892,10 @@ void secure_fork(enum kmm_fork_op op)
 {
 	if (!slab_secure)
 		return;
-	for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++)
+	for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++) {
+		kmm_lock_fork(&fast_rings[cpu].s.lock, op);
 		kmm_lock_fork(&rings[cpu].lock, op);
+	}
 }
 
 /* ---- C++ ---- */
