@@ -123,11 +123,13 @@ struct qentry {
 	void *ptr;
 	struct kmm_cache *cache; /* NULL: a page run */
 	size_t bytes;
+	unsigned int stamp; /* the CPU's frees before this one, both rings (a hint) */
 };
 
 struct quarantine {
 	struct kmm_lock lock;
 	unsigned int head, count;
+	unsigned int pushes; /* frees to this ring */
 	size_t bytes;
 	struct qentry e[SECURE_QUARANTINE_SLOTS];
 };
@@ -707,15 +709,15 @@ static void release_fast(void *obj)
 	release_object(virt_to_page_checked(obj)->private, obj);
 }
 
-/* This CPU's ring: rseq's cpu_id, one load (a hint: any ring will do). */
-static struct quarantine *this_ring(void)
+/* This CPU: rseq's cpu_id, one load (a hint: any CPU's rings will do). */
+static int this_cpu(void)
 {
 	int cpu = rseq_current_cpu();
 
 	if (cpu < 0)
 		cpu = sched_getcpu();
 
-	return &rings[(unsigned int)cpu < (unsigned int)kmm_nr_cpu_ids ? cpu : 0];
+	return (unsigned int)cpu < (unsigned int)kmm_nr_cpu_ids ? cpu : 0;
 }
 
 #define RELEASE_BATCH 8
@@ -737,22 +739,31 @@ static void prefetch_next(const struct qentry *e)
 		__builtin_prefetch(p + e->cache->meta);
 }
 
+/*
+ * The locked ring.  A block leaves it when it is full (in slots or bytes),
+ * or once SECURE_QUARANTINE_SLOTS frees on this CPU, to either ring, have
+ * followed its own: large blocks, rare among small ones, are held as long
+ * as the small ones, not until 1024 other large ones are freed.
+ */
 static void quarantine_push(void *ptr, struct kmm_cache *cache, size_t bytes)
 {
-	struct quarantine *q = this_ring();
+	int cpu = this_cpu();
+	struct quarantine *q = &rings[cpu];
 	struct qentry out[RELEASE_BATCH];
-	unsigned int n = 0;
+	unsigned int n = 0, now;
 
 	kmm_lock(&q->lock);
+	now = q->pushes++ + READ_ONCE(fast_rings[cpu].s.count);
 	while (q->count && n < RELEASE_BATCH &&
-	       (q->count == SECURE_QUARANTINE_SLOTS ||
-		q->bytes + bytes > SECURE_QUARANTINE_BYTES)) {
+	       (q->count == SECURE_QUARANTINE_SLOTS || q->bytes + bytes > SECURE_QUARANTINE_BYTES ||
+		now - q->e[q->head].stamp >= SECURE_QUARANTINE_SLOTS)) {
 		out[n++] = q->e[q->head];
 		q->bytes -= q->e[q->head].bytes;
 		q->head = (q->head + 1) % SECURE_QUARANTINE_SLOTS;
 		q->count--;
 	}
-	q->e[(q->head + q->count) % SECURE_QUARANTINE_SLOTS] = (struct qentry){ ptr, cache, bytes };
+	q->e[(q->head + q->count) % SECURE_QUARANTINE_SLOTS] =
+		(struct qentry){ ptr, cache, bytes, now };
 	q->count++;
 	q->bytes += bytes;
 	if (q->count > 1)
