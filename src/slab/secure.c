@@ -13,7 +13,7 @@
  *
  * Slab layout.  A secure cache's slot is
  *
- *   [object][canary 0xcc up to meta, >= 8 bytes][meta: mark, link][tag][canary][pad 0xcc, >= 16]
+ *   [object][canary 0xcc up to meta, >= 8 bytes][meta: mark, link][tag][canary][pad 0xcc, >= 8]
  *
  * The free-object metadata always lies past the object (cache->meta), so a
  * free's double-free mark never covers bytes the program may overrun.  The
@@ -21,8 +21,8 @@
  * and the state (allocated, freed), XORed with a key from the slab secret
  * and the slot's address; the canary word after it is a second key.  Bytes
  * from the size asked for up to the metadata are 0xcc.  A free checks its
- * own tail (an overflow) and the previous slot's canary (an underflow).  Slot
- * 0 of each slab is never handed out: it is the left redzone of slot 1.  The
+ * own tail (an overflow) and the previous slot's canary (an underflow), all
+ * in one pass of word loads (redzones_intact()).  Slot 0 of each slab is never handed out: it is the left redzone of slot 1.  The
  * last page of each slab is a guard page (MADV_GUARD_INSTALL, or PROT_NONE
  * while fewer than SECURE_MAX_GUARDS such exist: each costs the process
  * kernel mappings), so a long overflow faults.  New slabs hand their slots out in a random
@@ -33,17 +33,22 @@
  * still be zero: any other byte is a write after free, reported with the
  * cache and object.  At exit, the objects still held are checked too.
  *
- * Quarantine.  One FIFO ring per CPU (rseq's cpu_id, a hint) of the last
- * SECURE_QUARANTINE_SLOTS frees, at most SECURE_QUARANTINE_BYTES: a freed
- * block is reused only after that many others have been freed on its ring.
- * Blocks that leave a ring are released outside its lock.
+ * Quarantine.  Two FIFO rings per CPU (rseq's cpu_id, a hint): a freed
+ * block is reused only after SECURE_QUARANTINE_SLOTS more frees on its CPU.
+ * Objects of up to SECURE_FAST_MAX bytes go on the CPU's rseq ring, a
+ * restartable swap with no lock (rseq_ring_swap()); larger objects, page
+ * runs, and frees where rseq cannot serve go on its locked ring, which also
+ * holds at most SECURE_QUARANTINE_BYTES and lets a block go once 1024 frees
+ * on its CPU, to either ring, have followed it.  Blocks that leave a ring
+ * are released outside its lock.
  *
  * Page runs (32 KiB to 4 MiB): one more page, a guard, after each; the
  * tail of the last page past the size asked for is 0xcc; the head page's
  * descriptor holds the kind and state, the second's the size.  A freed run is
  * zeroed and quarantined as an object is.
  *
- * Lock order: a ring's lock is taken alone (blocks are released after it is
+ * Lock order: a ring's lock (the locked ring's, or the one a drain takes to
+ * stop an rseq ring) is taken alone (blocks are released after it is
  * dropped), inside any lock a caller of free holds.
  */
 #include <errno.h>
