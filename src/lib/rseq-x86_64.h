@@ -2,7 +2,7 @@
 /*
  * rseq-x86_64.h - the x86-64 restartable sequences on a per-CPU list of
  * pointers.  This is the only architecture-specific file of the per-CPU
- * layer; an aarch64 twin provides the same six functions.
+ * layer; an aarch64 twin provides the same seven functions.
  *
  * A list is an array over CPUs, @stride bytes apart from @base (struct
  * percpu_stack, lib/percpu_stack.h):
@@ -31,6 +31,9 @@
  *
  * Budget: push 14 instructions, pop 14 (no atomics, no fences); the hit
  * paths' shift variants 13 each.
+ *
+ * rseq_ring_swap() is the seventh: the same layout used as a FIFO ring
+ * (KMM_SECURE's quarantine, slab/secure.c).
  *
  * rseq_percpu_add() is the sixth: a per-CPU counter (the kernel's
  * this_cpu_add()), whose commit is one add to memory; an instruction is never
@@ -327,6 +330,54 @@ retry:
 	return 0;
 abort:
 	goto retry;
+unavail:
+	return -1;
+}
+
+/*
+ * A FIFO ring of pointers in the list layout: count is a free-running
+ * cursor, high the number of slots (a power of two; 0: stopped).  Store
+ * @item at slot[count % high] and advance count; *@old is the item it
+ * replaced (NULL while the ring fills), *@next the item of the following
+ * slot, the next to leave.  count is stored before the slot, whose store
+ * commits: a sequence aborted between the two leaves the slot's item for a
+ * later turn and takes the next slot when it restarts, so no item is lost
+ * or held twice.
+ * Return: 0 swapped, 1 stopped, -1 rseq unusable on this thread.
+ */
+static __always_inline int rseq_ring_swap(long off, void *base, long stride, unsigned int ncpu,
+					  void *item, void **old, void **next)
+{
+	void *o, *n;
+
+retry:
+	__asm__ __volatile__ goto(RSEQ_CS_ASM(1, 2, abort) "1:\n\t" RSEQ_LIST_ASM(
+					  unavail) "movl 4(%%rax), %%edx\n\t"
+						   "testl %%edx, %%edx\n\t"
+						   "jz %l[stopped]\n\t"
+						   "decl %%edx\n\t"
+						   "movl (%%rax), %%ecx\n\t"
+						   "leal 1(%%rcx), %%r8d\n\t"
+						   "movl %%ecx, %%r9d\n\t"
+						   "andl %%edx, %%r9d\n\t"
+						   "andl %%r8d, %%edx\n\t"
+						   "movq 16(%%rax,%%r9,8), %[o]\n\t"
+						   "movq 16(%%rax,%%rdx,8), %[n]\n\t"
+						   "movl %%r8d, (%%rax)\n\t"
+						   "movq %[item], 16(%%rax,%%r9,8)\n\t"
+						   "2:\n\t"
+				  : [o] "=&r"(o), [n] "=&r"(n)
+				  : [off] "r"(off), [base] "r"(base), [stride] "r"(stride),
+				    [ncpu] "r"(ncpu), [item] "r"(item)
+				  : "rax", "rcx", "rdx", "r8", "r9", "memory", "cc"
+				  : abort, stopped, unavail);
+	*old = o;
+	*next = n;
+	return 0;
+abort:
+	goto retry;
+stopped:
+	return 1;
 unavail:
 	return -1;
 }

@@ -13,7 +13,7 @@
  *
  * Slab layout.  A secure cache's slot is
  *
- *   [object][canary 0xcc up to meta, >= 8 bytes][meta: mark, link][tag][canary][pad 0xcc, >= 16]
+ *   [object][canary 0xcc up to meta, >= 8 bytes][meta: mark, link][tag][canary][pad 0xcc, >= 8]
  *
  * The free-object metadata always lies past the object (cache->meta), so a
  * free's double-free mark never covers bytes the program may overrun.  The
@@ -21,8 +21,8 @@
  * and the state (allocated, freed), XORed with a key from the slab secret
  * and the slot's address; the canary word after it is a second key.  Bytes
  * from the size asked for up to the metadata are 0xcc.  A free checks its
- * own tail (an overflow) and the previous slot's canary (an underflow).  Slot
- * 0 of each slab is never handed out: it is the left redzone of slot 1.  The
+ * own tail (an overflow) and the previous slot's canary (an underflow), all
+ * in one pass of word loads (redzones_intact()).  Slot 0 of each slab is never handed out: it is the left redzone of slot 1.  The
  * last page of each slab is a guard page (MADV_GUARD_INSTALL, or PROT_NONE
  * while fewer than SECURE_MAX_GUARDS such exist: each costs the process
  * kernel mappings), so a long overflow faults.  New slabs hand their slots out in a random
@@ -33,17 +33,22 @@
  * still be zero: any other byte is a write after free, reported with the
  * cache and object.  At exit, the objects still held are checked too.
  *
- * Quarantine.  One FIFO ring per CPU (rseq's cpu_id, a hint) of the last
- * SECURE_QUARANTINE_SLOTS frees, at most SECURE_QUARANTINE_BYTES: a freed
- * block is reused only after that many others have been freed on its ring.
- * Blocks that leave a ring are released outside its lock.
+ * Quarantine.  Two FIFO rings per CPU (rseq's cpu_id, a hint): a freed
+ * block is reused only after SECURE_QUARANTINE_SLOTS more frees on its CPU.
+ * Objects of up to SECURE_FAST_MAX bytes go on the CPU's rseq ring, a
+ * restartable swap with no lock (rseq_ring_swap()); larger objects, page
+ * runs, and frees where rseq cannot serve go on its locked ring, which also
+ * holds at most SECURE_QUARANTINE_BYTES and lets a block go once 1024 frees
+ * on its CPU, to either ring, have followed it.  Blocks that leave a ring
+ * are released outside its lock.
  *
  * Page runs (32 KiB to 4 MiB): one more page, a guard, after each; the
  * tail of the last page past the size asked for is 0xcc; the head page's
  * descriptor holds the kind and state, the second's the size.  A freed run is
  * zeroed and quarantined as an object is.
  *
- * Lock order: a ring's lock is taken alone (blocks are released after it is
+ * Lock order: a ring's lock (the locked ring's, or the one a drain takes to
+ * stop an rseq ring) is taken alone (blocks are released after it is
  * dropped), inside any lock a caller of free holds.
  */
 #include <errno.h>
@@ -52,12 +57,14 @@
 #include <sys/mman.h>
 
 #include "../lib/bug.h"
+#include "../lib/percpu_stack.h"
 #include "../lib/printk.h"
 #include "../lib/rseq.h"
 #include "../numa/os.h"
 #include "secure.h"
 
 #define SECURE_POISON 0xcc
+#define POISON_WORD (SECURE_POISON * 0x0101010101010101ULL)
 #define SECURE_MAX_GUARDS 8192
 #define SECURE_ALLOC_CHECK 256 /* bytes of a reused object checked at allocation */
 #define SECURE_QUARANTINE_SLOTS 1024
@@ -122,11 +129,13 @@ struct qentry {
 	void *ptr;
 	struct kmm_cache *cache; /* NULL: a page run */
 	size_t bytes;
+	unsigned int stamp; /* the CPU's frees before this one, both rings (a hint) */
 };
 
 struct quarantine {
 	struct kmm_lock lock;
 	unsigned int head, count;
+	unsigned int pushes; /* frees to this ring */
 	size_t bytes;
 	struct qentry e[SECURE_QUARANTINE_SLOTS];
 };
@@ -272,13 +281,20 @@ void secure_cache_layout(struct kmm_cache *cache)
 	cache->meta = (unsigned int)ALIGN_UP(cache->object_size, 8) + 8;
 	cache->redzone = cache->meta + 16;
 	/*
-	 * At least 16 bytes of 0xcc after the canary: the bytes an underflow of
+	 * At least 8 bytes of 0xcc after the canary: the bytes an underflow of
 	 * the next object hits first are fixed, not the keyed canary's, which a
-	 * one-byte write matched once in 256 runs.
+	 * one-byte write matched once in 256 runs.  (A 16-byte object's slot is
+	 * then one cache line.)
 	 */
-	cache->size = (unsigned int)ALIGN_UP(cache->redzone + 32, cache->align);
+	cache->size = (unsigned int)ALIGN_UP(cache->redzone + 24, cache->align);
 	cache->reserved = 1;
-	for (order = 1; order < SLAB_MAX_ORDER; order++)
+	/*
+	 * Order 2 at least (16 KiB, 12 of them objects): each slab costs two
+	 * madvise() calls for its guard, so half-page slabs made simple spend
+	 * 40 % of its time in them; order 3 makes the walks of a new slab's
+	 * random free list miss the cache (logicmin 1.4x).
+	 */
+	for (order = 2; order < SLAB_MAX_ORDER; order++)
 		if (((PAGE_SIZE << order) - PAGE_SIZE) / cache->size >= 8)
 			break;
 	cache->order = order;
@@ -378,7 +394,7 @@ void secure_alloc(struct kmm_cache *cache, void *obj)
 	 */
 	check_poison(cache, obj, "when it was handed out again", SECURE_ALLOC_CHECK);
 	/* While allocated, the link's 8 bytes are redzone too (the mark is cleared). */
-	memset(obj_link(cache, obj), SECURE_POISON, 8);
+	__builtin_memcpy(obj_link(cache, obj), &(uint64_t){ POISON_WORD }, 8); /* a store */
 	set_tag(cache, obj, cache->object_size, KMM_KIND_MALLOC, STATE_ALLOCATED);
 }
 
@@ -416,12 +432,63 @@ size_t secure_object_size(struct kmm_cache *cache, const void *obj)
 	return t.state ? t.req : cache->object_size;
 }
 
+static inline uint64_t load_word(const char *p)
+{
+	uint64_t v;
+
+	__builtin_memcpy(&v, p, 8); /* a load: the build has -fno-builtin */
+	return v;
+}
+
+/* The differences of the words [@p, @end) (8-aligned) from the poison, ORed. */
+static inline uint64_t poison_diff(const char *p, const char *end)
+{
+	uint64_t acc = 0;
+
+	for (; p < end; p += 8)
+		acc |= load_word(p) ^ POISON_WORD;
+	return acc;
+}
+
+/*
+ * Whether every redzone byte around @obj (@req bytes asked) is as written:
+ * its tail up to the metadata, the link, its canary and padding, and the
+ * previous slot's canary and padding (the bytes just before @obj).  One pass
+ * of word loads ORed together and one branch: free's common case.  A long
+ * tail (a small request in a large class) goes to all_bytes().
+ */
+static inline bool redzones_intact(const struct kmm_cache *cache, char *obj, size_t req)
+{
+	const char *tail = obj + (req & ~7UL), *meta = obj + cache->meta;
+	unsigned int pad = cache->size - cache->redzone - 16;
+	uint64_t acc;
+
+	/* The word holding byte @req: only its bytes from @req on are redzone. */
+	acc = (load_word(tail) ^ POISON_WORD) & (~0ULL << ((req & 7) * 8));
+	tail += 8;
+	if (meta - tail > 64) {
+		if (!all_bytes((const unsigned char *)tail, (size_t)(meta - tail), SECURE_POISON))
+			return false;
+	} else {
+		acc |= poison_diff(tail, meta);
+	}
+	acc |= load_word(meta + SLAB_LINK_OFFSET) ^ POISON_WORD;
+	acc |= load_word(obj + cache->redzone + 8) ^ canary_of(obj);
+	acc |= poison_diff(obj + cache->redzone + 16, obj + cache->size);
+	acc |= load_word(obj - pad - 8) ^ canary_of(obj - cache->size);
+	acc |= poison_diff(obj - pad, obj);
+	return !acc;
+}
+
 /* The redzones around @obj, on its free. */
 static void check_redzones(struct kmm_cache *cache, void *obj, struct tag t)
 {
 	char *prev = (char *)obj - cache->size;
 	const unsigned char *bad;
 	char detail[128];
+
+	if (likely(redzones_intact(cache, obj, t.req)))
+		return;
 
 	bad = find_not((char *)obj + t.req, user_end(cache) - t.req, SECURE_POISON);
 	if (!bad)
@@ -445,6 +512,7 @@ static void check_redzones(struct kmm_cache *cache, void *obj, struct tag t)
 }
 
 static void quarantine_push(void *ptr, struct kmm_cache *cache, size_t bytes);
+static void quarantine_object(struct kmm_cache *cache, void *obj);
 
 bool secure_free(struct kmm_cache *cache, void *obj)
 {
@@ -459,7 +527,7 @@ bool secure_free(struct kmm_cache *cache, void *obj)
 	if (!cache->ctor)
 		memset(obj, 0, cache->object_size);
 	set_tag(cache, obj, t.req, t.kind, STATE_FREED);
-	quarantine_push(obj, cache, cache->size);
+	quarantine_object(cache, obj);
 	return true;
 }
 
@@ -589,40 +657,78 @@ static void run_release(void *p)
 
 /* ---- the quarantine ---- */
 
-int secure_init(void)
+/*
+ * The rseq rings: per CPU, the last SECURE_QUARANTINE_SLOTS frees of objects
+ * of at most SECURE_FAST_MAX bytes (so at most 2 MiB and a bit), as object
+ * pointers in a struct percpu_stack used as a FIFO (rseq_ring_swap(): no lock,
+ * no atomic instruction).  Their cache is the one on the object's page.
+ * Drains stop a ring as lib/percpu_stack.c stops a stack.  Without rseq (or
+ * while a drain holds this CPU's ring) a free takes the locked ring.
+ */
+#define SECURE_FAST_MAX 2048
+union fast_ring {
+	struct percpu_stack s;
+	char bytes[SECURE_QUARANTINE_SLOTS * sizeof(void *) + KMM_CACHELINE];
+};
+_Static_assert(PERCPU_STACK_SLOTS(sizeof(union fast_ring)) >= SECURE_QUARANTINE_SLOTS,
+	       "a fast ring holds a quarantine");
+_Static_assert(!(SECURE_QUARANTINE_SLOTS & (SECURE_QUARANTINE_SLOTS - 1)),
+	       "rseq_ring_swap() takes a power of two");
+
+static union fast_ring *fast_rings; /* [kmm_nr_cpu_ids] */
+
+static void *alloc_per_cpu(size_t size)
 {
-	size_t bytes = sizeof(struct quarantine) * (size_t)kmm_nr_cpu_ids;
+	size_t bytes = size * (size_t)kmm_nr_cpu_ids;
 	struct kmm_page *page;
 
 	page = alloc_pages_exact(KMM_GFP_ZERO, (bytes + PAGE_SIZE - 1) >> PAGE_SHIFT,
 				 KMM_NUMA_NO_NODE);
-	if (!page)
+	return page ? page_to_virt(page) : NULL;
+}
+
+int secure_init(void)
+{
+	rings = alloc_per_cpu(sizeof(struct quarantine));
+	fast_rings = alloc_per_cpu(sizeof(union fast_ring));
+	if (!rings || !fast_rings)
 		return -ENOMEM;
-	rings = page_to_virt(page);
-	for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++)
+	for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++) {
 		kmm_lock_init(&rings[cpu].lock);
+		percpu_stack_init(&fast_rings[cpu].s, SECURE_QUARANTINE_SLOTS);
+	}
 	return 0;
+}
+
+static void release_object(struct kmm_cache *cache, void *obj)
+{
+	check_poison(cache, obj, "when it left the quarantine", SIZE_MAX);
+	__cache_free_slow(cache, obj);
 }
 
 static void release(struct qentry *e)
 {
-	if (!e->cache) {
+	if (!e->cache)
 		run_release(e->ptr);
-		return;
-	}
-	check_poison(e->cache, e->ptr, "when it left the quarantine", SIZE_MAX);
-	__cache_free_slow(e->cache, e->ptr);
+	else
+		release_object(e->cache, e->ptr);
 }
 
-/* This CPU's ring: rseq's cpu_id, one load (a hint: any ring will do). */
-static struct quarantine *this_ring(void)
+/* An object from a fast ring: its cache is its page's. */
+static void release_fast(void *obj)
+{
+	release_object(virt_to_page_checked(obj)->private, obj);
+}
+
+/* This CPU: rseq's cpu_id, one load (a hint: any CPU's rings will do). */
+static int this_cpu(void)
 {
 	int cpu = rseq_current_cpu();
 
 	if (cpu < 0)
 		cpu = sched_getcpu();
 
-	return &rings[(unsigned int)cpu < (unsigned int)kmm_nr_cpu_ids ? cpu : 0];
+	return (unsigned int)cpu < (unsigned int)kmm_nr_cpu_ids ? cpu : 0;
 }
 
 #define RELEASE_BATCH 8
@@ -644,22 +750,31 @@ static void prefetch_next(const struct qentry *e)
 		__builtin_prefetch(p + e->cache->meta);
 }
 
+/*
+ * The locked ring.  A block leaves it when it is full (in slots or bytes),
+ * or once SECURE_QUARANTINE_SLOTS frees on this CPU, to either ring, have
+ * followed its own: large blocks, rare among small ones, are held as long
+ * as the small ones, not until 1024 other large ones are freed.
+ */
 static void quarantine_push(void *ptr, struct kmm_cache *cache, size_t bytes)
 {
-	struct quarantine *q = this_ring();
+	int cpu = this_cpu();
+	struct quarantine *q = &rings[cpu];
 	struct qentry out[RELEASE_BATCH];
-	unsigned int n = 0;
+	unsigned int n = 0, now;
 
 	kmm_lock(&q->lock);
+	now = q->pushes++ + READ_ONCE(fast_rings[cpu].s.count);
 	while (q->count && n < RELEASE_BATCH &&
-	       (q->count == SECURE_QUARANTINE_SLOTS ||
-		q->bytes + bytes > SECURE_QUARANTINE_BYTES)) {
+	       (q->count == SECURE_QUARANTINE_SLOTS || q->bytes + bytes > SECURE_QUARANTINE_BYTES ||
+		now - q->e[q->head].stamp >= SECURE_QUARANTINE_SLOTS)) {
 		out[n++] = q->e[q->head];
 		q->bytes -= q->e[q->head].bytes;
 		q->head = (q->head + 1) % SECURE_QUARANTINE_SLOTS;
 		q->count--;
 	}
-	q->e[(q->head + q->count) % SECURE_QUARANTINE_SLOTS] = (struct qentry){ ptr, cache, bytes };
+	q->e[(q->head + q->count) % SECURE_QUARANTINE_SLOTS] =
+		(struct qentry){ ptr, cache, bytes, now };
 	q->count++;
 	q->bytes += bytes;
 	if (q->count > 1)
@@ -667,6 +782,60 @@ static void quarantine_push(void *ptr, struct kmm_cache *cache, size_t bytes)
 	kmm_unlock(&q->lock);
 	for (unsigned int i = 0; i < n; i++)
 		release(&out[i]);
+}
+
+/*
+ * Quarantine slab object @obj: a small one on this CPU's rseq ring, whose
+ * oldest object leaves (the next to leave is fetched now, a free ahead of
+ * its poison scan); else, or when that ring cannot take it, the locked ring.
+ */
+static void quarantine_object(struct kmm_cache *cache, void *obj)
+{
+#if KMM_HAVE_RSEQ_ASM
+	if (cache->object_size <= SECURE_FAST_MAX && percpu_stack_rseq()) {
+		void *old, *next;
+
+		if (!rseq_ring_swap(kmm_rseq_offset, fast_rings, sizeof(union fast_ring),
+				    (unsigned int)kmm_nr_cpu_ids, obj, &old, &next)) {
+			if (next) { /* and its descriptor, where its cache is */
+				__builtin_prefetch(next);
+				__builtin_prefetch((char *)next + KMM_CACHELINE);
+				__builtin_prefetch(virt_to_page_checked(next));
+			}
+			if (old)
+				release_fast(old);
+			return;
+		}
+	}
+#endif
+	quarantine_push(obj, cache, cache->size);
+}
+
+/*
+ * Take the objects of @cache (NULL: all) off CPU @cpu's fast ring, up to
+ * ARRAY_SIZE(out) a pass, and release them.
+ */
+static void drain_fast(struct kmm_cache *cache, int cpu)
+{
+	struct percpu_stack *s = &fast_rings[cpu].s;
+	void *out[64];
+	unsigned int n;
+
+	do {
+		n = 0;
+		percpu_stack_stop(&s, 1, cpu);
+		for (unsigned int i = 0; i < SECURE_QUARANTINE_SLOTS && n < ARRAY_SIZE(out); i++) {
+			void *obj = s->slot[i];
+
+			if (obj && (!cache || virt_to_page_checked(obj)->private == cache)) {
+				out[n++] = obj;
+				s->slot[i] = NULL;
+			}
+		}
+		percpu_stack_restart(&s, 1);
+		for (unsigned int i = 0; i < n; i++)
+			release_fast(out[i]);
+	} while (n == ARRAY_SIZE(out));
 }
 
 void secure_drain(struct kmm_cache *cache)
@@ -678,6 +847,7 @@ void secure_drain(struct kmm_cache *cache)
 		struct qentry out[64];
 		unsigned int n;
 
+		drain_fast(cache, cpu);
 		do {
 			unsigned int keep = 0;
 
@@ -701,14 +871,30 @@ void secure_drain(struct kmm_cache *cache)
 	}
 }
 
+/* At exit: the objects on CPU @cpu's fast ring must be untouched since their free. */
+static void exit_check_fast(int cpu)
+{
+	struct percpu_stack *s = &fast_rings[cpu].s;
+
+	percpu_stack_stop(&s, 1, cpu);
+	for (unsigned int i = 0; i < SECURE_QUARANTINE_SLOTS; i++) {
+		void *obj = s->slot[i];
+
+		if (obj)
+			check_poison(virt_to_page_checked(obj)->private, obj, "at exit", SIZE_MAX);
+	}
+	percpu_stack_restart(&s, 1);
+}
+
 /* At exit: the blocks still held must be untouched since their free. */
 static __attribute__((destructor)) void secure_exit_check(void)
 {
-	if (!slab_secure || !rings)
+	if (!slab_secure || !rings || !fast_rings)
 		return;
 	for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++) {
 		struct quarantine *q = &rings[cpu];
 
+		exit_check_fast(cpu);
 		kmm_lock(&q->lock);
 		for (unsigned int i = 0; i < q->count; i++) {
 			struct qentry *e = &q->e[(q->head + i) % SECURE_QUARANTINE_SLOTS];
@@ -729,8 +915,10 @@ void secure_fork(enum kmm_fork_op op)
 {
 	if (!slab_secure)
 		return;
-	for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++)
+	for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++) {
+		kmm_lock_fork(&fast_rings[cpu].s.lock, op);
 		kmm_lock_fork(&rings[cpu].lock, op);
+	}
 }
 
 /* ---- C++ ---- */

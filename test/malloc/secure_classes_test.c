@@ -5,8 +5,13 @@
  * the default one, serves and takes back a slab's worth of blocks, written
  * and read back, with rseq on (the secure mode's slow paths use it).  A free
  * the slab checks against the default order's bounds aborts the process.
+ * Then the quarantine's rseq ring on one CPU: a freed block comes back
+ * exactly after 1024 more frees (FIFO), and a write after free is reported
+ * when the block leaves the ring, or is drained from it by malloc_trim().
  */
+#include <stdbool.h>
 #include <malloc.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,4 +64,84 @@ static void test_every_class(void)
 	}
 }
 
-KT_MAIN(KT_TEST(test_every_class))
+#define QUARANTINE 1024 /* frees on a CPU before a freed small block leaves it */
+
+/* Bind the thread to the CPU it runs on: one quarantine ring sees every free. */
+static bool pin_here(void)
+{
+	cpu_set_t set;
+	int cpu = sched_getcpu();
+
+	CPU_ZERO(&set);
+	if (cpu < 0)
+		return false;
+	CPU_SET(cpu, &set);
+	return !sched_setaffinity(0, sizeof(set), &set);
+}
+
+/* The quarantine is libkmm's only under KMM_SECURE=1, without ASan or memcheck. */
+static bool quarantine_testable(void)
+{
+#ifdef KT_ASAN
+	return false;
+#endif
+	if (kt_under_valgrind() || !pin_here()) {
+		printf("skipped: ASan, memcheck, or the thread cannot be bound to a CPU\n");
+		return false;
+	}
+	return true;
+}
+
+/* Malloc+free pairs of @n bytes until one returns @p: how many (0: none in @max). */
+static int pairs_until(const void *p, size_t n, int max)
+{
+	for (int k = 1; k <= max; k++) {
+		void *q = malloc(n);
+
+		if (q == p)
+			return k;
+		free(q);
+	}
+	return 0;
+}
+
+static void test_quarantine_fifo(void)
+{
+	void *p;
+	int k;
+
+	if (!quarantine_testable())
+		return;
+	p = malloc(64);
+	KT_REQUIRE(p, "malloc(64)");
+	free(p);
+	/* The 1024th free after it evicts it; the next malloc pops it. */
+	k = pairs_until(p, 64, 4 * QUARANTINE);
+	KT_CHECK(k == QUARANTINE + 1, "the freed block came back after %d pairs, not %d", k,
+		 QUARANTINE + 1);
+}
+
+static void write_after_free(void *trim)
+{
+	unsigned char *p = malloc(64);
+
+	pin_here();
+	free(p);
+	p[32] ^= 0x5a;
+	if (trim)
+		malloc_trim(0);
+	else
+		pairs_until(NULL, 64, 2 * QUARANTINE);
+}
+
+static void test_quarantine_reports(void)
+{
+	if (!quarantine_testable())
+		return;
+	kt_expect_death("leaving the ring", write_after_free, NULL,
+			"byte +32 is 0x5a, not 0 (found when it left the quarantine)");
+	kt_expect_death("drained by malloc_trim", write_after_free, "trim",
+			"byte +32 is 0x5a, not 0 (found when it left the quarantine)");
+}
+
+KT_MAIN(KT_TEST(test_every_class), KT_TEST(test_quarantine_fifo), KT_TEST(test_quarantine_reports))
