@@ -189,7 +189,8 @@ static void *kmalloc_large(size_t size, kmm_gfp_t gfp, int nid, size_t align)
 		return NULL;
 	if (want > block)
 		shrink_pages_exact(page, block);
-	page->freelist = 0; /* the C++ kind: malloc (secure.c) */
+	page->freelist = 0;		/* the C++ kind: malloc (secure.c) */
+	page->inuse = (uint16_t)npages; /* the pages asked for: a sized delete names them */
 	if (gfp & KMM_GFP_ZERO)
 		memset(page_to_virt(page), 0, npages << PAGE_SHIFT);
 	return page_to_virt(page);

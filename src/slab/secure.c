@@ -932,8 +932,8 @@ static const char *delete_name(enum kmm_alloc_kind kind)
  * Every build: a page run (the default layout) keeps its kind in
  * head->freelist, which kmalloc clears for each new run; delete and new
  * reach their slow paths for runs, so the check costs the fast paths nothing.
- * A sized delete must name a size whose run has the run's page count
- * (kmalloc_run_pages()).
+ * A sized delete must name a size of the pages asked for (head->inuse; the
+ * run itself is the whole block, kmalloc_run_pages()).
  */
 static void run_check_delete(void *p, struct kmm_page *page, enum kmm_alloc_kind kind, size_t size)
 {
@@ -946,10 +946,10 @@ static void run_check_delete(void *p, struct kmm_page *page, enum kmm_alloc_kind
 		kmm_panic("mismatched delete of %p (page run of %lu pages, allocated by %s): freed "
 			  "with %s",
 			  p, npages, kind_name[k % 3], delete_name(kind));
-	if (size && kmalloc_run_pages(MAX((size + PAGE_SIZE - 1) >> PAGE_SHIFT, 1UL)) != npages)
-		kmm_panic("mismatched sized delete of %p (page run of %lu pages, allocated by %s): "
-			  "sized %s of %zu bytes",
-			  p, npages, kind_name[k % 3], delete_name(kind), size);
+	if (size && MAX((size + PAGE_SIZE - 1) >> PAGE_SHIFT, 1UL) != page->inuse)
+		kmm_panic("mismatched sized delete of %p (page run of %lu pages, %u asked for, "
+			  "allocated by %s): sized %s of %zu bytes",
+			  p, npages, page->inuse, kind_name[k % 3], delete_name(kind), size);
 }
 
 void slab_bad_sized_delete(void *p, enum kmm_alloc_kind kind, size_t size)

@@ -5,7 +5,7 @@
  * object-sized offset, and a free of a slot that was never handed out.  Both
  * would put memory on a free list that overlaps other memory; both must be
  * diagnosed with the pointer and the cache, then abort.  And the page run
- * held back after its free.
+ * held back after its free, and a C++ sized delete of a page run.
  */
 #include <malloc.h>
 #include <stdint.h>
@@ -106,4 +106,33 @@ static void test_held_run(void)
 	free(p);
 }
 
-KT_MAIN(KT_TEST(test_free_in_slack), KT_TEST(test_free_never_allocated), KT_TEST(test_held_run))
+/* C++'s operator new(size_t) and sized delete, as libkmm.so exports them. */
+void *_Znwm(size_t size);
+void _ZdlPvm(void *p, size_t size);
+
+static void sized_delete_150k(void *p)
+{
+	_ZdlPvm(p, 150 * 1024);
+}
+
+/*
+ * A run of 200 KiB is its whole 256 KiB block, but a sized delete must name
+ * the 50 pages asked for: 150 KiB (38 pages) is caught, though its run would
+ * be the same block.
+ */
+static void test_run_sized_delete(void)
+{
+	void *p = _Znwm(200 * 1024);
+	char needle[160];
+
+	if (kt_under_valgrind())
+		return;
+	snprintf(needle, sizeof(needle),
+		 "mismatched sized delete of %p (page run of 64 pages, 50 asked for", p);
+	kt_expect_death("a sized delete of 150 KiB of a 200 KiB block", sized_delete_150k, p,
+			needle);
+	_ZdlPvm(p, 200 * 1024 - 100); /* the same pages: accepted */
+}
+
+KT_MAIN(KT_TEST(test_free_in_slack), KT_TEST(test_free_never_allocated), KT_TEST(test_held_run),
+	KT_TEST(test_run_sized_delete))
