@@ -193,7 +193,6 @@ static void fastpath_publish(bool up)
 extern void _IO_list_lock(void) __attribute__((weak));
 extern void _IO_list_unlock(void) __attribute__((weak));
 extern void _IO_list_resetlock(void) __attribute__((weak));
-extern char __libc_single_threaded __attribute__((weak));
 
 static void stdio_fork(enum kmm_fork_op op)
 {
@@ -255,15 +254,9 @@ static bool fork_locked;
 /* ... or parked the background thread, from a handler that interrupted the allocator. */
 static bool fork_parked;
 
-static bool single_threaded(void)
-{
-	return &__libc_single_threaded &&
-	       __atomic_load_n(&__libc_single_threaded, __ATOMIC_RELAXED);
-}
-
 static void fork_prepare(void)
 {
-	fork_locked = !single_threaded();
+	fork_locked = !kmm_single_threaded();
 	fork_parked = fork_locked && kmm_lock_any_held();
 	if (fork_parked) {
 		fork_locked = false;

@@ -148,4 +148,17 @@ static inline void kmm_lock_fork(struct kmm_lock *lock, enum kmm_fork_op op)
 		kmm_lock_init(lock);
 }
 
+extern char __libc_single_threaded __attribute__((weak));
+
+/*
+ * No other thread has ever existed in this process (glibc's
+ * __libc_single_threaded; false without it): nothing can contend or hold a
+ * lock but this thread.
+ */
+static inline bool kmm_single_threaded(void)
+{
+	return &__libc_single_threaded &&
+	       __atomic_load_n(&__libc_single_threaded, __ATOMIC_RELAXED);
+}
+
 #endif /* KMM_LIB_LOCK_H */

@@ -85,6 +85,15 @@ void percpu_stack_init(struct percpu_stack *s, unsigned int high);
  */
 bool percpu_stack_grow(struct percpu_stack_ptr p, unsigned int high);
 
+/*
+ * Whether @s was ever given a capacity.  Exact only while no drain runs
+ * (a stopped stack has high 0 too): the caller excludes them.
+ */
+static inline bool percpu_stack_used(const struct percpu_stack *s)
+{
+	return __atomic_load_n(&s->high, __ATOMIC_RELAXED) != 0;
+}
+
 /* This thread's CPU now (a hint: it may move right after), below @ncpu. */
 static inline int percpu_this_cpu(unsigned int ncpu)
 {

@@ -124,8 +124,6 @@ static inline struct kmm_page *prep_new_page(struct kmm_page *page)
  */
 static struct kmm_lock pcp_drain_mutex = KMM_LOCK_INIT;
 
-extern char __libc_single_threaded __attribute__((weak));
-
 static void drain_zone_pages_locked(struct kmm_zone *zone, int cpu);
 
 /*
@@ -140,7 +138,7 @@ static void pcp_follow_thread(struct kmm_zone *zone)
 {
 	int cpu, last;
 
-	if (!&__libc_single_threaded || !__atomic_load_n(&__libc_single_threaded, __ATOMIC_RELAXED))
+	if (!kmm_single_threaded())
 		return;
 	cpu = percpu_this_cpu((unsigned int)kmm_nr_cpu_ids);
 	last = zone->pcp_last_cpu;
@@ -242,7 +240,7 @@ static void drain_zone_pages_locked(struct kmm_zone *zone, int cpu)
 	for (unsigned int o = 0; o < NR_PCP_LISTS; o++) {
 		struct percpu_stack *s = &zone_pcp(zone, cpu)->lists[o].stack;
 
-		if (__atomic_load_n(&s->high, __ATOMIC_RELAXED)) {
+		if (percpu_stack_used(s)) {
 			orders[n] = o;
 			stacks[n++] = s;
 		}

@@ -160,6 +160,21 @@ static __attribute__((destructor)) void kmalloc_exit_check(void)
 		check_held_run(page, "at exit");
 }
 
+/* Runs up to this many pages (1 MiB) take their whole buddy block. */
+#define KMALLOC_RUN_BLOCK_PAGES (1UL << (20 - PAGE_SHIFT))
+
+/*
+ * kmalloc_run_pages() - the pages a page run of @npages asked for holds: its
+ * whole buddy block up to 1 MiB, then whole MiBs, so that what it gives back
+ * to the buddy is a block no smaller (kmalloc_large()).
+ */
+static unsigned long kmalloc_run_pages(unsigned long npages)
+{
+	if (npages > KMALLOC_RUN_BLOCK_PAGES)
+		return ALIGN_UP(npages, KMALLOC_RUN_BLOCK_PAGES);
+	return npages > 1 ? 1UL << (64 - __builtin_clzl(npages - 1)) : 1;
+}
+
 static void *kmalloc_large(size_t size, kmm_gfp_t gfp, int nid, size_t align)
 {
 	unsigned long npages, block, want;

@@ -933,7 +933,7 @@ static const char *delete_name(enum kmm_alloc_kind kind)
  * head->freelist, which kmalloc clears for each new run; delete and new
  * reach their slow paths for runs, so the check costs the fast paths nothing.
  * A sized delete must name a size of the pages asked for (head->inuse; the
- * run itself is the whole block, kmalloc_run_pages()).
+ * run itself is the whole block, kmalloc_large()).
  */
 static void run_check_delete(void *p, struct kmm_page *page, enum kmm_alloc_kind kind, size_t size)
 {

@@ -377,21 +377,6 @@ static __always_inline void *kmalloc_fast(size_t size)
 /* Beyond the classes, page runs up to the largest buddy block (4 MiB). */
 #define KMALLOC_LARGE_MAX (MAX_ORDER_NR_PAGES << PAGE_SHIFT)
 
-/* Runs up to this many pages (1 MiB) take their whole buddy block. */
-#define KMALLOC_RUN_BLOCK_PAGES (1UL << (20 - PAGE_SHIFT))
-
-/*
- * kmalloc_run_pages() - the pages a page run of @npages asked for holds: its
- * whole buddy block up to 1 MiB, then whole MiBs, so that what it gives back
- * to the buddy is a block no smaller (kmalloc_large()).
- */
-static inline unsigned long kmalloc_run_pages(unsigned long npages)
-{
-	if (npages > KMALLOC_RUN_BLOCK_PAGES)
-		return ALIGN_UP(npages, KMALLOC_RUN_BLOCK_PAGES);
-	return npages > 1 ? 1UL << (64 - __builtin_clzl(npages - 1)) : 1;
-}
-
 /*
  * __kmalloc() - a slab object, or a page run above KMALLOC_MAX_SIZE or for an
  * alignment above 4 KiB.  Return: the block, or NULL (also for a size or an

@@ -90,7 +90,6 @@ uint64_t slab_secret;
 static uint64_t slab_link_secret;	 /* keys the free-list links */
 static struct kmm_cache *magazine_cache; /* the depots' magazines (depot.h) */
 static unsigned long depot_parked;	 /* bytes of objects in all depots (uatomic) */
-extern char __libc_single_threaded __attribute__((weak));
 
 static inline struct percpu_stack *cache_cpu(const struct kmm_cache *cache, int cpu)
 {
@@ -705,13 +704,6 @@ static void magazine_free(struct slab_magazine *mag)
 	flush_objects(magazine_cache, (void *const *)&mag, 1);
 }
 
-/* No other thread (yet): nothing to hand over, so nothing to park. */
-static inline bool depot_single_threaded(void)
-{
-	return &__libc_single_threaded &&
-	       __atomic_load_n(&__libc_single_threaded, __ATOMIC_RELAXED);
-}
-
 /*
  * Pop a magazine from @stack, whose pops @lock excludes; NULL when it is
  * empty or another thread is popping (the caller then goes to the slabs or
@@ -764,7 +756,7 @@ static bool depot_put_batch(struct kmm_cache *cache, void *const *objs, unsigned
 	unsigned long bytes = (unsigned long)count * cache->size;
 	struct slab_magazine *mag;
 
-	if (!cache->depot_max || depot_single_threaded() ||
+	if (!cache->depot_max || kmm_single_threaded() || /* nothing to hand over */
 	    uatomic_read(&d->nr_full) >= cache->depot_max ||
 	    uatomic_read(&depot_parked) + bytes > SLAB_DEPOT_BUDGET)
 		return false;
@@ -907,12 +899,6 @@ static bool slab_stack_activate(struct kmm_cache *cache)
 	return percpu_stack_grow(slab_stacks(cache), cache->cpu_high);
 }
 
-/* Never used (high 0), read under slab_mutex: no drain runs beside the caller. */
-static bool stack_unused(const struct percpu_stack *stack)
-{
-	return !__atomic_load_n(&stack->high, __ATOMIC_RELAXED);
-}
-
 /*
  * Stack empty (@want a batch), contended or a chosen node (@want 1): objects
  * from the slabs, one for the caller and the rest pushed; what does not fit
@@ -1044,8 +1030,9 @@ static void drain_cpu(struct kmm_cache *cache, int cpu)
 	unsigned int count;
 
 	KMM_BUG_ON(!kmm_lock_held(&slab_mutex));
-	if (stack_unused(stack))
-		return; /* its lock would make its page resident */
+	/* Never used (exact: slab_mutex keeps drains out): its lock would make it resident. */
+	if (!percpu_stack_used(stack))
+		return;
 	percpu_stack_stop(&stack, 1, cpu);
 	count = percpu_stack_take_all(stack);
 	if (count)
@@ -1137,7 +1124,7 @@ static void check_stacks(struct kmm_cache *const *caches, struct percpu_stack *c
 
 static __attribute__((destructor)) void slab_exit_check(void)
 {
-	bool alone = depot_single_threaded();
+	bool alone = kmm_single_threaded();
 	struct percpu_stack *stacks[EXIT_CHUNK];
 	struct kmm_cache *caches[EXIT_CHUNK];
 	struct kmm_list *pos;
@@ -1150,7 +1137,7 @@ static __attribute__((destructor)) void slab_exit_check(void)
 		list_for_each (pos, &slab_caches) {
 			caches[n] = list_entry(pos, struct kmm_cache, list);
 			stacks[n] = cache_cpu(caches[n], cpu);
-			if (!stack_unused(stacks[n]))
+			if (percpu_stack_used(stacks[n]))
 				n++;
 			if ((n < EXIT_CHUNK && pos->next != &slab_caches) || !n)
 				continue;
