@@ -148,7 +148,8 @@ static void fastpath_publish(bool up)
  *   zone->lock                every zone's buddy lists
  *
  * (*) Only without rseq.  With rseq, the per-CPU locks are taken by drains
- * alone, under slab_mutex and pcp_drain_mutex, so holding those two keeps
+ * and by a stack's first use (percpu_stack_grow()), always under slab_mutex
+ * or pcp_drain_mutex, so holding those two keeps
  * them free, and fork() spares the pages they sit in (a copy-on-write fault
  * per cache, zone and CPU, in the parent and in the child).
  *

@@ -24,23 +24,27 @@ static struct percpu_stack *trylock_this_cpu(struct percpu_stack_ptr p)
 	return kmm_trylock(&s->lock) ? s : NULL;
 }
 
-bool percpu_stack_grow(struct percpu_stack_ptr p, unsigned int high)
+bool percpu_stack_grow(struct percpu_stack_ptr p, unsigned int high, struct kmm_lock *drains)
 {
 	struct percpu_stack *s = percpu_stack_cpu(p, percpu_this_cpu(p.ncpu));
 	bool done = false;
 
 	/* A full stack, the common case here: one load, no store to its line. */
-	if (__atomic_load_n(&s->high, __ATOMIC_RELAXED) >= high || !kmm_trylock(&s->lock))
+	if (__atomic_load_n(&s->high, __ATOMIC_RELAXED) >= high || !kmm_trylock(drains))
 		return false;
 	/*
-	 * Under its lock a stack is not stopped: a drain (percpu_stack_stop())
-	 * holds the lock for as long as it keeps high 0.
+	 * Under the drains' lock no stack is stopped (percpu_stack_stop() keeps
+	 * high 0 only while a drain runs); the stack's lock excludes the
+	 * locked backend's operations.
 	 */
-	if (s->high < high) {
-		__atomic_store_n(&s->high, high, __ATOMIC_RELEASE);
-		done = true;
+	if (kmm_trylock(&s->lock)) {
+		if (s->high < high) {
+			__atomic_store_n(&s->high, high, __ATOMIC_RELEASE);
+			done = true;
+		}
+		kmm_unlock(&s->lock);
 	}
-	kmm_unlock(&s->lock);
+	kmm_unlock(drains);
 	return done;
 }
 

@@ -79,11 +79,13 @@ void percpu_stack_init(struct percpu_stack *s, unsigned int high);
  * is a page of RSS only once a CPU uses it; and an owner may let its stacks
  * grow with what they serve.  Its slow path calls this when a push found no
  * room.  Capacities only grow: a sequence that read the old high only did
- * less than it might have.
+ * less than it might have.  @drains is the owner's lock that its drains hold
+ * (and fork() with them): taken with a trylock around the stack's own, so
+ * that with rseq a stack lock is still held only under it.
  * Return: true if it raised high (push again); false if the stack had @high
- * or more, or a drain holds it.
+ * or more, or a drain or fork() holds the locks.
  */
-bool percpu_stack_grow(struct percpu_stack_ptr p, unsigned int high);
+bool percpu_stack_grow(struct percpu_stack_ptr p, unsigned int high, struct kmm_lock *drains);
 
 /*
  * Whether @s was ever given a capacity.  Exact only while no drain runs

@@ -119,8 +119,9 @@ static inline struct kmm_page *prep_new_page(struct kmm_page *page)
 
 /*
  * Drains, one at a time (the kernel's pcpu_drain_mutex).  In PCP_RSEQ mode
- * only a drain takes a pcp lock, so this one lock keeps every pcp lock free
- * (what fork() relies on: see page_fork_pcp()).
+ * only a drain, or a list's first use under a trylock of this lock
+ * (pcp_activate()), takes a pcp lock, so this one lock keeps every pcp lock
+ * free (what fork() relies on: see page_fork_pcp()).
  */
 static struct kmm_lock pcp_drain_mutex = KMM_LOCK_INIT;
 
@@ -152,7 +153,8 @@ static void pcp_follow_thread(struct kmm_zone *zone)
 /* This CPU's list of @order gets its high on first use (zero, as mapped). */
 static bool pcp_activate(struct kmm_zone *zone, unsigned int order)
 {
-	return percpu_stack_grow(pcp_stacks(zone, order), order_high(zone, order));
+	return percpu_stack_grow(pcp_stacks(zone, order), order_high(zone, order),
+				 &pcp_drain_mutex);
 }
 
 /*

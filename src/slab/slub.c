@@ -896,7 +896,7 @@ static __cold void vg_free(struct kmm_cache *cache, void *obj)
 /* This CPU's stack of @cache, still without its high (zero, as mapped): give it. */
 static bool slab_stack_activate(struct kmm_cache *cache)
 {
-	return percpu_stack_grow(slab_stacks(cache), cache->cpu_high);
+	return percpu_stack_grow(slab_stacks(cache), cache->cpu_high, &slab_mutex);
 }
 
 /*
@@ -1197,8 +1197,9 @@ void cache_destroy(struct kmm_cache *cache)
  * fork() (src/init.c lists every lock in order): slab_mutex, then every
  * cache's per-CPU stack locks, then every cache's node list_locks.  The
  * stack and list steps run under slab_mutex, so the cache list holds still.
- * With rseq, a stack lock is taken only by drain_cpu(), always under
- * slab_mutex: holding that, fork() leaves the stack locks alone (a page
+ * With rseq, a stack lock is taken only by drain_cpu(), the exit check and
+ * a stack's first use (slab_stack_activate()), always under slab_mutex
+ * (the last with a trylock): holding that, fork() leaves the stack locks alone (a page
  * fault per cache and CPU spared in the parent and the child); without rseq
  * every operation takes them, and so does fork().
  */

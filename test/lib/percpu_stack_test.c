@@ -184,6 +184,7 @@ static void stop_restart(void)
  */
 static void lazy_activate(void)
 {
+	static struct kmm_lock drains = KMM_LOCK_INIT; /* the owner's drain lock */
 	struct percpu_stack_ptr p = test_ptr();
 	int cpu = pin_here();
 	struct percpu_stack *s = &stacks[cpu].stack;
@@ -193,18 +194,24 @@ static void lazy_activate(void)
 	KT_CHECK(percpu_stack_push(p, token(0)) == 1, "%s: push onto a zero stack", backend());
 	KT_CHECK(percpu_stack_push_bulk(p, in, 3) == 0, "%s: push_bulk onto a zero stack",
 		 backend());
-	/* Stopped by a drain: its lock is held, and it stays without room. */
+	/* Stopped by a drain, under the drains' lock: it stays without room. */
+	kmm_lock(&drains);
 	percpu_stack_stop(&s, 1, cpu);
-	KT_CHECK(!percpu_stack_grow(p, 12), "%s: activate a stopped stack", backend());
+	KT_CHECK(!percpu_stack_grow(p, 12, &drains), "%s: activate a stopped stack", backend());
 	percpu_stack_restart(&s, 1);
+	/* The drains' lock alone (fork() holds it): no stack lock is taken. */
+	KT_CHECK(!percpu_stack_grow(p, 12, &drains) && !kmm_lock_held(&s->lock),
+		 "%s: activate while the drains' lock is held", backend());
+	kmm_unlock(&drains);
 	KT_CHECK(s->high == 0, "%s: a drain leaves a zero stack zero (high %u)", backend(),
 		 s->high);
-	KT_CHECK(percpu_stack_grow(p, 12), "%s: activate a zero stack", backend());
+	KT_CHECK(percpu_stack_grow(p, 12, &drains) && !kmm_lock_held(&drains),
+		 "%s: activate a zero stack", backend());
 	KT_CHECK(s->high == 12 && s->count == 0 && !kmm_lock_held(&s->lock),
 		 "%s: activated: high %u count %u", backend(), s->high, s->count);
 	KT_CHECK(ncpu == 1 || stacks[cpu ? 0 : 1].stack.high == 0,
 		 "%s: another CPU's stack stays zero", backend());
-	KT_CHECK(!percpu_stack_grow(p, 10) && s->high == 12,
+	KT_CHECK(!percpu_stack_grow(p, 10, &drains) && s->high == 12,
 		 "%s: a lower capacity leaves it as it is (high %u)", backend(), s->high);
 	KT_CHECK(percpu_stack_push_bulk(p, in, 3) == 3 && percpu_stack_push(p, token(0)) == 0,
 		 "%s: pushes after activation", backend());
@@ -213,7 +220,7 @@ static void lazy_activate(void)
 	for (unsigned int i = 0; i < 9; i++)
 		percpu_stack_push(p, token(10 + i));
 	KT_CHECK(percpu_stack_push(p, token(30)) == 1, "%s: full at 12", backend());
-	KT_CHECK(percpu_stack_grow(p, 20) && s->high == 20 && s->count == 12,
+	KT_CHECK(percpu_stack_grow(p, 20, &drains) && s->high == 20 && s->count == 12,
 		 "%s: grown: high %u count %u", backend(), s->high, s->count);
 	KT_CHECK(percpu_stack_push(p, token(30)) == 0 && percpu_stack_count(s) == 13,
 		 "%s: push after growing", backend());
