@@ -58,6 +58,7 @@
 #include <unistd.h>
 
 #include "../lib/bug.h"
+#include "../lib/clock.h"
 #include "../lib/config.h"
 #include "../lib/memcheck.h"
 #include "../lib/printk.h"
@@ -1178,13 +1179,29 @@ unsigned long cache_active_objects(struct kmm_cache *cache)
 	return active;
 }
 
+/*
+ * How long kmm_cache_destroy() waits, in KMM_SECURE=1, for objects another
+ * thread took off a quarantine ring to reach their cache (secure.c releases
+ * a block outside the ring's lock or restartable sequence, where no drain
+ * sees it: microseconds, or a time slice if that thread is preempted).
+ */
+#define DESTROY_WAIT_MS 2000
+
 void cache_destroy(struct kmm_cache *cache)
 {
+	struct timespec pause = { 0, 1000 * 1000 };
+	uint64_t start = kmm_now_ms();
 	unsigned long live;
 
-	kmm_lock(&slab_mutex);
-	cache_shrink_locked(cache);
-	live = cache_active_objects(cache);
+	for (;;) {
+		kmm_lock(&slab_mutex);
+		cache_shrink_locked(cache);
+		live = cache_active_objects(cache);
+		if (!live || !slab_secure || kmm_now_ms() - start >= DESTROY_WAIT_MS)
+			break;
+		kmm_unlock(&slab_mutex);
+		nanosleep(&pause, NULL);
+	}
 	if (live)
 		kmm_panic("kmm_cache_destroy(%s): %lu objects are still allocated", cache->name,
 			  live);

@@ -8,13 +8,18 @@
  * Then the quarantine's rseq ring on one CPU: a freed block comes back
  * exactly after 1024 more frees (FIFO), and a write after free is reported
  * when the block leaves the ring, or is drained from it by malloc_trim().
+ * Last, kmm_cache_destroy() of a cache whose objects other threads push out
+ * of the shared rings, and are still giving back, when it runs.
  */
 #include <stdbool.h>
+#include <kmm/slab.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../ktest.h"
 
@@ -144,4 +149,75 @@ static void test_quarantine_reports(void)
 			"byte +32 is 0x5a, not 0 (found when it left the quarantine)");
 }
 
-KT_MAIN(KT_TEST(test_every_class), KT_TEST(test_quarantine_fifo), KT_TEST(test_quarantine_reports))
+#define DESTROYERS 4
+#define DESTROY_OBJS 400
+
+static volatile int destroy_stop;
+
+/*
+ * Each thread makes a cache, fills and frees it three times, then destroys
+ * it, over and over.  Its frees go on the CPU's ring, shared with the other
+ * threads, whose frees push them out and give them back: a destroy that
+ * counted those in flight as allocated aborted a correct program (in about
+ * 0.1 s with four threads).  Return: how many caches it destroyed.
+ */
+static void *destroyer(void *arg)
+{
+	unsigned int seed = (unsigned int)(uintptr_t)arg;
+	uintptr_t destroyed = 0;
+	cpu_set_t all;
+
+	/* Unbound (the FIFO test bound the main thread): frees on both CPUs. */
+	CPU_ZERO(&all);
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		CPU_SET(cpu, &all);
+	sched_setaffinity(0, sizeof(all), &all);
+	while (!destroy_stop) {
+		size_t size = 16 + (rand_r(&seed) % 64) * 16;
+		struct kmm_cache *c = kmm_cache_create("destroy_race", size, 0, 0, NULL);
+		uint64_t *obj[DESTROY_OBJS];
+
+		KT_REQUIRE(c, "kmm_cache_create(%zu) failed", size);
+		for (int round = 0; round < 3; round++) {
+			for (int i = 0; i < DESTROY_OBJS; i++) {
+				obj[i] = kmm_cache_alloc(c, 0);
+				KT_REQUIRE(obj[i], "kmm_cache_alloc failed");
+				KT_CHECK(*obj[i] != 0xabcdef, "object %p handed out twice",
+					 (void *)obj[i]);
+				*obj[i] = 0xabcdef;
+				if (rand_r(&seed) % 8 == 0)
+					sched_yield(); /* the others' frees in between */
+			}
+			for (int i = 0; i < DESTROY_OBJS; i++) {
+				*obj[i] = 0;
+				kmm_cache_free(c, obj[i]);
+			}
+		}
+		kmm_cache_destroy(c);
+		destroyed++;
+	}
+	return (void *)destroyed;
+}
+
+static void test_destroy_while_others_free(void)
+{
+	pthread_t t[DESTROYERS];
+	uintptr_t total = 0;
+
+	destroy_stop = 0;
+	for (int i = 0; i < DESTROYERS; i++)
+		KT_REQUIRE(!pthread_create(&t[i], NULL, destroyer, (void *)(uintptr_t)(i + 7)),
+			   "pthread_create");
+	nanosleep(&(struct timespec){ 1, 0 }, NULL);
+	destroy_stop = 1;
+	for (int i = 0; i < DESTROYERS; i++) {
+		void *n;
+
+		pthread_join(t[i], &n);
+		total += (uintptr_t)n;
+	}
+	KT_CHECK(total >= DESTROYERS, "%lu caches destroyed in 1 s", (unsigned long)total);
+}
+
+KT_MAIN(KT_TEST(test_every_class), KT_TEST(test_quarantine_fifo), KT_TEST(test_quarantine_reports),
+	KT_TEST(test_destroy_while_others_free))
