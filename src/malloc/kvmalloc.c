@@ -103,10 +103,27 @@ static void vg_realloc_register(void *q, size_t size)
 		kmm_vg_defined((char *)q + size, usable - size);
 }
 
+/*
+ * krealloc(__GFP_ZERO), as the kernel's: what the block did not hold before
+ * reads zero, and so does its slack past the new size, which a later
+ * krealloc() may grow into in place.  Zero @q (@size bytes asked) from
+ * @from to its usable size.
+ * What a block held is its usable size, but for a page run only the pages
+ * it was asked for: kzalloc() zeroes no more of its buddy block.
+ */
+static void zero_past(void *q, size_t from, size_t size)
+{
+	/* Memcheck: an area's slack is not addressable. */
+	size_t end = kmm_vg() ? size : kv_usable_size(q, virt_to_page_checked(q));
+
+	if (end > from)
+		memset((char *)q + from, 0, end - from);
+}
+
 void *kv_realloc(void *p, size_t size, kmm_gfp_t gfp)
 {
 	struct kmm_page *page = virt_to_page_checked(p);
-	size_t old = kv_usable_size(p, page);
+	size_t old = kv_usable_size(p, page), held;
 	void *q;
 
 	/* A freed or misplaced object is reported as free() reports it. */
@@ -120,6 +137,7 @@ void *kv_realloc(void *p, size_t size, kmm_gfp_t gfp)
 		kmm_panic("invalid free of %p: realloc of a pointer not allocated by libkmm", p);
 	if (size > KV_SIZE_LIMIT)
 		return NULL; /* the block stays as it is */
+	held = page && kmalloc_run_asked(page) ? MIN(old, kmalloc_run_asked(page)) : old;
 	if (kmm_vg() && page)
 		kmm_vg_freelike(p);
 	/*
@@ -133,12 +151,17 @@ void *kv_realloc(void *p, size_t size, kmm_gfp_t gfp)
 		q = realloc_in_place(p, page, old, size, gfp);
 	if (kmm_vg() && page)
 		vg_realloc_register(q ? q : p, q ? size : old);
-	if (q)
+	if (q) {
+		if (gfp & KMM_GFP_ZERO)
+			zero_past(q, MIN(held, size), size);
 		return q;
+	}
 	q = kv_alloc(size, gfp & ~KMM_GFP_ZERO, KMM_NUMA_NO_NODE, 0);
 	if (!q)
 		return NULL;
 	memcpy(q, p, MIN(old, size));
+	if (gfp & KMM_GFP_ZERO)
+		zero_past(q, MIN(held, size), size);
 	if (kmm_vg())
 		kmalloc_vg_copied(q);
 	/* A slab object: not the next one handed out (cache_free_cold()). */

@@ -461,6 +461,11 @@ void kmalloc_shrink(struct kmm_page *page, size_t size)
 		shrink_pages_exact(page, (size + PAGE_SIZE - 1) >> PAGE_SHIFT);
 }
 
+size_t kmalloc_run_asked(const struct kmm_page *page)
+{
+	return is_run(page) ? (size_t)page->inuse << PAGE_SHIFT : 0;
+}
+
 bool kmalloc_grow(struct kmm_page *page, size_t size)
 {
 	return is_run(page) && size <= KMALLOC_LARGE_MAX &&

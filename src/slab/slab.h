@@ -403,6 +403,12 @@ bool kmalloc_release_held(void);
  */
 bool kmalloc_grow(struct kmm_page *page, size_t size);
 /*
+ * kmalloc_run_asked() - the bytes page run @page was asked for, in whole
+ * pages (its block's tail past them was never zeroed by kzalloc()); 0 for a
+ * slab object, or in KMM_SECURE=1, where the usable size is the size asked.
+ */
+size_t kmalloc_run_asked(const struct kmm_page *page);
+/*
  * kmalloc_vg_copied() - memcheck: bytes were copied into kmalloc block @obj,
  * perhaps undefined ones over its free mark, which free() reads: define it.
  */

@@ -201,6 +201,61 @@ static void test_kmalloc_api(void)
 	KT_CHECK(kmm_krealloc(NULL, 10, 0) != NULL, "krealloc(NULL)");
 }
 
+/* The bytes of [@p + @from, @p + @to) that are not zero. */
+static size_t nonzero(const char *p, size_t from, size_t to)
+{
+	size_t n = 0;
+
+	for (size_t i = from; i < to; i++)
+		n += p[i] != 0;
+	return n;
+}
+
+/*
+ * krealloc(__GFP_ZERO) of a block from kzalloc(), as the kernel's: what the
+ * block did not hold before reads zero, whether it grows in place (a page
+ * run over the dirty rest of a reused buddy block, of which kzalloc()
+ * zeroed only the pages asked for), moves (a slab object into a run), or
+ * shrinks and grows back within its usable size.
+ */
+static void test_krealloc_zero(void)
+{
+	char *dirty = kmm_kmalloc(500 << 10, KMM_GFP_KERNEL), *p, *q;
+
+	KT_REQUIRE(dirty, "kmalloc 500 KiB");
+	memset(dirty, 0xff, 500 << 10);
+	kmm_kfree(dirty);
+	p = kmm_kzalloc(300 << 10, KMM_GFP_KERNEL);
+	KT_REQUIRE(p, "kzalloc 300 KiB");
+	memset(p, 5, 300 << 10);
+	q = kmm_krealloc(p, 500 << 10, KMM_GFP_KERNEL | KMM_GFP_ZERO);
+	KT_REQUIRE(q, "krealloc to 500 KiB");
+	KT_CHECK(q[0] == 5 && q[(300 << 10) - 1] == 5, "contents kept");
+	KT_CHECK(nonzero(q, 300 << 10, 500 << 10) == 0, "%zu bytes of the grown part not zero",
+		 nonzero(q, 300 << 10, 500 << 10));
+	/* Shrunk, then grown back where it is: the bytes in between read zero again. */
+	q = kmm_krealloc(q, 400 << 10, KMM_GFP_KERNEL | KMM_GFP_ZERO);
+	KT_REQUIRE(q, "krealloc to 400 KiB");
+	memset(q, 6, 400 << 10);
+	q = kmm_krealloc(q, 200 << 10, KMM_GFP_KERNEL | KMM_GFP_ZERO);
+	KT_REQUIRE(q, "krealloc to 200 KiB");
+	q = kmm_krealloc(q, 400 << 10, KMM_GFP_KERNEL | KMM_GFP_ZERO);
+	KT_REQUIRE(q, "krealloc back to 400 KiB");
+	KT_CHECK(q[(200 << 10) - 1] == 6, "contents kept");
+	KT_CHECK(nonzero(q, 200 << 10, 400 << 10) == 0, "%zu bytes after shrink and grow not zero",
+		 nonzero(q, 200 << 10, 400 << 10));
+	kmm_kfree(q);
+	/* A slab object that moves. */
+	p = kmm_kzalloc(100, KMM_GFP_KERNEL);
+	KT_REQUIRE(p, "kzalloc 100");
+	memset(p, 7, 100);
+	q = kmm_krealloc(p, 60000, KMM_GFP_KERNEL | KMM_GFP_ZERO);
+	KT_REQUIRE(q, "krealloc to 60000");
+	KT_CHECK(q[99] == 7 && nonzero(q, 100, 60000) == 0, "moved: %zu bytes not zero",
+		 nonzero(q, 100, 60000));
+	kmm_kfree(q);
+}
+
 /*
  * Learned classes (kmalloc.c): a size above 1 KiB asked for again and again,
  * that its class holds with more than 1/32 to spare, gets a cache of its
@@ -696,7 +751,8 @@ static void test_misuse(void)
 
 KT_MAIN(KT_TEST(test_size_classes), KT_TEST(test_learned_class), KT_TEST(test_cache_lifecycle),
 	KT_TEST(test_ctor_cache_reuse), KT_TEST(test_cache_alignment_and_errors),
-	KT_TEST(test_kmalloc_api), KT_TEST(test_kmalloc_stays_below_vmalloc),
-	KT_TEST(test_slabinfo_format), KT_TEST(test_misuse), KT_TEST(test_free_offset_check),
-	KT_TEST(test_free_in_slack), KT_TEST(test_free_never_allocated), KT_TEST(test_corrupt_link),
-	KT_TEST(test_secret), KT_TEST(test_depot_producer_consumer))
+	KT_TEST(test_kmalloc_api), KT_TEST(test_krealloc_zero),
+	KT_TEST(test_kmalloc_stays_below_vmalloc), KT_TEST(test_slabinfo_format),
+	KT_TEST(test_misuse), KT_TEST(test_free_offset_check), KT_TEST(test_free_in_slack),
+	KT_TEST(test_free_never_allocated), KT_TEST(test_corrupt_link), KT_TEST(test_secret),
+	KT_TEST(test_depot_producer_consumer))
