@@ -6,7 +6,10 @@
  * malloc, no stdio, safe from any context that may call write(2).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "dump.h"
 #include "lib/config.h"
@@ -131,12 +134,38 @@ void kmm_dump_list(int fd, const char *list)
 
 /*
  * KMM_STATS=buddyinfo,slabinfo,... (or LD_PRELOAD/kmm-run --stats): write
- * those views to stderr when the program exits.
+ * those views to stderr when the program exits.  Programs that close their
+ * standard streams before exit (coreutils' close_stdout() closes stderr too)
+ * would print nothing: the stderr of the start is kept on a descriptor of
+ * libkmm's (close-on-exec, high), used at exit if it is still that file.
  */
+#define STATS_FD_MIN 100
+
+static int exit_stats_fd = -1;
+static struct stat exit_stats_st;
+
+/* The same open file as at start-up (not a number the program reused). */
+static bool exit_stats_fd_valid(void)
+{
+	struct stat st;
+
+	return exit_stats_fd >= 0 && !fstat(exit_stats_fd, &st) &&
+	       st.st_dev == exit_stats_st.st_dev && st.st_ino == exit_stats_st.st_ino;
+}
+
+__attribute__((constructor)) static void kmm_keep_stderr(void)
+{
+	const char *list = kmm_getenv("KMM_STATS");
+
+	if (!list || !*list || fstat(2, &exit_stats_st))
+		return;
+	exit_stats_fd = fcntl(2, F_DUPFD_CLOEXEC, STATS_FD_MIN);
+}
+
 __attribute__((destructor)) static void kmm_exit_stats(void)
 {
 	const char *list = kmm_getenv("KMM_STATS");
 
 	if (list && *list && kmm_is_up())
-		kmm_dump_list(2, list);
+		kmm_dump_list(exit_stats_fd_valid() ? exit_stats_fd : 2, list);
 }

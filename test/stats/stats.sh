@@ -5,6 +5,7 @@
 #   program's exit status passes through.
 #   KMM_STATS_SIGNAL=SIGUSR2 with threads allocating (rseq, then the locked
 #   paths): the views come out and the program ends (no deadlock) in time.
+#   KMM_STATS at exit reaches stderr even if the program closed it (ls).
 set -u
 lib=${1:?usage: stats.sh LIBKMM WATCH_PROG SIGNAL_PROG}
 watch_prog=${2:?}
@@ -47,4 +48,10 @@ done
 
 KMM_STATS_SIGNAL=SIGUSR2 LD_PRELOAD="$lib" timeout 60 "$signal_prog" quiet 2>"$out"
 check "no signal, yet a dump" test "$(count '^==== libkmm stats')" -eq 0
+
+# KMM_STATS at exit from a program that closes stderr first (coreutils'
+# close_stdout()): the views still come out, on the stderr of the start.
+KMM_STATS=meminfo LD_PRELOAD="$lib" ls / >/dev/null 2>"$out"
+echo "== KMM_STATS=meminfo ls /: $(count '^MemTotal: ') meminfo"
+check "KMM_STATS=meminfo ls: no view at exit" test "$(count '^MemTotal: ')" -eq 1
 exit $fail
