@@ -32,11 +32,20 @@ int kmm_nr_online_nodes = 1;
 bool kmm_numa_fake;
 uint8_t kmm_cpu_node_map[KMM_MAX_CPUS];
 
+/*
+ * One past the highest node ever set online: the loops over nodes stop
+ * there.  Reading a node's flag faults its page in, if only as the zero
+ * page: 54 faults of every program's start-up were the 64 nodes' flags.
+ */
+static int node_ids_marked = 1;
+
 static void mark_node_online(void *arg, int nid)
 {
 	(void)arg;
-	if (nid < KMM_MAX_NUMNODES)
+	if (nid < KMM_MAX_NUMNODES) {
 		kmm_nodes[nid].online = true;
+		node_ids_marked = MAX(node_ids_marked, nid + 1);
+	}
 }
 
 static void set_cpu_node(void *arg, int cpu)
@@ -87,13 +96,15 @@ static void set_online(int nid, bool online)
 {
 	if (kmm_nodes[nid].online != online)
 		kmm_nodes[nid].online = online;
+	if (online)
+		node_ids_marked = MAX(node_ids_marked, nid + 1);
 }
 
 /* KMM_FAKE_NUMA: @n nodes on a ring, the CPUs split among them (see above). */
 static void fake_topology(int n)
 {
 	kmm_numa_fake = true;
-	for (int i = 0; i < KMM_MAX_NUMNODES; i++)
+	for (int i = 0; i < MAX(n, node_ids_marked); i++)
 		set_online(i, i < n);
 	for (int i = 0; i < n; i++)
 		kmm_nodes[i].node_id = i;
@@ -123,7 +134,8 @@ int numa_init(void)
 		os_parse_list(buf, count_cpu, &max_cpu);
 	kmm_nr_cpu_ids = MAX(1, MIN(max_cpu, KMM_MAX_CPUS));
 
-	for (int i = 0; i < KMM_MAX_NUMNODES; i++)
+	/* A kmm_init() retried: what an earlier try set online. */
+	for (int i = 0; i < node_ids_marked; i++)
 		set_online(i, false);
 	kmm_numa_fake = false;
 	if (kmm_config.fake_numa) {
@@ -133,13 +145,13 @@ int numa_init(void)
 	if (os_read_file("/sys/devices/system/node/online", buf, sizeof(buf)) <= 0 ||
 	    os_parse_list(buf, mark_node_online, NULL) <= 0 || !kmm_nodes[0].online) {
 		/* No NUMA information (or no node 0): one node with every CPU. */
-		for (int i = 0; i < KMM_MAX_NUMNODES; i++)
+		for (int i = 0; i < node_ids_marked; i++)
 			set_online(i, i == 0);
 	}
 
 	kmm_nr_node_ids = 1;
 	kmm_nr_online_nodes = 0;
-	for (int nid = 0; nid < KMM_MAX_NUMNODES; nid++) {
+	for (int nid = 0; nid < node_ids_marked; nid++) {
 		if (!kmm_nodes[nid].online)
 			continue;
 		kmm_nodes[nid].node_id = nid;
