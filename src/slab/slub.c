@@ -1309,6 +1309,25 @@ static void init_secrets(void)
 	errno = saved_errno;
 }
 
+/*
+ * @table[i], from @from to @n, is the kmalloc class of i * @step bytes (of 1
+ * byte for i = 0): one walk up the classes, where a search per entry was a
+ * few thousand binary searches at every program's start.
+ */
+static void fill_class_table(struct kmm_cache **table, unsigned int from, unsigned int n,
+			     unsigned int step)
+{
+	unsigned int idx = 0;
+
+	for (unsigned int i = from; i < n; i++) {
+		size_t size = i ? (size_t)i * step : 1;
+
+		while (kmalloc_size(idx) < size)
+			idx++;
+		table[i] = kmalloc_caches[idx];
+	}
+}
+
 int kmem_cache_init(void)
 {
 	init_secrets();
@@ -1339,14 +1358,12 @@ int kmem_cache_init(void)
 		KMM_BUG_ON(kmalloc_caches[i]->meta != 0 && !slab_secure);
 	}
 	boot.heads = NULL; /* later caches have runs of their own */
-	for (unsigned int i = 0; i < ARRAY_SIZE(kmalloc_table); i++)
-		kmalloc_table[i] = kmalloc_caches[kmalloc_index(i ? i * 16 : 1)];
+	fill_class_table(kmalloc_table, 0, ARRAY_SIZE(kmalloc_table), 16);
 	for (unsigned int i = 0; i < NR_KMALLOC_CACHES; i++)
 		kmalloc_caches[i]->kclass = kmalloc_caches[i];
-	for (unsigned int i = 0; i < ARRAY_SIZE(kmalloc_table_large); i++)
-		kmalloc_table_large[i] = kmalloc_caches[kmalloc_index(i ? i * 128 : 1)];
-	for (unsigned int i = KMALLOC_TABLE_MAX / 16; i < ARRAY_SIZE(kmalloc_table_fine); i++)
-		kmalloc_table_fine[i] = kmalloc_caches[kmalloc_index(i * 16)];
+	fill_class_table(kmalloc_table_large, 0, ARRAY_SIZE(kmalloc_table_large), 128);
+	fill_class_table(kmalloc_table_fine, KMALLOC_TABLE_MAX / 16, ARRAY_SIZE(kmalloc_table_fine),
+			 16);
 	for (unsigned int i = 0; i < ARRAY_SIZE(kmalloc_fast_table); i++)
 		kmalloc_fast_table[i] = kmalloc_slab(i)->cpu;
 	return 0;
