@@ -70,6 +70,7 @@ struct kmm_cache {
 	unsigned int used;     /* objects * size: the tail slack starts there */
 	unsigned int batch;    /* objects moved per refill or flush */
 	unsigned int cpu_high; /* a per-CPU stack's capacity, given on first use */
+	bool stacks_used;      /* some CPU's stack was given its capacity (slab_stack_activate()) */
 	unsigned int min_partial;
 	unsigned int depot_max;	   /* full batches a node's depot holds; 0: no depot */
 	unsigned int redzone;	   /* KMM_SECURE: offset of the tag and canary (secure.c) */

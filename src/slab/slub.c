@@ -894,10 +894,24 @@ static __cold void vg_free(struct kmm_cache *cache, void *obj)
 	kmm_vg_noaccess(obj, cache->size);
 }
 
-/* This CPU's stack of @cache, still without its high (zero, as mapped): give it. */
+/*
+ * This CPU's stack of @cache, still without its high (zero, as mapped): give
+ * it.  The cache is marked first, so that drains and the exit check, under
+ * slab_mutex which the growth needs too, skip the stacks of caches never
+ * used without reading them (a read faults a stack's page in, as the zero
+ * page: 10 faults at every program's exit).
+ */
 static bool slab_stack_activate(struct kmm_cache *cache)
 {
+	if (!__atomic_load_n(&cache->stacks_used, __ATOMIC_RELAXED))
+		__atomic_store_n(&cache->stacks_used, true, __ATOMIC_SEQ_CST);
 	return percpu_stack_grow(slab_stacks(cache), cache->cpu_high, &slab_mutex);
+}
+
+/* Whether any stack of @cache may hold objects.  Context: slab_mutex. */
+static bool stacks_used(const struct kmm_cache *cache)
+{
+	return __atomic_load_n(&cache->stacks_used, __ATOMIC_RELAXED);
 }
 
 /*
@@ -1032,7 +1046,7 @@ static void drain_cpu(struct kmm_cache *cache, int cpu)
 
 	KMM_BUG_ON(!kmm_lock_held(&slab_mutex));
 	/* Never used (exact: slab_mutex keeps drains out): its lock would make it resident. */
-	if (!percpu_stack_used(stack))
+	if (!stacks_used(cache) || !percpu_stack_used(stack))
 		return;
 	percpu_stack_stop(&stack, 1, cpu);
 	count = percpu_stack_take_all(stack);
@@ -1138,7 +1152,7 @@ static __attribute__((destructor)) void slab_exit_check(void)
 		list_for_each (pos, &slab_caches) {
 			caches[n] = list_entry(pos, struct kmm_cache, list);
 			stacks[n] = cache_cpu(caches[n], cpu);
-			if (percpu_stack_used(stacks[n]))
+			if (stacks_used(caches[n]) && percpu_stack_used(stacks[n]))
 				n++;
 			if ((n < EXIT_CHUNK && pos->next != &slab_caches) || !n)
 				continue;
