@@ -123,7 +123,7 @@ static void zero_past(void *q, size_t from, size_t size)
 void *kv_realloc(void *p, size_t size, kmm_gfp_t gfp)
 {
 	struct kmm_page *page = virt_to_page_checked(p);
-	size_t old = kv_usable_size(p, page), held;
+	size_t old = kv_usable_size(p, page), asked = page ? kmalloc_run_asked(page) : 0, held;
 	void *q;
 
 	/* A freed or misplaced object is reported as free() reports it. */
@@ -137,7 +137,7 @@ void *kv_realloc(void *p, size_t size, kmm_gfp_t gfp)
 		kmm_panic("invalid free of %p: realloc of a pointer not allocated by libkmm", p);
 	if (size > KV_SIZE_LIMIT)
 		return NULL; /* the block stays as it is */
-	held = page && kmalloc_run_asked(page) ? MIN(old, kmalloc_run_asked(page)) : old;
+	held = asked ? MIN(old, asked) : old;
 	if (kmm_vg() && page)
 		kmm_vg_freelike(p);
 	/*

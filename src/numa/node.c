@@ -39,15 +39,6 @@ uint8_t kmm_cpu_node_map[KMM_MAX_CPUS];
  */
 static int node_ids_marked = 1;
 
-static void mark_node_online(void *arg, int nid)
-{
-	(void)arg;
-	if (nid < KMM_MAX_NUMNODES) {
-		kmm_nodes[nid].online = true;
-		node_ids_marked = MAX(node_ids_marked, nid + 1);
-	}
-}
-
 static void set_cpu_node(void *arg, int cpu)
 {
 	if (cpu < KMM_MAX_CPUS)
@@ -98,6 +89,13 @@ static void set_online(int nid, bool online)
 		kmm_nodes[nid].online = online;
 	if (online)
 		node_ids_marked = MAX(node_ids_marked, nid + 1);
+}
+
+static void mark_node_online(void *arg, int nid)
+{
+	(void)arg;
+	if (nid < KMM_MAX_NUMNODES)
+		set_online(nid, true);
 }
 
 /* KMM_FAKE_NUMA: @n nodes on a ring, the CPUs split among them (see above). */
