@@ -202,6 +202,8 @@ static bool zone_grow_locked(struct kmm_zone *zone)
 				pfn + (unsigned long)i, SECTION_ORDER);
 	zone->stat[ZSTAT_GROW]++;
 	zone_set_watermarks(zone);
+	if (pcp_mode != PCP_OFF)
+		pcp_zone_update(zone);
 	return true;
 }
 

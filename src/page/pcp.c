@@ -51,32 +51,62 @@ static inline struct kmm_pcp *zone_pcp(const struct kmm_zone *zone, int cpu)
 
 static inline unsigned int order_batch(const struct kmm_zone *zone, unsigned int order)
 {
-	return MAX(1u, zone->pcp_batch >> order);
+	return MAX(1u, READ_ONCE(zone->pcp_batch) >> order);
 }
 
 static inline unsigned int order_high(const struct kmm_zone *zone, unsigned int order)
 {
 	return MIN((unsigned int)PCP_SLOTS,
-		   MAX(zone->pcp_high >> order, 4 * order_batch(zone, order)));
+		   MAX(READ_ONCE(zone->pcp_high) >> order, 4 * order_batch(zone, order)));
 }
 
 /*
- * The kernel's zone_batchsize(): a quarter of 1/1024 of the zone, at most
- * 256 KiB / 4, made a power of two minus one (avoids cache aliasing).  The
- * zone's layout stands for its size (it grows on demand), capped by the
- * arena limit when one is set.
+ * The kernel's zone_batchsize(): a quarter of 1/1024 of the zone's pages, at
+ * most 256 KiB / 4, made a power of two minus one (avoids cache aliasing).
+ * The zone's pages are those in service (present), which grow with the
+ * heap: a program of a few MiB moves single blocks, one of a GiB 63.
  */
 static unsigned int zone_batchsize(const struct kmm_zone *zone)
 {
-	unsigned long pages = zone->spanned_pages, batch;
+	unsigned long batch = MIN(zone->present_pages >> 10, (1UL << 20) / PAGE_SIZE) / 4;
 
-	if (kmm_arena.limit_pages && kmm_arena.limit_pages < pages)
-		pages = kmm_arena.limit_pages;
-	batch = MIN(pages >> 10, (1UL << 20) / PAGE_SIZE) / 4;
 	batch = MAX(batch, 1UL);
 	batch = batch + batch / 2;
 	batch = 1UL << (63 - __builtin_clzl(batch));
 	return (unsigned int)MIN(batch > 1 ? batch - 1 : 1, (unsigned long)PCP_BATCH_MAX);
+}
+
+/*
+ * The kernel's zone_highsize() with percpu_pagelist_high_fraction 0: the
+ * zone's low watermark split between the CPUs, at least four batches.  With
+ * the watermarks' square root it rises slower than the zone: 40 pages a
+ * list on a 4 MiB zone, 160 on 64 MiB, a list's whole page (PCP_SLOTS) from
+ * about 1 GiB.  Before, batch and high came from the zone's span (its whole
+ * reservation): 63 and 252 from the start, up to 4 MiB of free blocks per
+ * CPU over the four lists, which a program of a few MiB kept resident
+ * (logicmin: 1-1.4 MiB of its 4.9 MiB peak).
+ */
+static unsigned int zone_highsize(const struct kmm_zone *zone, unsigned int batch)
+{
+	unsigned long high = zone->watermark[WMARK_LOW] / (unsigned long)kmm_nr_cpu_ids;
+
+	return (unsigned int)MIN(MAX(high, 4UL * batch), (unsigned long)PCP_SLOTS);
+}
+
+/*
+ * Batch and high for @zone's present size, at start-up and whenever the
+ * zone grows (the kernel's zone_pcp_update() after memory hotplug).  A list
+ * takes a new, larger high at its next overflow (percpu_stack_grow()); the
+ * zone never shrinks, so neither does high.  Context: zone->lock, or
+ * start-up.  Read without a lock by the pcp paths: a stale value is only a
+ * batch of another size.
+ */
+void pcp_zone_update(struct kmm_zone *zone)
+{
+	unsigned int batch = zone_batchsize(zone);
+
+	WRITE_ONCE(zone->pcp_batch, batch);
+	WRITE_ONCE(zone->pcp_high, zone_highsize(zone, batch));
 }
 
 int pcp_init(void)
@@ -96,9 +126,7 @@ int pcp_init(void)
 			pcp_mode = PCP_OFF;
 			return -ENOMEM;
 		}
-		zone->pcp_batch = zone_batchsize(zone);
-		/* The kernel's floor for high: four batches. */
-		zone->pcp_high = 4 * zone->pcp_batch;
+		pcp_zone_update(zone);
 		/*
 		 * The lists stay as mmap() gave them, zero: each gets its high
 		 * when its CPU first pushes to it (pcp_activate()), so a list

@@ -37,6 +37,7 @@ extern int pcp_mode;
 
 /* setup_per_cpu_pageset(): sizes, memory, and the mode.  Return: 0 or -ENOMEM. */
 int pcp_init(void);
+void pcp_zone_update(struct kmm_zone *zone);
 
 /* Allocation and free of blocks of order <= PCP_MAX_ORDER through @zone's pcp. */
 struct kmm_page *pcp_alloc(struct kmm_zone *zone, unsigned int order, bool may_grow);

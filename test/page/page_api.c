@@ -249,7 +249,73 @@ static void test_pcp_follows_thread(void)
 	KT_CHECK(left == 0, "%lu pages still cached on CPU 0 after a refill on CPU 1", left);
 }
 
-KT_MAIN(KT_TEST(test_init_is_idempotent), KT_TEST(test_pcp_follows_thread),
+/*
+ * The per-CPU page lists scale with the zone's pages in service, as the
+ * kernel's zone_pcp_update(): a zone of a few MiB keeps a few dozen pages on
+ * a CPU, and once it holds 512 MiB a CPU keeps hundreds, moving batches of
+ * 31 or more.  Before, batch and high came from the zone's whole span, 63
+ * and 252 from the first page on: a program of 4 MiB kept up to 1.4 MiB of
+ * free pages cached.
+ */
+#define PCP_TEST_PAGES 1024
+#define PCP_TEST_GROWN (512UL << 20)
+
+static unsigned long cached_after_churn(struct kmm_zone *zone, int cpu)
+{
+	static void *p[PCP_TEST_PAGES];
+
+	for (int i = 0; i < PCP_TEST_PAGES; i++)
+		KT_REQUIRE((p[i] = kmm_get_free_pages(KMM_GFP_KERNEL, 0)), "page %d", i);
+	for (int i = 0; i < PCP_TEST_PAGES; i++)
+		kmm_free_pages_va(p[i], 0);
+	return pcp_count(zone, cpu);
+}
+
+static void test_pcp_scales_with_zone(void)
+{
+	struct kmm_zone *zone = &kmm_nodes[0].node_zones[ZONE_NORMAL];
+	size_t block = KMM_PAGE_SIZE << KMM_MAX_PAGE_ORDER;
+	static void *big[PCP_TEST_GROWN / (KMM_PAGE_SIZE << KMM_MAX_PAGE_ORDER)];
+	unsigned long small, grown, present;
+	unsigned int batch;
+	cpu_set_t old, one;
+	int cpu, n = 0;
+
+	if (pcp_mode == PCP_OFF || sched_getaffinity(0, sizeof(old), &old))
+		return;
+	cpu = sched_getcpu();
+	KT_REQUIRE(cpu >= 0, "sched_getcpu: %s", strerror(errno));
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	KT_REQUIRE(sched_setaffinity(0, sizeof(one), &one) == 0, "pin to CPU %d", cpu);
+	small = cached_after_churn(zone, cpu);
+	present = zone->present_pages;
+	batch = zone->pcp_batch;
+	KT_CHECK(present <= (16UL << 20) / KMM_PAGE_SIZE, "the zone already holds %lu pages",
+		 present);
+	KT_CHECK(small > 0, "no page cached on CPU %d after freeing %d", cpu, PCP_TEST_PAGES);
+	KT_CHECK(small <= present / 16, "%lu free pages cached on one CPU of a zone of %lu", small,
+		 present);
+	KT_CHECK(batch <= 3, "batch %u on a zone of %lu pages", batch, present);
+	while (zone->present_pages < PCP_TEST_GROWN / KMM_PAGE_SIZE &&
+	       n < (int)(sizeof(big) / sizeof(big[0])))
+		KT_REQUIRE((big[n++] = kmm_get_free_pages(KMM_GFP_KERNEL, KMM_MAX_PAGE_ORDER)),
+			   "block %d of %zu bytes", n, block);
+	KT_CHECK(zone->pcp_batch >= 31, "batch %u on a zone of %lu pages", zone->pcp_batch,
+		 zone->present_pages);
+	KT_CHECK(zone->pcp_high >= 4 * zone->pcp_batch, "high %u below four batches of %u",
+		 zone->pcp_high, zone->pcp_batch);
+	grown = cached_after_churn(zone, cpu);
+	KT_CHECK(grown >= 4 * small, "%lu pages cached on the grown zone, %lu on the small one",
+		 grown, small);
+	while (n > 0)
+		kmm_free_pages_va(big[--n], KMM_MAX_PAGE_ORDER);
+	drain_zone_pages(zone, cpu);
+	sched_setaffinity(0, sizeof(old), &old);
+}
+
+KT_MAIN(KT_TEST(test_init_is_idempotent), KT_TEST(test_pcp_scales_with_zone),
+	KT_TEST(test_pcp_follows_thread),
 	KT_TEST(test_zeroed_pages_recycled), KT_TEST(test_dma32_below_4g),
 	KT_TEST(test_order_out_of_range), KT_TEST(test_conversions), KT_TEST(test_buddyinfo_format),
 	KT_TEST(test_zoneinfo_format), KT_TEST(test_unknown_view), KT_TEST(test_thp_from_threshold))
