@@ -315,7 +315,7 @@ static void test_pcp_scales_with_zone(void)
 }
 
 KT_MAIN(KT_TEST(test_init_is_idempotent), KT_TEST(test_pcp_scales_with_zone),
-	KT_TEST(test_pcp_follows_thread),
-	KT_TEST(test_zeroed_pages_recycled), KT_TEST(test_dma32_below_4g),
-	KT_TEST(test_order_out_of_range), KT_TEST(test_conversions), KT_TEST(test_buddyinfo_format),
-	KT_TEST(test_zoneinfo_format), KT_TEST(test_unknown_view), KT_TEST(test_thp_from_threshold))
+	KT_TEST(test_pcp_follows_thread), KT_TEST(test_zeroed_pages_recycled),
+	KT_TEST(test_dma32_below_4g), KT_TEST(test_order_out_of_range), KT_TEST(test_conversions),
+	KT_TEST(test_buddyinfo_format), KT_TEST(test_zoneinfo_format), KT_TEST(test_unknown_view),
+	KT_TEST(test_thp_from_threshold))
