@@ -63,6 +63,7 @@ static void show_vmstat(struct kmm_seq *m)
 	kmm_seq_printf(m, "slab_remote_free %lu\n", slab_stat_sum(SLAB_STAT_REMOTE_FREE));
 	kmm_seq_printf(m, "slab_depot_put %lu\n", slab_stat_sum(SLAB_STAT_DEPOT_PUT));
 	kmm_seq_printf(m, "slab_depot_get %lu\n", slab_stat_sum(SLAB_STAT_DEPOT_GET));
+	kmm_seq_printf(m, "slab_reap %lu\n", slab_stat_sum(SLAB_STAT_REAP));
 	kmm_seq_printf(m, "numa_nodes %d\n", kmm_nr_online_nodes);
 	kmm_seq_printf(m, "numa_mbind_ranges %u\n", kmm_arena.nr_bound);
 	show_vmalloc_vmstat(m);

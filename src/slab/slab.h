@@ -48,6 +48,7 @@ enum slab_stat {
 	SLAB_STAT_REMOTE_FREE, /* objects freed from another node, straight to their slab */
 	SLAB_STAT_DEPOT_PUT,   /* per-CPU stack overflow handed to the depot as a batch */
 	SLAB_STAT_DEPOT_GET,   /* per-CPU stack refilled with a batch from the depot */
+	SLAB_STAT_REAP,	       /* stocks given back by slab_reap(), the cache idle */
 	NR_SLAB_STATS
 };
 
@@ -71,6 +72,8 @@ struct kmm_cache {
 	unsigned int batch;    /* objects moved per refill or flush */
 	unsigned int cpu_high; /* a per-CPU stack's capacity, given on first use */
 	bool stacks_used;      /* some CPU's stack was given its capacity (slab_stack_activate()) */
+	unsigned long last_used;   /* slab_clock at its last refill or flush (slab_reap()) */
+	unsigned long last_reaped; /* slab_clock when slab_reap() last emptied it */
 	unsigned int min_partial;
 	unsigned int depot_max;	   /* full batches a node's depot holds; 0: no depot */
 	unsigned int redzone;	   /* KMM_SECURE: offset of the tag and canary (secure.c) */

@@ -92,6 +92,22 @@ static uint64_t slab_link_secret;	 /* keys the free-list links */
 static struct kmm_cache *magazine_cache; /* the depots' magazines (depot.h) */
 static unsigned long depot_parked;	 /* bytes of objects in all depots (uatomic) */
 
+/*
+ * The reap (slab_reap()): the old SLAB allocator's cache_reap(), on a clock of
+ * slab growth instead of a timer.  slab_clock counts the pages of every new
+ * slab; a cache stamps it at each refill and flush (cache->last_used).  Every
+ * SLAB_REAP_INTERVAL pages of new slabs, a cache that has not refilled nor
+ * flushed for SLAB_REAP_AGE pages gives back what it keeps for itself: this
+ * CPU's stack, its depots and its empty slabs.  So a program that moves from
+ * one size to the next makes the new size's slabs from the pages the old one
+ * no longer uses, as glibc's one heap serves every size, instead of growing
+ * by the stocks of every size it ever used.
+ */
+#define SLAB_REAP_INTERVAL 32ul /* pages: 128 KiB */
+#define SLAB_REAP_AGE 64ul
+static unsigned long slab_clock;		     /* pages of new slabs, ever (uatomic) */
+static unsigned long reap_next = SLAB_REAP_INTERVAL; /* slab_clock of the next reap */
+
 static inline struct percpu_stack *cache_cpu(const struct kmm_cache *cache, int cpu)
 {
 	return &cache->cpu[cpu].stack;
@@ -558,6 +574,7 @@ static struct kmm_page *new_slab(struct kmm_cache *cache, int nid)
 	if (kmm_vg())
 		kmm_vg_noaccess(slab_address(slab), PAGE_SIZE << cache->order);
 	__atomic_fetch_add(&cache->stat[SLAB_STAT_NEW_SLAB], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&slab_clock, 1UL << cache->order, __ATOMIC_RELAXED);
 	return slab;
 }
 
@@ -914,6 +931,19 @@ static bool stacks_used(const struct kmm_cache *cache)
 	return __atomic_load_n(&cache->stacks_used, __ATOMIC_RELAXED);
 }
 
+static void slab_reap(void);
+
+/* A refill or flush of @cache: it is in use (slab_reap()); time for a reap? */
+static inline void cache_used(struct kmm_cache *cache)
+{
+	unsigned long now = __atomic_load_n(&slab_clock, __ATOMIC_RELAXED);
+
+	if (READ_ONCE(cache->last_used) != now)
+		WRITE_ONCE(cache->last_used, now);
+	if (unlikely(now >= READ_ONCE(reap_next)))
+		slab_reap();
+}
+
 /*
  * Stack empty (@want a batch), contended or a chosen node (@want 1): objects
  * from the slabs, one for the caller and the rest pushed; what does not fit
@@ -945,6 +975,7 @@ static __noinline void *cache_refill(struct kmm_cache *cache, int nid, unsigned 
 	if (1 + (unsigned int)pushed < got)
 		flush_objects(cache, objs + 1 + pushed, got - 1 - (unsigned int)pushed);
 	__atomic_fetch_add(&cache->stat[SLAB_STAT_REFILL], 1, __ATOMIC_RELAXED);
+	cache_used(cache);
 	return objs[0];
 }
 
@@ -988,6 +1019,7 @@ static __noinline void cache_overflow(struct kmm_cache *cache, void *obj)
 	__atomic_fetch_add(&cache->stat[SLAB_STAT_FLUSH], 1, __ATOMIC_RELAXED);
 	if (n < 0 || percpu_stack_push(stacks, obj) != 0)
 		flush_objects(cache, &obj, 1);
+	cache_used(cache);
 }
 
 void cache_free_slow(struct kmm_cache *cache, void *obj)
@@ -1063,7 +1095,7 @@ static void release_empty_slabs(struct kmm_cache *cache)
 		struct kmm_list *pos, *next;
 
 		kmm_lock(&n->list_lock);
-		for (pos = n->partial.next; pos != &n->partial; pos = next) {
+		for (pos = n->partial.next; pos != &n->partial && n->nr_empty; pos = next) {
 			struct kmm_page *slab = list_entry(pos, struct kmm_page, lru);
 
 			next = pos->next;
@@ -1101,6 +1133,48 @@ void cache_shrink(struct kmm_cache *cache)
 {
 	kmm_lock(&slab_mutex);
 	cache_shrink_locked(cache);
+	kmm_unlock(&slab_mutex);
+}
+
+/*
+ * The reap: what an idle cache keeps goes back (see slab_clock).  Only this
+ * CPU's stacks: another CPU's would need a fence each, and a single-threaded
+ * program, whose stocks are what this is for, keeps them on the CPU it runs
+ * on.  Skipped when another thread holds slab_mutex: the next refill tries.
+ */
+static void slab_reap(void)
+{
+	unsigned long now = __atomic_load_n(&slab_clock, __ATOMIC_RELAXED);
+	void *objs[SLAB_BATCH_MAX];
+	bool depots = false;
+	struct kmm_list *pos;
+
+	if (!kmm_trylock(&slab_mutex))
+		return;
+	WRITE_ONCE(reap_next, now + SLAB_REAP_INTERVAL);
+	list_for_each (pos, &slab_caches) {
+		struct kmm_cache *cache = list_entry(pos, struct kmm_cache, list);
+		unsigned long used = READ_ONCE(cache->last_used);
+		int n;
+
+		if (cache->last_reaped > used || now - used < SLAB_REAP_AGE)
+			continue;
+		for (int i = 0; i < 4 && stacks_used(cache); i++) {
+			n = percpu_stack_pop_bulk(slab_stacks(cache), objs, SLAB_BATCH_MAX);
+			if (n <= 0)
+				break;
+			flush_objects(cache, objs, (unsigned int)n);
+		}
+		for (int nid = 0; nid < kmm_nr_node_ids && cache->depot_max; nid++) {
+			depots |= READ_ONCE(cache->node[nid].depot.nr_full) != 0;
+			depot_drain(cache, nid);
+		}
+		release_empty_slabs(cache);
+		cache->last_reaped = now;
+		__atomic_fetch_add(&cache->stat[SLAB_STAT_REAP], 1, __ATOMIC_RELAXED);
+	}
+	if (depots)
+		release_empty_slabs(magazine_cache);
 	kmm_unlock(&slab_mutex);
 }
 

@@ -739,6 +739,89 @@ static void test_depot_producer_consumer(void)
 	kmm_cache_destroy(r.cache);
 }
 
+/*
+ * The reap (slub.c, slab_reap()): a cache that neither refilled nor flushed
+ * while other caches grew by more than SLAB_REAP_AGE pages of slabs gives
+ * back this CPU's stack and its empty slabs, and nothing else: its live
+ * objects keep their contents and are not handed out again.
+ */
+#define REAP_LIVE 100
+#define REAP_IDLE 2000
+#define REAP_GROW 4096
+
+static unsigned long cache_slabs(const struct kmm_cache *c)
+{
+	unsigned long n = 0;
+
+	for (int nid = 0; nid < kmm_nr_node_ids; nid++)
+		n += READ_ONCE(c->node[nid].nr_slabs);
+	return n;
+}
+
+static void test_reap_idle_cache(void)
+{
+	struct kmm_cache *a = kmm_cache_create("reap_idle", 256, 0, 0, NULL);
+	struct kmm_cache *b = kmm_cache_create("reap_busy", 512, 0, 0, NULL);
+	static unsigned char *objs[REAP_IDLE], *grow[REAP_GROW], *again[REAP_LIVE];
+	unsigned long reaps = kt_vmstat("slab_reap"), live_slabs, before;
+	int bad = 0, twice = 0;
+	cpu_set_t old;
+
+	KT_REQUIRE(a && b, "create");
+	sched_getaffinity(0, sizeof(old), &old);
+	pin_to(0); /* the stocks the reap gives back are this CPU's */
+	for (int i = 0; i < REAP_IDLE; i++) {
+		objs[i] = kmm_cache_alloc(a, KMM_GFP_KERNEL);
+		KT_REQUIRE(objs[i], "alloc %d", i);
+		memset(objs[i], i & 0xff, 256);
+	}
+	for (int i = REAP_LIVE; i < REAP_IDLE; i++)
+		kmm_cache_free(a, objs[i]);
+	live_slabs = (REAP_LIVE + a->objects - 1) / a->objects;
+	before = cache_slabs(a);
+	/* The stack's objects and the kept empty slabs hold more than the live ones. */
+	KT_CHECK(before > live_slabs + 2, "%lu slabs for %d live objects before the reap", before,
+		 REAP_LIVE);
+	for (int i = 0; i < REAP_GROW; i++) {
+		grow[i] = kmm_cache_alloc(b, KMM_GFP_KERNEL);
+		KT_REQUIRE(grow[i], "alloc %d of the growing cache", i);
+		memset(grow[i], 0xb0 ^ (i & 0xf), 512);
+	}
+	KT_CHECK(kt_vmstat("slab_reap") > reaps, "no cache was reaped in %d KiB of new slabs",
+		 REAP_GROW / 2);
+	KT_CHECK(cache_slabs(a) <= live_slabs + 1,
+		 "the idle cache kept %lu slabs (%lu before) for %d live objects of %u a slab",
+		 cache_slabs(a), before, REAP_LIVE, a->objects);
+	KT_CHECK(cache_active_objects(a) == REAP_LIVE, "idle cache: %lu active, %d live",
+		 cache_active_objects(a), REAP_LIVE);
+	for (int i = 0; i < REAP_LIVE; i++)
+		for (int j = 0; j < 256; j++)
+			bad += objs[i][j] != (unsigned char)(i & 0xff);
+	KT_CHECK(bad == 0, "%d bytes of live objects changed by the reap", bad);
+	for (int i = 0; i < REAP_LIVE; i++) {
+		again[i] = kmm_cache_alloc(a, KMM_GFP_KERNEL);
+		KT_REQUIRE(again[i], "alloc again %d", i);
+		for (int j = 0; j < REAP_LIVE; j++)
+			twice += again[i] == objs[j];
+	}
+	KT_CHECK(twice == 0, "%d live objects handed out again after the reap", twice);
+	for (int i = 0; i < REAP_GROW; i++)
+		for (int j = 0; j < 512; j++)
+			bad += grow[i][j] != (unsigned char)(0xb0 ^ (i & 0xf));
+	KT_CHECK(bad == 0, "%d bytes of the growing cache's objects changed", bad);
+	KT_CHECK(cache_active_objects(b) == REAP_GROW, "growing cache: %lu active of %d",
+		 cache_active_objects(b), REAP_GROW);
+	for (int i = 0; i < REAP_LIVE; i++) {
+		kmm_cache_free(a, objs[i]);
+		kmm_cache_free(a, again[i]);
+	}
+	for (int i = 0; i < REAP_GROW; i++)
+		kmm_cache_free(b, grow[i]);
+	sched_setaffinity(0, sizeof(old), &old);
+	kmm_cache_destroy(a);
+	kmm_cache_destroy(b);
+}
+
 static void test_misuse(void)
 {
 	kt_expect_death("destroy with live objects", destroy_live, NULL,
@@ -755,4 +838,4 @@ KT_MAIN(KT_TEST(test_size_classes), KT_TEST(test_learned_class), KT_TEST(test_ca
 	KT_TEST(test_kmalloc_stays_below_vmalloc), KT_TEST(test_slabinfo_format),
 	KT_TEST(test_misuse), KT_TEST(test_free_offset_check), KT_TEST(test_free_in_slack),
 	KT_TEST(test_free_never_allocated), KT_TEST(test_corrupt_link), KT_TEST(test_secret),
-	KT_TEST(test_depot_producer_consumer))
+	KT_TEST(test_depot_producer_consumer), KT_TEST(test_reap_idle_cache))
