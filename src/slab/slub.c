@@ -96,15 +96,15 @@ static unsigned long depot_parked;	 /* bytes of objects in all depots (uatomic) 
  * The reap (slab_reap()): the old SLAB allocator's cache_reap(), on a clock of
  * slab growth instead of a timer.  slab_clock counts the pages of every new
  * slab; a cache stamps it at each refill and flush (cache->last_used).  Every
- * SLAB_REAP_INTERVAL pages of new slabs, a cache that has not refilled nor
- * flushed for SLAB_REAP_AGE pages gives back what it keeps for itself: this
- * CPU's stack, its depots and its empty slabs.  So a program that moves from
- * one size to the next makes the new size's slabs from the pages the old one
- * no longer uses, as glibc's one heap serves every size, instead of growing
- * by the stocks of every size it ever used.
+ * interval of new slabs (128 KiB, or 1/64 of the arenas' committed pages when
+ * that is more), a cache that has not refilled nor flushed for two intervals
+ * gives back what it keeps for itself: this CPU's stack, its depots and its
+ * empty slabs.  So a program that moves from one size to the next makes the
+ * new size's slabs from the pages the old one no longer uses, as glibc's one
+ * heap serves every size, instead of growing by the stocks of every size it
+ * ever used; and a large heap is reaped in proportion, not every 128 KiB.
  */
-#define SLAB_REAP_INTERVAL 32ul /* pages: 128 KiB */
-#define SLAB_REAP_AGE 64ul
+#define SLAB_REAP_INTERVAL 32ul			     /* pages: 128 KiB */
 static unsigned long slab_clock;		     /* pages of new slabs, ever (uatomic) */
 static unsigned long reap_next = SLAB_REAP_INTERVAL; /* slab_clock of the next reap */
 
@@ -1145,19 +1145,20 @@ void cache_shrink(struct kmm_cache *cache)
 static void slab_reap(void)
 {
 	unsigned long now = __atomic_load_n(&slab_clock, __ATOMIC_RELAXED);
+	unsigned long interval = MAX(SLAB_REAP_INTERVAL, READ_ONCE(kmm_arena.committed_pages) / 64);
 	void *objs[SLAB_BATCH_MAX];
 	bool depots = false;
 	struct kmm_list *pos;
 
 	if (!kmm_trylock(&slab_mutex))
 		return;
-	WRITE_ONCE(reap_next, now + SLAB_REAP_INTERVAL);
+	WRITE_ONCE(reap_next, now + interval);
 	list_for_each (pos, &slab_caches) {
 		struct kmm_cache *cache = list_entry(pos, struct kmm_cache, list);
 		unsigned long used = READ_ONCE(cache->last_used);
 		int n;
 
-		if (cache->last_reaped > used || now - used < SLAB_REAP_AGE)
+		if (cache->last_reaped > used || now - used < 2 * interval)
 			continue;
 		for (int i = 0; i < 4 && stacks_used(cache); i++) {
 			n = percpu_stack_pop_bulk(slab_stacks(cache), objs, SLAB_BATCH_MAX);

@@ -192,23 +192,31 @@ static int vma_has_hugepage(uintptr_t addr)
 
 /*
  * Transparent huge pages from KMM_THP_THRESHOLD (default 16 MiB) of a zone
- * on: the first sections are not advised (a small heap stays small), the
- * rest of what the zone holds is, and so is what it maps later.
+ * on: the sections below it are not advised (a heap below it stays as small
+ * as it is), the rest of the reservation is.
  */
 static void test_thp_from_threshold(void)
 {
 	struct kmm_zone *zone = &kmm_nodes[0].node_zones[ZONE_NORMAL];
 	uintptr_t base = zone->zone_start_pfn << KMM_PAGE_SHIFT;
-	void *blocks[8];
+	unsigned long threshold = ALIGN_UP(kmm_arena.thp_from_pages << KMM_PAGE_SHIFT, 2UL << 20);
+	unsigned long block = (1UL << KMM_MAX_PAGE_ORDER) << KMM_PAGE_SHIFT;
+	unsigned int n = (unsigned int)((threshold + (16UL << 20)) / block);
+	void *blocks[64];
 
-	for (int i = 0; i < 8; i++) /* 32 MiB: well past the threshold */
+	KT_REQUIRE(n <= 64, "threshold %lu MiB: too many blocks", threshold >> 20);
+	for (unsigned int i = 0; i < n; i++) /* 16 MiB past the threshold */
 		KT_REQUIRE((blocks[i] = kmm_get_free_pages(KMM_GFP_KERNEL, KMM_MAX_PAGE_ORDER)),
 			   "alloc");
 	KT_CHECK(vma_has_hugepage(base) == 0, "the first section is advised MADV_HUGEPAGE");
-	KT_CHECK(vma_has_hugepage(base + (24UL << 20)) == 1, "24 MiB in is not advised");
+	if (threshold >= (6UL << 20))
+		KT_CHECK(vma_has_hugepage(base + threshold - (4UL << 20)) == 0,
+			 "4 MiB below the threshold (%lu MiB) is advised", threshold >> 20);
+	KT_CHECK(vma_has_hugepage(base + threshold + (8UL << 20)) == 1,
+		 "8 MiB past the threshold (%lu MiB) is not advised", threshold >> 20);
 	KT_CHECK(vma_has_hugepage(base + (zone->reserved_pages << KMM_PAGE_SHIFT) - 1) == 1,
 		 "the end of what the zone holds is not advised");
-	for (int i = 0; i < 8; i++)
+	for (unsigned int i = 0; i < n; i++)
 		kmm_free_pages_va(blocks[i], KMM_MAX_PAGE_ORDER);
 }
 

@@ -741,13 +741,14 @@ static void test_depot_producer_consumer(void)
 
 /*
  * The reap (slub.c, slab_reap()): a cache that neither refilled nor flushed
- * while other caches grew by more than SLAB_REAP_AGE pages of slabs gives
- * back this CPU's stack and its empty slabs, and nothing else: its live
- * objects keep their contents and are not handed out again.
+ * while other caches grew by two reap intervals of new slabs (128 KiB, or
+ * 1/64 of the arena) gives back this CPU's stack and its empty slabs, and
+ * nothing else: its live objects keep their contents and are not handed out
+ * again.
  */
 #define REAP_LIVE 100
 #define REAP_IDLE 2000
-#define REAP_GROW 4096
+#define REAP_GROW_MAX 65536 /* 32 MiB of 512-byte objects */
 
 static unsigned long cache_slabs(const struct kmm_cache *c)
 {
@@ -762,9 +763,9 @@ static void test_reap_idle_cache(void)
 {
 	struct kmm_cache *a = kmm_cache_create("reap_idle", 256, 0, 0, NULL);
 	struct kmm_cache *b = kmm_cache_create("reap_busy", 512, 0, 0, NULL);
-	static unsigned char *objs[REAP_IDLE], *grow[REAP_GROW], *again[REAP_LIVE];
-	unsigned long reaps = kt_vmstat("slab_reap"), live_slabs, before;
-	int bad = 0, twice = 0;
+	static unsigned char *objs[REAP_IDLE], *grow[REAP_GROW_MAX], *again[REAP_LIVE];
+	unsigned long reaps = kt_vmstat("slab_reap"), live_slabs, before, interval;
+	int bad = 0, twice = 0, ngrow;
 	cpu_set_t old;
 
 	KT_REQUIRE(a && b, "create");
@@ -782,13 +783,16 @@ static void test_reap_idle_cache(void)
 	/* The stack's objects and the kept empty slabs hold more than the live ones. */
 	KT_CHECK(before > live_slabs + 2, "%lu slabs for %d live objects before the reap", before,
 		 REAP_LIVE);
-	for (int i = 0; i < REAP_GROW; i++) {
+	/* Four intervals of new slabs (a page holds 8 objects), as the arena is now. */
+	interval = MAX(32ul, kmm_arena.committed_pages / 64);
+	ngrow = (int)MIN(4 * interval * 8, (unsigned long)REAP_GROW_MAX);
+	for (int i = 0; i < ngrow; i++) {
 		grow[i] = kmm_cache_alloc(b, KMM_GFP_KERNEL);
 		KT_REQUIRE(grow[i], "alloc %d of the growing cache", i);
 		memset(grow[i], 0xb0 ^ (i & 0xf), 512);
 	}
 	KT_CHECK(kt_vmstat("slab_reap") > reaps, "no cache was reaped in %d KiB of new slabs",
-		 REAP_GROW / 2);
+		 ngrow / 2);
 	KT_CHECK(cache_slabs(a) <= live_slabs + 1,
 		 "the idle cache kept %lu slabs (%lu before) for %d live objects of %u a slab",
 		 cache_slabs(a), before, REAP_LIVE, a->objects);
@@ -805,17 +809,17 @@ static void test_reap_idle_cache(void)
 			twice += again[i] == objs[j];
 	}
 	KT_CHECK(twice == 0, "%d live objects handed out again after the reap", twice);
-	for (int i = 0; i < REAP_GROW; i++)
+	for (int i = 0; i < ngrow; i++)
 		for (int j = 0; j < 512; j++)
 			bad += grow[i][j] != (unsigned char)(0xb0 ^ (i & 0xf));
 	KT_CHECK(bad == 0, "%d bytes of the growing cache's objects changed", bad);
-	KT_CHECK(cache_active_objects(b) == REAP_GROW, "growing cache: %lu active of %d",
-		 cache_active_objects(b), REAP_GROW);
+	KT_CHECK(cache_active_objects(b) == (unsigned long)ngrow, "growing cache: %lu active of %d",
+		 cache_active_objects(b), ngrow);
 	for (int i = 0; i < REAP_LIVE; i++) {
 		kmm_cache_free(a, objs[i]);
 		kmm_cache_free(a, again[i]);
 	}
-	for (int i = 0; i < REAP_GROW; i++)
+	for (int i = 0; i < ngrow; i++)
 		kmm_cache_free(b, grow[i]);
 	sched_setaffinity(0, sizeof(old), &old);
 	kmm_cache_destroy(a);
