@@ -74,6 +74,7 @@ struct kmm_cache {
 	bool stacks_used;      /* some CPU's stack was given its capacity (slab_stack_activate()) */
 	unsigned long last_used;   /* slab_clock at its last refill or flush (slab_reap()) */
 	unsigned long last_reaped; /* slab_clock when slab_reap() last emptied it */
+	unsigned long reap_age;	   /* idle pages before a reap, learned from refaults; 0: default */
 	unsigned int min_partial;
 	unsigned int depot_max;	   /* full batches a node's depot holds; 0: no depot */
 	unsigned int redzone;	   /* KMM_SECURE: offset of the tag and canary (secure.c) */

@@ -933,12 +933,17 @@ static bool stacks_used(const struct kmm_cache *cache)
 
 static void slab_reap(void);
 
+static void reap_refault(struct kmm_cache *cache, unsigned long now);
+
 /* A refill or flush of @cache: it is in use (slab_reap()); time for a reap? */
 static inline void cache_used(struct kmm_cache *cache)
 {
 	unsigned long now = __atomic_load_n(&slab_clock, __ATOMIC_RELAXED);
+	unsigned long used = READ_ONCE(cache->last_used);
 
-	if (READ_ONCE(cache->last_used) != now)
+	if (unlikely(READ_ONCE(cache->last_reaped) > used))
+		reap_refault(cache, now);
+	if (used != now)
 		WRITE_ONCE(cache->last_used, now);
 	if (unlikely(now >= READ_ONCE(reap_next)))
 		slab_reap();
@@ -1136,6 +1141,38 @@ void cache_shrink(struct kmm_cache *cache)
 	kmm_unlock(&slab_mutex);
 }
 
+/* The reap interval now: 128 KiB of new slabs, or 1/64 of the arenas. */
+static unsigned long reap_interval(void)
+{
+	return MAX(SLAB_REAP_INTERVAL, READ_ONCE(kmm_arena.committed_pages) / 64);
+}
+
+/* How long @cache must stay idle before a reap: two intervals, or what it learned. */
+static unsigned long reap_age(const struct kmm_cache *cache, unsigned long interval)
+{
+	return MAX(2 * interval, READ_ONCE(cache->reap_age));
+}
+
+/*
+ * The first use of @cache since a reap: a refault, as the kernel's working
+ * set detection calls a page faulted back soon after its eviction.  Used
+ * again within twice the age it was reaped at, the cache is part of the
+ * program's working set, reaped only to be rebuilt (each string of a builder
+ * passing through every class), and its rebuilt slabs would drive the clock
+ * on to the next reap: its age doubles.  Used again later, the reap paid off
+ * and the age halves back towards the default.  Unlocked: a race costs one
+ * doubling or halving.
+ */
+static void reap_refault(struct kmm_cache *cache, unsigned long now)
+{
+	unsigned long age = reap_age(cache, reap_interval());
+
+	if (now - READ_ONCE(cache->last_reaped) < 2 * age)
+		WRITE_ONCE(cache->reap_age, MIN(2 * age, 1UL << 30));
+	else
+		WRITE_ONCE(cache->reap_age, age / 2);
+}
+
 /*
  * The reap: what an idle cache keeps goes back (see slab_clock).  Only this
  * CPU's stacks: another CPU's would need a fence each, and a single-threaded
@@ -1145,7 +1182,7 @@ void cache_shrink(struct kmm_cache *cache)
 static void slab_reap(void)
 {
 	unsigned long now = __atomic_load_n(&slab_clock, __ATOMIC_RELAXED);
-	unsigned long interval = MAX(SLAB_REAP_INTERVAL, READ_ONCE(kmm_arena.committed_pages) / 64);
+	unsigned long interval = reap_interval();
 	void *objs[SLAB_BATCH_MAX];
 	bool depots = false;
 	struct kmm_list *pos;
@@ -1158,7 +1195,7 @@ static void slab_reap(void)
 		unsigned long used = READ_ONCE(cache->last_used);
 		int n;
 
-		if (cache->last_reaped > used || now - used < 2 * interval)
+		if (!used || cache->last_reaped > used || now - used < reap_age(cache, interval))
 			continue;
 		for (int i = 0; i < 4 && stacks_used(cache); i++) {
 			n = percpu_stack_pop_bulk(slab_stacks(cache), objs, SLAB_BATCH_MAX);

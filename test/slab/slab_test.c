@@ -826,6 +826,61 @@ static void test_reap_idle_cache(void)
 	kmm_cache_destroy(b);
 }
 
+/* Allocate @n objects of @c's @size and free them again: refills and flushes. */
+static void churn(struct kmm_cache *c, unsigned char **objs, int n, size_t size)
+{
+	for (int i = 0; i < n; i++) {
+		objs[i] = kmm_cache_alloc(c, KMM_GFP_KERNEL);
+		KT_REQUIRE(objs[i], "alloc %d of %s", i, c->name);
+		memset(objs[i], 0x3c, size);
+	}
+	for (int i = 0; i < n; i++)
+		kmm_cache_free(c, objs[i]);
+}
+
+/*
+ * A cache used again soon after its reap is part of the working set (a
+ * refault): it learns a longer age, and the same gap does not reap it again.
+ */
+static void test_reap_refault(void)
+{
+	struct kmm_cache *a = kmm_cache_create("refault_a", 256, 0, 0, NULL);
+	struct kmm_cache *b = kmm_cache_create("refault_b", 512, 0, 0, NULL);
+	static unsigned char *objs[512], *grow[REAP_GROW_MAX];
+	unsigned long interval, reaped;
+	int ngrow = 0, n;
+	cpu_set_t old;
+
+	KT_REQUIRE(a && b, "create");
+	sched_getaffinity(0, sizeof(old), &old);
+	pin_to(0);
+	interval = MAX(32ul, kmm_arena.committed_pages / 64);
+	KT_REQUIRE(7 * interval * 8 <= REAP_GROW_MAX, "arena of %lu pages: too big for the test",
+		   kmm_arena.committed_pages);
+	churn(a, objs, 512, 256);
+	/* Four intervals of new slabs in b: a, idle, is reaped. */
+	for (n = ngrow + (int)(4 * interval * 8); ngrow < n; ngrow++)
+		KT_REQUIRE((grow[ngrow] = kmm_cache_alloc(b, KMM_GFP_KERNEL)), "alloc b");
+	reaped = a->stat[SLAB_STAT_REAP];
+	KT_CHECK(reaped >= 1, "the idle cache was not reaped in %lu pages", 4 * interval);
+	KT_CHECK(a->reap_age == 0, "age %lu learned before any refault", a->reap_age);
+	/* Used again at once: a refault. */
+	churn(a, objs, 512, 256);
+	KT_CHECK(a->reap_age >= 4 * interval, "a refault left the age at %lu (interval %lu)",
+		 a->reap_age, interval);
+	/* Three intervals more in b: less than the age learned, so a keeps its stocks. */
+	for (n = ngrow + (int)(3 * interval * 8); ngrow < n; ngrow++)
+		KT_REQUIRE((grow[ngrow] = kmm_cache_alloc(b, KMM_GFP_KERNEL)), "alloc b");
+	KT_CHECK(a->stat[SLAB_STAT_REAP] == reaped,
+		 "reaped again (%lu times) within the age it learned (%lu pages)",
+		 a->stat[SLAB_STAT_REAP], a->reap_age);
+	for (int i = 0; i < ngrow; i++)
+		kmm_cache_free(b, grow[i]);
+	sched_setaffinity(0, sizeof(old), &old);
+	kmm_cache_destroy(a);
+	kmm_cache_destroy(b);
+}
+
 static void test_misuse(void)
 {
 	kt_expect_death("destroy with live objects", destroy_live, NULL,
@@ -842,4 +897,5 @@ KT_MAIN(KT_TEST(test_size_classes), KT_TEST(test_learned_class), KT_TEST(test_ca
 	KT_TEST(test_kmalloc_stays_below_vmalloc), KT_TEST(test_slabinfo_format),
 	KT_TEST(test_misuse), KT_TEST(test_free_offset_check), KT_TEST(test_free_in_slack),
 	KT_TEST(test_free_never_allocated), KT_TEST(test_corrupt_link), KT_TEST(test_secret),
-	KT_TEST(test_depot_producer_consumer), KT_TEST(test_reap_idle_cache))
+	KT_TEST(test_depot_producer_consumer), KT_TEST(test_reap_idle_cache),
+	KT_TEST(test_reap_refault))
