@@ -932,7 +932,6 @@ static bool stacks_used(const struct kmm_cache *cache)
 }
 
 static void slab_reap(void);
-
 static void reap_refault(struct kmm_cache *cache, unsigned long now);
 
 /* A refill or flush of @cache: it is in use (slab_reap()); time for a reap? */
@@ -1193,11 +1192,15 @@ static void slab_reap(void)
 	list_for_each (pos, &slab_caches) {
 		struct kmm_cache *cache = list_entry(pos, struct kmm_cache, list);
 		unsigned long used = READ_ONCE(cache->last_used);
+		struct percpu_stack *stack;
 		int n;
 
 		if (!used || cache->last_reaped > used || now - used < reap_age(cache, interval))
 			continue;
-		for (int i = 0; i < 4 && stacks_used(cache); i++) {
+		/* A stack this CPU never used stays unread: the locked backend would write it. */
+		stack = stacks_used(cache) ? cache_cpu(cache, percpu_this_cpu(kmm_nr_cpu_ids))
+					   : NULL;
+		for (int i = 0; i < 4 && stack && percpu_stack_used(stack); i++) {
 			n = percpu_stack_pop_bulk(slab_stacks(cache), objs, SLAB_BATCH_MAX);
 			if (n <= 0)
 				break;
@@ -1208,7 +1211,7 @@ static void slab_reap(void)
 			depot_drain(cache, nid);
 		}
 		release_empty_slabs(cache);
-		cache->last_reaped = now;
+		WRITE_ONCE(cache->last_reaped, now); /* cache_used() reads it unlocked */
 		__atomic_fetch_add(&cache->stat[SLAB_STAT_REAP], 1, __ATOMIC_RELAXED);
 	}
 	if (depots)
