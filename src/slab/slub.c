@@ -1119,15 +1119,21 @@ static void release_empty_slabs(struct kmm_cache *cache)
 }
 
 /* Context: slab_mutex. */
+/* The depots' objects back to their slabs, then the empty slabs to the pages. */
+static void release_reserve(struct kmm_cache *cache)
+{
+	for (int nid = 0; nid < kmm_nr_node_ids && cache->depot_max; nid++)
+		depot_drain(cache, nid);
+	release_empty_slabs(cache);
+}
+
 static void cache_shrink_locked(struct kmm_cache *cache)
 {
 	if (slab_secure)
 		secure_drain(cache);
 	for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++)
 		drain_cpu(cache, cpu);
-	for (int nid = 0; nid < kmm_nr_node_ids && cache->depot_max; nid++)
-		depot_drain(cache, nid);
-	release_empty_slabs(cache);
+	release_reserve(cache);
 	/* The drained magazines leave empty slabs in their own cache. */
 	if (cache->depot_max)
 		release_empty_slabs(magazine_cache);
@@ -1183,7 +1189,6 @@ static void slab_reap(void)
 	unsigned long now = __atomic_load_n(&slab_clock, __ATOMIC_RELAXED);
 	unsigned long interval = reap_interval();
 	void *objs[SLAB_BATCH_MAX];
-	bool depots = false;
 	struct kmm_list *pos;
 
 	if (!kmm_trylock(&slab_mutex))
@@ -1206,16 +1211,12 @@ static void slab_reap(void)
 				break;
 			flush_objects(cache, objs, (unsigned int)n);
 		}
-		for (int nid = 0; nid < kmm_nr_node_ids && cache->depot_max; nid++) {
-			depots |= READ_ONCE(cache->node[nid].depot.nr_full) != 0;
-			depot_drain(cache, nid);
-		}
-		release_empty_slabs(cache);
+		release_reserve(cache);
 		WRITE_ONCE(cache->last_reaped, now); /* cache_used() reads it unlocked */
 		__atomic_fetch_add(&cache->stat[SLAB_STAT_REAP], 1, __ATOMIC_RELAXED);
 	}
-	if (depots)
-		release_empty_slabs(magazine_cache);
+	/* The drained magazines leave empty slabs in their own cache. */
+	release_empty_slabs(magazine_cache);
 	kmm_unlock(&slab_mutex);
 }
 
