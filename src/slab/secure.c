@@ -887,10 +887,8 @@ static void exit_check_fast(int cpu)
 }
 
 /* At exit: the blocks still held must be untouched since their free. */
-static __attribute__((destructor)) void secure_exit_check(void)
+static __cold void secure_exit_walk(void)
 {
-	if (!slab_secure || !rings || !fast_rings)
-		return;
 	for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++) {
 		struct quarantine *q = &rings[cpu];
 
@@ -909,6 +907,14 @@ static __attribute__((destructor)) void secure_exit_check(void)
 		}
 		kmm_unlock(&q->lock);
 	}
+}
+
+/* Every process runs this; only the hardened ones walk (out of the hot
+ * code, src/layout.ld). */
+static __attribute__((destructor)) void secure_exit_check(void)
+{
+	if (slab_secure && rings && fast_rings)
+		secure_exit_walk();
 }
 
 void secure_fork(enum kmm_fork_op op)
