@@ -24,7 +24,10 @@
 
 #define WINDOW_KB 64 /* the kernel's default fault_around_bytes */
 
-/* The kernel's window, if debugfs shows it; else its default. */
+/*
+ * The bound: the first 64 KiB of the text segment, or the kernel's window if
+ * debugfs shows a larger one (a smaller one maps fewer pages, never more).
+ */
 static long window_kb(void)
 {
 	FILE *f = fopen("/sys/kernel/debug/fault_around_bytes", "r");
@@ -35,7 +38,7 @@ static long window_kb(void)
 			bytes = 0;
 		fclose(f);
 	}
-	return bytes >= 4096 ? bytes / 1024 : WINDOW_KB;
+	return bytes > WINDOW_KB * 1024 ? bytes / 1024 : WINDOW_KB;
 }
 
 /* Small objects of every size up to 4 KiB, grown strings, freed in another order. */
