@@ -1118,8 +1118,10 @@ static void release_empty_slabs(struct kmm_cache *cache)
 	}
 }
 
-/* Context: slab_mutex. */
-/* The depots' objects back to their slabs, then the empty slabs to the pages. */
+/*
+ * The depots' objects back to their slabs, then the empty slabs to the pages:
+ * what cache_shrink() and slab_reap() both give back.  Context: slab_mutex.
+ */
 static void release_reserve(struct kmm_cache *cache)
 {
 	for (int nid = 0; nid < kmm_nr_node_ids && cache->depot_max; nid++)
@@ -1127,6 +1129,7 @@ static void release_reserve(struct kmm_cache *cache)
 	release_empty_slabs(cache);
 }
 
+/* Context: slab_mutex. */
 static void cache_shrink_locked(struct kmm_cache *cache)
 {
 	if (slab_secure)
