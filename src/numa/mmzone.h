@@ -72,6 +72,7 @@ enum kmm_pageflags {
 	PG_vmalloc = 1u << 6,	/* part of a vmalloc area (vmalloc layer) */
 	PG_released = 1u << 7,	/* free block whose pages went back to the system: they read zero */
 	PG_aged = 1u << 8,	/* free block a release sweep has seen once */
+	PG_slab_fresh = 1u << 9, /* page of a slab whose objects are not written yet: as a tail */
 };
 
 /*

@@ -261,15 +261,18 @@ static void *vg_kmalloc_large(void *p, size_t size, kmm_gfp_t gfp)
 /*
  * Learned classes.  A program's large requests are few sizes, each asked for
  * many times, and often a power of two plus a header: sqlite's 1024 + 8 and
- * 4096 + 272.  Every refill of a class above 1 KiB (a per-CPU stack found
- * empty: one in a batch of allocations) votes for the size that caused it,
+ * 4096 + 272.  Every refill of a class above 1 KiB, or of a cache learned
+ * in it (a per-CPU stack found empty: one in a batch of allocations), votes
+ * for the size that caused it unless that cache is its exact size,
  * and the class keeps the two leaders of the votes (Misra and Gries's
  * frequent items with two counters: a size that is neither takes a vote from
  * each).  A leader KMALLOC_LEARN_VOTES ahead, whose own
  * cache would hold it in at least 1/32 less memory per object, slabs
  * included, gets that cache (kmalloc-1040 beside kmalloc-1152, as the kernel
- * gives a hot structure a cache of its own), and the sizes from the one below
- * it up to it point there from then on.  At most KMALLOC_LEARN_MAX of them;
+ * gives a hot structure a cache of its own), and the sizes below it down to
+ * the class below, or to a smaller size learned before, point there from
+ * then on (a larger size learned first gives up those sizes; the votes of a
+ * learned cache's refills count in its class).  At most KMALLOC_LEARN_MAX of them;
  * not in KMM_SECURE, whose layout is per class.  Blocks keep their cache:
  * those handed out before stay in the class, and free, realloc and
  * malloc_usable_size() read the cache from the slab.
@@ -292,10 +295,10 @@ static size_t slab_bytes_per_object(size_t size, unsigned int order)
  */
 static void kmalloc_add_learned(struct kmm_cache *class, unsigned int size)
 {
-	struct kmm_cache *cache;
+	struct kmm_cache *cache, *cur = kmalloc_slab(size);
 	char name[32];
 
-	if (nr_kmalloc_learned == KMALLOC_LEARN_MAX || kmalloc_slab(size) != class)
+	if (nr_kmalloc_learned == KMALLOC_LEARN_MAX || cur->object_size == size)
 		return; /* full, or learned meanwhile */
 	kmm_snprintf(name, sizeof(name), "kmalloc-%u", size);
 	cache = cache_create_learned(name, size);
@@ -303,8 +306,8 @@ static void kmalloc_add_learned(struct kmm_cache *class, unsigned int size)
 		return;
 	cache->kclass = class;
 	nr_kmalloc_learned++;
-	for (unsigned int i = size / 16;
-	     i > KMALLOC_TABLE_MAX / 16 && kmalloc_table_fine[i] == class; i--)
+	for (unsigned int i = size / 16; i > KMALLOC_TABLE_MAX / 16 && kmalloc_table_fine[i] == cur;
+	     i--)
 		__atomic_store_n(&kmalloc_table_fine[i], cache, __ATOMIC_RELEASE);
 }
 
@@ -340,18 +343,18 @@ static bool kmalloc_vote(struct kmm_cache *class, unsigned int want)
 	return false;
 }
 
-void kmalloc_learn(struct kmm_cache *class, size_t size)
+void kmalloc_learn(struct kmm_cache *cache, size_t size)
 {
 	unsigned int want = (unsigned int)ALIGN_UP(size, 16);
 
-	if (!kmalloc_vote(class, want))
+	if (want == cache->object_size || !kmalloc_vote(cache->kclass, want))
 		return;
 	if (slab_bytes_per_object(want, learned_slab_order(want)) * 32 >
-	    slab_bytes_per_object(class->size, class->order) * 31)
-		return; /* the class fits it as well */
+	    slab_bytes_per_object(cache->size, cache->order) * 31)
+		return; /* the cache serving it fits it as well */
 	if (!kmm_trylock(&slab_mutex))
 		return; /* a drain or another learner: a later vote */
-	kmalloc_add_learned(class, want);
+	kmalloc_add_learned(cache->kclass, want);
 	kmm_unlock(&slab_mutex);
 }
 
@@ -367,7 +370,7 @@ static void *kmalloc_cache(struct kmm_cache *cache, size_t size, kmm_gfp_t gfp, 
 			return obj;
 		}
 	}
-	if (size > KMALLOC_TABLE_MAX && cache->kclass == cache && !slab_secure)
+	if (size > KMALLOC_TABLE_MAX && !slab_secure)
 		kmalloc_learn(cache, size);
 	obj = cache_alloc_slow(cache, gfp, nid);
 	if (slab_secure && obj)
@@ -423,6 +426,10 @@ void __kfree(void *ptr, struct kmm_page *page)
 	}
 	if (flags & (PG_buddy | PG_pcp))
 		bad_kfree(ptr, "double free (the memory is already free)");
+	if (flags & PG_slab_fresh)
+		kmm_panic("invalid free of %p (slab page, cache %s): never allocated (no object of "
+			  "this page was handed out yet)",
+			  ptr, ((struct kmm_cache *)page->private)->name);
 	bad_kfree(ptr, "not the start of a block allocated by malloc");
 }
 
@@ -452,7 +459,7 @@ size_t __ksize(const void *ptr, struct kmm_page *page)
 /* A page run that may change size in place (not a guarded one of KMM_SECURE). */
 static bool is_run(const struct kmm_page *page)
 {
-	return !(page->flags & (PG_slab | PG_slab_tail)) && !slab_secure;
+	return !(page->flags & (PG_slab | PG_slab_tail | PG_slab_fresh)) && !slab_secure;
 }
 
 void kmalloc_shrink(struct kmm_page *page, size_t size)

@@ -70,6 +70,7 @@ struct kmm_cache {
 	unsigned int objects;  /* per slab */
 	unsigned int used;     /* objects * size: the tail slack starts there */
 	unsigned int batch;    /* objects moved per refill or flush */
+	unsigned int ramp;     /* objects the next refill from the slabs takes, up to batch */
 	unsigned int cpu_high; /* a per-CPU stack's capacity, given on first use */
 	bool stacks_used;      /* some CPU's stack was given its capacity (slab_stack_activate()) */
 	unsigned long last_used;   /* slab_clock at its last refill or flush (slab_reap()) */
@@ -347,8 +348,9 @@ static __always_inline struct kmm_cache *kmalloc_class(size_t size)
 }
 
 /*
- * kmalloc_learn() - a refill of class @cache for @size (above 1 KiB): count
- * the vote, and once one size leads by enough, give it a cache of its own.
+ * kmalloc_learn() - a refill of kmalloc cache @cache (a class above 1 KiB or
+ * a cache learned in one) for @size: count the vote in its class, and once
+ * one size leads by enough, give it a cache of its own.
  */
 void kmalloc_learn(struct kmm_cache *cache, size_t size) __cold;
 

@@ -10,7 +10,9 @@
  * object holds the index of the next in its first 4 bytes).  The other pages
  * are PG_slab_tail and point to the head; every page names the cache, so any
  * object address finds its cache by arithmetic and one load, its slab with
- * one more.
+ * one more.  A new slab's free list is written a page at a time as refills
+ * reach it (slab_extend()); the pages not written yet are PG_slab_fresh,
+ * which no path takes a pointer into.
  *
  * Each cache has, per CPU, a stack of free object pointers (union slab_cpu,
  * lib/percpu_stack.h, as the page allocator's pcp lists): allocation pops,
@@ -478,6 +480,7 @@ static struct kmm_cache *cache_setup(const char *name, size_t size, size_t align
 	cache->div_limit = div_limit(cache);
 	high = MIN(cpu_high(cache->size), SLAB_CPU_SLOTS);
 	cache->batch = MAX(1u, MIN(high / 2, (unsigned int)SLAB_BATCH_MAX));
+	cache->ramp = MIN(cache->batch, MAX(2u, (unsigned int)(PAGE_SIZE / cache->size)));
 	cache->min_partial = min_partial(cache->order);
 	cache->depot_max = depot_max(cache);
 	cache->flags = flags;
@@ -538,13 +541,94 @@ static __cold void new_slab_secure(struct kmm_cache *cache, struct kmm_page *sla
 }
 
 /*
+ * Lazy initialisation.  A new slab of several pages writes its free list
+ * (each object's link and mark) into the objects that start in its first
+ * page only; its other pages are PG_slab_fresh, which every path that takes
+ * a pointer refuses as no object's page (a free there is of an object never
+ * handed out: the mark that would catch it is not written yet).  When a
+ * refill has taken every object of the pages written so far, slab_extend()
+ * writes the next page's, and makes it PG_slab_tail.  A program that uses a
+ * few objects of a class so writes, and keeps resident, one page of its slab
+ * instead of all 2-32 (with the refills' ramp, cache_refill()).  The first
+ * fresh page is kept in the descriptor of the slab's second page (a tail's
+ * freelist is otherwise unused; KMM_SECURE has its inuse), 0 once there is
+ * none.  Not for KMM_SECURE
+ * (its slots are shuffled over the whole slab) nor for a cache with a
+ * constructor.
+ */
+static inline unsigned int slab_fresh_page(const struct kmm_cache *cache,
+					   const struct kmm_page *slab)
+{
+	return cache->order ? slab[1].freelist : 0;
+}
+
+/* No free object left and none to write: the slab is on no list. */
+static inline bool slab_full(const struct kmm_cache *cache, const struct kmm_page *slab)
+{
+	return slab->freelist == SLAB_FREELIST_END && !slab_fresh_page(cache, slab);
+}
+
+static inline void write_mark(const struct kmm_cache *cache, void *obj)
+{
+	if (kmm_vg())
+		kmm_vg_undefined(obj_mark(cache, obj), sizeof(uint64_t));
+	*obj_mark(cache, obj) = slab_free_mark(obj);
+	if (kmm_vg())
+		kmm_vg_noaccess(obj_mark(cache, obj), sizeof(uint64_t));
+}
+
+/* Objects [@first, @end) of @slab, marked free and linked in order, become its free list. */
+static void link_objects(struct kmm_cache *cache, struct kmm_page *slab, unsigned int first,
+			 unsigned int end)
+{
+	KMM_BUG_ON(slab->freelist != SLAB_FREELIST_END || first >= end);
+	for (unsigned int i = first; i < end; i++) {
+		void *obj = slab_object(cache, slab, i);
+
+		write_link(cache, obj, i + 1 < end ? i + 1 : SLAB_FREELIST_END);
+		write_mark(cache, obj);
+	}
+	slab->freelist = (uint16_t)first;
+}
+
+/*
+ * The objects that start in @slab's pages from @page on, a page at a time
+ * until some, become its free list; those pages become PG_slab_tail (page 0
+ * is the head).  Return: false if no object was left to write.  Context:
+ * the node's list_lock, or a slab no one else knows yet.
+ */
+static bool slab_extend(struct kmm_cache *cache, struct kmm_page *slab, unsigned int page)
+{
+	unsigned int pages = 1u << cache->order, first, end;
+
+	first = (unsigned int)DIV_ROUND_UP((size_t)page << PAGE_SHIFT, cache->size);
+	do {
+		if (page)
+			WRITE_ONCE(slab[page].flags, PG_slab_tail);
+		page++;
+		end = (unsigned int)MIN(cache->objects,
+					DIV_ROUND_UP((size_t)page << PAGE_SHIFT, cache->size));
+	} while (end <= first && page < pages);
+	/* Past the last object only slack is left: those pages are no object's either way. */
+	for (unsigned int p = page; end >= cache->objects && p < pages; p++)
+		WRITE_ONCE(slab[p].flags, PG_slab_tail);
+	if (pages > 1)
+		slab[1].freelist = (uint16_t)(end < cache->objects ? page : 0);
+	if (end <= first)
+		return false;
+	link_objects(cache, slab, first, end);
+	return true;
+}
+
+/*
  * A new slab for @cache: pages, descriptors, free list, constructor.  Every
- * object is marked free, so freeing one never handed out is caught as a
- * double free.
+ * object on the free list is marked free, so freeing one never handed out
+ * is caught as a double free; the pages not written yet are no object's.
  */
 static struct kmm_page *new_slab(struct kmm_cache *cache, int nid)
 {
 	struct kmm_page *slab = __alloc_pages(KMM_GFP_KERNEL, cache->order, nid);
+	bool lazy = !slab_secure && !cache->ctor;
 
 	if (!slab && kmalloc_release_held())
 		slab = __alloc_pages(KMM_GFP_KERNEL, cache->order, nid);
@@ -553,25 +637,27 @@ static struct kmm_page *new_slab(struct kmm_cache *cache, int nid)
 	slab->flags = PG_slab;
 	slab->private = cache;
 	slab->inuse = 0;
-	slab->freelist = 0;
+	slab->freelist = SLAB_FREELIST_END;
 	/* The cache in every page, for free(); a tail's head in lru.next (slab_head()). */
 	for (unsigned long i = 1; i < (1UL << cache->order); i++) {
-		slab[i].flags = PG_slab_tail;
+		slab[i].flags = lazy ? PG_slab_fresh : PG_slab_tail;
+		slab[i].freelist = 0; /* slab_fresh_page(): none until slab_extend() */
 		slab[i].private = cache;
 		slab[i].lru.next = (struct kmm_list *)slab;
 	}
-	if (slab_secure)
+	if (slab_secure) {
 		new_slab_secure(cache, slab);
-	for (unsigned int i = 0; i < cache->objects && !slab_secure; i++) {
-		void *obj = slab_object(cache, slab, i);
-
-		if (cache->ctor)
-			cache->ctor(obj);
-		*obj_link(cache, obj) =
-			(i + 1 < cache->objects ? i + 1 : SLAB_FREELIST_END) ^ link_key(obj);
-		*obj_mark(cache, obj) = slab_free_mark(obj);
+	} else {
+		for (unsigned int i = 0; i < cache->objects && cache->ctor; i++)
+			cache->ctor(slab_object(cache, slab, i));
+		if (kmm_vg())
+			kmm_vg_noaccess(slab_address(slab), PAGE_SIZE << cache->order);
+		if (lazy)
+			slab_extend(cache, slab, 0);
+		else
+			link_objects(cache, slab, 0, cache->objects);
 	}
-	if (kmm_vg())
+	if (kmm_vg() && slab_secure)
 		kmm_vg_noaccess(slab_address(slab), PAGE_SIZE << cache->order);
 	__atomic_fetch_add(&cache->stat[SLAB_STAT_NEW_SLAB], 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&slab_clock, 1UL << cache->order, __ATOMIC_RELAXED);
@@ -584,6 +670,7 @@ static void discard_slab(struct kmm_cache *cache, struct kmm_page *slab)
 		return;
 	for (unsigned long i = 1; i < (1UL << cache->order); i++) {
 		slab[i].flags = 0;
+		slab[i].freelist = 0; /* slab_fresh_page() */
 		slab[i].private = NULL;
 		slab[i].lru.next = NULL;
 	}
@@ -604,10 +691,18 @@ static unsigned int take_objects(struct kmm_cache *cache, struct kmm_cache_node 
 
 	if (slab->inuse == cache->reserved)
 		n->nr_empty--;
-	while (got < want && slab->freelist != SLAB_FREELIST_END) {
-		void *obj = slab_object(cache, slab, slab->freelist);
-		uint32_t next = read_link(cache, obj);
+	while (got < want) {
+		void *obj;
+		uint32_t next;
 
+		if (slab->freelist == SLAB_FREELIST_END) {
+			unsigned int fresh = slab_fresh_page(cache, slab);
+
+			if (!fresh || !slab_extend(cache, slab, fresh))
+				break;
+		}
+		obj = slab_object(cache, slab, slab->freelist);
+		next = read_link(cache, obj);
 		if (unlikely(next >= cache->objects && next != SLAB_FREELIST_END))
 			slab_bad_link(cache, slab, obj, next);
 		check_mark(cache, obj, "on its slab's free list");
@@ -615,7 +710,7 @@ static unsigned int take_objects(struct kmm_cache *cache, struct kmm_cache_node 
 		slab->inuse++;
 		out[got++] = obj;
 	}
-	if (slab->freelist == SLAB_FREELIST_END) {
+	if (slab_full(cache, slab)) {
 		list_del(&slab->lru);
 		n->nr_partial--;
 	}
@@ -673,7 +768,7 @@ static void flush_objects(struct kmm_cache *cache, void *const *objs, unsigned i
 			n = sn;
 			kmm_lock(&n->list_lock);
 		}
-		if (slab->freelist == SLAB_FREELIST_END) {
+		if (slab_full(cache, slab)) {
 			list_add_tail(&slab->lru, &n->partial);
 			n->nr_partial++;
 		}
@@ -949,6 +1044,23 @@ static inline void cache_used(struct kmm_cache *cache)
 }
 
 /*
+ * The first refills of a cache from its slabs take a page's worth of objects
+ * (two at least: one for the caller and one on the stack, whose mark catches
+ * an overflow of the first), each one twice the one before, up to the batch:
+ * a class a program uses a few times writes one page of its slab
+ * (slab_extend()), not a whole batch of objects (up to 64 KiB) that would
+ * then sit on a per-CPU stack.  A handful of refills more per class, once.
+ */
+static unsigned int refill_ramp(struct kmm_cache *cache)
+{
+	unsigned int n = READ_ONCE(cache->ramp);
+
+	if (n < cache->batch)
+		WRITE_ONCE(cache->ramp, MIN(cache->batch, 2 * n));
+	return n;
+}
+
+/*
  * Stack empty (@want a batch), contended or a chosen node (@want 1): objects
  * from the slabs, one for the caller and the rest pushed; what does not fit
  * (the thread migrated to a full or stopped stack) goes back.
@@ -965,7 +1077,8 @@ static __noinline void *cache_refill(struct kmm_cache *cache, int nid, unsigned 
 	if (want == cache->batch && any_node)
 		got = depot_get_batch(cache, nid, objs);
 	if (!got) {
-		got = refill_objects(cache, nid, objs, want);
+		got = refill_objects(cache, nid, objs,
+				     want == cache->batch ? refill_ramp(cache) : want);
 		if (!got)
 			return NULL;
 		spread_batch(cache, objs, got);

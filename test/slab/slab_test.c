@@ -517,6 +517,100 @@ static void test_free_never_allocated(void)
 }
 
 /*
+ * A new slab of several pages writes only the objects of its first page
+ * (slab_extend()): its other pages are PG_slab_fresh until a refill reaches
+ * them, a free into one of them is refused as a free of an object never
+ * handed out, and every object of the slab, whatever the size's fit to the
+ * pages (384 bytes straddle them, 6000 leave pages with no object start),
+ * is still handed out once and only once.
+ */
+static void free_in_fresh_page(void *arg)
+{
+	struct kmm_cache *c = kmm_cache_create("lazy_free", 512, 0, 0, NULL);
+	char *o = kmm_cache_alloc(c, 0);
+
+	(void)arg;
+	KT_REQUIRE(o && c->order >= 1, "no object, or a one-page slab");
+	/* o is the new slab's first object; its last page is fresh. */
+	kmm_cache_free(c, o + (PAGE_SIZE << c->order) - c->size);
+}
+
+static void kfree_in_fresh_page(void *arg)
+{
+	struct kmm_cache *c = kmalloc_slab(3000);
+
+	(void)arg;
+	/* The class may be in use already: allocate until a slab has a fresh page. */
+	for (int i = 0; i < 1000; i++) {
+		char *o = kmm_kmalloc(3000, KMM_GFP_KERNEL);
+		char *base = (char *)((uintptr_t)o & ~(uintptr_t)c->slab_mask);
+
+		KT_REQUIRE(o && kmalloc_slab(3000) == c, "no object, or a learned cache");
+		for (unsigned int p = 1; p < 1u << c->order; p++)
+			if (virt_to_page_checked(base + p * PAGE_SIZE)->flags & PG_slab_fresh)
+				kmm_kfree(base + p * PAGE_SIZE);
+	}
+}
+
+static void test_lazy_slab(void)
+{
+	static const unsigned int sizes[] = { 384, 512, 3000, 6000, 9000 };
+
+	for (unsigned int k = 0; k < ARRAY_SIZE(sizes); k++) {
+		struct kmm_cache *c = kmm_cache_create("lazy", sizes[k], 0, 0, NULL);
+		unsigned int n, pages, fresh = 0, bad = 0;
+		char **obj, *base;
+
+		KT_REQUIRE(c && c->order >= 1, "%u: no cache, or a one-page slab", sizes[k]);
+		n = c->objects;
+		pages = 1u << c->order;
+		obj = calloc(2 * n, sizeof(*obj));
+		KT_REQUIRE(obj, "calloc");
+		obj[0] = kmm_cache_alloc(c, 0);
+		KT_REQUIRE(obj[0], "%u: first object", sizes[k]);
+		base = (char *)((uintptr_t)obj[0] & ~(uintptr_t)c->slab_mask);
+		for (unsigned int p = 1; p < pages; p++)
+			fresh += (virt_to_page_checked(base + p * PAGE_SIZE)->flags &
+				  PG_slab_fresh) != 0;
+		/* The first refill takes two objects, or a page of them. */
+		KT_CHECK(fresh + 1 + DIV_ROUND_UP(2 * c->size, PAGE_SIZE) >= pages,
+			 "%s: %u of %u pages fresh after one allocation", c->name, fresh, pages);
+		for (unsigned int i = 1; i < 2 * n; i++) {
+			obj[i] = kmm_cache_alloc(c, 0);
+			KT_REQUIRE(obj[i], "%u: object %u", sizes[k], i);
+		}
+		/* Two slabs' worth: distinct, on object boundaries, none of them overlapping. */
+		for (unsigned int i = 0; i < 2 * n; i++) {
+			uint64_t off = (uintptr_t)obj[i] & c->slab_mask;
+
+			bad += off % c->size != 0 || off >= c->used;
+			for (unsigned int j = 0; j < i; j++)
+				bad += obj[j] == obj[i];
+			memset(obj[i], 0x5a, c->object_size);
+		}
+		KT_CHECK(bad == 0, "%s: %u objects misplaced or handed out twice", c->name, bad);
+		fresh = 0;
+		for (unsigned int p = 1; p < pages; p++)
+			fresh += (virt_to_page_checked(base + p * PAGE_SIZE)->flags &
+				  PG_slab_fresh) != 0;
+		KT_CHECK(fresh == 0, "%s: %u pages still fresh once all objects are out", c->name,
+			 fresh);
+		for (unsigned int i = 0; i < 2 * n; i++)
+			kmm_cache_free(c, obj[i]);
+		KT_CHECK(cache_active_objects(c) == 0, "%s: %lu objects still active", c->name,
+			 cache_active_objects(c));
+		free(obj);
+		kmm_cache_destroy(c);
+	}
+	kt_expect_death("free into a page of a slab not used yet", free_in_fresh_page, NULL,
+			"invalid free of");
+	if (!kt_under_valgrind())
+		kt_expect_death("kfree into a page of a slab not used yet", kfree_in_fresh_page,
+				NULL,
+				"never allocated (no object of this page was handed out yet)");
+}
+
+/*
  * A free object's link (+8) overwritten through a dangling pointer: the
  * slab's free list reaches it on a refill and the decoded index is checked
  * (stored keyed, a plain value decodes out of range).  Without the check the
@@ -896,6 +990,6 @@ KT_MAIN(KT_TEST(test_size_classes), KT_TEST(test_learned_class), KT_TEST(test_ca
 	KT_TEST(test_kmalloc_api), KT_TEST(test_krealloc_zero),
 	KT_TEST(test_kmalloc_stays_below_vmalloc), KT_TEST(test_slabinfo_format),
 	KT_TEST(test_misuse), KT_TEST(test_free_offset_check), KT_TEST(test_free_in_slack),
-	KT_TEST(test_free_never_allocated), KT_TEST(test_corrupt_link), KT_TEST(test_secret),
-	KT_TEST(test_depot_producer_consumer), KT_TEST(test_reap_idle_cache),
+	KT_TEST(test_free_never_allocated), KT_TEST(test_lazy_slab), KT_TEST(test_corrupt_link),
+	KT_TEST(test_secret), KT_TEST(test_depot_producer_consumer), KT_TEST(test_reap_idle_cache),
 	KT_TEST(test_reap_refault))
