@@ -69,9 +69,10 @@ struct kmm_cache {
 	unsigned int align;
 	unsigned int objects;  /* per slab */
 	unsigned int used;     /* objects * size: the tail slack starts there */
-	unsigned int batch;    /* objects moved per refill or flush */
+	unsigned int batch;    /* objects moved per refill or flush: half of high */
+	unsigned int high;     /* a per-CPU stack's capacity now, scaled to the heap */
 	unsigned int ramp;     /* objects the next refill from the slabs takes, up to batch */
-	unsigned int cpu_high; /* a per-CPU stack's capacity, given on first use */
+	unsigned int cpu_high; /* the most high grows to */
 	bool stacks_used;      /* some CPU's stack was given its capacity (slab_stack_activate()) */
 	unsigned long last_used;   /* slab_clock at its last refill or flush (slab_reap()) */
 	unsigned long last_reaped; /* slab_clock when slab_reap() last emptied it */

@@ -28,7 +28,7 @@ void show_slabinfo(struct kmm_seq *m)
 		kmm_seq_printf(m, "%-17s %6lu %6lu %6u %4u %4u", cache->name, active,
 			       slabs * cache->objects, cache->size, cache->objects,
 			       1u << cache->order);
-		kmm_seq_printf(m, " : tunables %4u %4u %4u", cache->cpu_high, cache->batch, 0u);
+		kmm_seq_printf(m, " : tunables %4u %4u %4u", cache->high, cache->batch, 0u);
 		kmm_seq_printf(m, " : slabdata %6lu %6lu %6lu\n", slabs, slabs, 0UL);
 	}
 	kmm_unlock(&slab_mutex);

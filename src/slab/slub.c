@@ -280,11 +280,11 @@ static unsigned int calculate_order(unsigned int size)
 }
 
 /*
- * Per-CPU stack size: about 128 KiB of objects per CPU and cache, between 4 and
- * SLAB_CPU_SLOTS objects (the kernel sizes cpu_partial the same way: fewer
- * objects as they grow), and for 1 KiB and up the kernel's own counts
- * (slub_set_cpu_partial(): 24 objects from 1 KiB, 6 from a page) — stocks
- * of big objects are what a small program's peak RSS is made of.
+ * Per-CPU stack size: at most about 128 KiB of objects per CPU and cache,
+ * between 4 and SLAB_CPU_SLOTS objects (the kernel sizes cpu_partial the
+ * same way: fewer objects as they grow), and for 1 KiB and up the kernel's
+ * own counts (slub_set_cpu_partial(): 24 objects from 1 KiB, 6 from a page)
+ * — stocks of big objects are what a small program's peak RSS is made of.
  */
 static unsigned int cpu_high(unsigned int size)
 {
@@ -293,6 +293,35 @@ static unsigned int cpu_high(unsigned int size)
 	if (size >= 1024)
 		return 24;
 	return MAX(4u, MIN((unsigned int)SLAB_CPU_SLOTS, (128u << 10) / size));
+}
+
+/*
+ * ... and scaled to the heap, as the kernel sizes a zone's pcp high from its
+ * managed pages (zone_highsize()): a stack holds at most 1/64 of the memory
+ * in service in objects, 32 KiB of a 2 MiB heap and 16 KiB at least, all of
+ * cpu_high() from 8 MiB.  A small program's stocks, a few KiB per class it
+ * uses, are then not most of its heap; a large one's batches are as long as
+ * ever.  The high only grows, with the heap (cache_stock()); reaps and
+ * drains empty the stacks of idle caches.  1/128 took shortthreads 0.3 MiB
+ * lower, but moved sqlite3's realloc at the zone's top into 4 MiB more zone
+ * (bench/results/memory.md §13).
+ */
+#define SLAB_STOCK_MIN (16u << 10)
+#define SLAB_STOCK_SHIFT 6
+
+static unsigned int stock_high(const struct kmm_cache *cache)
+{
+	unsigned long bytes = __atomic_load_n(&kmm_arena.committed_pages, __ATOMIC_RELAXED)
+				      << PAGE_SHIFT >>
+			      SLAB_STOCK_SHIFT;
+
+	bytes = MAX(bytes, (unsigned long)SLAB_STOCK_MIN);
+	return MIN(cache->cpu_high, MAX(4u, (unsigned int)MIN(bytes / cache->size, 1u << 16)));
+}
+
+static unsigned int batch_of(unsigned int high)
+{
+	return MAX(1u, MIN(high / 2, (unsigned int)SLAB_BATCH_MAX));
 }
 
 /* Empty slabs kept per node: the kernel's 5, but never more than ~256 KiB. */
@@ -479,7 +508,9 @@ static struct kmm_cache *cache_setup(const char *name, size_t size, size_t align
 	cache->used = cache->objects * cache->size;
 	cache->div_limit = div_limit(cache);
 	high = MIN(cpu_high(cache->size), SLAB_CPU_SLOTS);
-	cache->batch = MAX(1u, MIN(high / 2, (unsigned int)SLAB_BATCH_MAX));
+	cache->cpu_high = high;
+	cache->high = stock_high(cache);
+	cache->batch = batch_of(cache->high);
 	cache->ramp = MIN(cache->batch, MAX(2u, (unsigned int)(PAGE_SIZE / cache->size)));
 	cache->min_partial = min_partial(cache->order);
 	cache->depot_max = depot_max(cache);
@@ -487,7 +518,6 @@ static struct kmm_cache *cache_setup(const char *name, size_t size, size_t align
 	cache->ctor = ctor;
 	kmm_snprintf(cache->name, sizeof(cache->name), "%s", name ? name : "(unnamed)");
 	/* The stacks stay zero: slab_stack_activate() gives each its high on first use. */
-	cache->cpu_high = high;
 	for (int nid = 0; nid < kmm_nr_node_ids; nid++) {
 		kmm_lock_init(&cache->node[nid].list_lock);
 		list_init(&cache->node[nid].partial);
@@ -1007,8 +1037,25 @@ static __cold void vg_free(struct kmm_cache *cache, void *obj)
 }
 
 /*
- * This CPU's stack of @cache, still without its high (zero, as mapped): give
- * it.  The cache is marked first, so that drains and the exit check, under
+ * The high this cache's stacks get now (stock_high()), and its batch with it:
+ * only ever raised, by a refill or an overflow (racing raisers store the
+ * same values).
+ */
+static unsigned int cache_stock(struct kmm_cache *cache)
+{
+	unsigned int high = READ_ONCE(cache->high), want;
+
+	if (high < cache->cpu_high && (want = stock_high(cache)) > high) {
+		WRITE_ONCE(cache->batch, batch_of(want));
+		WRITE_ONCE(cache->high, want);
+		high = want;
+	}
+	return high;
+}
+
+/*
+ * This CPU's stack of @cache, without its high (zero, as mapped) or with a
+ * lower one than the heap now gives (cache_stock()): give it.  The cache is marked first, so that drains and the exit check, under
  * slab_mutex which the growth needs too, skip the stacks of caches never
  * used without reading them (a read faults a stack's page in, as the zero
  * page: 10 faults at every program's exit).
@@ -1017,7 +1064,7 @@ static bool slab_stack_activate(struct kmm_cache *cache)
 {
 	if (!__atomic_load_n(&cache->stacks_used, __ATOMIC_RELAXED))
 		__atomic_store_n(&cache->stacks_used, true, __ATOMIC_SEQ_CST);
-	return percpu_stack_grow(slab_stacks(cache), cache->cpu_high, &slab_mutex);
+	return percpu_stack_grow(slab_stacks(cache), cache_stock(cache), &slab_mutex);
 }
 
 /* Whether any stack of @cache may hold objects.  Context: slab_mutex. */
