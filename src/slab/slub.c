@@ -582,9 +582,8 @@ static __cold void new_slab_secure(struct kmm_cache *cache, struct kmm_page *sla
  * instead of all 2-32 (with the refills' ramp, cache_refill()).  The first
  * fresh page is kept in the descriptor of the slab's second page (a tail's
  * freelist is otherwise unused; KMM_SECURE has its inuse), 0 once there is
- * none.  Not for KMM_SECURE
- * (its slots are shuffled over the whole slab) nor for a cache with a
- * constructor.
+ * none.  Not for KMM_SECURE (its slots are shuffled over the whole slab) nor
+ * for a cache with a constructor.
  */
 static inline unsigned int slab_fresh_page(const struct kmm_cache *cache,
 					   const struct kmm_page *slab)
@@ -1055,10 +1054,11 @@ static unsigned int cache_stock(struct kmm_cache *cache)
 
 /*
  * This CPU's stack of @cache, without its high (zero, as mapped) or with a
- * lower one than the heap now gives (cache_stock()): give it.  The cache is marked first, so that drains and the exit check, under
- * slab_mutex which the growth needs too, skip the stacks of caches never
- * used without reading them (a read faults a stack's page in, as the zero
- * page: 10 faults at every program's exit).
+ * lower one than the heap now gives (cache_stock()): give it.  The cache is
+ * marked first, so that drains and the exit check, under slab_mutex which
+ * the growth needs too, skip the stacks of caches never used without
+ * reading them (a read faults a stack's page in, as the zero page: 10
+ * faults at every program's exit).
  */
 static bool slab_stack_activate(struct kmm_cache *cache)
 {
