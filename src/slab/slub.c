@@ -686,8 +686,6 @@ static struct kmm_page *new_slab(struct kmm_cache *cache, int nid)
 		else
 			link_objects(cache, slab, 0, cache->objects);
 	}
-	if (kmm_vg() && slab_secure)
-		kmm_vg_noaccess(slab_address(slab), PAGE_SIZE << cache->order);
 	__atomic_fetch_add(&cache->stat[SLAB_STAT_NEW_SLAB], 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&slab_clock, 1UL << cache->order, __ATOMIC_RELAXED);
 	return slab;
