@@ -186,6 +186,7 @@ static void test_watermarks_kernel_formula(void)
 }
 
 static volatile int stop;
+static volatile unsigned long reclaims;
 
 static void *reclaimer(void *arg)
 {
@@ -194,7 +195,7 @@ static void *reclaimer(void *arg)
 	(void)arg;
 	while (!stop) {
 		kmm_reclaim();
-		n++;
+		reclaims = ++n;
 	}
 	return (void *)n;
 }
@@ -206,8 +207,14 @@ static void test_in_use_never_released(void)
 	void *n;
 
 	stop = 0;
+	reclaims = 0;
 	KT_REQUIRE(!pthread_create(&t, NULL, reclaimer, NULL), "pthread_create");
-	for (int r = 0; r < rounds; r++) {
+	/*
+	 * Past @rounds, more rounds until the reclaimer has run a few times
+	 * beside them (memcheck runs one thread at a time, and may not have
+	 * scheduled it yet), up to 50 times as many.
+	 */
+	for (int r = 0; r < rounds || (reclaims < 3 && r < 50 * rounds); r++) {
 		struct kmm_page *p[4];
 
 		for (int i = 0; i < 4; i++) {
