@@ -35,7 +35,7 @@ enum { KMM_PURGE_DONTNEED, KMM_PURGE_FREE };
 	  "back sections with hugetlb pages when the system has them")                             \
 	X(thp, "KMM_THP", KMM_OPT_BOOL, 1, "madvise(MADV_HUGEPAGE) on the arenas")                 \
 	X(thp_threshold, "KMM_THP_THRESHOLD", KMM_OPT_SIZE, 16ULL << 20,                           \
-	  "zone size from which sections get transparent huge pages")                              \
+	  "zone size from which whole-section runs get huge pages (every section from 4x)")        \
 	X(pcp, "KMM_PCP", KMM_OPT_BOOL, 1, "per-CPU page cache in front of the buddy")             \
 	X(rseq, "KMM_RSEQ", KMM_OPT_BOOL, 1,                                                       \
 	  "lock-free per-CPU fast paths with rseq (0: the locked fallback)")                       \

@@ -51,6 +51,8 @@
 #define SECTION_SIZE (1UL << SECTION_SHIFT)
 #define PAGES_PER_SECTION (1UL << (SECTION_SHIFT - PAGE_SHIFT))
 #define SECTION_ORDER (SECTION_SHIFT - PAGE_SHIFT)
+/* A zone remembers which of its first 256 sections it advised for runs (arena.c). */
+#define THP_RUN_WORDS 4
 
 #define KMM_MAX_NUMNODES 64
 #define KMM_MAX_CPUS 4096
@@ -146,6 +148,8 @@ struct kmm_zone {
 	unsigned int pcp_batch;		 /* pages moved per refill or drain */
 	int pcp_last_cpu;		 /* the CPU of the last refill (pcp.c: single-threaded) */
 	unsigned int pcp_high;		 /* blocks a CPU may cache per list, for order 0 */
+	/* Sections below thp_all_pages advised for a run (arena_advise_run(); atomic). */
+	unsigned long thp_runs[THP_RUN_WORDS];
 
 	/* Written under @lock. */
 	struct kmm_lock lock ____cacheline_aligned;
@@ -195,7 +199,8 @@ struct kmm_arena {
 	unsigned long limit_pages;     /* 0: no limit */
 	unsigned long committed_pages; /* in service, all zones (atomic) */
 	bool thp, hugetlb;
-	unsigned long thp_from_pages; /* THP for sections from this zone size on */
+	unsigned long thp_from_pages; /* THP for runs of whole sections from this zone size on */
+	unsigned long thp_all_pages;  /* ... and for every section from this pfn offset on */
 	unsigned int nr_bound;	      /* ranges bound to their node with mbind */
 };
 
@@ -354,6 +359,13 @@ bool node_online(int nid);
 /* Address space (arena.c). */
 int arena_init(void);
 int arena_grow_zone(struct kmm_zone *zone, unsigned long *start_pfn);
+
+/*
+ * arena_advise_run() - the whole sections of the run [@pfn, @pfn + @nr) of
+ * @zone, just handed out, become transparent huge pages at their first
+ * touch, once the zone has KMM_THP_THRESHOLD in service.  Context: no lock.
+ */
+void arena_advise_run(struct kmm_zone *zone, unsigned long pfn, unsigned long nr);
 /*
  * Count @pages against KMM_ARENA_LIMIT (memory that libkmm maps outside the
  * zones, the vmalloc layer's fresh mappings, counts too).

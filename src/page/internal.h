@@ -99,9 +99,10 @@ static __always_inline void free_pages_fast(struct kmm_zone *zone, struct kmm_pa
 
 /*
  * alloc_pages_exact() - @npages contiguous pages (the kernel's
- * alloc_pages_exact()): a block of the next order up whose unused tail is
- * freed at once.  The head is PG_exact with private = @npages; the run is
- * aligned to the power of two above @npages.
+ * alloc_pages_exact()): a free block of the order below with the free pages
+ * after it, else a block of the next order up whose unused tail is freed at
+ * once.  The head is PG_exact with private = @npages; the run is aligned to
+ * the largest power of two that is not above @npages.
  */
 struct kmm_page *alloc_pages_exact(kmm_gfp_t gfp, unsigned long npages, int nid);
 /*

@@ -315,7 +315,8 @@ static __cold struct kmm_page *__alloc_pages_slowpath(kmm_gfp_t gfp, unsigned in
 	return get_page_from_freelist(gfp, order, nid);
 }
 
-struct kmm_page *__alloc_pages(kmm_gfp_t gfp, unsigned int order, int nid)
+/* __alloc_pages() but for the huge-page advice (alloc_pages_exact() gives its own). */
+static __noinline struct kmm_page *alloc_block(kmm_gfp_t gfp, unsigned int order, int nid)
 {
 	bool interleaved = false;
 	struct kmm_page *page;
@@ -332,7 +333,16 @@ struct kmm_page *__alloc_pages(kmm_gfp_t gfp, unsigned int order, int nid)
 	numa_count_alloc(nid, page_zone(page)->node, 1UL << order, interleaved);
 	if (kmm_vg()) /* a freed block's pages were no-access to memcheck */
 		kmm_vg_undefined(page_to_virt(page), PAGE_SIZE << order);
-	if (gfp & KMM_GFP_ZERO)
+	return page;
+}
+
+struct kmm_page *__alloc_pages(kmm_gfp_t gfp, unsigned int order, int nid)
+{
+	struct kmm_page *page = alloc_block(gfp, order, nid);
+
+	if (unlikely(order >= SECTION_ORDER) && page)
+		arena_advise_run(page_zone(page), page_to_pfn(page), 1UL << order);
+	if (page && (gfp & KMM_GFP_ZERO))
 		memset(page_to_virt(page), 0, PAGE_SIZE << order);
 	return page;
 }
@@ -508,18 +518,79 @@ static void free_page_range(struct kmm_page *head, unsigned long from, unsigned 
 	zone_release_maybe(zone, SECTION_ORDER);
 }
 
+static bool take_free_range(struct kmm_zone *zone, unsigned long start, unsigned long end);
+
+/*
+ * How many free blocks alloc_run_fit() looks at, under the zone's lock: a
+ * run that does not fit in the first ones takes a whole block.
+ */
+#define RUN_FIT_TRIES 32
+
+/*
+ * A run of @npages, more than 2 MiB and not a power of two, from a free 2 MiB
+ * block and the free pages after it, in the zone @gfp and the policy choose:
+ * the pages it needs rather than a 4 MiB block, the largest, which a
+ * fragmented zone may only have by growing while it holds free memory
+ * enough (sqlite3's 3 MiB runs: the zone 2-4 MiB larger).  The run starts on
+ * the block, so it is aligned to any power of two no larger than itself.
+ * Smaller runs take a block as before: blocks of their order are plenty.
+ * Return: the head (not yet marked), or NULL: no growth, no drain.
+ */
+static __noinline struct kmm_page *alloc_run_fit(kmm_gfp_t gfp, unsigned long npages, int nid)
+{
+	unsigned int order = 63 - (unsigned int)__builtin_clzl(npages);
+	bool interleaved = false;
+	struct kmm_page *page, *found = NULL;
+	struct kmm_zone *zone;
+	struct kmm_list *pos;
+	unsigned int tries = 0;
+
+	if (nid == KMM_NUMA_NO_NODE || !node_online(nid))
+		nid = policy_node(&interleaved);
+	zone = &kmm_node(nid)->node_zones[gfp_zone(gfp)];
+	if (!zone->present_pages)
+		return NULL;
+	kmm_lock(&zone->lock);
+	list_for_each (pos, &zone->free_area[order].free_list) {
+		unsigned long pfn;
+
+		page = list_entry(pos, struct kmm_page, lru);
+		pfn = page_to_pfn(page);
+		if (take_free_range(zone, pfn, pfn + npages)) {
+			zone->stat[ZSTAT_PGALLOC]++;
+			found = page;
+			break;
+		}
+		if (++tries == RUN_FIT_TRIES)
+			break;
+	}
+	kmm_unlock(&zone->lock);
+	if (found) {
+		numa_count_alloc(nid, zone->node, npages, interleaved);
+		if (kmm_vg())
+			kmm_vg_undefined(page_to_virt(found), npages << PAGE_SHIFT);
+	}
+	return found;
+}
+
 struct kmm_page *alloc_pages_exact(kmm_gfp_t gfp, unsigned long npages, int nid)
 {
 	unsigned int order = npages <= 1 ? 0 : (unsigned int)(64 - __builtin_clzl(npages - 1));
-	struct kmm_page *page;
+	struct kmm_page *page = NULL;
 
 	if (unlikely(npages == 0 || order > MAX_PAGE_ORDER))
 		return NULL;
-	page = __alloc_pages(gfp & ~KMM_GFP_ZERO, order, nid);
-	if (!page)
-		return NULL;
-	/* The kernel's alloc_pages_exact(): the unused tail goes back at once. */
-	free_page_range(page, npages, 1UL << order);
+	if (npages > PAGES_PER_SECTION && (npages & (npages - 1)))
+		page = alloc_run_fit(gfp, npages, nid);
+	if (!page) {
+		page = alloc_block(gfp & ~KMM_GFP_ZERO, order, nid);
+		if (!page)
+			return NULL;
+		/* The kernel's alloc_pages_exact(): the unused tail goes back at once. */
+		free_page_range(page, npages, 1UL << order);
+	}
+	if (npages >= PAGES_PER_SECTION)
+		arena_advise_run(page_zone(page), page_to_pfn(page), npages);
 	page->flags = PG_exact;
 	page->private = (void *)npages;
 	if (gfp & KMM_GFP_ZERO)
@@ -618,8 +689,11 @@ bool grow_pages_exact(struct kmm_page *page, unsigned long npages)
 	if (ok)
 		zone->stat[ZSTAT_PGALLOC]++;
 	kmm_unlock(&zone->lock);
-	if (ok)
+	if (ok) {
 		page->private = (void *)npages;
+		if (npages >= PAGES_PER_SECTION)
+			arena_advise_run(zone, pfn, npages);
+	}
 	return ok;
 }
 

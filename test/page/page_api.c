@@ -8,6 +8,8 @@
 #include "page/pcp.h"
 
 #include <sched.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static int all_zero(const char *p, size_t n)
 {
@@ -191,33 +193,143 @@ static int vma_has_hugepage(uintptr_t addr)
 }
 
 /*
- * Transparent huge pages from KMM_THP_THRESHOLD (default 16 MiB) of a zone
- * on: the sections below it are not advised (a heap below it stays as small
- * as it is), the rest of the reservation is.
+ * Transparent huge pages (numa/arena.c): nothing below KMM_THP_THRESHOLD
+ * (default 16 MiB) of a zone; from it, the sections of runs of 2 MiB and
+ * more, while sections carved into smaller blocks stay 4 KiB pages; from
+ * four times it, every section and the rest of the reservation.  In a
+ * child, from the zone as it is at the start: the zone never shrinks, and
+ * the tests after this one want it small.
  */
-static void test_thp_from_threshold(void)
+static void thp_from_threshold(void)
 {
 	struct kmm_zone *zone = &kmm_nodes[0].node_zones[ZONE_NORMAL];
 	uintptr_t base = zone->zone_start_pfn << KMM_PAGE_SHIFT;
-	unsigned long threshold = ALIGN_UP(kmm_arena.thp_from_pages << KMM_PAGE_SHIFT, 2UL << 20);
+	unsigned long threshold = kmm_arena.thp_from_pages << KMM_PAGE_SHIFT;
+	unsigned long all = kmm_arena.thp_all_pages << KMM_PAGE_SHIFT;
 	unsigned long block = (1UL << KMM_MAX_PAGE_ORDER) << KMM_PAGE_SHIFT;
-	unsigned int n = (unsigned int)((threshold + (16UL << 20)) / block);
-	void *blocks[64];
+	unsigned int n = 0, nsmall = 0;
+	void *blocks[64], *small[160];
+	uintptr_t fresh = 0;
 
-	KT_REQUIRE(n <= 64, "threshold %lu MiB: too many blocks", threshold >> 20);
-	for (unsigned int i = 0; i < n; i++) /* 16 MiB past the threshold */
-		KT_REQUIRE((blocks[i] = kmm_get_free_pages(KMM_GFP_KERNEL, KMM_MAX_PAGE_ORDER)),
+	KT_REQUIRE(all == 4 * threshold && (all + (8UL << 20)) / block <= 64,
+		   "threshold %lu MiB, all from %lu MiB", threshold >> 20, all >> 20);
+	/* Runs of 4 MiB until 16 MiB past the threshold. */
+	bool past[64];
+
+	KT_REQUIRE(zone->present_pages < kmm_arena.thp_from_pages,
+		   "the zone holds %lu MiB already: this test must run first",
+		   zone->present_pages >> (20 - KMM_PAGE_SHIFT));
+	while ((zone->present_pages << KMM_PAGE_SHIFT) < threshold + (16UL << 20)) {
+		KT_REQUIRE((blocks[n] = kmm_get_free_pages(KMM_GFP_KERNEL, KMM_MAX_PAGE_ORDER)),
 			   "alloc");
-	KT_CHECK(vma_has_hugepage(base) == 0, "the first section is advised MADV_HUGEPAGE");
-	if (threshold >= (6UL << 20))
-		KT_CHECK(vma_has_hugepage(base + threshold - (4UL << 20)) == 0,
-			 "4 MiB below the threshold (%lu MiB) is advised", threshold >> 20);
-	KT_CHECK(vma_has_hugepage(base + threshold + (8UL << 20)) == 1,
-		 "8 MiB past the threshold (%lu MiB) is not advised", threshold >> 20);
+		past[n++] = zone->present_pages >= kmm_arena.thp_from_pages;
+	}
+	KT_REQUIRE(!past[0] && past[n - 1], "%u blocks", n);
+	for (unsigned int i = 0; i < n; i++)
+		KT_CHECK(vma_has_hugepage((uintptr_t)blocks[i]) == past[i],
+			 "a 4 MiB run at %lu MiB, handed out with the zone %s the threshold (%lu "
+			 "MiB): advised %d",
+			 (unsigned long)((uintptr_t)blocks[i] - base) >> 20,
+			 past[i] ? "past" : "below", threshold >> 20,
+			 vma_has_hugepage((uintptr_t)blocks[i]));
+
+	/* 1 MiB blocks until one comes from a section the zone had not yet. */
+	unsigned long top = zone->present_pages << KMM_PAGE_SHIFT;
+
+	while (!fresh && nsmall < 160) {
+		KT_REQUIRE((small[nsmall] = kmm_get_free_pages(KMM_GFP_KERNEL, SECTION_ORDER - 1)),
+			   "alloc");
+		if ((uintptr_t)small[nsmall] >= base + top)
+			fresh = (uintptr_t)small[nsmall];
+		nsmall++;
+	}
+	KT_REQUIRE(fresh && fresh - base < all, "no 1 MiB block from a new section below %lu MiB",
+		   all >> 20);
+	KT_CHECK(vma_has_hugepage(fresh) == 0,
+		 "a section of 1 MiB blocks at %lu MiB is advised (below %lu MiB)",
+		 (unsigned long)(fresh - base) >> 20, all >> 20);
+
+	/* Past four times the threshold, the whole zone. */
+	while ((zone->present_pages << KMM_PAGE_SHIFT) < all + (8UL << 20))
+		KT_REQUIRE((blocks[n++] = kmm_get_free_pages(KMM_GFP_KERNEL, KMM_MAX_PAGE_ORDER)),
+			   "alloc");
+	KT_CHECK(vma_has_hugepage(base + all + (4UL << 20)) == 1, "%lu MiB is not advised",
+		 (all >> 20) + 4);
 	KT_CHECK(vma_has_hugepage(base + (zone->reserved_pages << KMM_PAGE_SHIFT) - 1) == 1,
 		 "the end of what the zone holds is not advised");
 	for (unsigned int i = 0; i < n; i++)
 		kmm_free_pages_va(blocks[i], KMM_MAX_PAGE_ORDER);
+	for (unsigned int i = 0; i < nsmall; i++)
+		kmm_free_pages_va(small[i], SECTION_ORDER - 1);
+}
+
+static void test_thp_from_threshold(void)
+{
+	int status = 0;
+	pid_t pid = fork();
+
+	KT_REQUIRE(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		if (!setjmp(kt_abort_test))
+			thp_from_threshold();
+		fflush(stdout);
+		_exit(kt_failures ? 1 : 0);
+	}
+	KT_REQUIRE(waitpid(pid, &status, 0) == pid, "waitpid: %s", strerror(errno));
+	KT_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		 "the child's checks failed (status %#x): above", status);
+}
+
+/*
+ * A run of 3 MiB (kmalloc's whole MiBs past 2 MiB) where the zone has a free
+ * 2 MiB block with 1 MiB free after it but no free 4 MiB block: it takes
+ * those pages (alloc_run_fit()), without growing the zone.
+ */
+static void test_exact_run_fits_free_pages(void)
+{
+	struct kmm_zone *zone = &kmm_nodes[0].node_zones[ZONE_NORMAL];
+	struct kmm_page *held[256], *a, *c, *run;
+	unsigned int n = 0;
+	unsigned long present;
+
+	/* No free 4 MiB block left in the zone (none of it is touched). */
+	while (n < 256 && (held[n] = __alloc_pages(__GFP_NOGROW, KMM_MAX_PAGE_ORDER, 0)))
+		n++;
+	KT_REQUIRE(n < 256, "more than 1 GiB of free 4 MiB blocks");
+	/* A fresh 4 MiB run; its last MiB taken by another block, the rest freed. */
+	a = alloc_pages_exact(KMM_GFP_KERNEL, MAX_ORDER_NR_PAGES, 0);
+	KT_REQUIRE(a, "alloc_pages_exact(1024)");
+	shrink_pages_exact(a, 768);
+	/* The growth may have brought more than that block. */
+	while (n < 256 && (held[n] = __alloc_pages(__GFP_NOGROW, KMM_MAX_PAGE_ORDER, 0)))
+		n++;
+	KT_REQUIRE(n < 256, "more than 1 GiB of free 4 MiB blocks");
+	c = __alloc_pages(KMM_GFP_KERNEL, SECTION_ORDER - 1, 0);
+	KT_REQUIRE(c, "alloc order %d", SECTION_ORDER - 1);
+	if (c != a + 768) {
+		printf("skipped: the 1 MiB block is not the run's freed tail\n");
+	} else {
+		free_pages_exact(a);
+		present = zone->present_pages;
+		run = alloc_pages_exact(KMM_GFP_KERNEL, 768, 0);
+		KT_CHECK(run == a, "the 3 MiB run is at %p, not in the free 3 MiB at %p",
+			 run ? page_to_virt(run) : NULL, page_to_virt(a));
+		KT_CHECK(zone->present_pages == present, "the zone grew from %lu to %lu pages",
+			 present, zone->present_pages);
+		if (run) {
+			KT_CHECK(run->flags == PG_exact && (unsigned long)run->private == 768,
+				 "flags %#x, private %lu", run->flags, (unsigned long)run->private);
+			memset(page_to_virt(run), 0x5a, 768UL << KMM_PAGE_SHIFT);
+			free_pages_exact(run);
+		}
+		KT_CHECK(buddy_check_zone(zone) == 0, "buddy_check_zone");
+		a = NULL;
+	}
+	if (a)
+		free_pages_exact(a);
+	__free_pages(c, SECTION_ORDER - 1);
+	while (n)
+		__free_pages(held[--n], KMM_MAX_PAGE_ORDER);
 }
 
 /*
@@ -322,8 +434,9 @@ static void test_pcp_scales_with_zone(void)
 	sched_setaffinity(0, sizeof(old), &old);
 }
 
-KT_MAIN(KT_TEST(test_init_is_idempotent), KT_TEST(test_pcp_scales_with_zone),
-	KT_TEST(test_pcp_follows_thread), KT_TEST(test_zeroed_pages_recycled),
-	KT_TEST(test_dma32_below_4g), KT_TEST(test_order_out_of_range), KT_TEST(test_conversions),
-	KT_TEST(test_buddyinfo_format), KT_TEST(test_zoneinfo_format), KT_TEST(test_unknown_view),
-	KT_TEST(test_thp_from_threshold))
+KT_MAIN(KT_TEST(test_init_is_idempotent), KT_TEST(test_thp_from_threshold),
+	KT_TEST(test_pcp_scales_with_zone), KT_TEST(test_pcp_follows_thread),
+	KT_TEST(test_zeroed_pages_recycled), KT_TEST(test_dma32_below_4g),
+	KT_TEST(test_order_out_of_range), KT_TEST(test_conversions), KT_TEST(test_buddyinfo_format),
+	KT_TEST(test_zoneinfo_format), KT_TEST(test_unknown_view),
+	KT_TEST(test_exact_run_fits_free_pages))
