@@ -75,6 +75,8 @@ enum kmm_pageflags {
 	PG_released = 1u << 7,	/* free block whose pages went back to the system: they read zero */
 	PG_aged = 1u << 8,	/* free block a release sweep has seen once */
 	PG_slab_fresh = 1u << 9, /* page of a slab whose objects are not written yet: as a tail */
+	PG_zero =
+		1u << 10, /* block just taken from the buddy released: reads zero (page_alloc.c) */
 };
 
 /*
@@ -155,6 +157,7 @@ struct kmm_zone {
 	struct kmm_lock lock ____cacheline_aligned;
 	unsigned long nr_free_pages;
 	unsigned long nr_released;    /* pages of free blocks given back (PG_released) */
+	unsigned long frontier;	      /* end of the highest block ever handed out (a pfn) */
 	uint64_t last_sweep_ms;	      /* when free blocks were last released */
 	unsigned long reserved_pages; /* address space held from the base */
 	unsigned long mapped_pages;   /* pages whose descriptors are mapped */

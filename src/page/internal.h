@@ -34,8 +34,12 @@ struct kmm_page *__alloc_pages(kmm_gfp_t gfp, unsigned int order, int nid);
  */
 void __free_pages(struct kmm_page *page, unsigned int order);
 
-/* rmqueue() - one block of @order from @zone's buddy, as an allocated block. */
-struct kmm_page *rmqueue(struct kmm_zone *zone, unsigned int order, bool may_grow);
+/*
+ * rmqueue() - one block of @order from @zone's buddy, as an allocated block;
+ * @dirty (or NULL): set to how many pages from its head may not read zero.
+ */
+struct kmm_page *rmqueue(struct kmm_zone *zone, unsigned int order, bool may_grow,
+			 unsigned long *dirty);
 
 /*
  * rmqueue_bulk() - take up to @count blocks of @order from @zone's buddy in one
@@ -105,6 +109,15 @@ static __always_inline void free_pages_fast(struct kmm_zone *zone, struct kmm_pa
  * the largest power of two that is not above @npages.
  */
 struct kmm_page *alloc_pages_exact(kmm_gfp_t gfp, unsigned long npages, int nid);
+/*
+ * alloc_pages_exact_dirty() - alloc_pages_exact() without KMM_GFP_ZERO's
+ * memset; @dirty: set to how many pages from the head may hold old bytes.
+ * The others read zero already (not written since the zone grew over them,
+ * or released with MADV_DONTNEED): a caller that zeroes only those touches
+ * nothing else.
+ */
+struct kmm_page *alloc_pages_exact_dirty(kmm_gfp_t gfp, unsigned long npages, int nid,
+					 unsigned long *dirty);
 /*
  * grow_pages_exact() - extend an exact run in place to @npages pages (at most
  * MAX_ORDER_NR_PAGES) if the pages after it are free in the buddy.

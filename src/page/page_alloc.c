@@ -87,8 +87,21 @@ static inline void expand(struct kmm_zone *zone, struct kmm_page *page, unsigned
 	}
 }
 
-/* Take the smallest free block of at least @order.  Context: zone->lock. */
-static struct kmm_page *__rmqueue_smallest(struct kmm_zone *zone, unsigned int order)
+/*
+ * Does a free block released with @flags read zero?  After MADV_DONTNEED it
+ * does; MADV_FREE may leave the old bytes.
+ */
+static inline bool released_reads_zero(unsigned int flags)
+{
+	return (flags & PG_released) && kmm_config.purge == KMM_PURGE_DONTNEED;
+}
+
+/*
+ * Take the smallest free block of at least @order; its flags are PG_zero if
+ * it was released and reads zero, else 0.  Context: zone->lock.
+ */
+static __always_inline struct kmm_page *__rmqueue_smallest(struct kmm_zone *zone,
+							   unsigned int order)
 {
 	for (unsigned int o = order; o < NR_PAGE_ORDERS; o++) {
 		struct kmm_free_area *area = &zone->free_area[o];
@@ -102,6 +115,7 @@ static struct kmm_page *__rmqueue_smallest(struct kmm_zone *zone, unsigned int o
 		released = page->flags & PG_released;
 		del_from_free_list(zone, page, o);
 		expand(zone, page, order, o, released);
+		page->flags = released_reads_zero(released) ? PG_zero : 0;
 		return page;
 	}
 	return NULL;
@@ -207,8 +221,31 @@ static bool zone_grow_locked(struct kmm_zone *zone)
 	return true;
 }
 
-/* Allocate from one zone, growing it when @may_grow.  Context: zone->lock. */
-static struct kmm_page *__rmqueue(struct kmm_zone *zone, unsigned int order, bool may_grow)
+/*
+ * How many pages, from the head of the block of @order at @page just taken
+ * (flags PG_zero or 0: __rmqueue_smallest()), may hold old bytes: none if
+ * the block reads zero, else those below the zone's frontier, the end of
+ * the highest block ever handed out (what lies past it was never written).
+ * Then the frontier moves past the block.  Context: zone->lock.
+ */
+static unsigned long take_frontier(struct kmm_zone *zone, struct kmm_page *page, unsigned int order)
+{
+	unsigned long pfn = page_to_pfn(page), end = pfn + (1UL << order), dirty;
+
+	if (page->flags & PG_zero)
+		dirty = 0;
+	else
+		dirty = zone->frontier > pfn ? MIN(zone->frontier - pfn, 1UL << order) : 0;
+	zone->frontier = MAX(zone->frontier, end);
+	return dirty;
+}
+
+/*
+ * Allocate from one zone, growing it when @may_grow; @dirty (or NULL): set
+ * to the pages from its head that may not read zero.  Context: zone->lock.
+ */
+static struct kmm_page *__rmqueue(struct kmm_zone *zone, unsigned int order, bool may_grow,
+				  unsigned long *dirty)
 {
 	struct kmm_page *page;
 
@@ -218,18 +255,23 @@ static struct kmm_page *__rmqueue(struct kmm_zone *zone, unsigned int order, boo
 			break;
 	}
 	if (page) {
+		unsigned long d = take_frontier(zone, page, order);
+
+		if (dirty)
+			*dirty = d;
 		zone->nr_free_pages -= 1UL << order;
 		zone->stat[ZSTAT_PGALLOC]++;
 	}
 	return page;
 }
 
-struct kmm_page *rmqueue(struct kmm_zone *zone, unsigned int order, bool may_grow)
+struct kmm_page *rmqueue(struct kmm_zone *zone, unsigned int order, bool may_grow,
+			 unsigned long *dirty)
 {
 	struct kmm_page *page;
 
 	kmm_lock(&zone->lock);
-	page = __rmqueue(zone, order, may_grow);
+	page = __rmqueue(zone, order, may_grow, dirty);
 	kmm_unlock(&zone->lock);
 	if (page) {
 		page->flags = PG_head;
@@ -245,7 +287,7 @@ int rmqueue_bulk(struct kmm_zone *zone, unsigned int order, unsigned int count,
 
 	kmm_lock(&zone->lock);
 	while (n < count) {
-		struct kmm_page *page = __rmqueue(zone, order, may_grow);
+		struct kmm_page *page = __rmqueue(zone, order, may_grow, NULL);
 
 		if (!page)
 			break;
@@ -279,7 +321,8 @@ static inline int gfp_zone(kmm_gfp_t gfp)
 }
 
 /* get_page_from_freelist(): the first zone of the zonelist that has room. */
-static struct kmm_page *get_page_from_freelist(kmm_gfp_t gfp, unsigned int order, int nid)
+static struct kmm_page *get_page_from_freelist(kmm_gfp_t gfp, unsigned int order, int nid,
+					       unsigned long *dirty)
 {
 	int highest = gfp_zone(gfp);
 	struct kmm_zoneref *z;
@@ -292,10 +335,11 @@ static struct kmm_page *get_page_from_freelist(kmm_gfp_t gfp, unsigned int order
 			continue;
 		bool may_grow = z->zone_idx == highest && !(gfp & __GFP_NOGROW);
 
+		*dirty = 1UL << order; /* a per-CPU cache's block: not known */
 		if (order <= PCP_MAX_ORDER && pcp_mode != PCP_OFF)
 			page = pcp_alloc(z->zone, order, may_grow);
 		else
-			page = rmqueue(z->zone, order, may_grow);
+			page = rmqueue(z->zone, order, may_grow, dirty);
 		if (page)
 			return page;
 	}
@@ -307,16 +351,22 @@ static struct kmm_page *get_page_from_freelist(kmm_gfp_t gfp, unsigned int order
  * pages may sit in per-CPU caches, out of the buddy's reach and unmerged;
  * drain them all and try once more before failing.
  */
-static __cold struct kmm_page *__alloc_pages_slowpath(kmm_gfp_t gfp, unsigned int order, int nid)
+static __cold struct kmm_page *__alloc_pages_slowpath(kmm_gfp_t gfp, unsigned int order, int nid,
+						      unsigned long *dirty)
 {
 	if (pcp_mode == PCP_OFF)
 		return NULL;
 	drain_all_pages();
-	return get_page_from_freelist(gfp, order, nid);
+	return get_page_from_freelist(gfp, order, nid, dirty);
 }
 
-/* __alloc_pages() but for the huge-page advice (alloc_pages_exact() gives its own). */
-static __noinline struct kmm_page *alloc_block(kmm_gfp_t gfp, unsigned int order, int nid)
+/*
+ * __alloc_pages() but for the huge-page advice and the zeroing
+ * (alloc_pages_exact() does its own); @dirty: set to how many pages from the
+ * head may not read zero.
+ */
+static __noinline struct kmm_page *alloc_block(kmm_gfp_t gfp, unsigned int order, int nid,
+					       unsigned long *dirty)
 {
 	bool interleaved = false;
 	struct kmm_page *page;
@@ -325,25 +375,30 @@ static __noinline struct kmm_page *alloc_block(kmm_gfp_t gfp, unsigned int order
 		return NULL;
 	if (nid == KMM_NUMA_NO_NODE || !node_online(nid))
 		nid = policy_node(&interleaved);
-	page = get_page_from_freelist(gfp, order, nid);
+	page = get_page_from_freelist(gfp, order, nid, dirty);
 	if (unlikely(!page && !(gfp & __GFP_NOGROW)))
-		page = __alloc_pages_slowpath(gfp, order, nid);
+		page = __alloc_pages_slowpath(gfp, order, nid, dirty);
 	if (unlikely(!page))
 		return NULL;
 	numa_count_alloc(nid, page_zone(page)->node, 1UL << order, interleaved);
-	if (kmm_vg()) /* a freed block's pages were no-access to memcheck */
+	if (kmm_vg()) { /* a freed block's pages were no-access to memcheck */
 		kmm_vg_undefined(page_to_virt(page), PAGE_SIZE << order);
+		*dirty = 1UL << order; /* zeroed or not, memcheck needs them written */
+	}
 	return page;
 }
 
 struct kmm_page *__alloc_pages(kmm_gfp_t gfp, unsigned int order, int nid)
 {
-	struct kmm_page *page = alloc_block(gfp, order, nid);
+	unsigned long dirty;
+	struct kmm_page *page = alloc_block(gfp, order, nid, &dirty);
 
-	if (unlikely(order >= SECTION_ORDER) && page)
+	if (unlikely(!page))
+		return NULL;
+	if (unlikely(order >= SECTION_ORDER))
 		arena_advise_run(page_zone(page), page_to_pfn(page), 1UL << order);
-	if (page && (gfp & KMM_GFP_ZERO))
-		memset(page_to_virt(page), 0, PAGE_SIZE << order);
+	if (gfp & KMM_GFP_ZERO)
+		memset(page_to_virt(page), 0, dirty << PAGE_SHIFT);
 	return page;
 }
 
@@ -573,19 +628,22 @@ static __noinline struct kmm_page *alloc_run_fit(kmm_gfp_t gfp, unsigned long np
 	return found;
 }
 
-struct kmm_page *alloc_pages_exact(kmm_gfp_t gfp, unsigned long npages, int nid)
+__noinline struct kmm_page *alloc_pages_exact_dirty(kmm_gfp_t gfp, unsigned long npages, int nid,
+						    unsigned long *dirty)
 {
 	unsigned int order = npages <= 1 ? 0 : (unsigned int)(64 - __builtin_clzl(npages - 1));
 	struct kmm_page *page = NULL;
 
+	*dirty = npages;
 	if (unlikely(npages == 0 || order > MAX_PAGE_ORDER))
 		return NULL;
 	if (npages > PAGES_PER_SECTION && (npages & (npages - 1)))
 		page = alloc_run_fit(gfp, npages, nid);
 	if (!page) {
-		page = alloc_block(gfp & ~KMM_GFP_ZERO, order, nid);
+		page = alloc_block(gfp & ~KMM_GFP_ZERO, order, nid, dirty);
 		if (!page)
 			return NULL;
+		*dirty = MIN(*dirty, npages);
 		/* The kernel's alloc_pages_exact(): the unused tail goes back at once. */
 		free_page_range(page, npages, 1UL << order);
 	}
@@ -593,8 +651,16 @@ struct kmm_page *alloc_pages_exact(kmm_gfp_t gfp, unsigned long npages, int nid)
 		arena_advise_run(page_zone(page), page_to_pfn(page), npages);
 	page->flags = PG_exact;
 	page->private = (void *)npages;
-	if (gfp & KMM_GFP_ZERO)
-		memset(page_to_virt(page), 0, npages << PAGE_SHIFT);
+	return page;
+}
+
+struct kmm_page *alloc_pages_exact(kmm_gfp_t gfp, unsigned long npages, int nid)
+{
+	unsigned long dirty;
+	struct kmm_page *page = alloc_pages_exact_dirty(gfp, npages, nid, &dirty);
+
+	if (page && (gfp & KMM_GFP_ZERO))
+		memset(page_to_virt(page), 0, dirty << PAGE_SHIFT);
 	return page;
 }
 
@@ -658,6 +724,7 @@ static bool take_free_range(struct kmm_zone *zone, unsigned long start, unsigned
 
 		del_from_free_list(zone, page, page->order);
 		zone->nr_free_pages -= block_end - head;
+		zone->frontier = MAX(zone->frontier, block_end);
 		/* The parts of the block outside the range go back. */
 		free_pfn_range(zone, head, MAX(head, start));
 		free_pfn_range(zone, MAX(end, head), block_end);

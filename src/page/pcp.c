@@ -224,7 +224,7 @@ struct kmm_page *pcp_alloc(struct kmm_zone *zone, unsigned int order, bool may_g
 	case 1: return prep_new_page(page);
 	case 0: return pcp_refill(zone, order, may_grow);
 	default: /* contended or being drained: the buddy serves this one */
-		return rmqueue(zone, order, may_grow);
+		return rmqueue(zone, order, may_grow, NULL);
 	}
 }
 

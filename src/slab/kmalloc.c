@@ -177,7 +177,7 @@ static unsigned long kmalloc_run_pages(unsigned long npages)
 
 static void *kmalloc_large(size_t size, kmm_gfp_t gfp, int nid, size_t align)
 {
-	unsigned long npages, block, want;
+	unsigned long npages, block, want, dirty;
 	struct kmm_page *page;
 
 	if (size > KMALLOC_LARGE_MAX || align > KMALLOC_LARGE_MAX)
@@ -197,17 +197,23 @@ static void *kmalloc_large(size_t size, kmm_gfp_t gfp, int nid, size_t align)
 	block = kmalloc_run_pages(npages);
 	/* A buddy block of 2^k pages is aligned to 2^k pages: as large as @align. */
 	want = MAX(block, align >> PAGE_SHIFT);
-	page = alloc_pages_exact(gfp & ~KMM_GFP_ZERO, want, nid);
+	page = alloc_pages_exact_dirty(gfp, want, nid, &dirty);
 	if (!page && kmalloc_release_held())
-		page = alloc_pages_exact(gfp & ~KMM_GFP_ZERO, want, nid);
+		page = alloc_pages_exact_dirty(gfp, want, nid, &dirty);
 	if (!page)
 		return NULL;
 	if (want > block)
 		shrink_pages_exact(page, block);
 	page->freelist = 0;		/* the C++ kind: malloc (secure.c) */
 	page->inuse = (uint16_t)npages; /* the pages asked for: a sized delete names them */
+	/*
+	 * calloc: pages no one wrote read zero already, and a memset would
+	 * make them resident where the program may never look (a hash table's
+	 * empty buckets; logicmin: 3.9 MiB with it, 2.4 without, glibc 2.7),
+	 * as glibc's calloc of fresh memory skips it.
+	 */
 	if (gfp & KMM_GFP_ZERO)
-		memset(page_to_virt(page), 0, npages << PAGE_SHIFT);
+		memset(page_to_virt(page), 0, MIN(dirty, npages) << PAGE_SHIFT);
 	return page_to_virt(page);
 }
 

@@ -119,6 +119,72 @@ static void test_calloc(void)
 		 "overflow");
 }
 
+/*
+ * calloc of a page run zeroes only the pages that may hold old bytes: those
+ * of a fresh run (past the highest block ever handed out) or of a released
+ * one (MADV_DONTNEED) read zero already, and a memset would make them all
+ * resident where the program may never look (glibc's calloc of fresh memory
+ * skips it too).  Runs first: fresh memory is what a new process has.
+ */
+static long rss_kb(void)
+{
+	long size = 0, resident = -1;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (f) {
+		if (fscanf(f, "%ld %ld", &size, &resident) != 2)
+			resident = -1;
+		fclose(f);
+	}
+	return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+static void test_calloc_untouched_pages(void)
+{
+	const size_t size = (1u << 20) + 1; /* a 2 MiB run */
+	unsigned char *p, *q;
+	long rss0;
+
+	rss0 = rss_kb();
+	p = calloc(1, size);
+	KT_REQUIRE(p, "calloc(1, %zu)", size);
+	p[size / 2] = 1;
+	if (!kt_under_valgrind()) /* memcheck must see them written */
+		KT_CHECK(rss_kb() - rss0 < 512,
+			 "a fresh calloc(1 MiB + 1) with one byte written: RSS %ld -> %ld KiB",
+			 rss0, rss_kb());
+	for (size_t i = 0; i < size; i += 4093)
+		KT_CHECK(p[i] == (i == size / 2), "fresh calloc: byte %zu is %d", i, p[i]);
+	/* Written whole, freed and given back: a calloc there reads zero. */
+	memset(p, 0xcd, size);
+	free(p);
+	KT_CHECK(malloc_trim(0) == 1, "malloc_trim");
+	rss0 = rss_kb();
+	q = calloc(1, size);
+	KT_REQUIRE(q, "calloc(1, %zu)", size);
+	for (size_t i = 0; i < size; i++)
+		if (q[i]) {
+			KT_CHECK(0, "calloc after release: byte %zu of %zu is %#x", i, size, q[i]);
+			break;
+		}
+	if (!kt_under_valgrind() && q == p)
+		KT_CHECK(rss_kb() - rss0 < 512,
+			 "a released run calloc'd again and read: RSS %ld -> %ld KiB", rss0,
+			 rss_kb());
+	/* Written and freed, not given back: calloc must zero it. */
+	memset(q, 0xcd, size);
+	free(q);
+	p = calloc(1, size);
+	KT_REQUIRE(p, "calloc(1, %zu)", size);
+	for (size_t i = 0; i < size; i++)
+		if (p[i]) {
+			KT_CHECK(0, "calloc of written memory: byte %zu of %zu is %#x", i, size,
+				 p[i]);
+			break;
+		}
+	free(p);
+}
+
 static void test_realloc_preserves_contents(void)
 {
 	/* Grow one byte past every class boundary, then shrink back down. */
@@ -342,8 +408,8 @@ static void test_misuse_is_diagnosed(void)
 	kt_expect_death("double free after reuse", double_free_cxx_style, NULL, "double free");
 }
 
-KT_MAIN(KT_TEST(test_malloc_free_every_size), KT_TEST(test_size_class_waste),
-	KT_TEST(test_page_run_blocks), KT_TEST(test_calloc),
+KT_MAIN(KT_TEST(test_calloc_untouched_pages), KT_TEST(test_malloc_free_every_size),
+	KT_TEST(test_size_class_waste), KT_TEST(test_page_run_blocks), KT_TEST(test_calloc),
 	KT_TEST(test_realloc_preserves_contents), KT_TEST(test_glibc_edge_cases),
 	KT_TEST(test_free_preserves_errno), KT_TEST(test_alignments),
 	KT_TEST(test_c23_and_introspection), KT_TEST(test_many_live_objects),
