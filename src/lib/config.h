@@ -45,7 +45,7 @@ enum { KMM_PURGE_DONTNEED, KMM_PURGE_FREE };
 	  "mappings the vmalloc layer may create (0: vm.max_map_count / 16)")                      \
 	X(purge, "KMM_PURGE", KMM_OPT_PURGE, KMM_PURGE_DONTNEED,                                   \
 	  "dontneed: MADV_DONTNEED (RSS drops at once); free: MADV_FREE (lazily)")                 \
-	X(background, "KMM_BACKGROUND", KMM_OPT_SIZE, 64ULL << 20,                                 \
+	X(background, "KMM_BACKGROUND", KMM_OPT_SIZE, 16ULL << 20,                                 \
 	  "arena bytes past which a thread gives memory back while idle (0: never, 1: always)")    \
 	X(decay_ms, "KMM_DECAY_MS", KMM_OPT_SIZE, 1000,                                            \
 	  "milliseconds freed memory waits for reuse before it goes back (0: no decay)")           \

@@ -124,7 +124,7 @@ static void test_idle_return(void)
 		memset(large[i], 5, MiB);
 	}
 	peak = kt_rss_kb();
-	KT_CHECK(kt_vmstat("kswapd_running") == 1, "no thread past 64 MiB");
+	KT_CHECK(kt_vmstat("kswapd_running") == 1, "no thread past 16 MiB");
 	run_threads(drop, parts, 1);
 	for (size_t i = 0; i < nlarge; i++)
 		free(large[i]);
