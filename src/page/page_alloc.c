@@ -783,6 +783,7 @@ static unsigned long zone_release_free(struct kmm_zone *zone, bool all, unsigned
 {
 	unsigned long released = 0;
 	struct kmm_page *batch[RELEASE_BATCH];
+	bool failed[RELEASE_BATCH], refused = false;
 	unsigned int n;
 
 	do {
@@ -810,14 +811,25 @@ static unsigned long zone_release_free(struct kmm_zone *zone, bool all, unsigned
 			}
 		}
 		kmm_unlock(&zone->lock);
+		/*
+		 * A release the kernel refused (mlockall()'s locked pages:
+		 * EINVAL) leaves the bytes there: that block is not marked, so
+		 * no calloc takes it for zero (take_frontier()).
+		 */
 		for (unsigned int i = 0; i < n; i++)
-			os_release(page_to_virt(batch[i]), PAGE_SIZE << batch[i]->order,
-				   kmm_config.purge == KMM_PURGE_FREE);
+			failed[i] = os_release(page_to_virt(batch[i]), PAGE_SIZE << batch[i]->order,
+					       kmm_config.purge == KMM_PURGE_FREE) != 0;
 		kmm_lock(&zone->lock);
 		for (unsigned int i = 0; i < n; i++) {
 			unsigned int o = batch[i]->order;
 			unsigned long pfn = page_to_pfn(batch[i]), buddy = pfn ^ (1UL << o);
 
+			if (failed[i]) { /* back unmarked; no more tries this sweep */
+				refused = true;
+				batch[i]->flags = 0;
+				__free_one_page(zone, batch[i], pfn, o);
+				continue;
+			}
 			zone->stat[ZSTAT_RELEASED] += 1UL << o;
 			released += 1UL << o;
 			/* Its buddy came free meanwhile: merge, the result unmarked. */
@@ -834,7 +846,7 @@ static unsigned long zone_release_free(struct kmm_zone *zone, bool all, unsigned
 			zone->nr_released += 1UL << o;
 		}
 		kmm_unlock(&zone->lock);
-	} while (n == RELEASE_BATCH);
+	} while (n == RELEASE_BATCH && !refused);
 	return released;
 }
 
