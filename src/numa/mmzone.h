@@ -75,8 +75,7 @@ enum kmm_pageflags {
 	PG_released = 1u << 7,	/* free block whose pages went back to the system: they read zero */
 	PG_aged = 1u << 8,	/* free block a release sweep has seen once */
 	PG_slab_fresh = 1u << 9, /* page of a slab whose objects are not written yet: as a tail */
-	PG_zero =
-		1u << 10, /* block just taken from the buddy released: reads zero (page_alloc.c) */
+	PG_zero = 1u << 10,	 /* block just taken off, released before: reads zero */
 };
 
 /*
