@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #define KT_SETUP kt_skip_under_asan()
-#include "../ktest.h"
+#include "../kt_kmm.h"
 
 #include <kmm/kmm.h>
 #include <kmm/slab.h>
@@ -126,40 +126,27 @@ static void test_calloc(void)
  * resident where the program may never look (glibc's calloc of fresh memory
  * skips it too).  Runs first: fresh memory is what a new process has.
  */
-static long rss_kb(void)
-{
-	long size = 0, resident = -1;
-	FILE *f = fopen("/proc/self/statm", "r");
-
-	if (f) {
-		if (fscanf(f, "%ld %ld", &size, &resident) != 2)
-			resident = -1;
-		fclose(f);
-	}
-	return resident * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
 static void test_calloc_untouched_pages(void)
 {
 	const size_t size = (1u << 20) + 1; /* a 2 MiB run */
 	unsigned char *p, *q;
 	long rss0;
 
-	rss0 = rss_kb();
+	rss0 = kt_rss_kb();
 	p = calloc(1, size);
 	KT_REQUIRE(p, "calloc(1, %zu)", size);
 	p[size / 2] = 1;
 	if (!kt_under_valgrind()) /* memcheck must see them written */
-		KT_CHECK(rss_kb() - rss0 < 512,
+		KT_CHECK(kt_rss_kb() - rss0 < 512,
 			 "a fresh calloc(1 MiB + 1) with one byte written: RSS %ld -> %ld KiB",
-			 rss0, rss_kb());
+			 rss0, kt_rss_kb());
 	for (size_t i = 0; i < size; i += 4093)
 		KT_CHECK(p[i] == (i == size / 2), "fresh calloc: byte %zu is %d", i, p[i]);
 	/* Written whole, freed and given back: a calloc there reads zero. */
 	memset(p, 0xcd, size);
 	free(p);
 	KT_CHECK(malloc_trim(0) == 1, "malloc_trim");
-	rss0 = rss_kb();
+	rss0 = kt_rss_kb();
 	q = calloc(1, size);
 	KT_REQUIRE(q, "calloc(1, %zu)", size);
 	for (size_t i = 0; i < size; i++)
@@ -168,9 +155,9 @@ static void test_calloc_untouched_pages(void)
 			break;
 		}
 	if (!kt_under_valgrind() && q == p)
-		KT_CHECK(rss_kb() - rss0 < 512,
+		KT_CHECK(kt_rss_kb() - rss0 < 512,
 			 "a released run calloc'd again and read: RSS %ld -> %ld KiB", rss0,
-			 rss_kb());
+			 kt_rss_kb());
 	/*
 	 * A release the kernel refuses (locked pages: EINVAL) leaves the bytes:
 	 * that block must not count as released.
