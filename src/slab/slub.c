@@ -781,19 +781,29 @@ static unsigned int refill_objects(struct kmm_cache *cache, int nid, void **out,
 /* Return @count objects to their slabs; release empty slabs beyond the reserve. */
 static void flush_objects(struct kmm_cache *cache, void *const *objs, unsigned int count)
 {
-	struct kmm_page *discard[SLAB_BATCH_MAX];
+	struct kmm_page *discard[SLAB_BATCH_MAX], *slab = NULL;
 	struct kmm_cache_node *n = NULL;
+	uintptr_t base = 0;
 	unsigned int nr_discard = 0;
 
 	for (unsigned int i = 0; i < count; i++) {
-		struct kmm_page *slab = obj_to_slab(objs[i]);
-		struct kmm_cache_node *sn = &cache->node[page_zone(slab)->node];
+		/*
+		 * Objects freed together often share a slab (a slab is a buddy
+		 * block, aligned to its size): the descriptor and node lookups
+		 * only when the slab changes.
+		 */
+		if (((uintptr_t)objs[i] & ~cache->slab_mask) != base) {
+			struct kmm_cache_node *sn;
 
-		if (sn != n) {
-			if (n)
-				kmm_unlock(&n->list_lock);
-			n = sn;
-			kmm_lock(&n->list_lock);
+			slab = obj_to_slab(objs[i]);
+			base = (uintptr_t)objs[i] & ~cache->slab_mask;
+			sn = &cache->node[page_zone(slab)->node];
+			if (sn != n) {
+				if (n)
+					kmm_unlock(&n->list_lock);
+				n = sn;
+				kmm_lock(&n->list_lock);
+			}
 		}
 		if (slab_full(cache, slab)) {
 			list_add_tail(&slab->lru, &n->partial);
