@@ -127,16 +127,16 @@ static inline void *slab_object(const struct kmm_cache *cache, const struct kmm_
 }
 
 /*
- * The index of @obj in @slab, by a multiply instead of a divide (every
+ * The index of @obj in its slab, by a multiply instead of a divide (every
  * object of a flush pays it): with c = div_magic = floor((2^64 - 1) / size)
  * + 1 and e = c * size - 2^64 (0 <= e < size), off * c / 2^64 is off / size
  * plus off * e / (size * 2^64), which stays below 1 / size, so the floors
  * agree for every offset in a slab (off * e < 2^34, far below 2^64).
  */
-static inline unsigned int slab_index(const struct kmm_cache *cache, const struct kmm_page *slab,
-				      const void *obj)
+static inline unsigned int slab_index(const struct kmm_cache *cache, const void *obj)
 {
-	uint64_t off = (uintptr_t)obj - (uintptr_t)slab_address(slab);
+	/* A slab is a buddy block, aligned to its size: the offset is a mask away. */
+	uint64_t off = (uintptr_t)obj & cache->slab_mask;
 
 	return (unsigned int)(((unsigned __int128)off * cache->div_magic) >> 64);
 }
@@ -610,9 +610,11 @@ static inline void write_mark(const struct kmm_cache *cache, void *obj)
 static void link_objects(struct kmm_cache *cache, struct kmm_page *slab, unsigned int first,
 			 unsigned int end)
 {
+	char *addr = slab_address(slab);
+
 	KMM_BUG_ON(slab->freelist != SLAB_FREELIST_END || first >= end);
 	for (unsigned int i = first; i < end; i++) {
-		void *obj = slab_object(cache, slab, i);
+		void *obj = addr + (size_t)i * cache->size;
 
 		write_link(cache, obj, i + 1 < end ? i + 1 : SLAB_FREELIST_END);
 		write_mark(cache, obj);
@@ -714,6 +716,7 @@ static void discard_slab(struct kmm_cache *cache, struct kmm_page *slab)
 static unsigned int take_objects(struct kmm_cache *cache, struct kmm_cache_node *n,
 				 struct kmm_page *slab, void **out, unsigned int want)
 {
+	char *addr = slab_address(slab); /* once: the stores below may alias the descriptor */
 	unsigned int got = 0;
 
 	if (slab->inuse == cache->reserved)
@@ -728,7 +731,7 @@ static unsigned int take_objects(struct kmm_cache *cache, struct kmm_cache_node 
 			if (!fresh || !slab_extend(cache, slab, fresh))
 				break;
 		}
-		obj = slab_object(cache, slab, slab->freelist);
+		obj = addr + (size_t)slab->freelist * cache->size;
 		next = read_link(cache, obj);
 		if (unlikely(next >= cache->objects && next != SLAB_FREELIST_END))
 			slab_bad_link(cache, slab, obj, next);
@@ -811,7 +814,7 @@ static void flush_objects(struct kmm_cache *cache, void *const *objs, unsigned i
 		}
 		check_mark(cache, objs[i], "on a per-CPU stack");
 		write_link(cache, objs[i], slab->freelist);
-		slab->freelist = (uint16_t)slab_index(cache, slab, objs[i]);
+		slab->freelist = (uint16_t)slab_index(cache, objs[i]);
 		if (--slab->inuse == cache->reserved) {
 			if (n->nr_empty >= cache->min_partial && nr_discard < SLAB_BATCH_MAX) {
 				list_del(&slab->lru);
