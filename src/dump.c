@@ -79,7 +79,7 @@ static const struct {
 	{ "meminfo", show_meminfo },	       { "vmstat", show_vmstat },
 	{ "pagetypeinfo", show_pagetypeinfo }, { "numastat", show_numastat },
 	{ "alloc_traces", show_alloc_traces }, { "free_traces", show_free_traces },
-	{ "slabtop", show_slabtop },
+	{ "slabtop", show_slabtop },	       { "pagemap", show_pagemap },
 };
 
 static int view_index(const char *what)

@@ -38,8 +38,9 @@ void kmm_reclaim(void);
  * "slabinfo", "vmallocinfo", "pagetypeinfo", "meminfo" (the lines that apply),
  * "vmstat" (libkmm's counters, one "name value" per line), "numastat" (the
  * numastat command's table of page allocations per node, in pages),
- * "slabtop" (slabtop -o), and with KMM_TRACK=1 "alloc_traces" and
- * "free_traces" (the kernel's debugfs slab files).
+ * "slabtop" (slabtop -o), "pagemap" (the zones' pages by holder, resident or
+ * not: /proc/kpageflags as page-types sums it), and with KMM_TRACK=1
+ * "alloc_traces" and "free_traces" (the kernel's debugfs slab files).
  * Uses no malloc and no stdio, so it may be called from anywhere.
  * Return: 0, or -1 with errno = EINVAL for an unknown view, or the write error.
  */

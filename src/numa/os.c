@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/mempolicy.h>
+#include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -278,6 +279,18 @@ int os_release(void *addr, size_t size, bool lazy)
 
 	if (madvise(addr, size, lazy ? MADV_FREE : MADV_DONTNEED))
 		ret = -errno;
+	errno = saved;
+	return ret;
+}
+
+int os_resident(void *addr, size_t size, unsigned char *vec)
+{
+	int saved = errno, ret = 0;
+
+	if (mincore(addr, size, vec)) {
+		ret = -errno;
+		memset(vec, 0, (size + PAGE_SIZE_4K - 1) / PAGE_SIZE_4K);
+	}
 	errno = saved;
 	return ret;
 }

@@ -79,6 +79,11 @@ int os_unmap_keep(void *addr, size_t size);
  */
 int os_release(void *addr, size_t size, bool lazy);
 /*
+ * os_resident() - mincore(): vec[i] bit 0 set if the i-th page of [@addr,
+ * @addr + @size) is in memory.  Return: 0, or -errno (vec then zeroed).
+ */
+int os_resident(void *addr, size_t size, unsigned char *vec);
+/*
  * Prefer node @nid for the pages of [@addr, @addr + @size) (mbind(2) with
  * MPOL_PREFERRED, a raw system call: libnuma allocates).  Done on a whole
  * reservation before its first touch; a sub-range would split the mapping.

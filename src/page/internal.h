@@ -156,6 +156,7 @@ struct kmm_seq;
 void show_buddyinfo(struct kmm_seq *m);
 void show_zoneinfo(struct kmm_seq *m);
 void show_pagetypeinfo(struct kmm_seq *m);
+void show_pagemap(struct kmm_seq *m);
 void show_page_vmstat(struct kmm_seq *m);
 
 #endif /* KMM_PAGE_INTERNAL_H */

@@ -6,6 +6,7 @@
  * are read under its lock, so a zone's lines are a consistent snapshot.
  */
 #include "../lib/printk.h"
+#include "../numa/os.h"
 #include "internal.h"
 #include "pcp.h"
 
@@ -179,4 +180,151 @@ void show_page_vmstat(struct kmm_seq *m)
 	kmm_seq_printf(m, "nr_pcp_pages %lu\n", pcp);
 	for (int i = 0; i < NR_ZONE_STATS; i++)
 		kmm_seq_printf(m, "%s %lu\n", zone_stat_names[i], stat[i]);
+}
+
+/*
+ * pagemap: each zone's pages by what holds them, and whether the system has
+ * them in memory (mincore()), in KiB: the kernel's /proc/kpageflags as
+ * tools/mm/page-types sums it.  It shows where a process's resident memory
+ * sits that meminfo and slabinfo count only as totals: free pages still
+ * resident (used once, kept), slabs and runs whose pages were never written,
+ * and per-CPU stocks.  Then a map of the first PAGEMAP_SECTIONS sections, a
+ * character per 4 pages (the state of the first), upper case when any of
+ * the four is resident.
+ *
+ * The walk reads each block's head descriptor: the buddy's under the zone
+ * lock, a slab's or a run's as their owners leave them, so a block changing
+ * hands meanwhile is counted as either.  The residency of a chunk is read
+ * before its lock is taken (no system call under a lock).  No heap memory.
+ */
+enum pagemap_state {
+	PM_SLAB,
+	PM_RUN,
+	PM_BLOCK,
+	PM_PCP,
+	PM_VMALLOC,
+	PM_FREE,
+	PM_RELEASED,
+	PM_UNUSED,
+	PM_OTHER,
+	NR_PM_STATES
+};
+
+static const char *const pm_names[NR_PM_STATES] = {
+	[PM_SLAB] = "slab",	    [PM_RUN] = "run",		[PM_BLOCK] = "block",
+	[PM_PCP] = "pcp",	    [PM_VMALLOC] = "vmalloc",	[PM_FREE] = "free",
+	[PM_RELEASED] = "released", [PM_UNUSED] = "never_used", [PM_OTHER] = "other",
+};
+static const char pm_chars[NR_PM_STATES] = "srbpvfxuo";
+
+#define PAGEMAP_CHUNK 2048u  /* pages whose residency is read at a time */
+#define PAGEMAP_SECTIONS 64u /* sections drawn in the map */
+#define PAGEMAP_CELL 4u	     /* pages per character of the map */
+
+/* The state of the block whose head is at @pfn, and its length (*@n). */
+static enum pagemap_state pagemap_block(struct kmm_zone *zone, unsigned long pfn, unsigned long *n)
+{
+	const struct kmm_page *page = zone_pfn_to_page(zone, pfn);
+	unsigned int flags = READ_ONCE(page->flags), order = READ_ONCE(page->order);
+
+	*n = 1;
+	if (flags & PG_buddy) {
+		*n = 1UL << MIN(order, (unsigned int)MAX_PAGE_ORDER);
+		return (flags & PG_released) ? PM_RELEASED : PM_FREE;
+	}
+	if (flags & PG_pcp) {
+		*n = 1UL << MIN(order, (unsigned int)MAX_PAGE_ORDER);
+		return PM_PCP;
+	}
+	if (flags & PG_slab) {
+		*n = 1UL << MIN(order, (unsigned int)MAX_PAGE_ORDER);
+		return PM_SLAB;
+	}
+	if (flags & (PG_slab_tail | PG_slab_fresh))
+		return PM_SLAB;
+	if (flags & PG_exact) {
+		*n = MAX((unsigned long)READ_ONCE(page->private), 1UL);
+		return PM_RUN;
+	}
+	if (flags & PG_head) {
+		*n = 1UL << MIN(order, (unsigned int)MAX_PAGE_ORDER);
+		return PM_BLOCK;
+	}
+	if (flags & PG_vmalloc)
+		return PM_VMALLOC;
+	return PM_OTHER;
+}
+
+static void pagemap_zone(struct kmm_seq *m, struct kmm_zone *zone)
+{
+	unsigned long present = zone_present(zone), kb[NR_PM_STATES][2] = { { 0 } };
+	unsigned long cur_end = 0, resident = 0, drawn;
+	enum pagemap_state cur = PM_OTHER;
+	unsigned char vec[PAGEMAP_CHUNK];
+	char map[PAGEMAP_SECTIONS][PAGES_PER_SECTION / PAGEMAP_CELL + 1];
+	unsigned int cell_state = 0, cell_res = 0;
+
+	drawn = MIN(present, (unsigned long)PAGEMAP_SECTIONS * PAGES_PER_SECTION);
+	kmm_seq_printf(m, "Node %d, zone %8s\n", zone->node, zone->name);
+	for (unsigned long start = 0; start < present; start += PAGEMAP_CHUNK) {
+		unsigned long end = MIN(start + PAGEMAP_CHUNK, present), frontier;
+
+		os_resident((void *)((zone->zone_start_pfn + start) << PAGE_SHIFT),
+			    (end - start) << PAGE_SHIFT, vec);
+		kmm_lock(&zone->lock);
+		frontier = zone->frontier > zone->zone_start_pfn
+				   ? zone->frontier - zone->zone_start_pfn
+				   : 0;
+		for (unsigned long i = start; i < end; i++) {
+			unsigned int res = vec[i - start] & 1, st;
+
+			if (i >= cur_end) {
+				unsigned long n;
+
+				cur = pagemap_block(zone, zone->zone_start_pfn + i, &n);
+				cur_end = i + MIN(n, present - i);
+			}
+			st = cur == PM_FREE && i >= frontier ? PM_UNUSED : cur;
+			kb[st][res] += PAGE_SIZE >> 10;
+			resident += res;
+			if (i >= drawn)
+				continue;
+			if (i % PAGEMAP_CELL == 0) {
+				cell_state = st;
+				cell_res = 0;
+			}
+			cell_res |= res;
+			if (i % PAGEMAP_CELL == PAGEMAP_CELL - 1 || i + 1 == drawn) {
+				char *line = map[i / PAGES_PER_SECTION];
+				unsigned long at = (i % PAGES_PER_SECTION) / PAGEMAP_CELL;
+				char c = pm_chars[cell_state];
+
+				line[at] = cell_res ? (char)(c - 'a' + 'A') : c;
+				line[at + 1] = '\0';
+			}
+		}
+		kmm_unlock(&zone->lock);
+	}
+	kmm_seq_printf(m, "  %-12s %10s %10s\n", "kB", "resident", "absent");
+	for (int s = 0; s < NR_PM_STATES; s++)
+		kmm_seq_printf(m, "  %-12s %10lu %10lu\n", pm_names[s], kb[s][1], kb[s][0]);
+	kmm_seq_printf(m, "  %-12s %10lu %10lu\n", "total", resident * (PAGE_SIZE >> 10),
+		       (present - resident) * (PAGE_SIZE >> 10));
+	for (unsigned long sec = 0; sec * PAGES_PER_SECTION < drawn; sec++)
+		kmm_seq_printf(m, "  %3lu %s\n", sec, map[sec]);
+	if (drawn < present)
+		kmm_seq_printf(m, "  ... %lu more sections\n",
+			       (present - drawn) / PAGES_PER_SECTION);
+}
+
+void show_pagemap(struct kmm_seq *m)
+{
+	struct kmm_zone *zone;
+
+	kmm_seq_printf(m, "%s\n",
+		       "pagemap: s slab, r run, b block, p per-CPU, v vmalloc, f free, x released, "
+		       "u never used, o other; upper case: resident");
+	for_each_zone (zone)
+		if (zone_present(zone))
+			pagemap_zone(m, zone);
 }

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <kmm/slab.h>
+
 #include "../kt_kmm.h"
 
 #define MiB (1UL << 20)
@@ -236,7 +238,71 @@ static void test_in_use_never_released(void)
 	KT_CHECK((uintptr_t)n > 0, "the reclaimer did not run");
 }
 
-KT_MAIN({ "reclaim_releases_and_reuse_reads_zero", test_reclaim_releases_and_reuse_reads_zero },
+/* A row of the pagemap view's table in @buf: its resident and absent kB. */
+static bool pagemap_row(const char *buf, const char *name, unsigned long *res, unsigned long *abs)
+{
+	char key[32];
+	const char *p;
+
+	snprintf(key, sizeof(key), "\n  %-12s ", name);
+	p = strstr(buf, key);
+	return p && sscanf(p + strlen(key), "%lu %lu", res, abs) == 2;
+}
+
+/*
+ * pagemap sorts the zone's pages by holder and residency: a written block
+ * is resident, a run's pages never written are not, a freed block stays
+ * resident until kmm_reclaim() releases it, and the table adds up to the
+ * zone (meminfo's MemTotal).
+ */
+static void test_pagemap(void)
+{
+	static char buf[65536];
+	unsigned long res, abs, res0, abs0, total_res, total_abs, mem = 0;
+	struct kmm_page *blk;
+	char *run, *p;
+
+	blk = kmm_alloc_pages(KMM_GFP_KERNEL, 9);
+	KT_REQUIRE(blk, "order-9 allocation failed");
+	memset(kmm_page_address(blk), 0x6b, 2 * MiB);
+	/* A page run of 1 MiB (its buddy block), below a huge page. */
+	run = kmm_kmalloc(600 << 10, KMM_GFP_KERNEL);
+	KT_REQUIRE(run, "kmalloc(600 KiB) failed");
+	run[0] = 1;
+	KT_CHECK(kt_dump("pagemap", buf, sizeof(buf)) == 0, "pagemap failed");
+	KT_CHECK(pagemap_row(buf, "block", &res, &abs) && res >= 2048,
+		 "a written 2 MiB block: %lu kB resident\n%s", res, buf);
+	KT_CHECK(pagemap_row(buf, "run", &res, &abs) && res + abs >= 1024 && res >= 4 &&
+			 (kt_under_valgrind() || abs >= 512),
+		 "a 1 MiB run with one page written: %lu kB resident, %lu absent\n%s", res, abs,
+		 buf);
+	KT_CHECK(pagemap_row(buf, "total", &total_res, &total_abs), "no total row\n%s", buf);
+	p = strstr(buf, "\n    0 ");
+	KT_CHECK(p && p[7] && strchr("SRBPVFXUO", p[7]),
+		 "no map of section 0 (or not resident)\n%s", buf);
+	kt_dump("meminfo", buf, sizeof(buf));
+	p = strstr(buf, "MemTotal:");
+	KT_CHECK(p && sscanf(p, "MemTotal: %lu", &mem) == 1 && mem == total_res + total_abs,
+		 "pagemap counts %lu kB, meminfo's MemTotal %lu", total_res + total_abs, mem);
+
+	kt_dump("pagemap", buf, sizeof(buf));
+	KT_CHECK(pagemap_row(buf, "free", &res0, &abs0), "no free row\n%s", buf);
+	kmm_free_pages(blk, 9);
+	kt_dump("pagemap", buf, sizeof(buf));
+	KT_CHECK(pagemap_row(buf, "free", &res, &abs) && res >= res0 + 2048,
+		 "the freed block's 2 MiB are free and resident: %lu kB, before %lu\n%s", res, res0,
+		 buf);
+	kmm_reclaim();
+	kt_dump("pagemap", buf, sizeof(buf));
+	KT_CHECK(pagemap_row(buf, "released", &res, &abs) && abs + res >= 2048 &&
+			 (lazy() || kt_under_valgrind() || abs >= 2048),
+		 "released by kmm_reclaim(): %lu kB resident, %lu absent\n%s", res, abs, buf);
+	kmm_kfree(run);
+}
+
+/* pagemap first: its run must land on pages never written. */
+KT_MAIN({ "pagemap", test_pagemap },
+	{ "reclaim_releases_and_reuse_reads_zero", test_reclaim_releases_and_reuse_reads_zero },
 	{ "decay_on_free", test_decay_on_free },
 	{ "watermarks_kernel_formula", test_watermarks_kernel_formula },
 	{ "in_use_never_released", test_in_use_never_released })
