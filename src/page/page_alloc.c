@@ -790,7 +790,8 @@ static unsigned long zone_release_free(struct kmm_zone *zone, bool all, unsigned
 		n = 0;
 		kmm_lock(&zone->lock);
 		zone->last_sweep_ms = kmm_now_ms();
-		for (unsigned int o = MAX_PAGE_ORDER; o >= min_order && n < RELEASE_BATCH; o--) {
+		/* Down to @min_order, 0 included (an unsigned o >= 0 would never end). */
+		for (unsigned int o = MAX_PAGE_ORDER + 1; o-- > min_order && n < RELEASE_BATCH;) {
 			struct kmm_list *head = &zone->free_area[o].free_list, *pos = head->next;
 
 			while (pos != head && n < RELEASE_BATCH &&

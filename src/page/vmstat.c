@@ -242,8 +242,8 @@ static enum pagemap_state pagemap_block(struct kmm_zone *zone, unsigned long pfn
 	}
 	if (flags & (PG_slab_tail | PG_slab_fresh))
 		return PM_SLAB;
-	if (flags & PG_exact) {
-		*n = MAX((unsigned long)READ_ONCE(page->private), 1UL);
+	if (flags & PG_exact) { /* a run is at most a MAX_PAGE_ORDER block */
+		*n = MIN(MAX((unsigned long)READ_ONCE(page->private), 1UL), MAX_ORDER_NR_PAGES);
 		return PM_RUN;
 	}
 	if (flags & PG_head) {
