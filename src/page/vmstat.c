@@ -188,13 +188,13 @@ void show_page_vmstat(struct kmm_seq *m)
  * tools/mm/page-types sums it.  It shows where a process's resident memory
  * sits that meminfo and slabinfo count only as totals: free pages still
  * resident (used once, kept), slabs and runs whose pages were never written,
- * and per-CPU stocks.  Then a map of the first PAGEMAP_SECTIONS sections, a
- * character per 4 pages (the state of the first), upper case when any of
- * the four is resident.
+ * and per-CPU stocks.  First a map of the first PAGEMAP_SECTIONS sections,
+ * a line each, a character per 4 pages (the state of the first), upper case
+ * when any of the four is resident; then the table.
  *
  * The walk reads each block's head descriptor: the buddy's under the zone
  * lock, a slab's or a run's as their owners leave them, so a block changing
- * hands meanwhile is counted as either.  The residency of a chunk is read
+ * hands meanwhile is counted as either.  The residency of a section is read
  * before its lock is taken (no system call under a lock).  No heap memory.
  */
 enum pagemap_state {
@@ -217,7 +217,6 @@ static const char *const pm_names[NR_PM_STATES] = {
 };
 static const char pm_chars[NR_PM_STATES] = "srbpvfxuo";
 
-#define PAGEMAP_CHUNK 2048u  /* pages whose residency is read at a time */
 #define PAGEMAP_SECTIONS 64u /* sections drawn in the map */
 #define PAGEMAP_CELL 4u	     /* pages per character of the map */
 
@@ -255,19 +254,23 @@ static enum pagemap_state pagemap_block(struct kmm_zone *zone, unsigned long pfn
 	return PM_OTHER;
 }
 
+/*
+ * A section at a time: its residency read, then its pages walked under the
+ * zone lock, then its line of the map written.  Under 1 KiB of stack: the
+ * views may run on a signal's alternate stack.
+ */
 static void pagemap_zone(struct kmm_seq *m, struct kmm_zone *zone)
 {
 	unsigned long present = zone_present(zone), kb[NR_PM_STATES][2] = { { 0 } };
-	unsigned long cur_end = 0, resident = 0, drawn;
+	unsigned long cur_end = 0, resident = 0;
 	enum pagemap_state cur = PM_OTHER;
-	unsigned char vec[PAGEMAP_CHUNK];
-	char map[PAGEMAP_SECTIONS][PAGES_PER_SECTION / PAGEMAP_CELL + 1];
-	unsigned int cell_state = 0, cell_res = 0;
+	unsigned char vec[PAGES_PER_SECTION];
+	char line[PAGES_PER_SECTION / PAGEMAP_CELL + 1];
 
-	drawn = MIN(present, (unsigned long)PAGEMAP_SECTIONS * PAGES_PER_SECTION);
 	kmm_seq_printf(m, "Node %d, zone %8s\n", zone->node, zone->name);
-	for (unsigned long start = 0; start < present; start += PAGEMAP_CHUNK) {
-		unsigned long end = MIN(start + PAGEMAP_CHUNK, present), frontier;
+	for (unsigned long start = 0; start < present; start += PAGES_PER_SECTION) {
+		unsigned long end = MIN(start + PAGES_PER_SECTION, present), frontier;
+		unsigned int cell_state = 0, cell_res = 0;
 
 		os_resident((void *)((zone->zone_start_pfn + start) << PAGE_SHIFT),
 			    (end - start) << PAGE_SHIFT, vec);
@@ -287,16 +290,13 @@ static void pagemap_zone(struct kmm_seq *m, struct kmm_zone *zone)
 			st = cur == PM_FREE && i >= frontier ? PM_UNUSED : cur;
 			kb[st][res] += PAGE_SIZE >> 10;
 			resident += res;
-			if (i >= drawn)
-				continue;
 			if (i % PAGEMAP_CELL == 0) {
 				cell_state = st;
 				cell_res = 0;
 			}
 			cell_res |= res;
-			if (i % PAGEMAP_CELL == PAGEMAP_CELL - 1 || i + 1 == drawn) {
-				char *line = map[i / PAGES_PER_SECTION];
-				unsigned long at = (i % PAGES_PER_SECTION) / PAGEMAP_CELL;
+			if (i % PAGEMAP_CELL == PAGEMAP_CELL - 1 || i + 1 == end) {
+				unsigned long at = (i - start) / PAGEMAP_CELL;
 				char c = pm_chars[cell_state];
 
 				line[at] = cell_res ? (char)(c - 'a' + 'A') : c;
@@ -304,17 +304,17 @@ static void pagemap_zone(struct kmm_seq *m, struct kmm_zone *zone)
 			}
 		}
 		kmm_unlock(&zone->lock);
+		if (start / PAGES_PER_SECTION < PAGEMAP_SECTIONS)
+			kmm_seq_printf(m, "  %3lu %s\n", start / PAGES_PER_SECTION, line);
 	}
+	if (present > (unsigned long)PAGEMAP_SECTIONS * PAGES_PER_SECTION)
+		kmm_seq_printf(m, "  ... %lu more sections\n",
+			       present / PAGES_PER_SECTION - PAGEMAP_SECTIONS);
 	kmm_seq_printf(m, "  %-12s %10s %10s\n", "kB", "resident", "absent");
 	for (int s = 0; s < NR_PM_STATES; s++)
 		kmm_seq_printf(m, "  %-12s %10lu %10lu\n", pm_names[s], kb[s][1], kb[s][0]);
 	kmm_seq_printf(m, "  %-12s %10lu %10lu\n", "total", resident * (PAGE_SIZE >> 10),
 		       (present - resident) * (PAGE_SIZE >> 10));
-	for (unsigned long sec = 0; sec * PAGES_PER_SECTION < drawn; sec++)
-		kmm_seq_printf(m, "  %3lu %s\n", sec, map[sec]);
-	if (drawn < present)
-		kmm_seq_printf(m, "  ... %lu more sections\n",
-			       (present - drawn) / PAGES_PER_SECTION);
 }
 
 void show_pagemap(struct kmm_seq *m)
