@@ -14,13 +14,13 @@
  * where huge pages start too; 1: at start-up, 0: never), on the first
  * allocation past the fast path after that: small programs never get one.
  * (At 64 MiB, sqlite3's 24 MiB heap, all freed when the database closes,
- * stayed resident while it waited: 27.9 MiB after 1-2 s idle, 5.5 at 16.)  It wakes every quarter of
- * KMM_DECAY_MS.  While the zones see traffic the program is calling libkmm,
- * whose own paths run the decays, and the thread does nothing.  After a
- * whole interval without any (the program went idle, as the kernel's
- * vmstat_update finds a quiet CPU) it gives back everything malloc_trim(0)
- * would: the per-CPU stocks, empty slabs, cached vmalloc areas and free
- * blocks down to 256 KiB, once per idle stretch.  So memory freed before a
+ * stayed resident while it waited: 27.9 MiB after 1-2 s idle, 5.5 at 16.)
+ * It wakes every quarter of KMM_DECAY_MS.  While the zones see traffic the
+ * program is calling libkmm, whose own paths run the decays, and the thread
+ * does nothing.  After a whole interval without any (the program went idle,
+ * as the kernel's vmstat_update finds a quiet CPU) it gives back everything
+ * malloc_trim(0) would: the per-CPU stocks, empty slabs, cached vmalloc
+ * areas and free blocks down to 256 KiB, once per idle stretch.  So memory freed before a
  * pause is back with the system within half a decay period of the pause.
  *
  * fork() and locks.  The thread takes the allocator's locks only in world

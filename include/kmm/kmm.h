@@ -41,7 +41,8 @@ void kmm_reclaim(void);
  * "slabtop" (slabtop -o), "pagemap" (the zones' pages by holder, resident or
  * not: /proc/kpageflags as page-types sums it), and with KMM_TRACK=1
  * "alloc_traces" and "free_traces" (the kernel's debugfs slab files).
- * Uses no malloc and no stdio, so it may be called from anywhere.
+ * Uses no malloc and no stdio; it takes the allocator's locks, so not from a
+ * signal handler (KMM_STATS_SIGNAL writes them from a thread of libkmm's).
  * Return: 0, or -1 with errno = EINVAL for an unknown view, or the write error.
  */
 int kmm_dump(int fd, const char *what);

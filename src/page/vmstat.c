@@ -256,8 +256,7 @@ static enum pagemap_state pagemap_block(struct kmm_zone *zone, unsigned long pfn
 
 /*
  * A section at a time: its residency read, then its pages walked under the
- * zone lock, then its line of the map written.  Under 1 KiB of stack: the
- * views may run on a signal's alternate stack.
+ * zone lock, then its line of the map written, in under 1 KiB of stack.
  */
 static void pagemap_zone(struct kmm_seq *m, struct kmm_zone *zone)
 {
