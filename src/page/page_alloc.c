@@ -9,7 +9,11 @@
  * splits it, putting the unused halves back one order lower each (expand()).
  * Freeing merges the block with its buddy for as long as the buddy is free and
  * of the same order, then puts the result on its list (__free_one_page()).
- * Lists are LIFO, so the most recently freed (warmest) block is reused first.
+ * Lists are LIFO, so the most recently freed (warmest) block is reused first;
+ * blocks never written (past the zone's frontier) or released go to the tail,
+ * and an allocation splits a larger warm block before it takes a smaller
+ * cold one, so that the pages a program touches are reused before new ones
+ * count in its RSS.
  *
  * When a zone has no block big enough it brings its next 2 MiB section into
  * service (arena_grow_zone()) and frees it into the buddy, where it merges with
@@ -47,12 +51,28 @@ static inline bool page_is_buddy(const struct kmm_page *page, unsigned int order
 	return (page->flags & PG_buddy) && page->order == order;
 }
 
+/*
+ * A free block is warm when its pages may be resident: it lies below the
+ * zone's frontier and was not released.  Warm blocks go to the head of their
+ * list, cold ones (never written, or given back) to the tail, so that a
+ * list's head is warm whenever the list holds a warm block, and its tail is
+ * the cold block added last.
+ */
+static inline bool block_is_warm(const struct kmm_zone *zone, unsigned long pfn,
+				 unsigned int released)
+{
+	return !released && pfn < zone->frontier;
+}
+
 static inline void add_to_free_list(struct kmm_zone *zone, struct kmm_page *page,
-				    unsigned int order)
+				    unsigned int order, bool warm)
 {
 	page->flags = PG_buddy;
 	page->order = (uint8_t)order;
-	list_add(&page->lru, &zone->free_area[order].free_list);
+	if (warm)
+		list_add(&page->lru, &zone->free_area[order].free_list);
+	else
+		list_add_tail(&page->lru, &zone->free_area[order].free_list);
 	zone->free_area[order].nr_free++;
 }
 
@@ -71,15 +91,16 @@ static inline void del_from_free_list(struct kmm_zone *zone, struct kmm_page *pa
  * Split a block of order @high down to @low, freeing the upper halves; the
  * halves of a released block (@released: PG_released or 0) stay released.
  */
-static inline void expand(struct kmm_zone *zone, struct kmm_page *page, unsigned int low,
-			  unsigned int high, unsigned int released)
+static inline void expand(struct kmm_zone *zone, struct kmm_page *page, unsigned long pfn,
+			  unsigned int low, unsigned int high, unsigned int released)
 {
 	unsigned long size = 1UL << high;
 
 	while (high > low) {
 		high--;
 		size >>= 1;
-		add_to_free_list(zone, page + size, high);
+		add_to_free_list(zone, page + size, high,
+				 block_is_warm(zone, pfn + size, released));
 		if (released) {
 			page[size].flags |= PG_released;
 			zone->nr_released += size;
@@ -97,28 +118,42 @@ static inline bool released_reads_zero(unsigned int flags)
 }
 
 /*
- * Take the smallest free block of at least @order; its flags are PG_zero if
- * it was released and reads zero, else 0.  Context: zone->lock.
+ * Take a free block of at least @order: the smallest warm one, else the
+ * smallest (the kernel takes the smallest, resident or not; here a program's
+ * peak RSS counts every page it ever touched, so freed memory is used again
+ * before a page never written is).  Its flags are PG_zero if it was released
+ * and reads zero, else 0.  Context: zone->lock.
  */
 static __always_inline struct kmm_page *__rmqueue_smallest(struct kmm_zone *zone,
 							   unsigned int order)
 {
-	for (unsigned int o = order; o < NR_PAGE_ORDERS; o++) {
-		struct kmm_free_area *area = &zone->free_area[o];
-		struct kmm_page *page;
+	struct kmm_page *page = NULL;
+	unsigned int o, released;
 
-		if (list_empty(&area->free_list))
+	for (o = order; o < NR_PAGE_ORDERS; o++) {
+		struct kmm_list *list = &zone->free_area[o].free_list;
+
+		if (list_empty(list))
 			continue;
-		unsigned int released;
-
-		page = list_first_entry(&area->free_list, struct kmm_page, lru);
-		released = page->flags & PG_released;
-		del_from_free_list(zone, page, o);
-		expand(zone, page, order, o, released);
-		page->flags = released_reads_zero(released) ? PG_zero : 0;
-		return page;
+		page = list_first_entry(list, struct kmm_page, lru);
+		if (block_is_warm(zone, page_to_pfn(page), page->flags & PG_released))
+			break;
+		page = NULL;
 	}
-	return NULL;
+	for (o = order; !page && o < NR_PAGE_ORDERS; o++) {
+		struct kmm_list *list = &zone->free_area[o].free_list;
+
+		if (!list_empty(list)) /* the last cold block added: LIFO too */
+			page = list_last_entry(list, struct kmm_page, lru);
+	}
+	if (!page)
+		return NULL;
+	o = page->order;
+	released = page->flags & PG_released;
+	del_from_free_list(zone, page, o);
+	expand(zone, page, page_to_pfn(page), order, o, released);
+	page->flags = released_reads_zero(released) ? PG_zero : 0;
+	return page;
 }
 
 /*
@@ -151,7 +186,7 @@ static void __free_one_page(struct kmm_zone *zone, struct kmm_page *page, unsign
 		}
 		order++;
 	}
-	add_to_free_list(zone, page, order);
+	add_to_free_list(zone, page, order, block_is_warm(zone, pfn, 0));
 }
 
 /* The integer square root (the kernel's int_sqrt()). */
@@ -841,7 +876,7 @@ static unsigned long zone_release_free(struct kmm_zone *zone, bool all, unsigned
 				__free_one_page(zone, batch[i], pfn, o);
 				continue;
 			}
-			add_to_free_list(zone, batch[i], o);
+			add_to_free_list(zone, batch[i], o, false);
 			batch[i]->flags |= PG_released;
 			zone->nr_free_pages += 1UL << o;
 			zone->nr_released += 1UL << o;

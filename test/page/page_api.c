@@ -333,6 +333,69 @@ static void test_exact_run_fits_free_pages(void)
 }
 
 /*
+ * The buddy reuses pages a program touched before pages it never did: a
+ * request splits a larger warm block (freed, below the zone's frontier)
+ * before it takes a smaller cold one (never handed out), which would add to
+ * the program's RSS while freed memory waits.  Every free block of order 4
+ * and up is held first, so that the zone has only the blocks made here.
+ */
+static void *hold_block(void *held, struct kmm_page *p, unsigned int order)
+{
+	void **v = page_to_virt(p);
+
+	v[0] = held;
+	v[1] = (void *)(uintptr_t)order;
+	return v;
+}
+
+/* Hold every free block of order 4 and up, without growing the zone. */
+static void *hold_free_blocks(void *held)
+{
+	for (int o = KMM_MAX_PAGE_ORDER; o >= 4; o--) {
+		struct kmm_page *p;
+
+		while ((p = __alloc_pages(__GFP_NOGROW, (unsigned int)o, 0)))
+			held = hold_block(held, p, (unsigned int)o);
+	}
+	return held;
+}
+
+static void test_free_warm_block_first(void)
+{
+	size_t section = KMM_PAGE_SIZE << SECTION_ORDER;
+	struct kmm_page *h, *x, *y;
+	void *held;
+
+	/* A section from growth; the rest of that growth held too. */
+	drain_all_pages(); /* blocks cached per CPU merge first */
+	held = hold_free_blocks(NULL);
+	h = __alloc_pages(KMM_GFP_KERNEL, SECTION_ORDER, 0);
+	KT_REQUIRE(h, "a section");
+	held = hold_free_blocks(held);
+	/* A block of order 4 from the next growth: its split leaves cold halves. */
+	x = __alloc_pages(KMM_GFP_KERNEL, 4, 0);
+	KT_REQUIRE(x, "a block of order 4");
+	KT_CHECK((char *)page_to_virt(x) >= (char *)page_to_virt(h) + section,
+		 "the growth at %p is below the section at %p", page_to_virt(x), page_to_virt(h));
+	memset(page_to_virt(h), 0x5a, section);
+	__free_pages(h, SECTION_ORDER);
+	/* Free: the warm section, and the cold halves of x's split. */
+	y = __alloc_pages(__GFP_NOGROW, 4, 0);
+	KT_CHECK(y == h, "order 4 came from %p, not from the freed section at %p",
+		 y ? page_to_virt(y) : NULL, page_to_virt(h));
+	KT_CHECK(buddy_check_zone(page_zone(x)) == 0, "buddy_check_zone");
+	if (y)
+		__free_pages(y, 4);
+	__free_pages(x, 4);
+	while (held) {
+		void **v = held;
+
+		held = v[0];
+		__free_pages(kmm_virt_to_page(v), (unsigned int)(uintptr_t)v[1]);
+	}
+}
+
+/*
  * A single-threaded program that the scheduler moves: its first page refill
  * on a CPU gives back the pages cached on the CPU of its last one
  * (pcp_follow_thread()), instead of leaving them there, resident.
@@ -391,12 +454,28 @@ static unsigned long cached_after_churn(struct kmm_zone *zone, int cpu)
 	return pcp_count(zone, cpu);
 }
 
+/* The same through the lists of orders 0 to PCP_MAX_ORDER in turn. */
+static unsigned long cached_after_churn_orders(struct kmm_zone *zone, int cpu)
+{
+	static void *p[PCP_TEST_PAGES];
+
+	for (unsigned int o = 0; o <= PCP_MAX_ORDER; o++) {
+		int n = PCP_TEST_PAGES >> o;
+
+		for (int i = 0; i < n; i++)
+			KT_REQUIRE((p[i] = kmm_get_free_pages(KMM_GFP_KERNEL, o)), "block %d", i);
+		for (int i = 0; i < n; i++)
+			kmm_free_pages_va(p[i], o);
+	}
+	return pcp_count(zone, cpu);
+}
+
 static void test_pcp_scales_with_zone(void)
 {
 	struct kmm_zone *zone = &kmm_nodes[0].node_zones[ZONE_NORMAL];
 	size_t block = KMM_PAGE_SIZE << KMM_MAX_PAGE_ORDER;
 	static void *big[PCP_TEST_GROWN / (KMM_PAGE_SIZE << KMM_MAX_PAGE_ORDER)];
-	unsigned long small, grown, present;
+	unsigned long small, grown, present, all;
 	unsigned int batch;
 	cpu_set_t old, one;
 	int cpu, n = 0;
@@ -417,6 +496,12 @@ static void test_pcp_scales_with_zone(void)
 	KT_CHECK(small <= present / 16, "%lu free pages cached on one CPU of a zone of %lu", small,
 		 present);
 	KT_CHECK(batch <= 3, "batch %u on a zone of %lu pages", batch, present);
+	/* All four orders' lists together stay near high, as the kernel's count. */
+	all = cached_after_churn_orders(zone, cpu);
+	KT_CHECK(all <= zone->pcp_high + 2 * batch * 15,
+		 "%lu pages cached on CPU %d over the four orders, high %u", all, cpu,
+		 zone->pcp_high);
+	drain_zone_pages(zone, cpu);
 	while (zone->present_pages < PCP_TEST_GROWN / KMM_PAGE_SIZE &&
 	       n < (int)(sizeof(big) / sizeof(big[0])))
 		KT_REQUIRE((big[n++] = kmm_get_free_pages(KMM_GFP_KERNEL, KMM_MAX_PAGE_ORDER)),
@@ -439,4 +524,4 @@ KT_MAIN(KT_TEST(test_init_is_idempotent), KT_TEST(test_thp_from_threshold),
 	KT_TEST(test_zeroed_pages_recycled), KT_TEST(test_dma32_below_4g),
 	KT_TEST(test_order_out_of_range), KT_TEST(test_conversions), KT_TEST(test_buddyinfo_format),
 	KT_TEST(test_zoneinfo_format), KT_TEST(test_unknown_view),
-	KT_TEST(test_exact_run_fits_free_pages))
+	KT_TEST(test_exact_run_fits_free_pages), KT_TEST(test_free_warm_block_first))
