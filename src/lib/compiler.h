@@ -30,6 +30,12 @@
 #else
 #define __noipa __attribute__((noipa))
 #endif
+/* One copy of the function, not one per constant argument (gcc's clones). */
+#if defined(__clang__)
+#define __noclone
+#else
+#define __noclone __attribute__((noclone))
+#endif
 #ifndef __always_inline
 #define __always_inline inline __attribute__((always_inline))
 #endif

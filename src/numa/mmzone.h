@@ -155,12 +155,17 @@ struct kmm_zone {
 	/* Written under @lock. */
 	struct kmm_lock lock ____cacheline_aligned;
 	unsigned long nr_free_pages;
-	unsigned long nr_released;    /* pages of free blocks given back (PG_released) */
-	unsigned long frontier;	      /* end of the highest block ever handed out (a pfn) */
-	uint64_t last_sweep_ms;	      /* when free blocks were last released */
-	unsigned long reserved_pages; /* address space held from the base */
-	unsigned long mapped_pages;   /* pages whose descriptors are mapped */
-	unsigned long max_pages;      /* growth stops here: spanned, or where another mapping is */
+	unsigned long nr_released;	    /* pages of free blocks given back (PG_released) */
+	unsigned long frontier;		    /* end of the highest block ever handed out (a pfn) */
+	uint64_t last_sweep_ms;		    /* when free blocks were last released */
+	unsigned long run_release_pages;    /* runs freed this large are released (page_alloc.c) */
+	unsigned long released_reused;	    /* pages of released blocks handed out again */
+	unsigned long released_reused_seen; /* released_reused at the last run released */
+	unsigned long last_released_pfn;    /* the last run released: its head */
+	unsigned long last_released_pages;  /* and its size */
+	unsigned long reserved_pages;	    /* address space held from the base */
+	unsigned long mapped_pages;	    /* pages whose descriptors are mapped */
+	unsigned long max_pages; /* growth stops here: spanned, or where another mapping is */
 	unsigned long watermark[NR_WMARK];
 	unsigned long stat[NR_ZONE_STATS];
 	struct kmm_free_area free_area[NR_PAGE_ORDERS];

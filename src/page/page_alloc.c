@@ -108,6 +108,31 @@ static inline void expand(struct kmm_zone *zone, struct kmm_page *page, unsigned
 	}
 }
 
+/* Runs of 2^this pages and up are released when freed (release_run()). */
+#define RUN_RELEASE_MIN_ORDER 5
+
+/*
+ * A request of RUN_RELEASE_MIN_ORDER and up took the block of @order at @pfn:
+ * count the pages it faults in again that a run release gave back (those of
+ * a released block, or, as a released run merged with a buddy in use before
+ * is no longer marked, those of the last run released).  Context:
+ * zone->lock.
+ */
+static void count_released_reuse(struct kmm_zone *zone, unsigned long pfn, unsigned int order,
+				 unsigned int released)
+{
+	unsigned long end = pfn + (1UL << order), lo, hi;
+
+	if (released) {
+		zone->released_reused += 1UL << order;
+		return;
+	}
+	lo = MAX(pfn, zone->last_released_pfn);
+	hi = MIN(end, zone->last_released_pfn + zone->last_released_pages);
+	if (hi > lo)
+		zone->released_reused += hi - lo;
+}
+
 /*
  * Does a free block released with @flags read zero?  After MADV_DONTNEED it
  * does; MADV_FREE may leave the old bytes.
@@ -150,6 +175,8 @@ static __always_inline struct kmm_page *__rmqueue_smallest(struct kmm_zone *zone
 		return NULL;
 	o = page->order;
 	released = page->flags & PG_released;
+	if (order >= RUN_RELEASE_MIN_ORDER)
+		count_released_reuse(zone, page_to_pfn(page), order, released);
 	del_from_free_list(zone, page, o);
 	expand(zone, page, page_to_pfn(page), order, o, released);
 	page->flags = released_reads_zero(released) ? PG_zero : 0;
@@ -162,10 +189,12 @@ static __always_inline struct kmm_page *__rmqueue_smallest(struct kmm_zone *zone
  * whole sections, so the buddy of any block below MAX_PAGE_ORDER that lies in
  * a section in service is in service too... except the upper half of a 4 MiB
  * block whose second section is not present yet: checked against present.
+ * @released: PG_released if the block's pages were given back to the
+ * system; the merged block stays released only if every part was.
  * Context: zone->lock.
  */
-static void __free_one_page(struct kmm_zone *zone, struct kmm_page *page, unsigned long pfn,
-			    unsigned int order)
+static __noclone void __free_one_page(struct kmm_zone *zone, struct kmm_page *page,
+				      unsigned long pfn, unsigned int order, unsigned int released)
 {
 	unsigned long end = zone->zone_start_pfn + zone->present_pages;
 
@@ -179,6 +208,7 @@ static void __free_one_page(struct kmm_zone *zone, struct kmm_page *page, unsign
 		buddy = page + ((long)buddy_pfn - (long)pfn);
 		if (!page_is_buddy(buddy, order))
 			break;
+		released &= buddy->flags;
 		del_from_free_list(zone, buddy, order);
 		if (buddy_pfn < pfn) {
 			page = buddy;
@@ -186,7 +216,11 @@ static void __free_one_page(struct kmm_zone *zone, struct kmm_page *page, unsign
 		}
 		order++;
 	}
-	add_to_free_list(zone, page, order, block_is_warm(zone, pfn, 0));
+	add_to_free_list(zone, page, order, block_is_warm(zone, pfn, released));
+	if (released) {
+		page->flags |= PG_released;
+		zone->nr_released += 1UL << order;
+	}
 }
 
 /* The integer square root (the kernel's int_sqrt()). */
@@ -248,7 +282,7 @@ static bool zone_grow_locked(struct kmm_zone *zone)
 		fastpath_free_span(zone->present_pages << PAGE_SHIFT);
 	for (int i = 0; i < nr; i += (int)PAGES_PER_SECTION)
 		__free_one_page(zone, zone_pfn_to_page(zone, pfn + (unsigned long)i),
-				pfn + (unsigned long)i, SECTION_ORDER);
+				pfn + (unsigned long)i, SECTION_ORDER, 0);
 	zone->stat[ZSTAT_GROW]++;
 	zone_set_watermarks(zone);
 	if (pcp_mode != PCP_OFF)
@@ -342,7 +376,7 @@ void free_pages_bulk(struct kmm_zone *zone, struct kmm_page *const *pages, unsig
 	for (unsigned int i = 0; i < count; i++) {
 		pages[i]->flags = 0;
 		zone->stat[ZSTAT_PGFREE]++;
-		__free_one_page(zone, pages[i], page_to_pfn(pages[i]), order);
+		__free_one_page(zone, pages[i], page_to_pfn(pages[i]), order, 0);
 	}
 	zone->stat[ZSTAT_PCP_DRAIN]++;
 	kmm_unlock(&zone->lock);
@@ -487,7 +521,7 @@ void free_one_page(struct kmm_zone *zone, struct kmm_page *page, unsigned int or
 	kmm_lock(&zone->lock);
 	page->flags = 0;
 	zone->stat[ZSTAT_PGFREE]++;
-	__free_one_page(zone, page, page_to_pfn(page), order);
+	__free_one_page(zone, page, page_to_pfn(page), order, 0);
 	kmm_unlock(&zone->lock);
 	zone_release_maybe(zone, SECTION_ORDER);
 }
@@ -569,9 +603,11 @@ int buddy_check_zone(struct kmm_zone *zone)
 
 /*
  * Put pages [@start, @end) back as the largest aligned blocks they split
- * into.  Context: zone->lock.  Return: the number of blocks.
+ * into, @released (PG_released or 0) as __free_one_page() takes it.
+ * Context: zone->lock.  Return: the number of blocks.
  */
-static unsigned long free_pfn_range(struct kmm_zone *zone, unsigned long start, unsigned long end)
+static unsigned long free_pfn_range(struct kmm_zone *zone, unsigned long start, unsigned long end,
+				    unsigned int released)
 {
 	unsigned long blocks = 0;
 
@@ -584,7 +620,7 @@ static unsigned long free_pfn_range(struct kmm_zone *zone, unsigned long start, 
 			order--;
 		page->flags = 0;
 		page->private = NULL;
-		__free_one_page(zone, page, start, order);
+		__free_one_page(zone, page, start, order, released);
 		start += 1UL << order;
 	}
 	return blocks;
@@ -603,9 +639,49 @@ static void free_page_range(struct kmm_page *head, unsigned long from, unsigned 
 	unsigned long pfn = page_to_pfn(head);
 
 	kmm_lock(&zone->lock);
-	zone->stat[ZSTAT_PGFREE] += free_pfn_range(zone, pfn + from, pfn + to);
+	zone->stat[ZSTAT_PGFREE] += free_pfn_range(zone, pfn + from, pfn + to, 0);
 	kmm_unlock(&zone->lock);
 	zone_release_maybe(zone, SECTION_ORDER);
+}
+
+/*
+ * A run freed at this size or more goes back to the system at once, as glibc
+ * unmaps a chunk it had mmapped (128 KiB: glibc's first mmap threshold).
+ * glibc then raises its threshold to the chunk's size, so that a program
+ * freeing and allocating buffers of one size does not fault them in again and
+ * again; but a program whose tables grow and are freed once each then keeps
+ * the old ones (logicmin: 3.3 MiB peak with a fixed threshold, 3.6 with
+ * glibc's rule).  Here the threshold rises only when that happens: when,
+ * since the last run released, the zone handed out again at least as many
+ * released pages as the run now freed holds (zone->released_reused).
+ * Smaller runs, and runs below a raised threshold, wait for the free-page
+ * release (zone_release_maybe()).
+ */
+#define RUN_RELEASE_MIN_PAGES (1UL << RUN_RELEASE_MIN_ORDER)
+
+static bool release_run(struct kmm_zone *zone, struct kmm_page *page, unsigned long npages)
+{
+	unsigned long threshold = MAX(READ_ONCE(zone->run_release_pages), RUN_RELEASE_MIN_PAGES);
+	unsigned long reused = READ_ONCE(zone->released_reused);
+
+	if (npages < threshold || !kmm_config.decay_ms)
+		return false;
+	/*
+	 * Racy, and only ever rising: a lost update is one release more or
+	 * less.  The first run released sets the mark (what was faulted in
+	 * before it is not this rule's doing).
+	 */
+	if (READ_ONCE(zone->run_release_pages) &&
+	    reused - READ_ONCE(zone->released_reused_seen) >= npages) {
+		WRITE_ONCE(zone->released_reused_seen, reused);
+		WRITE_ONCE(zone->run_release_pages, npages + 1);
+		return false;
+	}
+	WRITE_ONCE(zone->released_reused_seen, reused);
+	if (!READ_ONCE(zone->run_release_pages))
+		WRITE_ONCE(zone->run_release_pages, RUN_RELEASE_MIN_PAGES);
+	return os_release(page_to_virt(page), npages << PAGE_SHIFT,
+			  kmm_config.purge == KMM_PURGE_FREE) == 0;
 }
 
 static bool take_free_range(struct kmm_zone *zone, unsigned long start, unsigned long end);
@@ -709,12 +785,35 @@ void shrink_pages_exact(struct kmm_page *page, unsigned long npages)
 	}
 }
 
+/*
+ * Free the run at @page released (release_run()), or return false.  Out of
+ * line and out of the first code window (src/layout.ld): a small program
+ * frees no such run.
+ */
+static __noinline __cold bool free_run_released(struct kmm_page *page, unsigned long npages)
+{
+	struct kmm_zone *zone = page_zone(page);
+	unsigned long pfn = page_to_pfn(page);
+
+	if (!release_run(zone, page, npages))
+		return false;
+	kmm_lock(&zone->lock);
+	zone->stat[ZSTAT_PGFREE] += free_pfn_range(zone, pfn, pfn + npages, PG_released);
+	zone->stat[ZSTAT_RELEASED] += npages;
+	zone->last_released_pfn = pfn;
+	zone->last_released_pages = npages;
+	kmm_unlock(&zone->lock);
+	return true;
+}
+
 void free_pages_exact(struct kmm_page *page)
 {
 	unsigned long npages = (unsigned long)page->private;
 
 	if (unlikely(page->flags != PG_exact))
 		bad_free(page, 0, "not the head of an exact page run");
+	if (npages >= RUN_RELEASE_MIN_PAGES && free_run_released(page, npages))
+		return;
 	free_page_range(page, 0, npages);
 }
 
@@ -761,8 +860,8 @@ static bool take_free_range(struct kmm_zone *zone, unsigned long start, unsigned
 		zone->nr_free_pages -= block_end - head;
 		zone->frontier = MAX(zone->frontier, block_end);
 		/* The parts of the block outside the range go back. */
-		free_pfn_range(zone, head, MAX(head, start));
-		free_pfn_range(zone, MAX(end, head), block_end);
+		free_pfn_range(zone, head, MAX(head, start), 0);
+		free_pfn_range(zone, MAX(end, head), block_end, 0);
 		pfn = block_end;
 	}
 	return true;
@@ -863,7 +962,7 @@ static unsigned long zone_release_free(struct kmm_zone *zone, bool all, unsigned
 			if (failed[i]) { /* back unmarked; no more tries this sweep */
 				refused = true;
 				batch[i]->flags = 0;
-				__free_one_page(zone, batch[i], pfn, o);
+				__free_one_page(zone, batch[i], pfn, o, 0);
 				continue;
 			}
 			zone->stat[ZSTAT_RELEASED] += 1UL << o;
@@ -873,7 +972,7 @@ static unsigned long zone_release_free(struct kmm_zone *zone, bool all, unsigned
 			    buddy < zone->zone_start_pfn + zone->present_pages &&
 			    page_is_buddy(zone_pfn_to_page(zone, buddy), o)) {
 				batch[i]->flags = 0;
-				__free_one_page(zone, batch[i], pfn, o);
+				__free_one_page(zone, batch[i], pfn, o, PG_released);
 				continue;
 			}
 			add_to_free_list(zone, batch[i], o, false);

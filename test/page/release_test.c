@@ -16,6 +16,7 @@
 #include <kmm/slab.h>
 
 #include "../kt_kmm.h"
+#include "page/internal.h"
 
 #define MiB (1UL << 20)
 #define ORDER_4M 10
@@ -300,8 +301,74 @@ static void test_pagemap(void)
 	kmm_kfree(run);
 }
 
+/* Pages of [@p, @p + @bytes) resident (mincore), or -1. */
+static long resident_pages(void *p, size_t bytes)
+{
+	static unsigned char vec[1024];
+	size_t n = bytes / 4096;
+	long res = 0;
+
+	if (n > sizeof(vec) || mincore(p, bytes, vec))
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		res += vec[i] & 1;
+	return res;
+}
+
+/*
+ * A freed page run of 128 KiB or more goes back to the system at once, as
+ * glibc unmaps a chunk it had mmapped; a smaller one stays.  A program that
+ * frees runs and faults the released pages in again, run after run, stops
+ * that: the threshold rises past the run's size, and its runs stay.
+ */
+static void test_freed_runs_released(void)
+{
+	bool check = !lazy() && !kt_under_valgrind();
+	unsigned long rel;
+	struct kmm_page *run;
+	void *p;
+	int i;
+
+	run = alloc_pages_exact(KMM_GFP_KERNEL, 64, 0);
+	KT_REQUIRE(run, "a run of 256 KiB");
+	p = kmm_page_address(run);
+	memset(p, 0x5a, 64 * 4096);
+	rel = zone_counter("pages_released");
+	free_pages_exact(run);
+	KT_CHECK(zone_counter("pages_released") >= rel + 64,
+		 "a freed run of 256 KiB: %lu pages released",
+		 zone_counter("pages_released") - rel);
+	KT_CHECK(!check || resident_pages(p, 64 * 4096) == 0,
+		 "a freed run of 256 KiB: %ld pages still resident", resident_pages(p, 64 * 4096));
+
+	run = alloc_pages_exact(KMM_GFP_KERNEL, 16, 0);
+	KT_REQUIRE(run, "a run of 64 KiB");
+	p = kmm_page_address(run);
+	memset(p, 0x5a, 16 * 4096);
+	free_pages_exact(run);
+	KT_CHECK(!check || resident_pages(p, 16 * 4096) == 16,
+		 "a freed run of 64 KiB: %ld of 16 pages resident", resident_pages(p, 16 * 4096));
+
+	/* 1 MiB runs, written whole, freed, again and again. */
+	for (i = 0; i < 64; i++) {
+		run = alloc_pages_exact(KMM_GFP_KERNEL, 256, 0);
+		KT_REQUIRE(run, "a run of 1 MiB");
+		p = kmm_page_address(run);
+		memset(p, 0x5a, MiB);
+		rel = zone_counter("pages_released");
+		free_pages_exact(run);
+		if (zone_counter("pages_released") < rel + 256)
+			break;
+	}
+	KT_CHECK(i < 64, "64 runs of 1 MiB freed and faulted in again, each released");
+	KT_CHECK(!check || resident_pages(p, MiB) == 256,
+		 "the run kept once the threshold rose: %ld of 256 pages resident",
+		 resident_pages(p, MiB));
+	printf("releases stopped after %d runs of 1 MiB\n", i);
+}
+
 /* pagemap first: its run must land on pages never written. */
-KT_MAIN({ "pagemap", test_pagemap },
+KT_MAIN({ "pagemap", test_pagemap }, { "freed_runs_released", test_freed_runs_released },
 	{ "reclaim_releases_and_reuse_reads_zero", test_reclaim_releases_and_reuse_reads_zero },
 	{ "decay_on_free", test_decay_on_free },
 	{ "watermarks_kernel_formula", test_watermarks_kernel_formula },
