@@ -84,7 +84,8 @@ enum kmm_pageflags {
  *            lock while free; the allocating layer while allocated).
  * @order:    order of the block this page heads, free (PG_buddy) or allocated
  *            (PG_head, PG_slab).  Meaningless on pages that head nothing.
- * @zone_id:  node * MAX_NR_ZONES + zone type: page_zone() without a lookup.
+ * @zone_id:  node * MAX_NR_ZONES + zone type, its ZONE_NORMAL bit flipped
+ *            (zone_page_id()): page_zone() without a lookup.
  * @inuse:    slab: objects handed out from this slab (those in per-CPU
  *            caches included, as SLUB counts them).
  * @freelist: slab: index of the first free object, SLAB_FREELIST_END if none.
@@ -228,9 +229,21 @@ static inline struct kmm_zone *zone_by_id(unsigned int id)
 	return &kmm_nodes[id / MAX_NR_ZONES].node_zones[id % MAX_NR_ZONES];
 }
 
+/*
+ * What a page of @zone holds in @zone_id: the zone's id with the bit of
+ * ZONE_NORMAL flipped, so that node 0's Normal zone, where a program's pages
+ * lie unless it asks for DMA32 or runs on several nodes, is 0.  Its
+ * descriptors, zero from mmap(), are then right as the zone grows without a
+ * write: a section's 16 KiB of them stay untouched until its pages are used.
+ */
+static inline uint8_t zone_page_id(const struct kmm_zone *zone)
+{
+	return (uint8_t)(zone->id ^ ZONE_NORMAL);
+}
+
 static inline struct kmm_zone *page_zone(const struct kmm_page *page)
 {
-	return zone_by_id(page->zone_id);
+	return zone_by_id(page->zone_id ^ ZONE_NORMAL);
 }
 
 static inline unsigned long zone_present(const struct kmm_zone *zone)

@@ -273,8 +273,9 @@ static bool zone_grow_locked(struct kmm_zone *zone)
 		zone->stat[ZSTAT_GROW_FAILED]++;
 		return false;
 	}
-	for (int i = 0; i < nr; i++)
-		zone_pfn_to_page(zone, pfn + (unsigned long)i)->zone_id = zone->id;
+	/* Node 0's Normal zone is 0 there, as mmap() gave the descriptors. */
+	for (int i = 0; zone_page_id(zone) && i < nr; i++)
+		zone_pfn_to_page(zone, pfn + (unsigned long)i)->zone_id = zone_page_id(zone);
 	/* Publish the descriptors before the pages become findable by address. */
 	__atomic_store_n(&zone->present_pages, zone->present_pages + (unsigned long)nr,
 			 __ATOMIC_RELEASE);
