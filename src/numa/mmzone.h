@@ -149,23 +149,24 @@ struct kmm_zone {
 	struct kmm_pcp *per_cpu_pageset; /* [kmm_nr_cpu_ids], or NULL (page/pcp.h) */
 	unsigned int pcp_batch;		 /* pages moved per refill or drain */
 	int pcp_last_cpu;		 /* the CPU of the last refill (pcp.c: single-threaded) */
-	unsigned int pcp_high;		 /* blocks a CPU may cache per list, for order 0 */
+	unsigned int pcp_high;		 /* pages a CPU may cache, a quarter per order's list */
+	/* Freed runs released at once (release_run(): racy, without @lock). */
+	unsigned long run_release_pages;    /* from this size; 0: not yet set */
+	unsigned long released_reused_seen; /* released_reused at the last run released */
 	/* Sections below thp_all_pages advised for a run (arena_advise_run(); atomic). */
 	unsigned long thp_runs[THP_RUN_WORDS];
 
 	/* Written under @lock. */
 	struct kmm_lock lock ____cacheline_aligned;
 	unsigned long nr_free_pages;
-	unsigned long nr_released;	    /* pages of free blocks given back (PG_released) */
-	unsigned long frontier;		    /* end of the highest block ever handed out (a pfn) */
-	uint64_t last_sweep_ms;		    /* when free blocks were last released */
-	unsigned long run_release_pages;    /* runs freed this large are released (page_alloc.c) */
-	unsigned long released_reused;	    /* pages of released blocks handed out again */
-	unsigned long released_reused_seen; /* released_reused at the last run released */
-	unsigned long last_released_pfn;    /* the last run released: its head */
-	unsigned long last_released_pages;  /* and its size */
-	unsigned long reserved_pages;	    /* address space held from the base */
-	unsigned long mapped_pages;	    /* pages whose descriptors are mapped */
+	unsigned long nr_released;	   /* pages of free blocks given back (PG_released) */
+	unsigned long frontier;		   /* end of the highest block ever handed out (a pfn) */
+	uint64_t last_sweep_ms;		   /* when free blocks were last released */
+	unsigned long released_reused;	   /* pages of released blocks runs took back */
+	unsigned long last_released_pfn;   /* the last run released: its head */
+	unsigned long last_released_pages; /* and its size */
+	unsigned long reserved_pages;	   /* address space held from the base */
+	unsigned long mapped_pages;	   /* pages whose descriptors are mapped */
 	unsigned long max_pages; /* growth stops here: spanned, or where another mapping is */
 	unsigned long watermark[NR_WMARK];
 	unsigned long stat[NR_ZONE_STATS];
