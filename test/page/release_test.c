@@ -8,9 +8,11 @@
  * thread reclaims).
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <kmm/slab.h>
@@ -199,12 +201,22 @@ static void *reclaimer(void *arg)
 	while (!stop) {
 		kmm_reclaim();
 		reclaims = ++n;
+		sched_yield(); /* memcheck: or the other thread may not run for a minute */
 	}
 	return (void *)n;
 }
 
+static double elapsed_s(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
 static void test_in_use_never_released(void)
 {
+	struct timespec t0;
 	pthread_t t;
 	int bad = 0, rounds = kt_under_valgrind() ? 20 : 300;
 	void *n;
@@ -215,10 +227,17 @@ static void test_in_use_never_released(void)
 	/*
 	 * Past @rounds, more rounds until the reclaimer has run a few times
 	 * beside them (memcheck runs one thread at a time, and may not have
-	 * scheduled it yet), up to 50 times as many.
+	 * scheduled it yet), for up to a minute, yielding the CPU each round:
+	 * memcheck's scheduler hands its lock back to the thread that let it
+	 * go, and beside another memcheck run the reclaimer once waited
+	 * through 1,000 rounds (the old bound) without finishing a reclaim.
 	 */
-	for (int r = 0; r < rounds || (reclaims < 3 && r < 50 * rounds); r++) {
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int r = 0; r < rounds || (reclaims < 3 && elapsed_s(&t0) < 60); r++) {
 		struct kmm_page *p[4];
+
+		if (r >= rounds)
+			sched_yield();
 
 		for (int i = 0; i < 4; i++) {
 			p[i] = kmm_alloc_pages(KMM_GFP_KERNEL, 9 + (r + i) % 2);
