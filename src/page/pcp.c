@@ -57,8 +57,8 @@ static inline unsigned int order_batch(const struct kmm_zone *zone, unsigned int
 }
 
 /*
- * A list's high in blocks.  A quarter of high each: with one high per order
- * (until 2026-12), a CPU could keep four times high, and did: 368 KiB of
+ * A list's high in blocks.  A quarter of high each: with a whole high per
+ * order, as before, a CPU could keep four times high, and did: 376 KiB of
  * logicmin's 3.9 MiB peak.
  */
 static inline unsigned int order_high(const struct kmm_zone *zone, unsigned int order)
@@ -87,11 +87,11 @@ static unsigned int zone_batchsize(const struct kmm_zone *zone)
  * The kernel's zone_highsize() with percpu_pagelist_high_fraction 0: the
  * zone's low watermark split between the CPUs, at least four batches.  With
  * the watermarks' square root it rises slower than the zone: 40 pages on a
- * 4 MiB zone, 160 on 64 MiB, a list's whole page (PCP_SLOTS) from about
- * 1 GiB (for one CPU; split between two, half that).  Before, batch and high came from the zone's span (its whole
- * reservation): 63 and 252 from the start, up to 4 MiB of free blocks per
- * CPU over the four lists, which a program of a few MiB kept resident
- * (logicmin: 1-1.4 MiB of its 4.9 MiB peak).
+ * 4 MiB zone, 160 on 64 MiB, PCP_SLOTS from about 1 GiB (for one CPU;
+ * split between two, half that).  Before, batch and high came from the
+ * zone's span (its whole reservation): 63 and 252 from the start, up to
+ * 4 MiB of free blocks per CPU over the four lists, which a program of a
+ * few MiB kept resident (logicmin: 1-1.4 MiB of its 4.9 MiB peak).
  */
 static unsigned int zone_highsize(const struct kmm_zone *zone, unsigned int batch)
 {

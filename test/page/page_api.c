@@ -332,13 +332,7 @@ static void test_exact_run_fits_free_pages(void)
 		__free_pages(held[--n], KMM_MAX_PAGE_ORDER);
 }
 
-/*
- * The buddy reuses pages a program touched before pages it never did: a
- * request splits a larger warm block (freed, below the zone's frontier)
- * before it takes a smaller cold one (never handed out), which would add to
- * the program's RSS while freed memory waits.  Every free block of order 4
- * and up is held first, so that the zone has only the blocks made here.
- */
+/* Keep @p (of @order) on the list @held, linked through its first words. */
 static void *hold_block(void *held, struct kmm_page *p, unsigned int order)
 {
 	void **v = page_to_virt(p);
@@ -360,6 +354,13 @@ static void *hold_free_blocks(void *held)
 	return held;
 }
 
+/*
+ * The buddy reuses pages a program touched before pages it never did: a
+ * request splits a larger warm block (freed, below the zone's frontier)
+ * before it takes a smaller cold one (never handed out), which would add to
+ * the program's RSS while freed memory waits.  Every free block of order 4
+ * and up is held first, so that the zone has only the blocks made here.
+ */
 static void test_free_warm_block_first(void)
 {
 	size_t section = KMM_PAGE_SIZE << SECTION_ORDER;
