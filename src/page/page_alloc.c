@@ -154,6 +154,7 @@ static __always_inline struct kmm_page *__rmqueue_smallest(struct kmm_zone *zone
 {
 	struct kmm_page *page = NULL;
 	unsigned int o, released;
+	unsigned long pfn;
 
 	for (o = order; o < NR_PAGE_ORDERS; o++) {
 		struct kmm_list *list = &zone->free_area[o].free_list;
@@ -174,11 +175,12 @@ static __always_inline struct kmm_page *__rmqueue_smallest(struct kmm_zone *zone
 	if (!page)
 		return NULL;
 	o = page->order;
+	pfn = page_to_pfn(page);
 	released = page->flags & PG_released;
 	if (order >= RUN_RELEASE_MIN_ORDER)
-		count_released_reuse(zone, page_to_pfn(page), order, released);
+		count_released_reuse(zone, pfn, order, released);
 	del_from_free_list(zone, page, o);
-	expand(zone, page, page_to_pfn(page), order, o, released);
+	expand(zone, page, pfn, order, o, released);
 	page->flags = released_reads_zero(released) ? PG_zero : 0;
 	return page;
 }
@@ -664,24 +666,23 @@ static void free_page_range(struct kmm_page *head, unsigned long from, unsigned 
 
 static bool release_run(struct kmm_zone *zone, struct kmm_page *page, unsigned long npages)
 {
-	unsigned long threshold = MAX(READ_ONCE(zone->run_release_pages), RUN_RELEASE_MIN_PAGES);
+	unsigned long threshold = READ_ONCE(zone->run_release_pages);
 	unsigned long reused = READ_ONCE(zone->released_reused);
+	unsigned long seen = READ_ONCE(zone->released_reused_seen);
 
-	if (npages < threshold || !kmm_config.decay_ms)
+	if (npages < MAX(threshold, RUN_RELEASE_MIN_PAGES) || !kmm_config.decay_ms)
 		return false;
 	/*
 	 * Racy, and only ever rising: a lost update is one release more or
-	 * less.  The first run released sets the mark (what was faulted in
-	 * before it is not this rule's doing).
+	 * less.  The first run released (threshold 0) sets the mark: what was
+	 * faulted in before it is not this rule's doing.
 	 */
-	if (READ_ONCE(zone->run_release_pages) &&
-	    reused - READ_ONCE(zone->released_reused_seen) >= npages) {
-		WRITE_ONCE(zone->released_reused_seen, reused);
+	WRITE_ONCE(zone->released_reused_seen, reused);
+	if (threshold && reused - seen >= npages) {
 		WRITE_ONCE(zone->run_release_pages, npages + 1);
 		return false;
 	}
-	WRITE_ONCE(zone->released_reused_seen, reused);
-	if (!READ_ONCE(zone->run_release_pages))
+	if (!threshold)
 		WRITE_ONCE(zone->run_release_pages, RUN_RELEASE_MIN_PAGES);
 	return os_release(page_to_virt(page), npages << PAGE_SHIFT,
 			  kmm_config.purge == KMM_PURGE_FREE) == 0;

@@ -225,19 +225,15 @@ static enum pagemap_state pagemap_block(struct kmm_zone *zone, unsigned long pfn
 {
 	const struct kmm_page *page = zone_pfn_to_page(zone, pfn);
 	unsigned int flags = READ_ONCE(page->flags), order = READ_ONCE(page->order);
+	/* What a head of a buddy, pcp, slab or plain block spans. */
+	unsigned long block = 1UL << MIN(order, (unsigned int)MAX_PAGE_ORDER);
 
 	*n = 1;
-	if (flags & PG_buddy) {
-		*n = 1UL << MIN(order, (unsigned int)MAX_PAGE_ORDER);
-		return (flags & PG_released) ? PM_RELEASED : PM_FREE;
-	}
-	if (flags & PG_pcp) {
-		*n = 1UL << MIN(order, (unsigned int)MAX_PAGE_ORDER);
-		return PM_PCP;
-	}
-	if (flags & PG_slab) {
-		*n = 1UL << MIN(order, (unsigned int)MAX_PAGE_ORDER);
-		return PM_SLAB;
+	if (flags & (PG_buddy | PG_pcp | PG_slab)) {
+		*n = block;
+		if (flags & PG_buddy)
+			return (flags & PG_released) ? PM_RELEASED : PM_FREE;
+		return (flags & PG_pcp) ? PM_PCP : PM_SLAB;
 	}
 	if (flags & (PG_slab_tail | PG_slab_fresh))
 		return PM_SLAB;
@@ -246,7 +242,7 @@ static enum pagemap_state pagemap_block(struct kmm_zone *zone, unsigned long pfn
 		return PM_RUN;
 	}
 	if (flags & PG_head) {
-		*n = 1UL << MIN(order, (unsigned int)MAX_PAGE_ORDER);
+		*n = block;
 		return PM_BLOCK;
 	}
 	if (flags & PG_vmalloc)
