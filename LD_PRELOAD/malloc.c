@@ -250,6 +250,8 @@ __export void *calloc(size_t n, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
+	/* The first pthread_create()'s TLS (lib/lock.h): the thread does not exist yet. */
+	kmm_fork_arm_check();
 	p = kmm_ready() ? kv_alloc(total, KMM_GFP_ZERO, KMM_NUMA_NO_NODE, 0) : NULL;
 	if (unlikely(!p))
 		errno = ENOMEM;

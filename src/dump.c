@@ -68,6 +68,10 @@ static void show_vmstat(struct kmm_seq *m)
 	kmm_seq_printf(m, "numa_mbind_ranges %u\n", kmm_arena.nr_bound);
 	show_vmalloc_vmstat(m);
 	show_kswapd_vmstat(m);
+	/* The fork() handlers are registered (init.c) once the process has threads: by whom. */
+	static const char *const arm_by[] = { "none", "startup", "calloc", "lock", "thread" };
+	kmm_seq_printf(m, "fork_handlers %s\n",
+		       READ_ONCE(kmm_fork_armed) ? arm_by[kmm_fork_armed_by] : "none");
 }
 
 static const struct {

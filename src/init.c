@@ -45,7 +45,7 @@
 
 static struct kmm_lock init_lock = KMM_LOCK_INIT;
 
-static int start_kernel(void)
+__init static int start_kernel(void)
 {
 	int ret;
 
@@ -181,6 +181,22 @@ static void fastpath_publish(bool up)
  * the prepare handler did, whatever the flag says by then (the child has one
  * thread).
  *
+ * The handlers are registered only once the process has threads
+ * (lib/lock.h: kmm_fork_arm()), so a program that never starts one never
+ * runs pthread_atfork() (64 KiB of libc's text).  A fork() before that runs
+ * none of them, which is what they would do there anyway: the prepare
+ * handler takes nothing in a process with one thread; the child's rseq
+ * fence is registered again by its first use (lib/rseq.c); and the
+ * background thread, whose state the child handler resets, registers them
+ * before it starts.  glibc's pthread_create() calloc()s the new thread's
+ * TLS while its caller is still the only thread, and calloc() registers
+ * them there: no fork() can run between the process gaining a thread and
+ * the handlers being in place.  The lock paths check too, for a C library
+ * that allocates nothing there: a thread's first lock in a process with
+ * threads registers them before it takes anything.  (There, a fork() in
+ * another thread that has run its prepare handlers already can still miss
+ * them, once.)
+ *
  * The background thread makes the process multi-threaded.  A fork() in a
  * signal handler that interrupted the allocator is then known by the
  * forking thread's own count of the locks it holds or is taking
@@ -292,6 +308,11 @@ static void fork_child(void)
 	kswapd_fork_child();
 }
 
+static bool fork_register(void)
+{
+	return pthread_atfork(fork_prepare, fork_parent, fork_child) == 0;
+}
+
 /*
  * The background thread's world mode (reclaim.c): the same locks but
  * glibc's stdio lock (it never touches stdio), stopping at the first busy
@@ -335,10 +356,12 @@ int kmm_init_slow(void)
 	kmm_unlock(&init_lock);
 	/*
 	 * pthread_atfork() may itself allocate (glibc grows its handler array):
-	 * only now, with the allocator up and no lock held.
+	 * only now, with the allocator up and no lock held; and only once the
+	 * process has threads (lib/lock.h: kmm_fork_arm()).
 	 */
 	if (register_atfork) {
-		pthread_atfork(fork_prepare, fork_parent, fork_child);
+		kmm_fork_arm_init(fork_register);
+		kmm_fork_arm(FORK_ARM_STARTUP);
 		/* Likewise the background thread (it allocates its stack and TLS). */
 		kswapd_init(fork_lock_world);
 		/* And KMM_STATS_SIGNAL's. */

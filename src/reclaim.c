@@ -178,6 +178,9 @@ void kswapd_start(void)
 	pthread_t t;
 	int ret = -1;
 
+	/* Its process has threads: fork() must find the handlers registered. */
+	if (!kmm_fork_arm(FORK_ARM_THREAD))
+		return;
 	/* One caller starts it: the one that moves the mark to "never". */
 	if (__atomic_exchange_n(&kswapd_wake_pages, ~0UL, __ATOMIC_RELAXED) == ~0UL)
 		return;

@@ -27,6 +27,7 @@
 #include "dump.h"
 #include "lib/clock.h"
 #include "lib/config.h"
+#include "lib/lock.h"
 #include "lib/printk.h"
 #include "stats.h"
 
@@ -88,6 +89,9 @@ void stats_signal_start(void)
 	int err;
 
 	if (!sig || stats_pipe[0] >= 0)
+		return;
+	/* Its process has threads: fork() must find the handlers registered. */
+	if (!kmm_fork_arm(FORK_ARM_THREAD))
 		return;
 	if (pipe2(stats_pipe, O_CLOEXEC))
 		return;

@@ -22,6 +22,12 @@
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
 #define __cold __attribute__((cold, noinline))
+/*
+ * Start-up code (the kernel's __init): it runs once, so it is built for
+ * size, as gcc builds cold code.  It still runs in every program, so
+ * src/layout.ld keeps it in the first 64 KiB window of code, by name.
+ */
+#define __init __cold
 #define __noinline __attribute__((noinline))
 #define __noreturn __attribute__((noreturn))
 /* Opaque to interprocedural analysis: a call to it can stay a tail call. */

@@ -167,7 +167,7 @@ void kmm_vg_init(void)
 }
 #endif
 
-void kmm_config_init(void)
+__init void kmm_config_init(void)
 {
 	kmm_vg_init();
 #define X(field, env, kind, def, desc)                                                             \

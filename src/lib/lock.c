@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include <linux/futex.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -54,7 +55,85 @@ void kmm_unlock_wake(struct kmm_lock *lock)
 	futex_wake(&lock->state, 1);
 }
 
-__thread unsigned int kmm_lock_depth __attribute__((tls_model("initial-exec")));
+__thread unsigned int kmm_lock_depth __attribute__((tls_model("initial-exec"))) = KMM_LOCK_UNARMED;
+
+/*
+ * fork() handling (lock.h).  The state goes 0 (not registered) -> 1 (a
+ * thread is registering) -> 2 (registered, kmm_fork_armed), or back to 0 if
+ * the registration failed (it allocates); threads that find 1 wait for the
+ * registering one, which holds no lock.
+ */
+static bool (*fork_register)(void);
+static int fork_arm_state;
+bool kmm_fork_armed;
+enum kmm_fork_arm_by kmm_fork_armed_by;
+/* This thread is registering: its own allocations inside must not wait for it. */
+static __thread bool fork_arming __attribute__((tls_model("initial-exec")));
+
+void kmm_fork_arm_init(bool (*register_handlers)(void))
+{
+	fork_register = register_handlers;
+}
+
+/* Context: no lock held but the one the caller is about to take (registering allocates). */
+static bool fork_arm(enum kmm_fork_arm_by by)
+{
+	int state;
+
+	if (__atomic_load_n(&fork_arm_state, __ATOMIC_ACQUIRE) == 2)
+		return true;
+	if (!fork_register || fork_arming || (by != FORK_ARM_THREAD && kmm_single_threaded()))
+		return false;
+	for (;;) {
+		state = 0;
+		if (__atomic_compare_exchange_n(&fork_arm_state, &state, 1, false, __ATOMIC_ACQUIRE,
+						__ATOMIC_ACQUIRE))
+			break;
+		if (state == 2)
+			return true;
+		sched_yield();
+	}
+	fork_arming = true;
+	state = fork_register() ? 2 : 0;
+	fork_arming = false;
+	if (state == 2)
+		kmm_fork_armed_by = by;
+	__atomic_store_n(&kmm_fork_armed, state == 2, __ATOMIC_RELAXED);
+	__atomic_store_n(&fork_arm_state, state, __ATOMIC_RELEASE);
+	return state == 2;
+}
+
+bool kmm_fork_arm(enum kmm_fork_arm_by by)
+{
+	return !kmm_lock_any_held() && fork_arm(by);
+}
+
+/* A thread's first lock since it started, or since arming failed: arm, and stop asking. */
+static void lock_arm(unsigned int depth)
+{
+	if ((depth & KMM_LOCK_UNARMED) && !(depth & ~KMM_LOCK_FLAGS) && fork_arm(FORK_ARM_LOCK))
+		kmm_lock_depth &= ~KMM_LOCK_UNARMED;
+}
+
+void kmm_lock_flagged(struct kmm_lock *lock, unsigned int depth)
+{
+	lock_arm(depth);
+	if (depth & KMM_LOCK_WORLD)
+		kmm_lock_world(lock);
+	else if (!__kmm_trylock(lock))
+		kmm_lock_slow(lock);
+}
+
+bool kmm_trylock_flagged(struct kmm_lock *lock, unsigned int depth)
+{
+	lock_arm(depth);
+	if (depth & KMM_LOCK_WORLD)
+		return kmm_trylock_world(lock);
+	if (__kmm_trylock(lock))
+		return true;
+	kmm_lock_uncount();
+	return false;
+}
 
 /*
  * World mode (lock.h).  One thread at a time uses it (the background

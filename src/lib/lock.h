@@ -38,10 +38,75 @@ void kmm_unlock_wake(struct kmm_lock *lock);
 extern __thread unsigned int kmm_lock_depth __attribute__((tls_model("initial-exec")));
 
 #define KMM_LOCK_WORLD (1U << 31)
+/*
+ * Set in every thread's count (its initial value) until the thread takes a
+ * lock once fork() handling is armed (kmm_fork_arm()): the lock paths' one
+ * test of the flags sends that first lock through lock.c, which arms it if
+ * the process has threads and clears the bit.
+ */
+#define KMM_LOCK_UNARMED (1U << 30)
+#define KMM_LOCK_FLAGS (KMM_LOCK_WORLD | KMM_LOCK_UNARMED)
 
+void kmm_lock_flagged(struct kmm_lock *lock, unsigned int depth);
+bool kmm_trylock_flagged(struct kmm_lock *lock, unsigned int depth);
 void kmm_lock_world(struct kmm_lock *lock);
 bool kmm_trylock_world(struct kmm_lock *lock);
 void kmm_unlock_world(struct kmm_lock *lock);
+
+extern char __libc_single_threaded __attribute__((weak));
+
+/*
+ * No other thread has ever existed in this process (glibc's
+ * __libc_single_threaded; false without it): nothing can contend or hold a
+ * lock but this thread.
+ */
+static inline bool kmm_single_threaded(void)
+{
+	return &__libc_single_threaded &&
+	       __atomic_load_n(&__libc_single_threaded, __ATOMIC_RELAXED);
+}
+
+/*
+ * fork() handling, armed late.  glibc's pthread_atfork() is code that a
+ * program without threads may never run, in a 64 KiB window of libc's text
+ * that fault-around maps whole: registering the handlers at start-up made
+ * every process 64 KiB larger.  A process with one thread needs no handler
+ * (the prepare handler takes nothing there), so start-up hands the
+ * registration to kmm_fork_arm_init() and the handlers are registered when
+ * the process first has threads: in the calloc() of the first
+ * pthread_create(), which glibc makes for the new thread's TLS after it
+ * marks the process multi-threaded and before the thread exists (no fork()
+ * can run beside it), or else at the first lock a thread takes once the
+ * process has threads (KMM_LOCK_UNARMED), and always before libkmm starts a
+ * thread of its own.
+ */
+void kmm_fork_arm_init(bool (*register_handlers)(void));
+
+/* Who registered them (the vmstat view's fork_handlers line names it). */
+enum kmm_fork_arm_by {
+	FORK_ARM_NONE,
+	FORK_ARM_STARTUP, /* start-up found threads already */
+	FORK_ARM_CALLOC,  /* calloc() once the process had threads */
+	FORK_ARM_LOCK,	  /* a thread's first lock once the process had threads */
+	FORK_ARM_THREAD,  /* libkmm starting a thread of its own: registers in any case */
+};
+
+/*
+ * Register the handlers now if the process has threads (or @by is
+ * FORK_ARM_THREAD); false if they are not registered (one thread, start-up
+ * not done, or called from the registration itself or with a lock held).
+ */
+bool kmm_fork_arm(enum kmm_fork_arm_by by);
+
+extern bool kmm_fork_armed;
+extern enum kmm_fork_arm_by kmm_fork_armed_by;
+
+/* calloc()'s check: one load once armed, two while the process has one thread. */
+static inline void kmm_fork_arm_check(void)
+{
+	if (unlikely(!__atomic_load_n(&kmm_fork_armed, __ATOMIC_RELAXED)) && !kmm_single_threaded())
+		kmm_fork_arm(FORK_ARM_CALLOC);
+}
 
 static inline void kmm_lock_init(struct kmm_lock *lock)
 {
@@ -73,8 +138,10 @@ static inline void kmm_lock_uncount(void)
 
 static inline bool kmm_trylock(struct kmm_lock *lock)
 {
-	if (unlikely(kmm_lock_count() & KMM_LOCK_WORLD))
-		return kmm_trylock_world(lock);
+	unsigned int depth = kmm_lock_count();
+
+	if (unlikely(depth & KMM_LOCK_FLAGS))
+		return kmm_trylock_flagged(lock, depth);
 	if (__kmm_trylock(lock))
 		return true;
 	kmm_lock_uncount();
@@ -84,8 +151,10 @@ static inline bool kmm_trylock(struct kmm_lock *lock)
 /* Fast path: one LOCK cmpxchg; contention goes to kmm_lock_slow(). */
 static inline void kmm_lock(struct kmm_lock *lock)
 {
-	if (unlikely(kmm_lock_count() & KMM_LOCK_WORLD))
-		kmm_lock_world(lock);
+	unsigned int depth = kmm_lock_count();
+
+	if (unlikely(depth & KMM_LOCK_FLAGS))
+		kmm_lock_flagged(lock, depth);
 	else if (unlikely(!__kmm_trylock(lock)))
 		kmm_lock_slow(lock);
 }
@@ -103,7 +172,7 @@ static inline void kmm_unlock(struct kmm_lock *lock)
 /* This thread holds or is taking one of the allocator's locks. */
 static inline bool kmm_lock_any_held(void)
 {
-	return (kmm_lock_depth & ~KMM_LOCK_WORLD) != 0;
+	return (kmm_lock_depth & ~KMM_LOCK_FLAGS) != 0;
 }
 
 /*
@@ -146,19 +215,6 @@ static inline void kmm_lock_fork(struct kmm_lock *lock, enum kmm_fork_op op)
 		kmm_unlock(lock);
 	else
 		kmm_lock_init(lock);
-}
-
-extern char __libc_single_threaded __attribute__((weak));
-
-/*
- * No other thread has ever existed in this process (glibc's
- * __libc_single_threaded; false without it): nothing can contend or hold a
- * lock but this thread.
- */
-static inline bool kmm_single_threaded(void)
-{
-	return &__libc_single_threaded &&
-	       __atomic_load_n(&__libc_single_threaded, __ATOMIC_RELAXED);
 }
 
 #endif /* KMM_LIB_LOCK_H */

@@ -24,7 +24,7 @@ static long sys_membarrier(int cmd, unsigned int flags, int cpu)
 	return syscall(__NR_membarrier, cmd, flags, cpu);
 }
 
-bool rseq_init(bool want)
+__init bool rseq_init(bool want)
 {
 	int saved = errno;
 	long mask;
@@ -65,6 +65,16 @@ int rseq_fence_cpu(int cpu)
 
 	if (sys_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, MEMBARRIER_CMD_FLAG_CPU, cpu))
 		ret = -errno;
+	/*
+	 * Not registered: a child of a fork() that ran no handler of ours (a
+	 * process with one thread registers none, lib/lock.h).  Linux copies
+	 * the registration with the mm, but nothing documents that: register
+	 * again, once, as rseq_fork_child() does.
+	 */
+	if (ret == -EPERM &&
+	    !sys_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, 0, 0) &&
+	    !sys_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, MEMBARRIER_CMD_FLAG_CPU, cpu))
+		ret = 0;
 	errno = saved;
 	/* An offline CPU runs nothing: there is nothing to fence. */
 	return ret == -EINVAL ? 0 : ret;

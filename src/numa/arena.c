@@ -293,7 +293,7 @@ static int place_reserved(unsigned long node_size)
  * step failed keeps the layout it has, and what its zones hold.
  * Return: 0, or -ENOMEM if not even the smallest Normal zones fit.
  */
-int arena_init(void)
+__init int arena_init(void)
 {
 	unsigned long node_size = pow2_floor(MAX(kmm_config.arena_reserve, MIN_NORMAL_RESERVE));
 	int ret = 0;

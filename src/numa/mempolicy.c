@@ -21,7 +21,7 @@ long numa_events_stride;
 static int online_ids[KMM_MAX_NUMNODES]; /* the online nodes, in order */
 static unsigned long interleave_next;
 
-int mempolicy_init(void)
+__init int mempolicy_init(void)
 {
 	unsigned long long opt = kmm_config.numa;
 	size_t row = ALIGN_UP((size_t)kmm_nr_node_ids * NR_NUMA_EVENTS * sizeof(unsigned long), 64);

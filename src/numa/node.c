@@ -123,7 +123,7 @@ static void fake_topology(int n)
  * numa_init() - discover CPUs and nodes (the kernel's initmem_init()).
  * Return: 0 (a machine without sysfs is taken as one node).
  */
-int numa_init(void)
+__init int numa_init(void)
 {
 	char buf[4096], path[96];
 	int max_cpu = 0;
@@ -197,7 +197,7 @@ static void add_node_zones(struct kmm_zonelist *zl, int *n, int nid)
  * nodes' zones by increasing distance (ties by node id), as the kernel's
  * build_zonelists() with node ordering.
  */
-void build_all_zonelists(void)
+__init void build_all_zonelists(void)
 {
 	for (int nid = 0; nid < kmm_nr_node_ids; nid++) {
 		struct kmm_node *node = &kmm_nodes[nid];

@@ -207,7 +207,7 @@ int os_parse_list(const char *s, void (*fn)(void *arg, int id), void *arg)
 	return count;
 }
 
-int os_arch_probe(void)
+__init int os_arch_probe(void)
 {
 	unsigned long page = getauxval(AT_PAGESZ);
 

@@ -529,7 +529,7 @@ void free_one_page(struct kmm_zone *zone, struct kmm_page *page, unsigned int or
 	zone_release_maybe(zone, SECTION_ORDER);
 }
 
-void buddy_init(void)
+__init void buddy_init(void)
 {
 	struct kmm_zone *zone;
 

@@ -46,9 +46,11 @@
 
 int pcp_mode = PCP_OFF;
 
-static inline struct kmm_pcp *zone_pcp(const struct kmm_zone *zone, int cpu)
+/* @zone's list of @order on @cpu. */
+static inline struct percpu_stack *pcp_list(const struct kmm_zone *zone, int cpu,
+					    unsigned int order)
 {
-	return &zone->per_cpu_pageset[cpu];
+	return (struct percpu_stack *)(zone->per_cpu_pageset[cpu].bytes + PCP_LIST_OFFSET(order));
 }
 
 static inline unsigned int order_batch(const struct kmm_zone *zone, unsigned int order)
@@ -63,8 +65,9 @@ static inline unsigned int order_batch(const struct kmm_zone *zone, unsigned int
  */
 static inline unsigned int order_high(const struct kmm_zone *zone, unsigned int order)
 {
-	return MIN((unsigned int)PCP_SLOTS, MAX((READ_ONCE(zone->pcp_high) / NR_PCP_LISTS) >> order,
-						2 * order_batch(zone, order)));
+	return MIN((unsigned int)PCP_LIST_SLOTS(order),
+		   MAX((READ_ONCE(zone->pcp_high) / NR_PCP_LISTS) >> order,
+		       2 * order_batch(zone, order)));
 }
 
 /*
@@ -87,7 +90,7 @@ static unsigned int zone_batchsize(const struct kmm_zone *zone)
  * The kernel's zone_highsize() with percpu_pagelist_high_fraction 0: the
  * zone's low watermark split between the CPUs, at least four batches.  With
  * the watermarks' square root it rises slower than the zone: 40 pages on a
- * 4 MiB zone, 160 on 64 MiB, PCP_SLOTS from about 1 GiB (for one CPU;
+ * 4 MiB zone, 160 on 64 MiB, PCP_HIGH_MAX from about 1 GiB (for one CPU;
  * split between two, half that).  Before, batch and high came from the
  * zone's span (its whole reservation): 63 and 252 from the start, up to
  * 4 MiB of free blocks per CPU over the four lists, which a program of a
@@ -97,7 +100,7 @@ static unsigned int zone_highsize(const struct kmm_zone *zone, unsigned int batc
 {
 	unsigned long high = zone->watermark[WMARK_LOW] / (unsigned long)kmm_nr_cpu_ids;
 
-	return (unsigned int)MIN(MAX(high, 4UL * batch), (unsigned long)PCP_SLOTS);
+	return (unsigned int)MIN(MAX(high, 4UL * batch), (unsigned long)PCP_HIGH_MAX);
 }
 
 /*
@@ -116,7 +119,7 @@ void pcp_zone_update(struct kmm_zone *zone)
 	WRITE_ONCE(zone->pcp_high, zone_highsize(zone, batch));
 }
 
-int pcp_init(void)
+__init int pcp_init(void)
 {
 	struct kmm_zone *zone;
 
@@ -136,9 +139,9 @@ int pcp_init(void)
 		pcp_zone_update(zone);
 		/*
 		 * The lists stay as mmap() gave them, zero: each gets its high
-		 * when its CPU first pushes to it (pcp_activate()), so a list
-		 * no CPU uses is no page of RSS (they were 64 KiB of every
-		 * program's).
+		 * when its CPU first pushes to it (pcp_activate()), so a CPU
+		 * that never frees to this zone's cache costs no page of RSS
+		 * (they were 64 KiB of every program's).
 		 */
 		zone->per_cpu_pageset = pcp;
 	}
@@ -275,7 +278,7 @@ static void drain_zone_pages_locked(struct kmm_zone *zone, int cpu)
 	 * that a CPU starts using meanwhile is as if it pushed after the drain.
 	 */
 	for (unsigned int o = 0; o < NR_PCP_LISTS; o++) {
-		struct percpu_stack *s = &zone_pcp(zone, cpu)->lists[o].stack;
+		struct percpu_stack *s = pcp_list(zone, cpu, o);
 
 		if (percpu_stack_used(s)) {
 			orders[n] = o;
@@ -320,8 +323,7 @@ unsigned long pcp_count(const struct kmm_zone *zone, int cpu)
 	if (!zone->per_cpu_pageset)
 		return 0;
 	for (unsigned int o = 0; o < NR_PCP_LISTS; o++)
-		pages += (unsigned long)percpu_stack_count(&zone_pcp(zone, cpu)->lists[o].stack)
-			 << o;
+		pages += (unsigned long)percpu_stack_count(pcp_list(zone, cpu, o)) << o;
 	return pages;
 }
 
@@ -357,9 +359,7 @@ void page_fork_pcp(enum kmm_fork_op op)
 			if (zone->per_cpu_pageset)
 				for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++)
 					for (unsigned int o = 0; o < NR_PCP_LISTS; o++)
-						kmm_lock_fork(
-							&zone_pcp(zone, cpu)->lists[o].stack.lock,
-							op);
+						kmm_lock_fork(&pcp_list(zone, cpu, o)->lock, op);
 	if (op != FORK_LOCK)
 		kmm_lock_fork(&pcp_drain_mutex, op);
 }

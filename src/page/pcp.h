@@ -11,21 +11,28 @@
 
 #define PCP_MAX_ORDER 3 /* the kernel's PAGE_ALLOC_COSTLY_ORDER */
 #define NR_PCP_LISTS (PCP_MAX_ORDER + 1)
-#define PCP_SLOTS PERCPU_STACK_SLOTS(PAGE_SIZE) /* a list is one 4 KiB page */
-
 /*
- * union pcp_list - one CPU's stack of free blocks of one order
- * (lib/percpu_stack.h): count, high (0 while a drain owns it), its lock.
+ * struct kmm_pcp - one zone's cache on one CPU: its four lists, stacks of
+ * free blocks of one order each (lib/percpu_stack.h: count, high (0 while a
+ * drain owns it), its lock), in one 4 KiB page.  Order k's stack is 2 KiB
+ * >> k long, order 3's the 512 bytes left: 254, 126, 62 and 62 blocks, more
+ * than order_high() ever asks (pcp.c: 127, 63, 31 and 15).  A page per list
+ * made a CPU's cache 16 KiB of RSS, and a program's 28 KiB on two CPUs.
  */
-union pcp_list {
-	struct percpu_stack stack;
+struct kmm_pcp {
 	char bytes[PAGE_SIZE];
 };
 
-/* struct kmm_pcp - one zone's cache on one CPU. */
-struct kmm_pcp {
-	union pcp_list lists[NR_PCP_LISTS];
-};
+/* Order @order's list: its offset in struct kmm_pcp, and its slots. */
+#define PCP_LIST_OFFSET(order) (PAGE_SIZE - (PAGE_SIZE >> (order)))
+#define PCP_LIST_BYTES(order)                                                                      \
+	((order) == PCP_MAX_ORDER ? PAGE_SIZE >> PCP_MAX_ORDER : PAGE_SIZE >> 1 >> (order))
+#define PCP_LIST_SLOTS(order) PERCPU_STACK_SLOTS(PCP_LIST_BYTES(order))
+/* The most pages a CPU keeps over all orders (zone_highsize()). */
+#define PCP_HIGH_MAX PERCPU_STACK_SLOTS(PAGE_SIZE)
+
+_Static_assert(PCP_LIST_OFFSET(PCP_MAX_ORDER) + PCP_LIST_BYTES(PCP_MAX_ORDER) == PAGE_SIZE,
+	       "the lists fill the page");
 
 enum pcp_mode {
 	PCP_OFF,    /* KMM_PCP=0: every page goes to the buddy */
@@ -59,9 +66,10 @@ unsigned long pcp_total(const struct kmm_zone *zone);
 /* The per-CPU stacks of @zone's blocks of @order. */
 static __always_inline struct percpu_stack_ptr pcp_stacks(struct kmm_zone *zone, unsigned int order)
 {
-	return (struct percpu_stack_ptr){ &zone->per_cpu_pageset[0].lists[order].stack,
-					  (long)sizeof(struct kmm_pcp),
-					  (unsigned int)kmm_nr_cpu_ids };
+	return (struct percpu_stack_ptr){
+		(struct percpu_stack *)(zone->per_cpu_pageset[0].bytes + PCP_LIST_OFFSET(order)),
+		(long)sizeof(struct kmm_pcp), (unsigned int)kmm_nr_cpu_ids
+	};
 }
 
 /*

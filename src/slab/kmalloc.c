@@ -312,7 +312,7 @@ static void kmalloc_add_learned(struct kmm_cache *class, unsigned int size)
 		return;
 	cache->kclass = class;
 	nr_kmalloc_learned++;
-	for (unsigned int i = size / 16; i > KMALLOC_TABLE_MAX / 16 && kmalloc_table_fine[i] == cur;
+	for (unsigned int i = size / 16; i > KMALLOC_TABLE_MAX / 16 && kmalloc_slab(i * 16) == cur;
 	     i--)
 		__atomic_store_n(&kmalloc_table_fine[i], cache, __ATOMIC_RELEASE);
 }

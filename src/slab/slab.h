@@ -325,9 +325,11 @@ unsigned int kmalloc_size(unsigned int idx);
  * from a table (the kernel's size_index[], extended) in 16-byte steps.  The
  * class computation sits on malloc's critical path ahead of the rseq pop;
  * measured here, the clz formula cost ~5 ns of the ~8 ns pair, the table ~0.
- * Above 1 KiB the table may point to a learned cache instead of the class
- * (kmalloc_learn()); kmalloc_class() is the class, from a table that never
- * changes (128-byte steps: every class there is a multiple of 128).
+ * Above 1 KiB, kmalloc_table_fine[] holds only the learned caches
+ * (kmalloc_learn()), NULL where the class serves; kmalloc_class() is the
+ * class, from a table that never changes (128-byte steps: every class there
+ * is a multiple of 128).  Left NULL, the fine table (16 KiB) is no RSS in a
+ * program that never gets a learned cache: it was written whole at start-up.
  */
 #define KMALLOC_TABLE_MAX 1024
 extern struct kmm_cache *kmalloc_table[KMALLOC_TABLE_MAX / 16 + 1] __hidden;
@@ -336,9 +338,12 @@ extern struct kmm_cache *kmalloc_table_large[KMALLOC_MAX_SIZE / 128 + 1] __hidde
 
 static __always_inline struct kmm_cache *kmalloc_slab(size_t size)
 {
+	struct kmm_cache *learned;
+
 	if (likely(size <= KMALLOC_TABLE_MAX))
 		return kmalloc_table[(size + 15) >> 4];
-	return kmalloc_table_fine[(size + 15) >> 4];
+	learned = __atomic_load_n(&kmalloc_table_fine[(size + 15) >> 4], __ATOMIC_ACQUIRE);
+	return learned ? learned : kmalloc_table_large[(size + 127) >> 7];
 }
 
 static __always_inline struct kmm_cache *kmalloc_class(size_t size)

@@ -1435,7 +1435,8 @@ static __attribute__((destructor)) void slab_exit_check(void)
 	struct kmm_cache *caches[EXIT_CHUNK];
 	struct kmm_list *pos;
 
-	if (!kmm_is_up() || slab_secure || kmm_vg() || kmm_lock_depth || !kmm_trylock(&slab_mutex))
+	if (!kmm_is_up() || slab_secure || kmm_vg() || kmm_lock_any_held() ||
+	    !kmm_trylock(&slab_mutex))
 		return;
 	for (int cpu = 0; cpu < kmm_nr_cpu_ids; cpu++) {
 		unsigned int n = 0;
@@ -1633,7 +1634,7 @@ static void fill_class_table(struct kmm_cache **table, unsigned int from, unsign
 	}
 }
 
-int kmem_cache_init(void)
+__init int kmem_cache_init(void)
 {
 	init_secrets();
 	/* Memcheck tracks blocks itself: the secure layout would only confuse it. */
@@ -1667,8 +1668,6 @@ int kmem_cache_init(void)
 	for (unsigned int i = 0; i < NR_KMALLOC_CACHES; i++)
 		kmalloc_caches[i]->kclass = kmalloc_caches[i];
 	fill_class_table(kmalloc_table_large, 0, ARRAY_SIZE(kmalloc_table_large), 128);
-	fill_class_table(kmalloc_table_fine, KMALLOC_TABLE_MAX / 16, ARRAY_SIZE(kmalloc_table_fine),
-			 16);
 	for (unsigned int i = 0; i < ARRAY_SIZE(kmalloc_fast_table); i++)
 		kmalloc_fast_table[i] = kmalloc_slab(i)->cpu;
 	return 0;

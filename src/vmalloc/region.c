@@ -44,7 +44,7 @@ static bool can_move_pages(void)
 	return ok;
 }
 
-int vmalloc_init(void)
+__init int vmalloc_init(void)
 {
 	/* Nothing is reserved yet: the first area reserves the first chunk. */
 	vm_state.limit =

@@ -19,6 +19,13 @@
  *            frees into a shared mempool, and the stdio pair above runs.
  *            Children allocate every class, use the cache and the mempool,
  *            and exit.
+ *   arm      libkmm registers its fork() handlers only once the process has
+ *            threads: none after a single-threaded run of every kind of
+ *            block, whose forked children check the heap, drain, then start
+ *            a thread (registered by its calloc()) and fork beside it; a
+ *            child marked multi-threaded by hand registers them at its next
+ *            lock; the parent's first pthread_create() registers them before
+ *            the thread runs, and forks beside it follow.
  *
  * A hang is a failure: each workload runs in a process group of its own under
  * a watchdog that kills the group once its progress count stands still for
@@ -748,6 +755,179 @@ static int threads_workload(void)
 	return forkers_result(f, NR_FORKERS, "threads");
 }
 
+/* ---- scenario 4: the handlers, registered once the process has threads ---- */
+
+/* The vmstat view's fork_handlers line: who registered libkmm's handlers, or none. */
+static int arm_is(const char *want, const char *when)
+{
+	static const char key[] = "\nfork_handlers ";
+	char buf[8192], *p;
+
+	kt_dump("vmstat", buf, sizeof(buf));
+	p = strstr(buf, key);
+	if (!p) {
+		fprintf(stderr, "arm: %s: no fork_handlers line in vmstat\n", when);
+		return 0;
+	}
+	p += sizeof(key) - 1;
+	p[strcspn(p, "\n")] = 0;
+	if (strcmp(p, want)) {
+		fprintf(stderr, "arm: %s: fork_handlers %s, expected %s\n", when, p, want);
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * Blocks of every kind, 7.6 MiB in all: under the background thread's
+ * threshold (16 MiB by default), which would give the process a thread.
+ */
+static const size_t arm_sizes[] = { 24, 200, 1500, 9000, 70000, 600000, 2500000, 4600000 };
+#define ARM_BLOCKS 16
+
+static size_t arm_size(int i)
+{
+	return arm_sizes[i < 8 ? i : i % 5];
+}
+
+static int arm_grandchild(uint64_t seed)
+{
+	return child_exercise(seed);
+}
+
+/* Give @f's thread and one allocating thread @ms, then stop them: the result. */
+static int arm_fork_beside(pthread_t alloc, struct forker *f, unsigned int ms, const char *what)
+{
+	uint64_t end = now_ms() + ms;
+
+	while (now_ms() < end) {
+		made_progress();
+		usleep(20000);
+	}
+	atomic_store(&stop, 1);
+	pthread_join(f->thread, NULL);
+	pthread_join(alloc, NULL);
+	atomic_store(&stop, 0);
+	return forkers_result(f, 1, what);
+}
+
+/*
+ * A child of a fork() that ran no handler of libkmm's (its parent had one
+ * thread): the parent's blocks are whole, it allocates every kind and
+ * drains every CPU's stacks (the rseq fence), and once it starts a thread
+ * of its own, its forks beside that thread work as in a process that had
+ * threads all along.
+ */
+static int arm_child(uint64_t seed, unsigned char **blk, const size_t *size, int n)
+{
+	struct forker f = { .child = arm_grandchild };
+	pthread_t alloc;
+
+	for (int i = 0; i < n; i++) {
+		if (!tag_ok(blk[i], size[i], (unsigned char)(i + 1)))
+			return FT_BAD_BLOCK;
+		free(blk[i]);
+	}
+	for (int i = 0; i < n; i++) {
+		blk[i] = i % 2 ? malloc(arm_size(i)) : calloc(1, arm_size(i));
+		if (!blk[i])
+			return FT_NOMEM;
+		tag_block(blk[i], arm_size(i), (unsigned char)i);
+	}
+	for (int i = 0; i < n; i++) {
+		if (!tag_ok(blk[i], arm_size(i), (unsigned char)i))
+			return FT_BAD_BLOCK;
+		free(blk[i]);
+	}
+	kmm_reclaim();
+	if (!arm_is("none", "a child with one thread"))
+		return FT_CHILD_FAILED;
+	pthread_create(&alloc, NULL, allocator_thread, (void *)(uintptr_t)(seed | 1));
+	if (!arm_is("calloc", "the child's first thread"))
+		return FT_CHILD_FAILED;
+	pthread_create(&f.thread, NULL, forker_thread, &f);
+	return arm_fork_beside(alloc, &f, slow_mode() ? 1000 : 300, "arm child");
+}
+
+/*
+ * A C library whose pthread_create() allocates nothing: marked
+ * multi-threaded by hand, the process registers the handlers at its next
+ * lock (the view's own).
+ */
+static int arm_fallback_child(void)
+{
+	extern char __libc_single_threaded;
+
+	__libc_single_threaded = 0;
+	return arm_is("lock", "multi-threaded without pthread_create()") ? FT_OK : FT_CHILD_FAILED;
+}
+
+static void *arm_waiter(void *arg)
+{
+	int *fd = arg;
+	char c;
+
+	/* Nothing allocated before the parent's check. */
+	if (read(fd[0], &c, 1) != 1)
+		abort();
+	return allocator_thread((void *)(uintptr_t)5);
+}
+
+static int arm_workload(void)
+{
+	enum { NR = ARM_BLOCKS, FORKS = 4 };
+	struct forker f = { .child = arm_grandchild };
+	unsigned char *blk[NR];
+	size_t size[NR];
+	uint64_t rng = kt_rng_state;
+	struct kids k = { .nr = 0 };
+	pthread_t waiter;
+	int fd[2], ret;
+	pid_t pid;
+
+	/* One thread: every kind of block, calloc() included, and drains. */
+	for (int i = 0; i < NR; i++) {
+		size[i] = arm_size(i);
+		blk[i] = i % 3 ? malloc(size[i]) : calloc(1, size[i]);
+		if (!blk[i])
+			return FT_NOMEM;
+		tag_block(blk[i], size[i], (unsigned char)(i + 1));
+	}
+	kmm_reclaim();
+	if (!arm_is("none", "one thread"))
+		return FT_CHILD_FAILED;
+	for (int i = 0; i < FORKS; i++) {
+		fflush(NULL);
+		pid = fork();
+		if (pid == 0)
+			_exit(arm_child(kt_rand_r(&rng), blk, size, NR));
+		kid_add(&k, pid);
+		made_progress();
+		kids_reap(&k, child_limit_ms(), 1);
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0)
+		_exit(arm_fallback_child());
+	kid_add(&k, pid);
+	kids_reap(&k, child_limit_ms(), 1);
+	ret = kids_result(&k);
+	if (ret)
+		return ret;
+	if (!arm_is("none", "after the forks"))
+		return FT_CHILD_FAILED;
+	/* The first thread: registered by its TLS's calloc(), before it runs. */
+	if (pipe(fd))
+		return FT_NOMEM;
+	pthread_create(&waiter, NULL, arm_waiter, fd);
+	if (!arm_is("calloc", "the first thread"))
+		return FT_CHILD_FAILED;
+	if (write(fd[1], "g", 1) != 1)
+		return FT_CHILD_FAILED;
+	pthread_create(&f.thread, NULL, forker_thread, &f);
+	return arm_fork_beside(waiter, &f, slow_mode() ? 2000 : 1000, "arm");
+}
+
 /* ---- the watchdog ---- */
 
 /* What each thread of a hung process waits in (its wchan), for the report. */
@@ -869,10 +1049,17 @@ static void test_threads(void)
 	KT_CHECK(r == 0, "forks from four threads: result %d (-1: hung, 6: a child hung)", r);
 }
 
+static void test_arm(void)
+{
+	int r = run_watched("arm", arm_workload, limit_seconds());
+
+	KT_CHECK(r == 0, "handlers registered with the first thread: result %d (-1: hung)", r);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct kt_test tests[] = { KT_TEST(test_signal), KT_TEST(test_stdio),
-						KT_TEST(test_threads) };
+						KT_TEST(test_threads), KT_TEST(test_arm) };
 	size_t first = 0, n = sizeof(tests) / sizeof(tests[0]);
 
 	kt_skip_under_asan();
@@ -881,7 +1068,7 @@ int main(int argc, char **argv)
 			if (!strcmp(tests[first].name + 5, argv[1]))
 				break;
 		if (first == n) {
-			fprintf(stderr, "usage: %s [signal|stdio|threads]\n", argv[0]);
+			fprintf(stderr, "usage: %s [signal|stdio|threads|arm]\n", argv[0]);
 			return 2;
 		}
 		n = 1;
