@@ -41,7 +41,11 @@ static long window_kb(void)
 	return bytes > WINDOW_KB * 1024 ? bytes / 1024 : WINDOW_KB;
 }
 
-/* Small objects of every size up to 4 KiB, grown strings, freed in another order. */
+/*
+ * Small objects of every size up to 4 KiB, grown strings, freed in another
+ * order, and a table of 128-256 KiB each round, freed (a page run that goes
+ * back to the system at once, as logicmin's hash tables do).
+ */
 static void *churn(void *arg)
 {
 	unsigned long seed = (unsigned long)(uintptr_t)arg;
@@ -68,6 +72,11 @@ static void *churn(void *arg)
 			memset(t, 'x', len);
 			s = t;
 		}
+		free(s);
+		s = calloc(1, (128 << 10) + (size_t)round * 640);
+		if (!s)
+			return NULL;
+		s[round] = 1;
 		free(s);
 	}
 	for (int i = 511; i >= 0; i--)
