@@ -329,7 +329,7 @@ unsigned int kmalloc_size(unsigned int idx);
  * (kmalloc_learn()), NULL where the class serves; kmalloc_class() is the
  * class, from a table that never changes (128-byte steps: every class there
  * is a multiple of 128).  Left NULL, the fine table (16 KiB) is no RSS in a
- * program that never gets a learned cache: it was written whole at start-up.
+ * program that never gets a learned cache.
  */
 #define KMALLOC_TABLE_MAX 1024
 extern struct kmm_cache *kmalloc_table[KMALLOC_TABLE_MAX / 16 + 1] __hidden;
