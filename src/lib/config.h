@@ -49,6 +49,8 @@ enum { KMM_PURGE_DONTNEED, KMM_PURGE_FREE };
 	  "arena bytes past which a thread gives memory back while idle (0: never, 1: always)")    \
 	X(decay_ms, "KMM_DECAY_MS", KMM_OPT_SIZE, 1000,                                            \
 	  "milliseconds freed memory waits for reuse before it goes back (0: no decay)")           \
+	X(trim, "KMM_TRIM", KMM_OPT_SIZE, 128ULL << 10,                                            \
+	  "free memory at the top of a zone that goes back at once, as glibc's trim (0: never)")   \
 	X(numa, "KMM_NUMA", KMM_OPT_NUMA, KMM_NUMA_OPT_LOCAL,                                      \
 	  "where allocations that name no node come from: local, interleave or a node")            \
 	X(fake_numa, "KMM_FAKE_NUMA", KMM_OPT_SIZE, 0,                                             \

@@ -160,7 +160,10 @@ struct kmm_zone {
 	struct kmm_lock lock ____cacheline_aligned;
 	unsigned long nr_free_pages;
 	unsigned long nr_released;	   /* pages of free blocks given back (PG_released) */
-	unsigned long frontier;		   /* end of the highest block ever handed out (a pfn) */
+	unsigned long frontier;		   /* end of the highest block handed out since a trim */
+	unsigned long frontier_max;	   /* the highest the frontier was (zone_trim_top()) */
+	unsigned long trim_refaults;	   /* pages the frontier grew back below frontier_max */
+	bool trim_pending;		   /* a free merged up to the frontier */
 	uint64_t last_sweep_ms;		   /* when free blocks were last released */
 	unsigned long released_reused;	   /* pages of released blocks runs took back */
 	unsigned long last_released_pfn;   /* the last run released: its head */

@@ -222,6 +222,8 @@ static __noclone void __free_one_page(struct kmm_zone *zone, struct kmm_page *pa
 	if (released) {
 		page->flags |= PG_released;
 		zone->nr_released += 1UL << order;
+	} else if (pfn + (1UL << order) >= zone->frontier) {
+		zone->trim_pending = true;
 	}
 }
 
@@ -294,6 +296,22 @@ static bool zone_grow_locked(struct kmm_zone *zone)
 }
 
 /*
+ * The frontier moves up to @end: pages past it are written from now on.
+ * Below frontier_max they were written before a trim gave them back
+ * (zone_trim_top()): each one is a page fault the trim cost.  Context:
+ * zone->lock.
+ */
+static inline void frontier_raise(struct kmm_zone *zone, unsigned long end)
+{
+	if (end <= zone->frontier)
+		return;
+	if (zone->frontier < zone->frontier_max)
+		zone->trim_refaults += MIN(end, zone->frontier_max) - zone->frontier;
+	zone->frontier = end;
+	zone->frontier_max = MAX(zone->frontier_max, end);
+}
+
+/*
  * How many pages, from the head of the block of @order at @page just taken
  * (flags PG_zero or 0: __rmqueue_smallest()), may hold old bytes: none if
  * the block reads zero, else those below the zone's frontier, the end of
@@ -308,7 +326,7 @@ static unsigned long take_frontier(struct kmm_zone *zone, struct kmm_page *page,
 		dirty = 0;
 	else
 		dirty = zone->frontier > pfn ? MIN(zone->frontier - pfn, 1UL << order) : 0;
-	zone->frontier = MAX(zone->frontier, end);
+	frontier_raise(zone, end);
 	return dirty;
 }
 
@@ -372,6 +390,108 @@ int rmqueue_bulk(struct kmm_zone *zone, unsigned int order, unsigned int count,
 	return (int)n;
 }
 
+static struct kmm_page *free_block_of(struct kmm_zone *zone, unsigned long pfn);
+
+#define TOP_TRIM_BATCH 16
+/*
+ * The faults trims may cost: pages written again after a trim, at most this
+ * many per millisecond the process has run (about 1 µs each: 0.5% of its
+ * time).
+ */
+#define TOP_TRIM_REFAULTS_PER_MS 5
+#define TOP_TRIM_MAX_PAGES 1024
+
+static uint64_t trim_start_ms; /* start-up (buddy_init()) */
+
+/*
+ * zone_trim_top() - give back the free blocks that reach up to the
+ * frontier once they hold KMM_TRIM (128 KiB), as glibc trims the top of its
+ * heap past M_TRIM_THRESHOLD: a program whose structures
+ * come and go at the top of the zone (logicmin's tables and the list nodes
+ * around them) keeps what it holds now, not the most it ever held there.
+ * The frontier moves down to the lowest block trimmed, so the pages above
+ * it are again pages never written: they read zero (MADV_DONTNEED; with
+ * KMM_PURGE=free nothing is trimmed) and the buddy hands them out last.
+ * Released blocks on the way down are passed, not released twice.  Each
+ * page written again below the highest frontier costs a fault: once they
+ * reach TOP_TRIM_REFAULTS_PER_MS for the time the process has run, trims
+ * wait until the time catches up, so that a program that takes its top
+ * back each time (simple's bursts of 400 KiB, `large`'s buffers) spends
+ * about 0.5% of its time on it; one trim gives back at most the budget or
+ * TOP_TRIM_MAX_PAGES.  (A budget from the start, or a trim no larger than
+ * what is left of it, took logicmin's peak up again: the early trims spend
+ * it before the peak.)
+ * Called after a free that merged up to the frontier.
+ */
+static __noinline __cold void zone_trim_top(struct kmm_zone *zone)
+{
+	struct kmm_page *batch[TOP_TRIM_BATCH];
+	unsigned long end[TOP_TRIM_BATCH], low, pages = 0, budget;
+	bool failed[TOP_TRIM_BATCH];
+	unsigned int n = 0;
+
+	kmm_lock(&zone->lock);
+	zone->trim_pending = false;
+	budget = (kmm_now_ms() - trim_start_ms + 1) * TOP_TRIM_REFAULTS_PER_MS;
+	if (!kmm_config.trim || !kmm_config.decay_ms || kmm_config.purge != KMM_PURGE_DONTNEED ||
+	    zone->trim_refaults >= budget)
+		goto out;
+	low = zone->frontier;
+	while (n < TOP_TRIM_BATCH && low > zone->zone_start_pfn) {
+		struct kmm_page *page = free_block_of(zone, low - 1);
+		unsigned long pfn;
+
+		if (!page)
+			break;
+		pfn = page_to_pfn(page);
+		if (!(page->flags & PG_released)) {
+			/* One trim faults back at most its budget, or 4 MiB. */
+			if (pages + (low - pfn) > MAX(budget, TOP_TRIM_MAX_PAGES))
+				break;
+			batch[n] = page;
+			end[n++] = low;
+			pages += low - pfn;
+		}
+		low = pfn;
+	}
+	if (!pages || pages < kmm_config.trim >> PAGE_SHIFT)
+		goto out;
+	for (unsigned int i = 0; i < n; i++) {
+		unsigned int o = batch[i]->order;
+
+		del_from_free_list(zone, batch[i], o);
+		zone->nr_free_pages -= 1UL << o;
+		batch[i]->order = (uint8_t)o;
+	}
+	zone->frontier = low;
+	kmm_unlock(&zone->lock);
+	/* What a block holds past the old frontier was never written. */
+	for (unsigned int i = 0; i < n; i++)
+		failed[i] = os_release(page_to_virt(batch[i]),
+				       (end[i] - page_to_pfn(batch[i])) << PAGE_SHIFT, false) != 0;
+	kmm_lock(&zone->lock);
+	for (unsigned int i = 0; i < n; i++) {
+		unsigned long pfn = page_to_pfn(batch[i]);
+		unsigned int o = batch[i]->order;
+
+		if (failed[i]) /* the bytes stay (mlockall()): not past the frontier */
+			zone->frontier = MAX(zone->frontier, end[i]);
+		else
+			zone->stat[ZSTAT_RELEASED] += end[i] - pfn;
+		batch[i]->flags = 0;
+		__free_one_page(zone, batch[i], pfn, o, 0);
+	}
+	zone->trim_pending = false;
+out:
+	kmm_unlock(&zone->lock);
+}
+
+static __always_inline void zone_trim_check(struct kmm_zone *zone)
+{
+	if (unlikely(READ_ONCE(zone->trim_pending)))
+		zone_trim_top(zone);
+}
+
 void free_pages_bulk(struct kmm_zone *zone, struct kmm_page *const *pages, unsigned int count,
 		     unsigned int order)
 {
@@ -383,6 +503,7 @@ void free_pages_bulk(struct kmm_zone *zone, struct kmm_page *const *pages, unsig
 	}
 	zone->stat[ZSTAT_PCP_DRAIN]++;
 	kmm_unlock(&zone->lock);
+	zone_trim_check(zone);
 	zone_release_maybe(zone, SECTION_ORDER);
 }
 
@@ -526,6 +647,7 @@ void free_one_page(struct kmm_zone *zone, struct kmm_page *page, unsigned int or
 	zone->stat[ZSTAT_PGFREE]++;
 	__free_one_page(zone, page, page_to_pfn(page), order, 0);
 	kmm_unlock(&zone->lock);
+	zone_trim_check(zone);
 	zone_release_maybe(zone, SECTION_ORDER);
 }
 
@@ -533,6 +655,7 @@ __init void buddy_init(void)
 {
 	struct kmm_zone *zone;
 
+	trim_start_ms = kmm_now_ms();
 	for_each_zone (zone) {
 		kmm_lock_init(&zone->lock);
 		zone->nr_free_pages = 0;
@@ -644,6 +767,7 @@ static void free_page_range(struct kmm_page *head, unsigned long from, unsigned 
 	kmm_lock(&zone->lock);
 	zone->stat[ZSTAT_PGFREE] += free_pfn_range(zone, pfn + from, pfn + to, 0);
 	kmm_unlock(&zone->lock);
+	zone_trim_check(zone);
 	zone_release_maybe(zone, SECTION_ORDER);
 }
 
@@ -862,7 +986,7 @@ static bool take_free_range(struct kmm_zone *zone, unsigned long start, unsigned
 
 		del_from_free_list(zone, page, page->order);
 		zone->nr_free_pages -= block_end - head;
-		zone->frontier = MAX(zone->frontier, block_end);
+		frontier_raise(zone, block_end);
 		/* The parts of the block outside the range go back. */
 		free_pfn_range(zone, head, MAX(head, start), 0);
 		free_pfn_range(zone, MAX(end, head), block_end, 0);

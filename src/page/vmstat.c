@@ -318,7 +318,7 @@ void show_pagemap(struct kmm_seq *m)
 
 	kmm_seq_printf(m, "%s\n",
 		       "pagemap: s slab, r run, b block, p per-CPU, v vmalloc, f free, x released, "
-		       "u never used, o other; upper case: resident");
+		       "u never used (or trimmed), o other; upper case: resident");
 	for_each_zone (zone)
 		if (zone_present(zone))
 			pagemap_zone(m, zone);
