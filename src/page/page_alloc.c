@@ -432,9 +432,10 @@ static __noinline __cold void zone_trim_top(struct kmm_zone *zone)
 
 	kmm_lock(&zone->lock);
 	zone->trim_pending = false;
+	if (!kmm_config.trim || !kmm_config.decay_ms || kmm_config.purge != KMM_PURGE_DONTNEED)
+		goto out;
 	budget = (kmm_now_ms() - trim_start_ms + 1) * TOP_TRIM_REFAULTS_PER_MS;
-	if (!kmm_config.trim || !kmm_config.decay_ms || kmm_config.purge != KMM_PURGE_DONTNEED ||
-	    zone->trim_refaults >= budget)
+	if (zone->trim_refaults >= budget)
 		goto out;
 	low = zone->frontier;
 	while (n < TOP_TRIM_BATCH && low > zone->zone_start_pfn) {
@@ -459,9 +460,8 @@ static __noinline __cold void zone_trim_top(struct kmm_zone *zone)
 	for (unsigned int i = 0; i < n; i++) {
 		unsigned int o = batch[i]->order;
 
-		del_from_free_list(zone, batch[i], o);
+		del_from_free_list(zone, batch[i], o); /* keeps ->order */
 		zone->nr_free_pages -= 1UL << o;
-		batch[i]->order = (uint8_t)o;
 	}
 	zone->frontier = low;
 	kmm_unlock(&zone->lock);
@@ -915,8 +915,7 @@ void shrink_pages_exact(struct kmm_page *page, unsigned long npages)
 
 /*
  * Free the run at @page released (release_run()), or return false.  Out of
- * line and out of the first code window (src/layout.ld): a small program
- * frees no such run.
+ * line: free_pages_exact() stays short for the runs below the threshold.
  */
 static __noinline __cold bool free_run_released(struct kmm_page *page, unsigned long npages)
 {

@@ -1616,16 +1616,15 @@ static void init_secrets(void)
 }
 
 /*
- * @table[i], from @from to @n, is the kmalloc class of i * @step bytes (of 1
+ * @table[i], for i below @n, is the kmalloc class of i * @step bytes (of 1
  * byte for i = 0): one walk up the classes, where a search per entry was a
  * few thousand binary searches at every program's start.
  */
-static void fill_class_table(struct kmm_cache **table, unsigned int from, unsigned int n,
-			     unsigned int step)
+static void fill_class_table(struct kmm_cache **table, unsigned int n, unsigned int step)
 {
 	unsigned int idx = 0;
 
-	for (unsigned int i = from; i < n; i++) {
+	for (unsigned int i = 0; i < n; i++) {
 		size_t size = i ? (size_t)i * step : 1;
 
 		while (kmalloc_size(idx) < size)
@@ -1664,10 +1663,10 @@ __init int kmem_cache_init(void)
 		KMM_BUG_ON(kmalloc_caches[i]->meta != 0 && !slab_secure);
 	}
 	boot.heads = NULL; /* later caches have runs of their own */
-	fill_class_table(kmalloc_table, 0, ARRAY_SIZE(kmalloc_table), 16);
+	fill_class_table(kmalloc_table, ARRAY_SIZE(kmalloc_table), 16);
 	for (unsigned int i = 0; i < NR_KMALLOC_CACHES; i++)
 		kmalloc_caches[i]->kclass = kmalloc_caches[i];
-	fill_class_table(kmalloc_table_large, 0, ARRAY_SIZE(kmalloc_table_large), 128);
+	fill_class_table(kmalloc_table_large, ARRAY_SIZE(kmalloc_table_large), 128);
 	for (unsigned int i = 0; i < ARRAY_SIZE(kmalloc_fast_table); i++)
 		kmalloc_fast_table[i] = kmalloc_slab(i)->cpu;
 	return 0;
