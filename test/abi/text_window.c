@@ -9,16 +9,22 @@
  * so such a program maps that one window; without the order, the 160 KiB of
  * code are all resident (docs/DESIGN.md, "Code layout").  This program does
  * what a small threaded program does and reads its own smaps: the resident
- * part of libkmm's executable mapping must fit one window.
+ * part of libkmm's executable mapping must fit one window.  The same layout
+ * packs the small variables of libkmm's bss: the program writes few of its
+ * pages.
  *
  * Usage: text_window LAYOUT SANITIZE OPTIMIZATION, from meson: skipped (77)
  * where the order does not apply (a linker without the script, or code
  * grown by instrumentation or -O0).
  */
+#include <fcntl.h>
+#include <link.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../ktest.h"
 
@@ -140,9 +146,88 @@ static void test_small_program_maps_one_window(void)
 		 rss, window);
 }
 
+/* The zero-initialised part of libkmm's writable segment, whole pages: [*lo, *hi). */
+static int find_bss(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	uintptr_t *range = arg;
+
+	(void)size;
+	if (!info->dlpi_name || !strstr(info->dlpi_name, "libkmm"))
+		return 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_W)) {
+			uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+
+			range[0] = (info->dlpi_addr + ph->p_vaddr + ph->p_filesz + page - 1) &
+				   ~(page - 1);
+			range[1] = (info->dlpi_addr + ph->p_vaddr + ph->p_memsz + page - 1) &
+				   ~(page - 1);
+		}
+	}
+	return 1;
+}
+
+/*
+ * Pages of [@lo, @hi) this process wrote (/proc/self/pagemap: present and
+ * mapped here alone; a page only read maps the shared zero page, and costs
+ * nothing).  -1 if pagemap cannot be read.
+ */
+static long written_pages(uintptr_t lo, uintptr_t hi)
+{
+	long page = sysconf(_SC_PAGESIZE), n = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+
+	if (fd < 0)
+		return -1;
+	for (uintptr_t a = lo; a < hi; a += (uintptr_t)page) {
+		uint64_t e;
+
+		if (pread(fd, &e, sizeof(e), (off_t)(a / (uintptr_t)page * sizeof(e))) !=
+		    (ssize_t)sizeof(e)) {
+			close(fd);
+			return -1;
+		}
+		n += (e >> 63 & 1) && (e >> 56 & 1);
+	}
+	close(fd);
+	return n;
+}
+
+/*
+ * The same program writes at most 5 pages of libkmm's bss: its state and
+ * the kmalloc tables packed (4 pages), node 0's structures past them
+ * (src/layout.ld).  In declaration order it wrote 7.
+ */
+#define BSS_PAGES_MAX 5
+
+static void test_small_program_writes_little_bss(void)
+{
+	uintptr_t range[2] = { 0, 0 };
+	long written;
+
+	KT_CHECK(churn((void *)(uintptr_t)5), "out of memory");
+	dl_iterate_phdr(find_bss, range);
+	KT_REQUIRE(range[1] > range[0], "no bss found in libkmm's program headers");
+	written = written_pages(range[0], range[1]);
+	if (written < 0) {
+		printf("skipped: /proc/self/pagemap unreadable\n");
+		return;
+	}
+	printf("libkmm's bss: %ld pages written of %lu\n", written,
+	       (unsigned long)((range[1] - range[0]) / (uintptr_t)sysconf(_SC_PAGESIZE)));
+	KT_CHECK(written > 0, "no page of libkmm's bss written: not this process's libkmm");
+	KT_CHECK(written <= BSS_PAGES_MAX,
+		 "a small program writes %ld pages of libkmm's bss, more than %d: a large "
+		 "array now lies among the small variables (src/layout.ld, .kmm_bss_tail)",
+		 written, BSS_PAGES_MAX);
+}
+
 int main(int argc, char **argv)
 {
-	static const struct kt_test tests[] = { KT_TEST(test_small_program_maps_one_window) };
+	static const struct kt_test tests[] = { KT_TEST(test_small_program_maps_one_window),
+						KT_TEST(test_small_program_writes_little_bss) };
 
 	if (argc < 4 || strcmp(argv[1], "layout") || strcmp(argv[2], "none") ||
 	    !strchr("23s", argv[3][0])) {
