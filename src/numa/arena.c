@@ -61,7 +61,7 @@
  * elsewhere.  A system that forbids mbind (a container's seccomp filter) keeps
  * the default policy, first touch, which places memory on the node of the CPU
  * that touches it.  Fake nodes (KMM_FAKE_NUMA) are all node 0's memory: no
- * mbind.
+ * mbind; nor on a machine of one node, where the policy changes nothing.
  *
  * Locking: arena_grow_zone() runs under the zone's lock and maps only in that
  * zone's slices; the limit is shared by all zones and kept with an atomic
@@ -123,10 +123,14 @@ static void zone_reserve(int nid, enum kmm_zone_type type, uintptr_t base, size_
 	zone->max_pages = zone->spanned_pages;
 }
 
-/* Bind a node's range (see the top of the file); a refusal leaves first touch. */
+/*
+ * Bind a node's range (see the top of the file); a refusal leaves first touch.
+ * With one node online the policy would say what the kernel does anyway: no
+ * mbind() then, at start or as the zones grow.
+ */
 static void bind_node(void *addr, size_t size, int nid)
 {
-	if (!kmm_numa_fake && !os_bind_node(addr, size, nid))
+	if (!kmm_numa_fake && kmm_nr_online_nodes > 1 && !os_bind_node(addr, size, nid))
 		kmm_arena.nr_bound++;
 }
 

@@ -53,7 +53,10 @@ static void count_cpu(void *arg, int cpu)
 		*max = cpu + 1;
 }
 
-/* The distance row of @nid: "10 21 ..." in node order. */
+/*
+ * The distance row of @nid: "10 21 ..." in node order.  With one node online
+ * there is nothing to read: the local distance is 10, as sysfs would say.
+ */
 static void read_distances(int nid)
 {
 	char path[96], buf[512];
@@ -62,6 +65,8 @@ static void read_distances(int nid)
 
 	for (int i = 0; i < KMM_MAX_NUMNODES; i++)
 		kmm_nodes[nid].distance[i] = i == nid ? 10 : 20;
+	if (kmm_nr_online_nodes == 1)
+		return;
 	kmm_snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/distance", nid);
 	if (os_read_file(path, buf, sizeof(buf)) <= 0)
 		return;
@@ -155,11 +160,13 @@ __init int numa_init(void)
 		kmm_nodes[nid].node_id = nid;
 		kmm_nr_online_nodes++;
 		kmm_nr_node_ids = nid + 1;
-		read_distances(nid);
 		kmm_snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/cpulist", nid);
 		if (nid && os_read_file(path, buf, sizeof(buf)) > 0)
 			os_parse_list(buf, set_cpu_node, (void *)(uintptr_t)nid);
 	}
+	for (int nid = 0; nid < kmm_nr_node_ids; nid++)
+		if (kmm_nodes[nid].online)
+			read_distances(nid);
 	return 0;
 }
 

@@ -120,6 +120,7 @@ struct vmalloc_state {
 	size_t reserved, limit; /* bytes the chunks hold, and may hold (KMM_VMALLOC_RESERVE) */
 	unsigned long maps, max_maps;
 	bool no_stitch; /* the zones cannot be moved (hugetlb, old kernel) */
+	bool ready;	/* max_maps and no_stitch are known (vm_setup()) */
 	struct kmm_vm_area *cache[VM_CACHE_MAX]; /* oldest first */
 	unsigned int nr_cached;
 	size_t cached_bytes;
@@ -129,6 +130,19 @@ struct vmalloc_state {
 };
 
 extern struct vmalloc_state vm_state;
+
+void vm_setup_slow(void);
+
+/*
+ * The map budget and the mremap probe, once, at the first area (or view):
+ * most processes never make one, and the probe is six system calls and a
+ * page fault at every start.  Before an area exists nothing reads them.
+ */
+static inline void vm_setup(void)
+{
+	if (unlikely(!__atomic_load_n(&vm_state.ready, __ATOMIC_ACQUIRE)))
+		vm_setup_slow();
+}
 
 static inline uintptr_t piece_src(const struct vm_piece *p)
 {

@@ -44,14 +44,28 @@ static bool can_move_pages(void)
 	return ok;
 }
 
+__cold void vm_setup_slow(void)
+{
+	static struct kmm_lock setup_lock = KMM_LOCK_INIT;
+	unsigned long max_maps =
+		kmm_config.max_maps ? (unsigned long)kmm_config.max_maps : os_max_map_count() / 16;
+	bool no_stitch = !can_move_pages();
+
+	/* Its own lock: a caller may hold vm_state.lock (once ready, no one gets here). */
+	kmm_lock(&setup_lock);
+	if (!vm_state.ready) {
+		vm_state.max_maps = max_maps;
+		vm_state.no_stitch = no_stitch;
+		__atomic_store_n(&vm_state.ready, true, __ATOMIC_RELEASE);
+	}
+	kmm_unlock(&setup_lock);
+}
+
 __init int vmalloc_init(void)
 {
 	/* Nothing is reserved yet: the first area reserves the first chunk. */
 	vm_state.limit =
 		ALIGN_UP((size_t)MAX(kmm_config.vmalloc_reserve, VM_MIN_REGION), SECTION_SIZE);
-	vm_state.max_maps =
-		kmm_config.max_maps ? (unsigned long)kmm_config.max_maps : os_max_map_count() / 16;
-	vm_state.no_stitch = !can_move_pages();
 	return 0;
 }
 
@@ -317,7 +331,10 @@ static bool place_area(struct kmm_vm_area *a, size_t size, size_t align)
 
 struct kmm_vm_area *vm_new_area(unsigned int flags, const void *caller)
 {
-	struct kmm_vm_area *a = __kmalloc(sizeof(*a), KMM_GFP_ZERO, KMM_NUMA_NO_NODE, 0);
+	struct kmm_vm_area *a;
+
+	vm_setup();
+	a = __kmalloc(sizeof(*a), KMM_GFP_ZERO, KMM_NUMA_NO_NODE, 0);
 
 	if (a) {
 		a->flags = flags;

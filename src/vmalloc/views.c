@@ -163,6 +163,7 @@ void show_vmalloc_vmstat(struct kmm_seq *m)
 	unsigned int cached;
 	size_t cached_bytes, reserved;
 
+	vm_setup();
 	kmm_lock(&vm_state.lock);
 	memcpy(stat, vm_state.stat, sizeof(stat));
 	maps = vm_state.maps;

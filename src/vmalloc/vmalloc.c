@@ -305,6 +305,7 @@ void *vmalloc_from_run(struct kmm_page *page, size_t size, kmm_gfp_t gfp)
 	size_t bytes = vm_area_bytes(size);
 	struct kmm_vm_area *a;
 
+	vm_setup();
 	if (vm_state.no_stitch || nr < (1UL << FROM_RUN_MIN_ORDER) || bytes <= nr << PAGE_SHIFT ||
 	    size > vm_state.limit)
 		return NULL;

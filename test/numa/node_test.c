@@ -4,10 +4,12 @@
  * the real NUMA policy: every node's arena bound to its node with mbind.
  */
 #include <linux/mempolicy.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 
 #include "../kt_kmm.h"
 #include "numa/mmzone.h"
+#include "numa/os.h"
 
 static int count_nodes_in(const char *path)
 {
@@ -90,10 +92,34 @@ static void test_zone_geometry(void)
 }
 
 /*
- * Each node's Normal range and descriptors (and node 0's DMA32 zone) carry
- * MPOL_PREFERRED for their node, set before their first touch, as the
- * kernel reports it for an address (get_mempolicy) and in numa_maps.
+ * With several nodes, each node's Normal range and descriptors (and node 0's
+ * DMA32 zone) carry MPOL_PREFERRED for their node, set before their first
+ * touch, as the kernel reports it for an address (get_mempolicy) and in
+ * numa_maps.  With one node nothing is bound (the policy would change
+ * nothing), and os_bind_node() is checked on a mapping of the test's own.
  */
+static void check_single_node(void *addr)
+{
+	unsigned long mask[2] = { 0 };
+	int mode = -1;
+	void *m;
+
+	KT_CHECK(kt_vmstat("numa_mbind_ranges") == 0, "%lu ranges bound on a machine of one node",
+		 kt_vmstat("numa_mbind_ranges"));
+	KT_CHECK(!syscall(SYS_get_mempolicy, &mode, mask, 128UL, addr, MPOL_F_ADDR) &&
+			 mode == MPOL_DEFAULT,
+		 "policy %d on the arena of a machine of one node", mode);
+	m = mmap(NULL, 1 << 16, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	KT_REQUIRE(m != MAP_FAILED, "mmap");
+	KT_CHECK(os_bind_node(m, 1 << 16, 0) == 0, "os_bind_node refused");
+	mode = -1;
+	mask[0] = 0;
+	KT_CHECK(!syscall(SYS_get_mempolicy, &mode, mask, 128UL, m, MPOL_F_ADDR) &&
+			 mode == MPOL_PREFERRED && mask[0] == 1,
+		 "os_bind_node(0): policy %d, mask %#lx", mode, mask[0]);
+	munmap(m, 1 << 16);
+}
+
 static void test_mbind(void)
 {
 	unsigned long mask[2] = { 0 };
@@ -113,6 +139,11 @@ static void test_mbind(void)
 		KT_CHECK(kt_vmstat("numa_mbind_ranges") == 0, "%lu ranges bound, yet no NUMA calls",
 			 kt_vmstat("numa_mbind_ranges"));
 		printf("skipped: the NUMA system calls are forbidden here\n");
+		kmm_free_pages(page, 0);
+		return;
+	}
+	if (kmm_nr_online_nodes == 1) {
+		check_single_node(addr);
 		kmm_free_pages(page, 0);
 		return;
 	}
