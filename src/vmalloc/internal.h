@@ -120,7 +120,7 @@ struct vmalloc_state {
 	size_t reserved, limit; /* bytes the chunks hold, and may hold (KMM_VMALLOC_RESERVE) */
 	unsigned long maps, max_maps;
 	bool no_stitch; /* the zones cannot be moved (hugetlb, old kernel) */
-	bool ready;	/* max_maps and no_stitch are known (vm_setup()) */
+	bool ready; /* max_maps and no_stitch are known: set with them, without @lock (vm_setup()) */
 	struct kmm_vm_area *cache[VM_CACHE_MAX]; /* oldest first */
 	unsigned int nr_cached;
 	size_t cached_bytes;

@@ -44,21 +44,21 @@ static bool can_move_pages(void)
 	return ok;
 }
 
+/*
+ * No lock: threads that meet the layer unready together each probe and store
+ * the same values (a lock held by one of them across a fork() would leave
+ * the child's first area waiting forever).  Context: any, vm_state.lock
+ * included (once ready, no one gets here).
+ */
 __cold void vm_setup_slow(void)
 {
-	static struct kmm_lock setup_lock = KMM_LOCK_INIT;
 	unsigned long max_maps =
 		kmm_config.max_maps ? (unsigned long)kmm_config.max_maps : os_max_map_count() / 16;
 	bool no_stitch = !can_move_pages();
 
-	/* Its own lock: a caller may hold vm_state.lock (once ready, no one gets here). */
-	kmm_lock(&setup_lock);
-	if (!vm_state.ready) {
-		vm_state.max_maps = max_maps;
-		vm_state.no_stitch = no_stitch;
-		__atomic_store_n(&vm_state.ready, true, __ATOMIC_RELEASE);
-	}
-	kmm_unlock(&setup_lock);
+	__atomic_store_n(&vm_state.max_maps, max_maps, __ATOMIC_RELAXED);
+	__atomic_store_n(&vm_state.no_stitch, no_stitch, __ATOMIC_RELAXED);
+	__atomic_store_n(&vm_state.ready, true, __ATOMIC_RELEASE);
 }
 
 __init int vmalloc_init(void)

@@ -244,7 +244,7 @@ static size_t stitch_runs(struct kmm_vm_area *a, struct kmm_page **runs, unsigne
 			 * stitches again.
 			 */
 			if (ret == -EINVAL)
-				vm_state.no_stitch = true;
+				__atomic_store_n(&vm_state.no_stitch, true, __ATOMIC_RELAXED);
 			break;
 		}
 		for (unsigned int k = i; k < j; k++)

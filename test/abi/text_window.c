@@ -197,8 +197,9 @@ static long written_pages(uintptr_t lo, uintptr_t hi)
 
 /*
  * The same program writes at most 5 pages of libkmm's bss: its state and
- * the kmalloc tables packed (4 pages), node 0's structures past them
- * (src/layout.ld).  In declaration order it wrote 7.
+ * the kmalloc tables packed, with node 0's structures past them (4 pages),
+ * and the learned caches' table once one is learned (src/layout.ld).  In
+ * declaration order it wrote 7.
  */
 #define BSS_PAGES_MAX 5
 
