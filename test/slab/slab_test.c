@@ -834,6 +834,48 @@ static void test_depot_producer_consumer(void)
 }
 
 /*
+ * Empty slabs kept (slub.c, min_partial()): a cache of small slabs keeps a
+ * few on its partial list, for the next refill; one of 32 KiB slabs and up
+ * keeps none, so the pages serve whatever asks next.  Enough objects are
+ * freed to pass this CPU's stack and the depot and empty slabs through
+ * flush_objects().
+ */
+static void check_empty_kept(const char *name, size_t size, unsigned int n, bool keeps)
+{
+	struct kmm_cache *c = kmm_cache_create(name, size, 0, 0, NULL);
+	static void *objs[4096];
+	unsigned long slabs;
+
+	KT_REQUIRE(c && n <= 4096, "create %s", name);
+	for (unsigned int i = 0; i < n; i++)
+		KT_REQUIRE((objs[i] = kmm_cache_alloc(c, KMM_GFP_KERNEL)), "alloc %u", i);
+	slabs = c->node[0].nr_slabs;
+	for (unsigned int i = 0; i < n; i++)
+		kmm_cache_free(c, objs[i]);
+	KT_CHECK(c->node[0].nr_slabs < slabs, "%s: no slab emptied (%lu slabs)", name, slabs);
+	if (keeps)
+		KT_CHECK(c->node[0].nr_empty >= 1 && c->node[0].nr_empty <= c->min_partial,
+			 "%s (order %u): %lu empty slabs kept, min_partial %u", name, c->order,
+			 c->node[0].nr_empty, c->min_partial);
+	else
+		KT_CHECK(c->node[0].nr_empty == 0, "%s (order %u): %lu empty slabs kept", name,
+			 c->order, c->node[0].nr_empty);
+	cache_shrink(c);
+	kmm_cache_destroy(c);
+}
+
+static void test_empty_slabs_kept(void)
+{
+	struct kmm_cache *probe = kmm_cache_create("empty_probe", 6144, 0, 0, NULL);
+
+	KT_REQUIRE(probe && probe->order >= 3, "6 KiB objects in slabs of 32 KiB and up (order %u)",
+		   probe ? probe->order : 0);
+	kmm_cache_destroy(probe);
+	check_empty_kept("empty_small", 64, 4000, true);
+	check_empty_kept("empty_large", 6144, 400, false);
+}
+
+/*
  * The reap (slub.c, slab_reap()): a cache that neither refilled nor flushed
  * while other caches grew by two reap intervals of new slabs (128 KiB, or
  * 1/64 of the arena) gives back this CPU's stack and its empty slabs, and
@@ -992,4 +1034,4 @@ KT_MAIN(KT_TEST(test_size_classes), KT_TEST(test_learned_class), KT_TEST(test_ca
 	KT_TEST(test_misuse), KT_TEST(test_free_offset_check), KT_TEST(test_free_in_slack),
 	KT_TEST(test_free_never_allocated), KT_TEST(test_lazy_slab), KT_TEST(test_corrupt_link),
 	KT_TEST(test_secret), KT_TEST(test_depot_producer_consumer), KT_TEST(test_reap_idle_cache),
-	KT_TEST(test_reap_refault))
+	KT_TEST(test_reap_refault), KT_TEST(test_empty_slabs_kept))
