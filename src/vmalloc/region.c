@@ -458,6 +458,7 @@ bool vm_room_after(const struct kmm_vm_area *a, size_t size)
 
 void vmalloc_map_counts(unsigned long *used, unsigned long *budget)
 {
+	vm_setup();
 	kmm_lock(&vm_state.lock);
 	*used = vm_state.maps;
 	*budget = vm_state.max_maps;

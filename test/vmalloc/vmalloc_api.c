@@ -14,8 +14,27 @@
 #include <unistd.h>
 
 #include "../kt_kmm.h"
+#include "vmalloc/internal.h"
 
 #define MiB (1UL << 20)
+
+/*
+ * Start-up leaves the layer's probes (the map budget, the mremap move) to
+ * the first area: a process that never makes one pays none of their system
+ * calls.  The first test of this binary, before any area or view.
+ */
+static void test_setup_waits_for_first_area(void)
+{
+	unsigned long used, budget;
+
+	KT_REQUIRE(kmm_init() == 0, "init");
+	KT_CHECK(!__atomic_load_n(&vm_state.ready, __ATOMIC_ACQUIRE),
+		 "the vmalloc layer probed at start-up");
+	kmm_vfree(kmm_vmalloc(MiB));
+	KT_CHECK(__atomic_load_n(&vm_state.ready, __ATOMIC_ACQUIRE), "no probe at the first area");
+	vmalloc_map_counts(&used, &budget);
+	KT_CHECK(budget > 0, "map budget %lu after the first area", budget);
+}
 
 /*
  * Can pages move here?  Not under valgrind, which does not know
@@ -410,7 +429,8 @@ static void test_bad_frees(void)
 				"invalid free of");
 }
 
-KT_MAIN({ "vmalloc_basic", test_vmalloc_basic }, { "vmallocinfo_many", test_vmallocinfo_many },
+KT_MAIN({ "setup_waits_for_first_area", test_setup_waits_for_first_area },
+	{ "vmalloc_basic", test_vmalloc_basic }, { "vmallocinfo_many", test_vmallocinfo_many },
 	{ "vzalloc_zeroes_reused_pages", test_vzalloc_zeroes_reused_pages },
 	{ "vrealloc", test_vrealloc },
 	{ "kmalloc_large_is_vmalloc", test_kmalloc_large_is_vmalloc }, { "vmap", test_vmap },
