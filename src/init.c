@@ -295,6 +295,7 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
+	kmm_fork_arm_child();
 	if (fork_locked) {
 		for (size_t i = NR_FORK_LOCKS; i-- > 0;)
 			fork_locks[i](FORK_RESET);

@@ -58,13 +58,16 @@ void kmm_unlock_wake(struct kmm_lock *lock)
 __thread unsigned int kmm_lock_depth __attribute__((tls_model("initial-exec"))) = KMM_LOCK_UNARMED;
 
 /*
- * fork() handling (lock.h).  The state goes 0 (not registered) -> 1 (a
- * thread is registering) -> 2 (registered, kmm_fork_armed), or back to 0 if
- * the registration failed (it allocates); threads that find 1 wait for the
- * registering one, which holds no lock.
+ * fork() handling (lock.h).  kmm_fork_armed says the handlers are
+ * registered; while a thread registers them, fork_arm_owner holds the pid of
+ * its process (0 otherwise), and the other threads wait for it: it holds no
+ * lock, and registering may fail (it allocates), when the next one tries.  A
+ * fork() in that window leaves the child an owner that is not itself: nobody
+ * registers there, and its first caller takes over.  If the handlers were in
+ * place by then, the child handler says so (kmm_fork_arm_child()).
  */
 static bool (*fork_register)(void);
-static int fork_arm_state;
+static pid_t fork_arm_owner;
 bool kmm_fork_armed;
 enum kmm_fork_arm_by kmm_fork_armed_by;
 /* This thread is registering: its own allocations inside must not wait for it. */
@@ -75,32 +78,48 @@ void kmm_fork_arm_init(bool (*register_handlers)(void))
 	fork_register = register_handlers;
 }
 
+void kmm_fork_arm_child(void)
+{
+	__atomic_store_n(&kmm_fork_armed, true, __ATOMIC_RELEASE);
+	__atomic_store_n(&fork_arm_owner, 0, __ATOMIC_RELAXED);
+}
+
 /* Context: no lock held but the one the caller is about to take (registering allocates). */
 static bool fork_arm(enum kmm_fork_arm_by by)
 {
-	int state;
+	pid_t me, owner;
+	bool ok;
 
-	if (__atomic_load_n(&fork_arm_state, __ATOMIC_ACQUIRE) == 2)
+	if (__atomic_load_n(&kmm_fork_armed, __ATOMIC_ACQUIRE))
 		return true;
 	if (!fork_register || fork_arming || (by != FORK_ARM_THREAD && kmm_single_threaded()))
 		return false;
+	me = getpid();
 	for (;;) {
-		state = 0;
-		if (__atomic_compare_exchange_n(&fork_arm_state, &state, 1, false, __ATOMIC_ACQUIRE,
-						__ATOMIC_ACQUIRE))
+		owner = 0;
+		if (__atomic_compare_exchange_n(&fork_arm_owner, &owner, me, false,
+						__ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
 			break;
-		if (state == 2)
+		if (__atomic_load_n(&kmm_fork_armed, __ATOMIC_ACQUIRE))
 			return true;
-		sched_yield();
+		if (owner != me) /* inherited: the registering thread is the parent's */
+			__atomic_compare_exchange_n(&fork_arm_owner, &owner, 0, false,
+						    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+		else
+			sched_yield();
 	}
-	fork_arming = true;
-	state = fork_register() ? 2 : 0;
-	fork_arming = false;
-	if (state == 2)
-		kmm_fork_armed_by = by;
-	__atomic_store_n(&kmm_fork_armed, state == 2, __ATOMIC_RELAXED);
-	__atomic_store_n(&fork_arm_state, state, __ATOMIC_RELEASE);
-	return state == 2;
+	ok = __atomic_load_n(&kmm_fork_armed, __ATOMIC_ACQUIRE);
+	if (!ok) {
+		fork_arming = true;
+		ok = fork_register();
+		fork_arming = false;
+		if (ok) {
+			kmm_fork_armed_by = by;
+			__atomic_store_n(&kmm_fork_armed, true, __ATOMIC_RELEASE);
+		}
+	}
+	__atomic_store_n(&fork_arm_owner, 0, __ATOMIC_RELEASE);
+	return ok;
 }
 
 bool kmm_fork_arm(enum kmm_fork_arm_by by)

@@ -98,6 +98,9 @@ enum kmm_fork_arm_by {
  */
 bool kmm_fork_arm(enum kmm_fork_arm_by by);
 
+/* The child handler: a child of a fork() that ran the handlers has them too. */
+void kmm_fork_arm_child(void);
+
 extern bool kmm_fork_armed;
 extern enum kmm_fork_arm_by kmm_fork_armed_by;
 

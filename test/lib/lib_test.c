@@ -4,6 +4,8 @@
  * parsing for KMM_* settings, the kernel list format parser, the lock.
  */
 #include <pthread.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "../ktest.h"
 #include "lib/config.h"
@@ -99,5 +101,70 @@ static void test_lock_excludes(void)
 	kmm_unlock(&lock);
 }
 
+/*
+ * fork() handling armed late (lock.c, fork_arm()): another thread forks
+ * while one registers the handlers.  The child inherits a registration in
+ * progress by a thread it does not have: its own first call must register
+ * there and return, not wait for that thread (it did, forever).
+ */
+static pid_t arm_parent;
+static int arm_child_status = -1;
+static pthread_mutex_t arm_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t arm_cv = PTHREAD_COND_INITIALIZER;
+static int arm_phase; /* 1: the registration is under way; 2: the fork is done */
+
+static bool arm_register(void)
+{
+	if (getpid() != arm_parent)
+		return true; /* the child's own registration */
+	pthread_mutex_lock(&arm_mu);
+	arm_phase = 1;
+	pthread_cond_broadcast(&arm_cv);
+	while (arm_phase != 2)
+		pthread_cond_wait(&arm_cv, &arm_mu);
+	pthread_mutex_unlock(&arm_mu);
+	return true;
+}
+
+static void *arm_forker(void *arg)
+{
+	pid_t pid;
+
+	pthread_mutex_lock(&arm_mu);
+	while (arm_phase != 1)
+		pthread_cond_wait(&arm_cv, &arm_mu);
+	pthread_mutex_unlock(&arm_mu);
+	pid = fork();
+	if (pid == 0) {
+		alarm(10); /* the old code waited here for good */
+		_exit(kmm_fork_arm(FORK_ARM_THREAD) && kmm_fork_armed ? 0 : 1);
+	}
+	if (pid > 0)
+		waitpid(pid, &arm_child_status, 0);
+	pthread_mutex_lock(&arm_mu);
+	arm_phase = 2;
+	pthread_cond_broadcast(&arm_cv);
+	pthread_mutex_unlock(&arm_mu);
+	return arg;
+}
+
+static void test_fork_during_arm(void)
+{
+	pthread_t t;
+	bool armed;
+
+	arm_parent = getpid();
+	kmm_fork_arm_init(arm_register);
+	KT_REQUIRE(!kmm_fork_armed, "armed before the test");
+	pthread_create(&t, NULL, arm_forker, NULL);
+	armed = kmm_fork_arm(FORK_ARM_THREAD);
+	pthread_join(t, NULL);
+	KT_CHECK(armed && kmm_fork_armed, "the parent did not register");
+	KT_CHECK(WIFEXITED(arm_child_status) && WEXITSTATUS(arm_child_status) == 0,
+		 "the child of a fork() during the registration: status %#x (a signal: it waited "
+		 "for the parent's registering thread)",
+		 arm_child_status);
+}
+
 KT_MAIN(KT_TEST(test_snprintf_matches_libc), KT_TEST(test_parse_size), KT_TEST(test_parse_list),
-	KT_TEST(test_lock_excludes))
+	KT_TEST(test_lock_excludes), KT_TEST(test_fork_during_arm))
