@@ -46,13 +46,6 @@
 
 int pcp_mode = PCP_OFF;
 
-/* @zone's list of @order on @cpu. */
-static inline struct percpu_stack *pcp_list(const struct kmm_zone *zone, int cpu,
-					    unsigned int order)
-{
-	return (struct percpu_stack *)(zone->per_cpu_pageset[cpu].bytes + PCP_LIST_OFFSET(order));
-}
-
 static inline unsigned int order_batch(const struct kmm_zone *zone, unsigned int order)
 {
 	return MAX(1u, READ_ONCE(zone->pcp_batch) >> order);

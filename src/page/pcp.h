@@ -63,13 +63,18 @@ void page_fork_zone(enum kmm_fork_op op);
 unsigned long pcp_count(const struct kmm_zone *zone, int cpu);
 unsigned long pcp_total(const struct kmm_zone *zone);
 
+/* @zone's list of @order on @cpu. */
+static __always_inline struct percpu_stack *pcp_list(const struct kmm_zone *zone, int cpu,
+						     unsigned int order)
+{
+	return (struct percpu_stack *)(zone->per_cpu_pageset[cpu].bytes + PCP_LIST_OFFSET(order));
+}
+
 /* The per-CPU stacks of @zone's blocks of @order. */
 static __always_inline struct percpu_stack_ptr pcp_stacks(struct kmm_zone *zone, unsigned int order)
 {
-	return (struct percpu_stack_ptr){
-		(struct percpu_stack *)(zone->per_cpu_pageset[0].bytes + PCP_LIST_OFFSET(order)),
-		(long)sizeof(struct kmm_pcp), (unsigned int)kmm_nr_cpu_ids
-	};
+	return (struct percpu_stack_ptr){ pcp_list(zone, 0, order), (long)sizeof(struct kmm_pcp),
+					  (unsigned int)kmm_nr_cpu_ids };
 }
 
 /*

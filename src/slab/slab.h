@@ -336,6 +336,13 @@ extern struct kmm_cache *kmalloc_table[KMALLOC_TABLE_MAX / 16 + 1] __hidden;
 extern struct kmm_cache *kmalloc_table_fine[KMALLOC_MAX_SIZE / 16 + 1] __hidden;
 extern struct kmm_cache *kmalloc_table_large[KMALLOC_MAX_SIZE / 128 + 1] __hidden;
 
+static __always_inline struct kmm_cache *kmalloc_class(size_t size)
+{
+	if (likely(size <= KMALLOC_TABLE_MAX))
+		return kmalloc_table[(size + 15) >> 4];
+	return kmalloc_table_large[(size + 127) >> 7];
+}
+
 static __always_inline struct kmm_cache *kmalloc_slab(size_t size)
 {
 	struct kmm_cache *learned;
@@ -343,14 +350,7 @@ static __always_inline struct kmm_cache *kmalloc_slab(size_t size)
 	if (likely(size <= KMALLOC_TABLE_MAX))
 		return kmalloc_table[(size + 15) >> 4];
 	learned = __atomic_load_n(&kmalloc_table_fine[(size + 15) >> 4], __ATOMIC_ACQUIRE);
-	return learned ? learned : kmalloc_table_large[(size + 127) >> 7];
-}
-
-static __always_inline struct kmm_cache *kmalloc_class(size_t size)
-{
-	if (likely(size <= KMALLOC_TABLE_MAX))
-		return kmalloc_table[(size + 15) >> 4];
-	return kmalloc_table_large[(size + 127) >> 7];
+	return learned ? learned : kmalloc_class(size);
 }
 
 /*
