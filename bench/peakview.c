@@ -67,8 +67,8 @@ static void copy_file(int out, const char *path)
 
 static void write_views(unsigned long pages, unsigned long count)
 {
-	static const char *const views[] = { "meminfo", "pagemap", "slabinfo", "zoneinfo",
-					     "vmstat" };
+	static const char *const views[] = { "meminfo",	 "pagemap",  "buddyinfo",
+					     "slabinfo", "zoneinfo", "vmstat" };
 	char path[600], line[128];
 	int fd, n;
 

@@ -1620,7 +1620,7 @@ static void init_secrets(void)
 
 		if (at)
 			memcpy(&seed, at + 8, sizeof(seed));
-		clock_gettime(CLOCK_MONOTONIC, &ts);
+		kmm_clock_gettime(CLOCK_MONOTONIC, &ts);
 		seed ^= (uintptr_t)&rnd ^ (uintptr_t)at ^ (uintptr_t)&slab_secret;
 		rnd[0] = mix64(seed ^ (uint64_t)ts.tv_nsec);
 		rnd[1] = mix64(rnd[0] ^ (uint64_t)ts.tv_sec ^ (uint64_t)getpid());

@@ -11,7 +11,8 @@
  * what a small threaded program does and reads its own smaps: the resident
  * part of libkmm's executable mapping must fit one window.  The same layout
  * packs the small variables of libkmm's bss: the program writes few of its
- * pages.
+ * pages.  And libkmm reads its clock from the vDSO, not through libc's
+ * clock_gettime(), whose window of libc's code such a program never maps.
  *
  * Usage: text_window LAYOUT SANITIZE OPTIMIZATION, from meson: skipped (77)
  * where the order does not apply (a linker without the script, or code
@@ -20,6 +21,8 @@
 #include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
+#include <sys/auxv.h>
+#include <sys/syscall.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -225,10 +228,41 @@ static void test_small_program_writes_little_bss(void)
 		 written, BSS_PAGES_MAX);
 }
 
+/*
+ * This program's clock_gettime() takes the place of libc's for libkmm's
+ * calls (the executable's symbol comes first): it counts them, and reads the
+ * clock by the system call.
+ */
+static int clock_calls;
+
+int clock_gettime(clockid_t clock, struct timespec *ts)
+{
+	__atomic_add_fetch(&clock_calls, 1, __ATOMIC_RELAXED);
+	return (int)syscall(SYS_clock_gettime, clock, ts);
+}
+
+/*
+ * libkmm reads its clock at start-up and when runs are freed (the churn's
+ * tables of 128 KiB and more), from the vDSO where the process has one.
+ */
+static void test_clock_read_from_vdso(void)
+{
+	KT_CHECK(churn((void *)(uintptr_t)7), "out of memory");
+	if (!getauxval(AT_SYSINFO_EHDR)) {
+		printf("skipped: no vDSO (libc's clock_gettime() is libkmm's fallback)\n");
+		return;
+	}
+	KT_CHECK(clock_calls == 0,
+		 "libkmm called libc's clock_gettime() %d times: the vDSO's function was not "
+		 "found (src/lib/clock.c)",
+		 clock_calls);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct kt_test tests[] = { KT_TEST(test_small_program_maps_one_window),
-						KT_TEST(test_small_program_writes_little_bss) };
+						KT_TEST(test_small_program_writes_little_bss),
+						KT_TEST(test_clock_read_from_vdso) };
 
 	if (argc < 4 || strcmp(argv[1], "layout") || strcmp(argv[2], "none") ||
 	    !strchr("23s", argv[3][0])) {

@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
  * lib_test.c - the pieces under everything: the malloc-free formatter, size
- * parsing for KMM_* settings, the kernel list format parser, the lock.
+ * parsing for KMM_* settings, the kernel list format parser, the lock, the
+ * clock.
  */
 #include <pthread.h>
+#include <sys/auxv.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "../ktest.h"
+#include "lib/clock.h"
 #include "lib/config.h"
 #include "lib/lock.h"
 #include "lib/printk.h"
@@ -166,5 +169,38 @@ static void test_fork_during_arm(void)
 		 arm_child_status);
 }
 
+/*
+ * The clock read through the vDSO's own function (found where the process
+ * has a vDSO: valgrind maps none) agrees with libc's, in both clocks
+ * libkmm reads, and does not go backwards.
+ */
+static void test_clock_matches_libc(void)
+{
+	static const clockid_t clocks[] = { CLOCK_MONOTONIC_COARSE, CLOCK_MONOTONIC };
+	struct timespec ours, libc;
+
+	if (getauxval(AT_SYSINFO_EHDR))
+		KT_CHECK(kmm_clock_uses_vdso(), "the vDSO's clock_gettime() was not found");
+	for (unsigned int i = 0; i < 2; i++) {
+		KT_REQUIRE(clock_gettime(clocks[i], &libc) == 0, "clock_gettime");
+		KT_REQUIRE(kmm_clock_gettime(clocks[i], &ours) == 0, "kmm_clock_gettime");
+		long long ns = (long long)(ours.tv_sec - libc.tv_sec) * 1000000000LL +
+			       (ours.tv_nsec - libc.tv_nsec);
+
+		/* The coarse clock ticks every few ms; ours was read after libc's. */
+		KT_CHECK(ns >= 0 && ns < 100000000LL, "clock %d: ours %lld ns from libc's",
+			 (int)clocks[i], ns);
+	}
+	uint64_t last = kmm_now_ms();
+	for (int i = 0; i < 1000; i++) {
+		uint64_t now = kmm_now_ms();
+
+		KT_CHECK(now >= last, "kmm_now_ms() went back from %llu to %llu",
+			 (unsigned long long)last, (unsigned long long)now);
+		last = now;
+	}
+}
+
 KT_MAIN(KT_TEST(test_snprintf_matches_libc), KT_TEST(test_parse_size), KT_TEST(test_parse_list),
-	KT_TEST(test_lock_excludes), KT_TEST(test_fork_during_arm))
+	KT_TEST(test_lock_excludes), KT_TEST(test_fork_during_arm),
+	KT_TEST(test_clock_matches_libc))
