@@ -1126,9 +1126,11 @@ void zone_release_maybe(struct kmm_zone *zone, unsigned int min_order)
 {
 	uint64_t decay = kmm_config.decay_ms;
 
-	if (!decay || kmm_now_ms() - READ_ONCE(zone->last_sweep_ms) < decay ||
+	/* The clock last: most frees leave less free memory than this to sweep. */
+	if (!decay ||
 	    READ_ONCE(zone->nr_free_pages) - READ_ONCE(zone->nr_released) <=
-		    zone->watermark[WMARK_HIGH] + (1UL << SECTION_ORDER))
+		    zone->watermark[WMARK_HIGH] + (1UL << SECTION_ORDER) ||
+	    kmm_now_ms() - READ_ONCE(zone->last_sweep_ms) < decay)
 		return;
 	zone_release_free(zone, false, zone->watermark[WMARK_HIGH], min_order);
 }
