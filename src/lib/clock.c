@@ -14,6 +14,7 @@
  */
 #include <elf.h>
 #include <link.h>
+#include <string.h>
 #include <sys/auxv.h>
 
 #include "clock.h"
@@ -21,13 +22,6 @@
 typedef int (*gettime_fn)(clockid_t, struct timespec *);
 
 static gettime_fn gettime; /* NULL until the first read */
-
-static bool name_is(const char *s, const char *want)
-{
-	while (*want && *s == *want)
-		s++, want++;
-	return *s == *want;
-}
 
 /*
  * The number of symbols of a DT_GNU_HASH table: one past the highest index
@@ -97,8 +91,8 @@ static gettime_fn vdso_gettime(void)
 		if (ELF64_ST_TYPE(symtab[i].st_info) != STT_FUNC || symtab[i].st_shndx == SHN_UNDEF)
 			continue;
 		/* x86's name, then arm64's and riscv's. */
-		if (name_is(name, "__vdso_clock_gettime") ||
-		    name_is(name, "__kernel_clock_gettime"))
+		if (!strcmp(name, "__vdso_clock_gettime") ||
+		    !strcmp(name, "__kernel_clock_gettime"))
 			return (gettime_fn)(bias + symtab[i].st_value);
 	}
 	return NULL;
