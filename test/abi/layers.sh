@@ -104,34 +104,40 @@ END {
 # function that another file defines (its own, as a helper, is its business).
 grep -H -E '^__export .*[a-z0-9_]+\(' $files |
 	sed -E 's/^([^:]*):.*[ *]([a-z_][a-z0-9_]*)\(.*/\1 \2/' >/tmp/layers.$$ || true
-ups=$(for f in $files; do
-	case $f in LD_PRELOAD/* | src/api.c) continue ;; esac
-	# The code without its comments and string literals: file:line:text.
-	awk -v f="$f" '{
-		line = $0; out = ""
-		gsub(/"([^"\\]|\\.)*"/, "\"\"", line)
-		while (line != "") {
-			if (incomment) {
-				i = index(line, "*/"); if (!i) { line = ""; break }
-				line = substr(line, i + 2); incomment = 0
-			} else {
-				i = index(line, "/*"); j = index(line, "//")
-				if (j && (!i || j < i)) { out = out substr(line, 1, j - 1); break }
-				if (!i) { out = out line; break }
-				out = out substr(line, 1, i - 1); line = substr(line, i + 2); incomment = 1
-			}
-		}
-		if (out ~ /kmm_[a-z0-9_]+\(/ && out !~ /^__export /) print f ":" NR ":" out
-	}' "$f" | while IFS= read -r line; do
-		for name in $(printf '%s\n' "$line" | grep -o -E '\<kmm_[a-z0-9_]+\(' | tr -d '('); do
-			def=$(awk -v n="$name" '$2 == n {print $1}' /tmp/layers.$$ | head -1)
-			if [ -n "$def" ] && [ "$def" != "$f" ]; then
-				printf '%s: calls %s, exported by %s\n' "$(printf '%s' "$line" | cut -d: -f1-2)" \
-					"$name" "$def"
-			fi
-		done
-	done
+below=$(for f in $files; do
+	case $f in LD_PRELOAD/* | src/api.c) ;; *) printf '%s\n' "$f" ;; esac
 done)
+# One awk over every file below the boundary: the code without its comments
+# and string literals, each kmm_*( name in it looked up in the exports.
+# shellcheck disable=SC2086
+ups=$(awk '
+FNR == NR { def[$2] = $1; next }
+FNR == 1 { incomment = 0 }
+{
+	line = $0; out = ""
+	gsub(/"([^"\\]|\\.)*"/, "\"\"", line)
+	while (line != "") {
+		if (incomment) {
+			i = index(line, "*/"); if (!i) { line = ""; break }
+			line = substr(line, i + 2); incomment = 0
+		} else {
+			i = index(line, "/*"); j = index(line, "//")
+			if (j && (!i || j < i)) { out = out substr(line, 1, j - 1); break }
+			if (!i) { out = out line; break }
+			out = out substr(line, 1, i - 1); line = substr(line, i + 2); incomment = 1
+		}
+	}
+	if (out ~ /^__export /) next
+	while (match(out, /kmm_[a-z0-9_]+\(/)) {
+		name = substr(out, RSTART, RLENGTH - 1)
+		before = RSTART > 1 ? substr(out, RSTART - 1, 1) : ""
+		out = substr(out, RSTART + RLENGTH)
+		if (before ~ /[A-Za-z0-9_]/) continue # __kmm_x( is not kmm_x(
+		if ((name in def) && def[name] != FILENAME)
+			printf "%s:%d: calls %s, exported by %s\n", FILENAME, FNR, name, def[name]
+	}
+}
+' /tmp/layers.$$ $below)
 rm -f /tmp/layers.$$
 if [ -n "$ups" ]; then
 	printf '%s\n' "$ups"; echo "calls into the exported API from below it"; fail=1

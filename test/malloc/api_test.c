@@ -146,18 +146,22 @@ static void test_calloc_untouched_pages(void)
 	memset(p, 0xcd, size);
 	free(p);
 	KT_CHECK(malloc_trim(0) == 1, "malloc_trim");
+	/*
+	 * RSS is read before the bytes are: some kernels (6.18 here) give a
+	 * read fault of anonymous memory a page of its own, not the shared
+	 * zero page, so reading makes it resident whoever wrote it.
+	 */
 	rss0 = kt_rss_kb();
 	q = calloc(1, size);
 	KT_REQUIRE(q, "calloc(1, %zu)", size);
+	if (!kt_under_valgrind() && q == p)
+		KT_CHECK(kt_rss_kb() - rss0 < 512,
+			 "a released run calloc'd again: RSS %ld -> %ld KiB", rss0, kt_rss_kb());
 	for (size_t i = 0; i < size; i++)
 		if (q[i]) {
 			KT_CHECK(0, "calloc after release: byte %zu of %zu is %#x", i, size, q[i]);
 			break;
 		}
-	if (!kt_under_valgrind() && q == p)
-		KT_CHECK(kt_rss_kb() - rss0 < 512,
-			 "a released run calloc'd again and read: RSS %ld -> %ld KiB", rss0,
-			 kt_rss_kb());
 	/*
 	 * A release the kernel refuses (locked pages: EINVAL) leaves the bytes:
 	 * that block must not count as released.
