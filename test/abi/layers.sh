@@ -110,8 +110,9 @@ done)
 # One awk over every file below the boundary: the code without its comments
 # and string literals, each kmm_*( name in it looked up in the exports.
 # shellcheck disable=SC2086
+[ -s /tmp/layers.$$ ] || { echo "no __export definitions found: the check reads nothing"; fail=1; }
 ups=$(awk '
-FNR == NR { def[$2] = $1; next }
+FILENAME == ARGV[1] { def[$2] = $1; next }
 FNR == 1 { incomment = 0 }
 {
 	line = $0; out = ""
