@@ -329,7 +329,9 @@ unsigned int kmalloc_size(unsigned int idx);
  * (kmalloc_learn()), NULL where the class serves; kmalloc_class() is the
  * class, from a table that never changes (128-byte steps: every class there
  * is a multiple of 128).  Left NULL, the fine table (16 KiB) is no RSS in a
- * program that never gets a learned cache.
+ * program that never gets a learned cache.  Up to 1 KiB, kmalloc_table[]
+ * itself (and kmalloc_fast_table[]) point to a learned cache from when it is
+ * made, and kmalloc_class() reads the class from the cache's kclass.
  */
 #define KMALLOC_TABLE_MAX 1024
 extern struct kmm_cache *kmalloc_table[KMALLOC_TABLE_MAX / 16 + 1] __hidden;
@@ -339,7 +341,7 @@ extern struct kmm_cache *kmalloc_table_large[KMALLOC_MAX_SIZE / 128 + 1] __hidde
 static __always_inline struct kmm_cache *kmalloc_class(size_t size)
 {
 	if (likely(size <= KMALLOC_TABLE_MAX))
-		return kmalloc_table[(size + 15) >> 4];
+		return __atomic_load_n(&kmalloc_table[(size + 15) >> 4], __ATOMIC_ACQUIRE)->kclass;
 	return kmalloc_table_large[(size + 127) >> 7];
 }
 
@@ -348,7 +350,7 @@ static __always_inline struct kmm_cache *kmalloc_slab(size_t size)
 	struct kmm_cache *learned;
 
 	if (likely(size <= KMALLOC_TABLE_MAX))
-		return kmalloc_table[(size + 15) >> 4];
+		return __atomic_load_n(&kmalloc_table[(size + 15) >> 4], __ATOMIC_ACQUIRE);
 	learned = __atomic_load_n(&kmalloc_table_fine[(size + 15) >> 4], __ATOMIC_ACQUIRE);
 	return learned ? learned : kmalloc_class(size);
 }

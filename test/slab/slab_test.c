@@ -364,6 +364,75 @@ static void test_learned_early(void)
 		kmm_kfree(obj[--n]);
 }
 
+/* The bytes of @cache's slabs on every node. */
+static size_t slab_bytes(const struct kmm_cache *cache)
+{
+	size_t slabs = 0;
+
+	for (int nid = 0; nid < kmm_nr_node_ids; nid++)
+		slabs += cache->node[nid].nr_slabs;
+	return slabs << (PAGE_SHIFT + cache->order);
+}
+
+/*
+ * Up to 1 KiB, a size is learned only in a class that holds 1 MiB of slabs
+ * (a small program of random sizes would pay more for a new cache than it
+ * saves): 272 bytes (jq's objects, 64-byte steps between the classes there)
+ * stay in kmalloc-320 below 1 MiB, then get a cache of their own, which the
+ * hit path's table serves too.
+ */
+static void test_learned_small(void)
+{
+	enum { N = 12000 };
+	static void *obj[N];
+	struct kmm_cache *class = kmalloc_class(272), *learned;
+	int n = 0;
+
+	if (slab_secure)
+		return; /* KMM_SECURE: no learned classes */
+	KT_REQUIRE(kmalloc_slab(272) == class && class->object_size == 320,
+		   "272 bytes in %s before the test", kmalloc_slab(272)->name);
+	while (n < N && slab_bytes(class) < (3u << 20) / 4) {
+		obj[n] = kmm_kmalloc(272, KMM_GFP_KERNEL);
+		KT_REQUIRE(obj[n], "kmalloc 272 #%d", n);
+		n++;
+	}
+	KT_CHECK(kmalloc_slab(272) == class, "272 bytes learned in a class of %zu KiB (%d blocks)",
+		 slab_bytes(class) >> 10, n);
+	while (n < N && kmalloc_slab(272) == class) {
+		obj[n] = kmm_kmalloc(272, KMM_GFP_KERNEL);
+		KT_REQUIRE(obj[n], "kmalloc 272 #%d", n);
+		n++;
+	}
+	learned = kmalloc_slab(272);
+	KT_REQUIRE(n < N, "272 bytes not learned in %d blocks", n);
+	obj[n] = kmm_kmalloc(272, KMM_GFP_KERNEL); /* the first from the new cache */
+	KT_REQUIRE(obj[n], "kmalloc 272 #%d", n);
+	n++;
+	KT_CHECK(learned != class && learned->object_size == 272 && learned->kclass == class &&
+			 kmalloc_class(272) == class,
+		 "272 bytes in %s after %d blocks (%zu KiB of slabs in %s)", learned->name, n,
+		 slab_bytes(class) >> 10, class->name);
+	KT_CHECK(kmalloc_slab(257) == learned && kmalloc_slab(256) != learned &&
+			 kmalloc_slab(273) == class,
+		 "sizes around 272: %s %s %s", kmalloc_slab(256)->name, kmalloc_slab(257)->name,
+		 kmalloc_slab(273)->name);
+	KT_CHECK(kmalloc_fast_table[257] == learned->cpu &&
+			 kmalloc_fast_table[272] == learned->cpu &&
+			 kmalloc_fast_table[273] == class->cpu &&
+			 kmalloc_fast_table[256] != learned->cpu,
+		 "the hit path's table does not follow the learned cache");
+	KT_CHECK(kmm_ksize(obj[0]) == 320 && kmm_ksize(obj[n - 1]) == 272,
+		 "ksize of the first block %zu, of the last %zu", kmm_ksize(obj[0]),
+		 kmm_ksize(obj[n - 1]));
+	KT_CHECK(slab_sized_delete_ok(class, 272, false) &&
+			 slab_sized_delete_ok(learned, 272, false) &&
+			 !slab_sized_delete_ok(learned, 200, false),
+		 "a sized delete of 272 bytes judged wrong");
+	while (n > 0)
+		kmm_kfree(obj[--n]);
+}
+
 /*
  * kmalloc keeps to slabs and page runs: up to the largest buddy block, and
  * nothing beyond (the malloc layer sends larger blocks to vmalloc).  A run
@@ -1057,7 +1126,7 @@ static void test_misuse(void)
 }
 
 KT_MAIN(KT_TEST(test_size_classes), KT_TEST(test_learned_class), KT_TEST(test_learned_early),
-	KT_TEST(test_cache_lifecycle), KT_TEST(test_ctor_cache_reuse),
+	KT_TEST(test_learned_small), KT_TEST(test_cache_lifecycle), KT_TEST(test_ctor_cache_reuse),
 	KT_TEST(test_cache_alignment_and_errors), KT_TEST(test_kmalloc_api),
 	KT_TEST(test_krealloc_zero), KT_TEST(test_kmalloc_stays_below_vmalloc),
 	KT_TEST(test_slabinfo_format), KT_TEST(test_misuse), KT_TEST(test_free_offset_check),
