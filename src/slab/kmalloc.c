@@ -274,14 +274,13 @@ static void *vg_kmalloc_large(void *p, size_t size, kmm_gfp_t gfp)
  * allocations), votes for the size that caused it unless that cache is its
  * exact size, and the class keeps the two leaders of the votes (Misra and
  * Gries's frequent items with two counters: a size that is neither takes a
- * vote from each).  A
- * leader KMALLOC_LEARN_VOTES ahead, whose own cache would hold it in at
- * least 1/32 less memory per object, slabs included, gets that cache
- * (kmalloc-1040 beside kmalloc-1152, as the kernel gives a hot structure a
- * cache of its own), and the sizes below it down to the class below, or to
- * a smaller size learned before, point there from then on (a larger size
- * learned first gives up those sizes; the votes of a learned cache's
- * refills count in its class).  Up to 1 KiB only in a class that holds 1 MiB
+ * vote from each).  A leader KMALLOC_LEARN_VOTES ahead, whose own cache
+ * would hold it in at least 1/32 less memory per object, slabs included,
+ * gets that cache (kmalloc-1040 beside kmalloc-1152, as the kernel gives a
+ * hot structure a cache of its own), and the sizes below it down to the
+ * class below, or to a smaller size learned before, point there from then
+ * on (a larger size learned first gives up those sizes; the votes of a
+ * learned cache's refills count in its class).  Up to 1 KiB only in a class that holds 1 MiB
  * of slabs (kmalloc_learn()).  At most KMALLOC_LEARN_MAX of them; not in
  * KMM_SECURE, whose layout is per class.  Blocks keep their cache:
  * those handed out before stay in the class, and free, realloc and
