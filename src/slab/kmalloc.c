@@ -36,6 +36,7 @@
 
 struct kmm_cache *kmalloc_caches[NR_KMALLOC_CACHES];
 struct kmm_cache *kmalloc_table[KMALLOC_TABLE_MAX / 16 + 1];
+struct kmm_cache *kmalloc_class_table[KMALLOC_TABLE_MAX / 16 + 1];
 struct kmm_cache *kmalloc_table_fine[KMALLOC_MAX_SIZE / 16 + 1];
 struct kmm_cache *kmalloc_table_large[KMALLOC_MAX_SIZE / 128 + 1];
 union slab_cpu *kmalloc_fast_table[KMALLOC_FAST_MAX + 1];

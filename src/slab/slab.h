@@ -331,17 +331,19 @@ unsigned int kmalloc_size(unsigned int idx);
  * is a multiple of 128).  Left NULL, the fine table (16 KiB) is no RSS in a
  * program that never gets a learned cache.  Up to 1 KiB, kmalloc_table[]
  * itself (and kmalloc_fast_table[]) point to a learned cache from when it is
- * made, and kmalloc_class() reads the class from the cache's kclass.
+ * made, and kmalloc_class() reads kmalloc_class_table[], its copy that never
+ * changes (the sized-delete hit path: one load).
  */
 #define KMALLOC_TABLE_MAX 1024
 extern struct kmm_cache *kmalloc_table[KMALLOC_TABLE_MAX / 16 + 1] __hidden;
+extern struct kmm_cache *kmalloc_class_table[KMALLOC_TABLE_MAX / 16 + 1] __hidden;
 extern struct kmm_cache *kmalloc_table_fine[KMALLOC_MAX_SIZE / 16 + 1] __hidden;
 extern struct kmm_cache *kmalloc_table_large[KMALLOC_MAX_SIZE / 128 + 1] __hidden;
 
 static __always_inline struct kmm_cache *kmalloc_class(size_t size)
 {
 	if (likely(size <= KMALLOC_TABLE_MAX))
-		return __atomic_load_n(&kmalloc_table[(size + 15) >> 4], __ATOMIC_ACQUIRE)->kclass;
+		return kmalloc_class_table[(size + 15) >> 4];
 	return kmalloc_table_large[(size + 127) >> 7];
 }
 

@@ -1679,6 +1679,7 @@ __init int kmem_cache_init(void)
 	}
 	boot.heads = NULL; /* later caches have runs of their own */
 	fill_class_table(kmalloc_table, ARRAY_SIZE(kmalloc_table), 16);
+	fill_class_table(kmalloc_class_table, ARRAY_SIZE(kmalloc_class_table), 16);
 	for (unsigned int i = 0; i < NR_KMALLOC_CACHES; i++)
 		kmalloc_caches[i]->kclass = kmalloc_caches[i];
 	fill_class_table(kmalloc_table_large, ARRAY_SIZE(kmalloc_table_large), 128);
