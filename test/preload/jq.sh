@@ -10,14 +10,8 @@
 pl_init "$@"
 pl_need jq jq
 
-# --- the generated data: a Park-Miller generator (exact in awk's doubles) ---
-awk -v seed=777 -v n=50000 '
-function rnd(m) { x = (x * 16807) % 2147483647; return x % m }
-function word(lo, hi,   k, s, i) {
-	k = lo + rnd(hi - lo + 1); s = ""
-	for (i = 0; i < k; i++) s = s substr("abcdefghijklmnopqrstuvwxyz", 1 + rnd(26), 1)
-	return s
-}
+# --- the generated data: lib.sh's seeded generator ---
+awk -v seed=777 -v n=50000 "$PL_AWK_WORDS"'
 BEGIN {
 	x = seed
 	printf "["

@@ -26,6 +26,18 @@ PL_NAME=$(basename "$0" .sh)
 PL_TIMEOUT=${PL_TIMEOUT:-300}
 export PL_DIR PL_NAME
 
+# Awk functions for the generated inputs: rnd(n), a Park-Miller generator
+# (exact in awk's doubles) seeded by setting x, and word(lo, hi), lo to hi
+# random lower-case letters.  Use: awk -v ... "$PL_AWK_WORDS"'BEGIN { x = ... }'.
+PL_AWK_WORDS='
+function rnd(n) { x = (x * 16807) % 2147483647; return x % n }
+function word(lo, hi,   n, s, i) {
+	n = lo + rnd(hi - lo + 1); s = ""
+	for (i = 0; i < n; i++) s = s substr("abcdefghijklmnopqrstuvwxyz", 1 + rnd(26), 1)
+	return s
+}
+'
+
 pl_log() { printf '%s: %s\n' "$PL_NAME" "$*"; }
 pl_fail() { printf '%s: FAIL: %s\n' "$PL_NAME" "$*"; exit 1; }
 pl_skip() { printf '%s: SKIP: %s\n' "$PL_NAME" "$*"; exit 77; }

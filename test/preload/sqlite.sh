@@ -10,14 +10,8 @@
 pl_init "$@"
 pl_need sqlite3 sqlite3
 
-# --- the generated data: a Park-Miller generator (exact in awk's doubles) ---
-awk -v seed=4242 -v ncust=10000 -v nprod=1000 -v norders=100000 '
-function rnd(n) { x = (x * 16807) % 2147483647; return x % n }
-function word(lo, hi,   n, s, i) {
-	n = lo + rnd(hi - lo + 1); s = ""
-	for (i = 0; i < n; i++) s = s substr("abcdefghijklmnopqrstuvwxyz", 1 + rnd(26), 1)
-	return s
-}
+# --- the generated data: lib.sh's seeded generator ---
+awk -v seed=4242 -v ncust=10000 -v nprod=1000 -v norders=100000 "$PL_AWK_WORDS"'
 BEGIN {
 	x = seed
 	split("north south east west centre", region, " ")
