@@ -112,23 +112,22 @@ static inline void expand(struct kmm_zone *zone, struct kmm_page *page, unsigned
 #define RUN_RELEASE_MIN_ORDER 5
 
 /*
- * A request of RUN_RELEASE_MIN_ORDER and up took the block of @order at @pfn:
+ * Pages [@lo, @hi) of a free block were taken (a request of
+ * RUN_RELEASE_MIN_ORDER and up, or a run grown or fitted over free pages):
  * count the pages it faults in again that a run release gave back (those of
  * a released block, or, as a released run merged with a buddy in use before
  * is no longer marked, those of the last run released).  Context:
  * zone->lock.
  */
-static void count_released_reuse(struct kmm_zone *zone, unsigned long pfn, unsigned int order,
+static void count_released_reuse(struct kmm_zone *zone, unsigned long lo, unsigned long hi,
 				 unsigned int released)
 {
-	unsigned long end = pfn + (1UL << order), lo, hi;
-
 	if (released) {
-		zone->released_reused += 1UL << order;
+		zone->released_reused += hi - lo;
 		return;
 	}
-	lo = MAX(pfn, zone->last_released_pfn);
-	hi = MIN(end, zone->last_released_pfn + zone->last_released_pages);
+	lo = MAX(lo, zone->last_released_pfn);
+	hi = MIN(hi, zone->last_released_pfn + zone->last_released_pages);
 	if (hi > lo)
 		zone->released_reused += hi - lo;
 }
@@ -178,7 +177,7 @@ static __always_inline struct kmm_page *__rmqueue_smallest(struct kmm_zone *zone
 	pfn = page_to_pfn(page);
 	released = page->flags & PG_released;
 	if (order >= RUN_RELEASE_MIN_ORDER)
-		count_released_reuse(zone, pfn, order, released);
+		count_released_reuse(zone, pfn, pfn + (1UL << order), released);
 	del_from_free_list(zone, page, o);
 	expand(zone, page, pfn, order, o, released);
 	page->flags = released_reads_zero(released) ? PG_zero : 0;
@@ -982,13 +981,15 @@ static bool take_free_range(struct kmm_zone *zone, unsigned long start, unsigned
 	for (pfn = start; pfn < end;) {
 		struct kmm_page *page = free_block_of(zone, pfn);
 		unsigned long head = page_to_pfn(page), block_end = head + (1UL << page->order);
+		unsigned int released = page->flags & PG_released;
 
 		del_from_free_list(zone, page, page->order);
 		zone->nr_free_pages -= block_end - head;
 		frontier_raise(zone, block_end);
-		/* The parts of the block outside the range go back. */
-		free_pfn_range(zone, head, MAX(head, start), 0);
-		free_pfn_range(zone, MAX(end, head), block_end, 0);
+		count_released_reuse(zone, MAX(head, start), MIN(end, block_end), released);
+		/* The parts of the block outside the range go back, released if it was. */
+		free_pfn_range(zone, head, MAX(head, start), released);
+		free_pfn_range(zone, MAX(end, head), block_end, released);
 		pfn = block_end;
 	}
 	return true;
