@@ -18,10 +18,13 @@
  * pointer -> zone -> descriptor is the same subtraction and shift as with
  * one reservation; a table of sections (the kernel's SPARSEMEM) would put
  * one or two dependent loads on every free to buy placement freedom that a
- * free layout does not need.  The layout sits at a fixed address, 32 TiB,
- * where nothing else maps: mmap() hands out addresses top-down from below the
+ * free layout does not need.  The layout sits between 32 and 42 TiB, where
+ * nothing else maps: mmap() hands out addresses top-down from below the
  * stack (near 128 TiB), or bottom-up from 42.7 TiB in the legacy layout, and
- * ASan's shadow ends just above 16 TiB.  Should something map inside a zone's
+ * ASan's shadow ends just above 16 TiB.  Where in that range is random, on a
+ * 4 MiB boundary, chosen once per process (layout_base()): a heap's addresses
+ * are no more predictable than glibc's, whose brk and mmap the kernel
+ * randomises; a process run without randomisation gets 32 TiB.  Should something map inside a zone's
  * layout all the same, MAP_FIXED_NOREPLACE fails with EEXIST there: the zone
  * is full at that point (its allocations fall back along the zonelist), and
  * nothing is overwritten.  ENOMEM (RLIMIT_AS, no memory) only fails the one
@@ -82,6 +85,7 @@ struct kmm_arena kmm_arena;
 #define LOW_SEARCH_FLOOR (1UL << 30) /* leave the first GiB to brk and MAP_32BIT */
 #define LAYOUT_BASE (32UL << 40)     /* the Normal zones' layout (see the top) */
 #define LAYOUT_END (80UL << 40)	     /* below where PIE executables are loaded */
+#define LAYOUT_RANDOM_END (42UL << 40) /* below the legacy layout's mmap base, 42.7 TiB */
 #define MAP_CHUNK SECTION_SIZE	     /* descriptors mapped at a time */
 
 static const char *const zone_names[MAX_NR_ZONES] = { "DMA32", "Normal" };
@@ -223,46 +227,65 @@ static void set_normal_layout(uintptr_t base, unsigned long node_size, uintptr_t
 	}
 }
 
-/* Give back what place_on_demand() took for the nodes below @upto. */
-static void unplace_on_demand(unsigned long node_size, uintptr_t map, int upto)
+/* Give back what place_on_demand() took at @base for the nodes below @upto. */
+static void unplace_on_demand(uintptr_t base, unsigned long node_size, uintptr_t map, int upto)
 {
 	for (int nid = 0; nid < upto; nid++) {
 		if (!kmm_nodes[nid].online)
 			continue;
-		os_unmap((void *)(LAYOUT_BASE + node_size * (size_t)nid), SECTION_SIZE);
+		os_unmap((void *)(base + node_size * (size_t)nid), SECTION_SIZE);
 		os_unmap((void *)(map + map_bytes(node_size) * (size_t)nid), MAP_CHUNK);
 	}
 }
 
 /*
- * Lay the Normal zones out at LAYOUT_BASE, their descriptors just below,
- * holding one section of each zone and one chunk of its descriptors.
+ * Lay the Normal zones out at @base, their descriptors just below, holding
+ * one section of each zone and one chunk of its descriptors.
  * Return: false, holding nothing, if any of it is refused.
  */
-static bool place_on_demand(unsigned long node_size)
+static bool place_on_demand(uintptr_t base, unsigned long node_size)
 {
 	size_t map_size = map_bytes(node_size);
-	uintptr_t map = LAYOUT_BASE - map_size * (size_t)kmm_nr_node_ids;
+	uintptr_t map = base - map_size * (size_t)kmm_nr_node_ids;
 
-	if (LAYOUT_BASE + node_size * (size_t)kmm_nr_node_ids > LAYOUT_END)
+	if (base + node_size * (size_t)kmm_nr_node_ids > LAYOUT_END)
 		return false;
 	for (int nid = 0; nid < kmm_nr_node_ids; nid++) {
-		void *zone_base = (void *)(LAYOUT_BASE + node_size * (size_t)nid);
+		void *zone_base = (void *)(base + node_size * (size_t)nid);
 
 		if (!kmm_nodes[nid].online)
 			continue;
 		if (!os_reserve_at(zone_base, SECTION_SIZE)) {
-			unplace_on_demand(node_size, map, nid);
+			unplace_on_demand(base, node_size, map, nid);
 			return false;
 		}
 		if (os_commit_new((void *)(map + map_size * (size_t)nid), MAP_CHUNK, false)) {
 			os_unmap(zone_base, SECTION_SIZE);
-			unplace_on_demand(node_size, map, nid);
+			unplace_on_demand(base, node_size, map, nid);
 			return false;
 		}
 	}
-	set_normal_layout(LAYOUT_BASE, node_size, map, SECTION_SIZE, MAP_CHUNK);
+	set_normal_layout(base, node_size, map, SECTION_SIZE, MAP_CHUNK);
 	return true;
+}
+
+/*
+ * Where the Normal layout starts: LAYOUT_BASE moved up by a random number of
+ * 4 MiB blocks, so that it ends below LAYOUT_RANDOM_END (the kernel
+ * randomises brk and mmap the same way: a heap's addresses are not known
+ * before the program runs).  About 21 bits of entropy with the default 64 GiB
+ * per node.  LAYOUT_BASE itself where the process runs without
+ * randomisation, and where the nodes' slices leave no room.
+ */
+static uintptr_t layout_base(unsigned long node_size)
+{
+	size_t span = node_size * (size_t)kmm_nr_node_ids;
+	uint64_t r, slots;
+
+	if (span >= LAYOUT_RANDOM_END - LAYOUT_BASE || !(r = os_layout_random()))
+		return LAYOUT_BASE;
+	slots = (LAYOUT_RANDOM_END - LAYOUT_BASE - span) / MAX_BLOCK_SIZE + 1;
+	return LAYOUT_BASE + (uintptr_t)(r % slots) * MAX_BLOCK_SIZE;
 }
 
 /*
@@ -313,7 +336,9 @@ __init int arena_init(void)
 	kmm_arena.hugetlb = kmm_config.hugetlb;
 	kmm_arena.limit_pages = (unsigned long)(kmm_config.arena_limit >> PAGE_SHIFT);
 
-	kmm_arena.on_demand = place_on_demand(node_size);
+	/* A random place, else the fixed one, else wherever mmap() puts the whole layout. */
+	kmm_arena.on_demand = place_on_demand(layout_base(node_size), node_size) ||
+			      place_on_demand(LAYOUT_BASE, node_size);
 	if (!kmm_arena.on_demand)
 		ret = place_reserved(node_size);
 	if (ret)

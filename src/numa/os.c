@@ -11,8 +11,10 @@
 #include <fcntl.h>
 #include <linux/mempolicy.h>
 #include <string.h>
+#include <time.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/personality.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -212,6 +214,27 @@ __init int os_arch_probe(void)
 	unsigned long page = getauxval(AT_PAGESZ);
 
 	return page == 0 || page == PAGE_SIZE_4K ? 0 : -EINVAL;
+}
+
+__init uint64_t os_layout_random(void)
+{
+	int saved = errno;
+	long persona = syscall(SYS_personality, 0xffffffffUL);
+	uint64_t r = 0;
+	struct timespec ts;
+
+	if (persona != -1 && (persona & ADDR_NO_RANDOMIZE)) {
+		errno = saved;
+		return 0;
+	}
+	if (syscall(SYS_getrandom, &r, sizeof(r), 1 /* GRND_NONBLOCK */) != sizeof(r)) {
+		/* No getrandom (an old kernel, a seccomp filter): the stack's ASLR and the clock. */
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		r = ((uint64_t)(uintptr_t)&ts >> 4) * 0x9e3779b97f4a7c15ULL ^
+		    ((uint64_t)ts.tv_nsec << 20 | (uint64_t)ts.tv_sec);
+	}
+	errno = saved;
+	return r | 1;
 }
 
 void *os_map_anon(size_t size)

@@ -10,6 +10,7 @@
 #ifndef KMM_NUMA_OS_H
 #define KMM_NUMA_OS_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "../lib/compiler.h"
@@ -52,6 +53,15 @@ ssize_t os_read_file(const char *path, char *buf, size_t size);
  * @fn(@arg, id) for each id.  Return: the number of ids, or -EINVAL.
  */
 int os_parse_list(const char *s, void (*fn)(void *arg, int id), void *arg);
+
+/*
+ * Randomness for where libkmm lays its zones out (address space layout
+ * randomisation, as the kernel's for brk and mmap): getrandom(), or the
+ * stack's address and the clock where it is refused.  Return: 0 if the
+ * process runs without randomisation (ADDR_NO_RANDOMIZE: setarch -R, gdb),
+ * else a number that is not 0.
+ */
+uint64_t os_layout_random(void);
 
 /* A private read-write mapping anywhere (metadata).  Return: the address or NULL. */
 void *os_map_anon(size_t size);

@@ -5,10 +5,17 @@
  * lot holds a small multiple of it; under a lowered RLIMIT_AS threads can
  * still be created, allocation fails only at the limit and works again once
  * the limit is raised; a mapping of someone else's inside a zone's layout
- * stops the zone there and is never overwritten.
+ * stops the zone there and is never overwritten.  The layout's place is
+ * random, as the kernel's brk and mmap are, unless the process runs without
+ * address space randomisation.
  */
 #include <pthread.h>
+#include <sys/personality.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+
+static void print_layout_if_asked(void);
+#define KT_SETUP print_layout_if_asked()
 
 #include "../kt_kmm.h"
 #include "numa/mmzone.h"
@@ -265,5 +272,79 @@ static void test_mapping_in_the_way_of_descriptors(void)
 	munmap(p, SECTION_SIZE);
 }
 
+/* Run as a child by test_layout_randomised(): print where the layout went and exit. */
+static void print_layout_if_asked(void)
+{
+	if (!getenv("ASPACE_PRINT_LAYOUT"))
+		return;
+	if (kmm_init())
+		exit(2);
+	printf("%lx %d\n", (unsigned long)kmm_arena.normal_base, kmm_arena.on_demand);
+	exit(0);
+}
+
+/* The layout's base in a new process of this program (run without randomisation: @fixed). */
+static uintptr_t child_layout(bool fixed, int *on_demand)
+{
+	unsigned long base = 0;
+	int fd[2], status = 0;
+	char buf[64] = "";
+	ssize_t n;
+	pid_t pid;
+
+	*on_demand = 0;
+	if (pipe(fd))
+		return 0;
+	pid = fork();
+	if (pid == 0) {
+		dup2(fd[1], 1);
+		setenv("ASPACE_PRINT_LAYOUT", "1", 1);
+		if (fixed)
+			personality(ADDR_NO_RANDOMIZE);
+		execl("/proc/self/exe", "aspace_test", (char *)NULL);
+		_exit(127);
+	}
+	close(fd[1]);
+	n = read(fd[0], buf, sizeof(buf) - 1);
+	close(fd[0]);
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) || n <= 0 || sscanf(buf, "%lx %d", &base, on_demand) != 2)
+		return 0;
+	return base;
+}
+
+/*
+ * Each process lays its zones out at a random place between 32 and 42 TiB,
+ * on a 4 MiB boundary (the zones' buddy arithmetic); a process that runs
+ * without randomisation (setarch -R, gdb) at 32 TiB, as before.  Two random
+ * places coincide with a chance of about 2^-21.
+ */
+static void test_layout_randomised(void)
+{
+	const uintptr_t lo = 32UL << 40, hi = 42UL << 40;
+	uintptr_t a, b, fixed;
+	int da, db, dfixed;
+
+	a = child_layout(false, &da);
+	b = child_layout(false, &db);
+	fixed = child_layout(true, &dfixed);
+	KT_REQUIRE(a && b && fixed, "a child did not report its layout");
+	if (!da || !db || !dfixed) {
+		/* valgrind: the whole layout is reserved wherever mmap() puts it */
+		KT_CHECK(kt_under_valgrind(), "the layout at %#lx, %#lx, %#lx was refused",
+			 (unsigned long)a, (unsigned long)b, (unsigned long)fixed);
+		return;
+	}
+	KT_CHECK(a >= lo && a < hi && b >= lo && b < hi, "layouts at %#lx and %#lx",
+		 (unsigned long)a, (unsigned long)b);
+	KT_CHECK(!(a & (4 * MiB - 1)) && !(b & (4 * MiB - 1)), "layouts at %#lx and %#lx",
+		 (unsigned long)a, (unsigned long)b);
+	KT_CHECK(a != b, "two processes laid out at the same place, %#lx", (unsigned long)a);
+	KT_CHECK(fixed == lo, "without randomisation the layout is at %#lx", (unsigned long)fixed);
+	printf("layouts at %#lx, %#lx; without randomisation %#lx\n", (unsigned long)a,
+	       (unsigned long)b, (unsigned long)fixed);
+}
+
 KT_MAIN(KT_TEST(test_start_holds_little), KT_TEST(test_holds_what_is_used), KT_TEST(test_rlimit_as),
-	KT_TEST(test_mapping_in_the_way_of_a_zone), KT_TEST(test_mapping_in_the_way_of_descriptors))
+	KT_TEST(test_mapping_in_the_way_of_a_zone), KT_TEST(test_mapping_in_the_way_of_descriptors),
+	KT_TEST(test_layout_randomised))
