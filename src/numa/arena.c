@@ -24,13 +24,14 @@
  * ASan's shadow ends just above 16 TiB.  Where in that range is random, on a
  * 4 MiB boundary, chosen once per process (layout_base()): a heap's addresses
  * are no more predictable than glibc's, whose brk and mmap the kernel
- * randomises; a process run without randomisation gets 32 TiB.  Should something map inside a zone's
- * layout all the same, MAP_FIXED_NOREPLACE fails with EEXIST there: the zone
- * is full at that point (its allocations fall back along the zonelist), and
- * nothing is overwritten.  ENOMEM (RLIMIT_AS, no memory) only fails the one
- * growth: the next one tries again, so memory can be had once the limit is
- * raised.  Where the fixed address is refused (taken, a sanitizer's shadow,
- * a smaller address space) the whole layout is reserved PROT_NONE at start
+ * randomises; a process run without randomisation gets 32 TiB.  Should
+ * something map inside a zone's layout all the same, MAP_FIXED_NOREPLACE
+ * fails with EEXIST there: the zone is full at that point (its allocations
+ * fall back along the zonelist), and nothing is overwritten.  ENOMEM
+ * (RLIMIT_AS, no memory) only fails the one growth: the next one tries
+ * again, so memory can be had once the limit is raised.  Where the random
+ * place and 32 TiB are both refused (taken, a sanitizer's shadow, a smaller
+ * address space) the whole layout is reserved PROT_NONE at start
  * instead, wherever mmap() puts it, halved until it fits: growth is then an
  * mprotect() inside it.  The DMA32 zone grows on demand as well, below 4 GiB
  * where the kernel never puts a mapping of its own choosing; valgrind does
@@ -82,11 +83,11 @@ struct kmm_arena kmm_arena;
 #define MIN_NORMAL_RESERVE (64UL << 20)
 #define MIN_DMA32_RESERVE (16UL << 20)
 #define LOW_4G (1UL << 32)
-#define LOW_SEARCH_FLOOR (1UL << 30) /* leave the first GiB to brk and MAP_32BIT */
-#define LAYOUT_BASE (32UL << 40)     /* the Normal zones' layout (see the top) */
-#define LAYOUT_END (80UL << 40)	     /* below where PIE executables are loaded */
+#define LOW_SEARCH_FLOOR (1UL << 30)   /* leave the first GiB to brk and MAP_32BIT */
+#define LAYOUT_BASE (32UL << 40)       /* the Normal zones' layout (see the top) */
+#define LAYOUT_END (80UL << 40)	       /* below where PIE executables are loaded */
 #define LAYOUT_RANDOM_END (42UL << 40) /* below the legacy layout's mmap base, 42.7 TiB */
-#define MAP_CHUNK SECTION_SIZE	     /* descriptors mapped at a time */
+#define MAP_CHUNK SECTION_SIZE	       /* descriptors mapped at a time */
 
 static const char *const zone_names[MAX_NR_ZONES] = { "DMA32", "Normal" };
 

@@ -431,10 +431,12 @@ static void test_grown_runs_count_reuse(void)
 		}
 	}
 	KT_CHECK(grown >= 48, "only %d of 64 runs grew in place to 2 MiB", grown);
-	KT_CHECK(last < 16, "runs grown in place over released pages still released at cycle %d "
-			    "(%lu pages in all)",
+	KT_CHECK(last < 16,
+		 "runs grown in place over released pages still released at cycle %d "
+		 "(%lu pages in all)",
 		 last, released);
-	KT_CHECK(released > 0, "no grown run was released: the test did not start below the threshold");
+	KT_CHECK(released > 0,
+		 "no grown run was released: the test did not start below the threshold");
 	printf("grown runs: %d of 64 grew to 2 MiB; the last released at cycle %d\n", grown, last);
 }
 
