@@ -438,6 +438,78 @@ static void test_learned_small(void)
  * nothing beyond (the malloc layer sends larger blocks to vmalloc).  A run
  * grows in place only up to that block; a slab object never grows.
  */
+/*
+ * The kmalloc caches of 1 KiB and up, whose stacks hold 24 or 6 objects,
+ * share rows of stacks (slub.c, boot_shared): no two caches' stacks overlap
+ * on any CPU, each stack fits its high, and they take at most 4 areas
+ * (one for each class of 1 KiB up to 3.5 KiB in fours, one for all 16 from
+ * 4 KiB), not 26.  Then objects of every such class go through their
+ * stacks at once and each comes back with its own contents.
+ */
+static void test_shared_stack_rows(void)
+{
+	uintptr_t lo[NR_KMALLOC_CACHES], hi[NR_KMALLOC_CACHES], base = 0;
+	unsigned int n = 0, nareas = 0, bad = 0;
+	void *objs[NR_KMALLOC_CACHES][32];
+
+	KT_REQUIRE(kmm_init() == 0, "init");
+	for (unsigned int i = 0; i < NR_KMALLOC_CACHES; i++) {
+		struct kmm_cache *c = kmalloc_caches[i];
+
+		if (c->size < 1024)
+			continue;
+		lo[n] = (uintptr_t)&c->cpu[0];
+		hi[n] = lo[n] + offsetof(struct percpu_stack, slot) + c->cpu_high * sizeof(void *);
+		for (unsigned int j = 0; j < n; j++)
+			if (lo[n] < hi[j] && lo[j] < hi[n])
+				KT_CHECK(0, "%s: its stacks overlap another cache's", c->name);
+		n++;
+	}
+	/* By address: a stack within 1 KiB of an area's first one shares its rows. */
+	for (unsigned int i = 0; i < n; i++)
+		for (unsigned int j = i + 1; j < n; j++)
+			if (lo[j] < lo[i]) {
+				uintptr_t t = lo[i], u = hi[i];
+
+				lo[i] = lo[j], hi[i] = hi[j], lo[j] = t, hi[j] = u;
+			}
+	for (unsigned int i = 0; i < n; i++) {
+		if (!nareas || lo[i] - base >= sizeof(union slab_cpu)) {
+			base = lo[i];
+			nareas++;
+		}
+		KT_CHECK(hi[i] - base <= sizeof(union slab_cpu),
+			 "a stack at %#lx ends %lu bytes into its area's row", (unsigned long)lo[i],
+			 (unsigned long)(hi[i] - base));
+	}
+	KT_CHECK(n >= 20, "only %u kmalloc caches of 1 KiB and up", n);
+	KT_CHECK(nareas <= 4, "%u caches of 1 KiB and up take %u areas of stacks", n, nareas);
+	for (int round = 0; round < 50; round++) {
+		for (unsigned int i = 0; i < NR_KMALLOC_CACHES; i++) {
+			unsigned int size = kmalloc_size(i);
+
+			for (int k = 0; k < 32 && size >= 1024; k++) {
+				objs[i][k] = kmm_kmalloc(size, KMM_GFP_KERNEL);
+				KT_REQUIRE(objs[i][k], "kmalloc(%u)", size);
+				memset(objs[i][k], (int)(i * 32 + k), size);
+			}
+		}
+		for (unsigned int i = 0; i < NR_KMALLOC_CACHES; i++) {
+			unsigned int size = kmalloc_size(i);
+
+			for (int k = 0; k < 32 && size >= 1024; k++) {
+				unsigned char *p = objs[i][k];
+
+				bad += p[0] != (unsigned char)(i * 32 + k) ||
+				       p[size - 1] != (unsigned char)(i * 32 + k);
+				kmm_kfree(p);
+			}
+		}
+	}
+	KT_CHECK(bad == 0, "%u objects of the classes from 1 KiB changed while stacked", bad);
+	printf("%u caches of 1 KiB and up: stacks in %u areas\n", n, nareas);
+}
+
 static void test_kmalloc_stays_below_vmalloc(void)
 {
 	char *run, *obj;
@@ -1132,4 +1204,5 @@ KT_MAIN(KT_TEST(test_size_classes), KT_TEST(test_learned_class), KT_TEST(test_le
 	KT_TEST(test_slabinfo_format), KT_TEST(test_misuse), KT_TEST(test_free_offset_check),
 	KT_TEST(test_free_in_slack), KT_TEST(test_free_never_allocated), KT_TEST(test_lazy_slab),
 	KT_TEST(test_corrupt_link), KT_TEST(test_secret), KT_TEST(test_depot_producer_consumer),
-	KT_TEST(test_reap_idle_cache), KT_TEST(test_reap_refault), KT_TEST(test_empty_slabs_kept))
+	KT_TEST(test_reap_idle_cache), KT_TEST(test_reap_refault), KT_TEST(test_empty_slabs_kept),
+	KT_TEST(test_shared_stack_rows))
