@@ -17,6 +17,8 @@ import json
 import sys
 import zlib
 
+from bench_idle import bench_idle
+
 
 def main():
     scale = int(sys.argv[1]) if len(sys.argv) > 1 else 300000
@@ -31,24 +33,6 @@ def main():
         crc = zlib.crc32(s.encode(), crc)
         del s, back
     print("pyjson scale=%d crc=%08x" % (scale, crc))
-
-
-def bench_idle():
-    """The idle phase of bench/run, as in python_alloc.py."""
-    import gc
-    import os
-    import time
-    ms, out = os.environ.get("BENCH_IDLE_MS"), os.environ.get("BENCH_IDLE_FILE")
-    if not ms or not out or int(ms) <= 0:
-        return
-    gc.collect()
-    sys.stdout.flush()
-    t0 = time.monotonic()
-    time.sleep(int(ms) / 1000)
-    slept = int((time.monotonic() - t0) * 1000)
-    rss = [l.split()[1] for l in open("/proc/self/status") if l.startswith("VmRSS:")]
-    with open(out, "w") as f:
-        f.write("idle_ms=%d rss_kib=%s\n" % (slept, rss[0] if rss else -1))
 
 
 main()

@@ -433,31 +433,36 @@ static struct kmm_cache *cache_mem_alloc(union slab_cpu **stacks, size_t sbytes)
 	struct kmm_page *page;
 	char *head;
 
-	if (boot.heads && sbytes < sizeof(union slab_cpu)) {
-		/* A row shared with other caches' stacks of @sbytes (see boot above). */
-		unsigned int i = (unsigned int)__builtin_ctzl(sbytes) - 6;
+	if (boot.heads) {
+		char *row = NULL;
 
-		if (!boot_shared[i].area || boot_shared[i].used + sbytes > sizeof(union slab_cpu)) {
-			if (boot.stacks + cache_stacks_bytes() > boot.end)
-				goto run;
-			boot_shared[i].area = boot.stacks;
-			boot_shared[i].used = 0;
+		if (sbytes < sizeof(union slab_cpu)) {
+			/* A row shared with other caches' stacks of @sbytes (see boot above). */
+			unsigned int i = (unsigned int)__builtin_ctzl(sbytes) - 6;
+
+			if ((!boot_shared[i].area ||
+			     boot_shared[i].used + sbytes > sizeof(union slab_cpu)) &&
+			    boot.stacks + cache_stacks_bytes() <= boot.end) {
+				boot_shared[i].area = boot.stacks;
+				boot_shared[i].used = 0;
+				boot.stacks += cache_stacks_bytes() + KMM_CACHELINE;
+			}
+			if (boot_shared[i].area &&
+			    boot_shared[i].used + sbytes <= sizeof(union slab_cpu)) {
+				row = boot_shared[i].area + boot_shared[i].used;
+				boot_shared[i].used += sbytes;
+			}
+		} else if (boot.stacks + cache_stacks_bytes() <= boot.end) {
+			row = boot.stacks;
 			boot.stacks += cache_stacks_bytes() + KMM_CACHELINE;
 		}
-		head = boot.heads;
-		*stacks = (union slab_cpu *)(boot_shared[i].area + boot_shared[i].used);
-		boot_shared[i].used += sbytes;
-		boot.heads += cache_head_bytes();
-		return (struct kmm_cache *)head;
+		if (row) {
+			head = boot.heads;
+			boot.heads += cache_head_bytes();
+			*stacks = (union slab_cpu *)row;
+			return (struct kmm_cache *)head;
+		}
 	}
-	if (boot.heads && boot.stacks + cache_stacks_bytes() <= boot.end) {
-		head = boot.heads;
-		*stacks = (union slab_cpu *)boot.stacks;
-		boot.heads += cache_head_bytes();
-		boot.stacks += cache_stacks_bytes() + KMM_CACHELINE;
-		return (struct kmm_cache *)head;
-	}
-run:
 	colour = (__atomic_fetch_add(&next_colour, 1, __ATOMIC_RELAXED) %
 		  (PAGE_SIZE / KMM_CACHELINE)) *
 		 KMM_CACHELINE;
@@ -557,8 +562,7 @@ static struct kmm_cache *cache_setup(const char *name, size_t size, size_t align
 	 * The stack's size from the stride below; KMM_SECURE's layout can only
 	 * make the stride larger, and cpu_high() smaller.
 	 */
-	sbytes = stack_bytes(MIN(cpu_high((unsigned int)ALIGN_UP(size + (ctor ? 16 : 0), align)),
-				 SLAB_CPU_SLOTS));
+	sbytes = stack_bytes(cpu_high((unsigned int)ALIGN_UP(size + (ctor ? 16 : 0), align)));
 	cache = cache_mem_alloc(&stacks, sbytes);
 	if (!cache)
 		return NULL;
