@@ -153,6 +153,7 @@ struct kmm_zone {
 	/* Freed runs released at once (release_run(): racy, without @lock). */
 	unsigned long run_release_pages;    /* from this size; 0: not yet set */
 	unsigned long released_reused_seen; /* released_reused at the last run released */
+	unsigned long keep_released;	    /* pages run_keep_check() gave back (atomic) */
 	/* Sections below thp_all_pages advised for a run (arena_advise_run(); atomic). */
 	unsigned long thp_runs[THP_RUN_WORDS];
 

@@ -787,14 +787,59 @@ static void free_page_range(struct kmm_page *head, unsigned long from, unsigned 
  */
 #define RUN_RELEASE_MIN_PAGES (1UL << RUN_RELEASE_MIN_ORDER)
 
+static unsigned long zone_release_free(struct kmm_zone *zone, bool all, unsigned long keep,
+				       unsigned int min_order);
+
+/*
+ * What the runs a raised threshold keeps may add up to: the free pages still
+ * resident in @zone, with the run of @npages about to join them, stay within
+ * an eighth of what libkmm holds (the arena's committed pages: zones and
+ * vmalloc areas), or RUN_KEEP_MIN_PAGES (a largest run) in a smaller heap.
+ * Past that, a run of 1 MiB or more freed gives back the free blocks of
+ * 1 MiB and up that were free already at the last sweep (PG_aged), largest
+ * first, down to half the budget: a block the program takes back at once (the
+ * run just freed, large's two buffers of 1-4 MiB, mstress's churn) stays, and
+ * blocks it freed and does not take back do not pile up (python3's json: 4 MiB
+ * blocks freed beside 3.8 MB runs taken elsewhere, 10.8 MiB of free pages
+ * resident at the peak of a 25 MiB zone).  Each page given back may fault in
+ * again, so these sweeps give back at most RUN_KEEP_PAGES_PER_MS for the time
+ * the process has run, as zone_trim_top() budgets its faults.  Racy reads: a
+ * sweep more or less.
+ */
+#define RUN_KEEP_MIN_PAGES MAX_ORDER_NR_PAGES
+#define RUN_KEEP_PAGES_PER_MS 10
+#define RUN_KEEP_SWEEP_ORDER 8
+#define RUN_KEEP_SWEEP_PAGES (1UL << RUN_KEEP_SWEEP_ORDER)
+
+static void run_keep_check(struct kmm_zone *zone, unsigned long npages)
+{
+	unsigned long resident = READ_ONCE(zone->nr_free_pages) - READ_ONCE(zone->nr_released);
+	unsigned long held = __atomic_load_n(&kmm_arena.committed_pages, __ATOMIC_RELAXED);
+	unsigned long budget = MAX(held / 8, RUN_KEEP_MIN_PAGES), allowed, spent;
+
+	if (npages < RUN_KEEP_SWEEP_PAGES || !kmm_config.decay_ms ||
+	    kmm_config.purge != KMM_PURGE_DONTNEED || resident + npages <= budget)
+		return;
+	allowed = (kmm_now_ms() - trim_start_ms + 1) * RUN_KEEP_PAGES_PER_MS;
+	spent = READ_ONCE(zone->keep_released);
+	if (spent + RUN_KEEP_SWEEP_PAGES > allowed)
+		return;
+	spent = zone_release_free(zone, false,
+				  MAX(budget / 2, resident - MIN(resident, allowed - spent)),
+				  RUN_KEEP_SWEEP_ORDER);
+	__atomic_fetch_add(&zone->keep_released, spent, __ATOMIC_RELAXED);
+}
+
 static bool release_run(struct kmm_zone *zone, struct kmm_page *page, unsigned long npages)
 {
 	unsigned long threshold = READ_ONCE(zone->run_release_pages);
 	unsigned long reused = READ_ONCE(zone->released_reused);
 	unsigned long seen = READ_ONCE(zone->released_reused_seen);
 
-	if (npages < MAX(threshold, RUN_RELEASE_MIN_PAGES) || !kmm_config.decay_ms)
+	if (npages < MAX(threshold, RUN_RELEASE_MIN_PAGES) || !kmm_config.decay_ms) {
+		run_keep_check(zone, npages);
 		return false;
+	}
 	/*
 	 * Racy, and only ever rising: a lost update is one release more or
 	 * less.  The first run released (threshold 0) sets the mark: what was
@@ -803,6 +848,7 @@ static bool release_run(struct kmm_zone *zone, struct kmm_page *page, unsigned l
 	WRITE_ONCE(zone->released_reused_seen, reused);
 	if (threshold && reused - seen >= npages) {
 		WRITE_ONCE(zone->run_release_pages, npages + 1);
+		run_keep_check(zone, npages);
 		return false;
 	}
 	if (!threshold)
