@@ -347,6 +347,34 @@ static void test_layout_randomised(void)
 	       (unsigned long)b, (unsigned long)fixed);
 }
 
+/*
+ * The DMA32 zone's descriptors lie in libkmm's layout, just below the Normal
+ * zones' descriptors, not among the program's own mappings: mmap() puts a
+ * mapping of 2 MiB on a 2 MiB boundary, and the program's next mappings go
+ * below it (python3's 1 MiB arenas then began half-way through a huge page
+ * in half the runs, and took 256 page faults each instead of one).
+ */
+static void test_dma32_map_in_layout(void)
+{
+	uintptr_t map, normal;
+
+	KT_REQUIRE(!kmm_init(), "kmm_init() failed");
+	map = kmm_arena.dma32_map;
+	normal = kmm_arena.normal_map;
+	if (!map || !kmm_arena.on_demand) {
+		printf("skipped: no DMA32 zone, or the layout reserved where mmap() put it\n");
+		return;
+	}
+	KT_CHECK(map < normal && normal - map <= 8 * MiB,
+		 "the DMA32 descriptors at %#lx, not just below the Normal ones at %#lx",
+		 (unsigned long)map, (unsigned long)normal);
+	KT_CHECK(kmm_arena.dma32_map_end <= normal,
+		 "the DMA32 descriptors [%#lx, %#lx) reach past the start of the Normal ones, %#lx",
+		 (unsigned long)map, (unsigned long)kmm_arena.dma32_map_end, (unsigned long)normal);
+	printf("DMA32 descriptors at %#lx, the Normal ones at %#lx\n", (unsigned long)map,
+	       (unsigned long)normal);
+}
+
 KT_MAIN(KT_TEST(test_start_holds_little), KT_TEST(test_holds_what_is_used), KT_TEST(test_rlimit_as),
 	KT_TEST(test_mapping_in_the_way_of_a_zone), KT_TEST(test_mapping_in_the_way_of_descriptors),
-	KT_TEST(test_layout_randomised))
+	KT_TEST(test_layout_randomised), KT_TEST(test_dma32_map_in_layout))
