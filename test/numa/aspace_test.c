@@ -17,6 +17,8 @@
 static void print_layout_if_asked(void);
 #define KT_SETUP print_layout_if_asked()
 
+#include <kmm/vmalloc.h>
+
 #include "../kt_kmm.h"
 #include "numa/mmzone.h"
 
@@ -375,6 +377,38 @@ static void test_dma32_map_in_layout(void)
 	       (unsigned long)normal);
 }
 
+/*
+ * vmalloc's chunks too lie in libkmm's part of the address space, above the
+ * Normal zones, not among the program's mappings: a chunk placed by mmap()
+ * left holes of up to 2 MiB beside it (its slack trimmed), and python3's
+ * arenas, scattered into them, lost their huge pages.
+ */
+static void test_vmalloc_chunks_in_layout(void)
+{
+	uintptr_t end;
+	char *a, *b;
+
+	KT_REQUIRE(!kmm_init(), "kmm_init() failed");
+	end = kmm_arena.normal_end;
+	if (!kmm_arena.on_demand) {
+		printf("skipped: the layout reserved where mmap() put it\n");
+		return;
+	}
+	a = kmm_vmalloc(6 * MiB);
+	b = kmm_vmalloc(40 * MiB); /* past the first chunk: a second one */
+	KT_REQUIRE(a && b, "vmalloc of 6 and 40 MiB failed");
+	a[0] = b[40 * MiB - 1] = 1;
+	KT_CHECK((uintptr_t)a >= end && (uintptr_t)a < end + (1UL << 40) && (uintptr_t)b >= end &&
+			 (uintptr_t)b < end + (1UL << 40),
+		 "vmalloc areas at %p and %p, not just above the Normal zones' layout (%#lx)",
+		 (void *)a, (void *)b, (unsigned long)end);
+	printf("vmalloc areas at %p and %p; the Normal layout ends at %#lx\n", (void *)a, (void *)b,
+	       (unsigned long)end);
+	kmm_vfree(a);
+	kmm_vfree(b);
+}
+
 KT_MAIN(KT_TEST(test_start_holds_little), KT_TEST(test_holds_what_is_used), KT_TEST(test_rlimit_as),
 	KT_TEST(test_mapping_in_the_way_of_a_zone), KT_TEST(test_mapping_in_the_way_of_descriptors),
-	KT_TEST(test_layout_randomised), KT_TEST(test_dma32_map_in_layout))
+	KT_TEST(test_layout_randomised), KT_TEST(test_dma32_map_in_layout),
+	KT_TEST(test_vmalloc_chunks_in_layout))
