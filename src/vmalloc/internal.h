@@ -118,7 +118,6 @@ struct vmalloc_state {
 	size_t nr_chunks, chunks_cap;
 	unsigned int nr_empty;	/* chunks holding no area */
 	size_t reserved, limit; /* bytes the chunks hold, and may hold (KMM_VMALLOC_RESERVE) */
-	uintptr_t next_chunk;	/* where the next chunk is tried (reserve_chunk()) */
 	unsigned long maps, max_maps;
 	bool no_stitch; /* the zones cannot be moved (hugetlb, old kernel) */
 	bool ready; /* max_maps and no_stitch are known: set with them, without @lock (vm_setup()) */
