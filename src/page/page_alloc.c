@@ -402,6 +402,12 @@ static struct kmm_page *free_block_of(struct kmm_zone *zone, unsigned long pfn);
 
 static uint64_t trim_start_ms; /* start-up (buddy_init()) */
 
+/* Milliseconds the process has run, at least 1: the fault budgets' clock. */
+static uint64_t ms_since_start(void)
+{
+	return kmm_now_ms() - trim_start_ms + 1;
+}
+
 /*
  * zone_trim_top() - give back the free blocks that reach up to the
  * frontier once they hold KMM_TRIM (128 KiB), as glibc trims the top of its
@@ -433,7 +439,7 @@ static __noinline __cold void zone_trim_top(struct kmm_zone *zone)
 	zone->trim_pending = false;
 	if (!kmm_config.trim || !kmm_config.decay_ms || kmm_config.purge != KMM_PURGE_DONTNEED)
 		goto out;
-	budget = (kmm_now_ms() - trim_start_ms + 1) * TOP_TRIM_REFAULTS_PER_MS;
+	budget = ms_since_start() * TOP_TRIM_REFAULTS_PER_MS;
 	if (zone->trim_refaults >= budget)
 		goto out;
 	low = zone->frontier;
@@ -820,7 +826,7 @@ static void run_keep_check(struct kmm_zone *zone, unsigned long npages)
 	if (npages < RUN_KEEP_SWEEP_PAGES || !kmm_config.decay_ms ||
 	    kmm_config.purge != KMM_PURGE_DONTNEED || resident + npages <= budget)
 		return;
-	allowed = (kmm_now_ms() - trim_start_ms + 1) * RUN_KEEP_PAGES_PER_MS;
+	allowed = ms_since_start() * RUN_KEEP_PAGES_PER_MS;
 	spent = READ_ONCE(zone->keep_released);
 	if (spent + RUN_KEEP_SWEEP_PAGES > allowed)
 		return;
