@@ -48,6 +48,9 @@ static void resolve(void)
 		every = (unsigned long)atol(e);
 	e = getenv("PEAKVIEW_SMAPS");
 	full_smaps = e && *e == '1';
+	e = getenv("PEAKVIEW_VIEWS"); /* 0: smaps only, libkmm's view code never mapped */
+	if (e && *e == '0')
+		kmm_dump_fn = NULL;
 	resolving = 0;
 }
 

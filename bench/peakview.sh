@@ -3,7 +3,8 @@
 # vmstat) and smaps_rollup at a program's peak RSS, as bench/results/memory.md
 # reads them.  Builds the shim bench/peakview.c, runs COMMAND with it and
 # libkmm preloaded, and prints the views taken at the highest RSS it sampled
-# (every 32nd malloc, calloc or free; PEAKVIEW_EVERY=N to change).
+# (every 32nd malloc, calloc or free; PEAKVIEW_EVERY=N to change;
+# PEAKVIEW_VIEWS=0: smaps only, without mapping the views' code).
 #
 # usage: bench/peakview.sh [-l LIBKMM.so] [-o DIR] [-s] COMMAND [ARGS...]
 #   -l: the library (default build-release/libkmm.so); -l none: glibc's
