@@ -141,6 +141,16 @@ int os_advise_hugepage(void *addr, size_t size)
 	return ret;
 }
 
+int os_advise_nohugepage(void *addr, size_t size)
+{
+	int saved = errno, ret = 0;
+
+	if (madvise(addr, size, MADV_NOHUGEPAGE))
+		ret = -errno;
+	errno = saved;
+	return ret;
+}
+
 ssize_t os_read_file(const char *path, char *buf, size_t size)
 {
 	int saved = errno;

@@ -38,6 +38,8 @@ int os_commit_new(void *addr, size_t size, bool hugetlb);
 int os_commit_hugetlb(void *addr, size_t size);
 /* madvise(MADV_HUGEPAGE): ask for transparent huge pages. */
 int os_advise_hugepage(void *addr, size_t size);
+/* madvise(MADV_NOHUGEPAGE): 4 KiB pages, whatever the system's THP mode. */
+int os_advise_nohugepage(void *addr, size_t size);
 
 /*
  * The architecture probe (the kernel's setup_arch() checks): libkmm needs

@@ -408,7 +408,64 @@ static void test_vmalloc_chunks_in_layout(void)
 	kmm_vfree(b);
 }
 
-KT_MAIN(KT_TEST(test_start_holds_little), KT_TEST(test_holds_what_is_used), KT_TEST(test_rlimit_as),
+/* The VmFlags line of the mapping holding @addr in /proc/self/smaps, into @flags. */
+static int vm_flags_of(uintptr_t addr, char *flags, size_t size)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512];
+	int in = 0, found = 0;
+
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+
+		if (line[strspn(line, "0123456789abcdef")] == '-' &&
+		    sscanf(line, "%lx-%lx", &lo, &hi) == 2)
+			in = addr >= lo && addr < hi;
+		else if (in && !strncmp(line, "VmFlags:", 8)) {
+			strncpy(flags, line + 8, size - 1);
+			flags[size - 1] = 0;
+			found = 1;
+		}
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/*
+ * The first section and the descriptors stay on 4 KiB pages whatever the
+ * system's THP mode (MADV_NOHUGEPAGE, "nh" in smaps): with THP on "always"
+ * the kernel put a huge page under each at its first touch, and a program of
+ * a few allocations held 4 MiB more (arena.c, keep_small_pages()).  Run
+ * early: a section a 2 MiB run later takes whole is advised huge by design.
+ */
+static void test_small_sections_no_huge_pages(void)
+{
+	char flags[256];
+	void *p;
+
+	KT_REQUIRE(!kmm_init(), "kmm_init() failed");
+	if (access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK)) {
+		printf("skipped: a kernel without transparent huge pages\n");
+		return;
+	}
+	p = kmm_kmalloc(64, KMM_GFP_KERNEL);
+	KT_REQUIRE(p, "kmalloc(64) failed");
+	KT_REQUIRE(vm_flags_of(kmm_arena.normal_base, flags, sizeof(flags)),
+		   "no mapping at the Normal zone's start %#lx",
+		   (unsigned long)kmm_arena.normal_base);
+	KT_CHECK(strstr(flags, " nh") && !strstr(flags, " hg"),
+		 "the Normal zone's first section may get a huge page: VmFlags%s", flags);
+	KT_REQUIRE(vm_flags_of(kmm_arena.normal_map, flags, sizeof(flags)),
+		   "no mapping at the descriptors' start %#lx",
+		   (unsigned long)kmm_arena.normal_map);
+	KT_CHECK(strstr(flags, " nh") && !strstr(flags, " hg"),
+		 "the first descriptors may get a huge page: VmFlags%s", flags);
+	kmm_kfree(p);
+}
+
+KT_MAIN(KT_TEST(test_start_holds_little), KT_TEST(test_small_sections_no_huge_pages),
+	KT_TEST(test_holds_what_is_used), KT_TEST(test_rlimit_as),
 	KT_TEST(test_mapping_in_the_way_of_a_zone), KT_TEST(test_mapping_in_the_way_of_descriptors),
 	KT_TEST(test_layout_randomised), KT_TEST(test_dma32_map_in_layout),
 	KT_TEST(test_vmalloc_chunks_in_layout))
