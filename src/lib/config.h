@@ -33,7 +33,8 @@ enum { KMM_PURGE_DONTNEED, KMM_PURGE_FREE };
 	  "address space reserved below 4 GiB for the DMA32 zone")                                 \
 	X(hugetlb, "KMM_HUGETLB", KMM_OPT_BOOL, 0,                                                 \
 	  "back sections with hugetlb pages when the system has them")                             \
-	X(thp, "KMM_THP", KMM_OPT_BOOL, 1, "madvise(MADV_HUGEPAGE) on the arenas")                 \
+	X(thp, "KMM_THP", KMM_OPT_BOOL, 0,                                                         \
+	  "1: madvise(MADV_HUGEPAGE) past KMM_THP_THRESHOLD; 0: the zones on 4 KiB pages")         \
 	X(thp_threshold, "KMM_THP_THRESHOLD", KMM_OPT_SIZE, 16ULL << 20,                           \
 	  "zone size from which whole-section runs get huge pages (every section from 4x)")        \
 	X(pcp, "KMM_PCP", KMM_OPT_BOOL, 1, "per-CPU page cache in front of the buddy")             \

@@ -44,21 +44,27 @@
  * been given out for.
  *
  * Huge pages.  With KMM_HUGETLB=1 and huge pages configured, sections are
- * hugetlb mappings instead.  Otherwise transparent huge pages, by
- * madvise(MADV_HUGEPAGE), once a zone has KMM_THP_THRESHOLD in service: a
- * huge page is resident whole from its first touch, so a section gets one
- * where it will be used whole.  Below four times the threshold, that is a
- * section handed out whole, in a run of 2 MiB or more (arena_advise_run()):
- * a big buffer faults once per 2 MiB instead of 512 times.  Sections carved
- * into slabs there stay 4 KiB pages, each resident once touched: sqlite3's
- * 24 MiB heap took 1.1 MiB more with all of it huge (the free pages of its
- * last sections).  From four times the threshold every section is advised
- * as the zone grows, for the TLB of a large heap.  Everything else is
- * advised MADV_NOHUGEPAGE when it is mapped (keep_small_pages()): with THP on
- * "always" the kernel would otherwise put a huge page under the first
- * section and the first chunk of descriptors at their first touch, and a
- * program of a few allocations would hold 4 MiB more (simple: 5.6 MiB
- * against 1.9 on glibc).
+ * hugetlb mappings instead.  Transparent huge pages only with KMM_THP=1: by
+ * default every section of a zone, and every descriptor, is advised
+ * MADV_NOHUGEPAGE when it is mapped (keep_small_pages()), whatever the
+ * system's THP mode.  Where THP is "always" the kernel put a huge page under
+ * the first section and the first chunk of descriptors at their first touch
+ * (simple held 5.6 MiB against glibc's 1.9, the demo's sqlite3 30.7 against
+ * 26.2), and on these machines (virtual, their free memory handed back to
+ * the host) a huge page made of memory freed more than about 2 s before
+ * costs 8-10 us per 4 KiB to fault, a 4 KiB page 1.3-3 us: jq's 250 MiB heap
+ * ran 2.1 s with huge pages, 1.7 without, glibc 1.8
+ * (bench/results/memory.md §24).  vmalloc's areas follow the system's mode.
+ *
+ * KMM_THP=1 advises madvise(MADV_HUGEPAGE) once a zone has KMM_THP_THRESHOLD
+ * in service: a huge page is resident whole from its first touch, so a
+ * section gets one where it will be used whole.  Below four times the
+ * threshold, that is a section handed out whole, in a run of 2 MiB or more
+ * (arena_advise_run()): a big buffer faults once per 2 MiB instead of 512
+ * times.  Sections carved into slabs there stay 4 KiB pages, each resident
+ * once touched: sqlite3's 24 MiB heap took 1.1 MiB more with all of it huge
+ * (the free pages of its last sections).  From four times the threshold
+ * every section is advised as the zone grows, for the TLB of a large heap.
  *
  * NUMA.  Each node's ranges, of zone and of descriptors, are bound to its node
  * with mbind() before anything touches them, so the kernel places a node's
@@ -77,6 +83,7 @@
  * counter.
  */
 #include <errno.h>
+#include <limits.h>
 
 #include "../lib/config.h"
 #include "mmzone.h"
@@ -381,6 +388,7 @@ __init int arena_init(void)
 		MAX((unsigned long)(kmm_config.thp_threshold >> PAGE_SHIFT), PAGES_PER_SECTION);
 	kmm_arena.thp_from_pages = ALIGN_UP(kmm_arena.thp_from_pages, PAGES_PER_SECTION);
 	kmm_arena.thp_all_pages = kmm_arena.thp_from_pages * 4;
+	kmm_arena.small_pages = kmm_arena.thp ? kmm_arena.thp_all_pages : ULONG_MAX;
 	kmm_arena.hugetlb = kmm_config.hugetlb;
 	kmm_arena.limit_pages = (unsigned long)(kmm_config.arena_limit >> PAGE_SHIFT);
 
@@ -497,13 +505,12 @@ static int commit_sections(struct kmm_zone *zone, unsigned long pfn, unsigned lo
 	}
 	ret = fresh ? os_commit_new(addr, size, false) : os_commit(addr, size);
 	if (!ret) {
-		/* Up to where every section is advised (arena_grow_zone()). */
-		unsigned long end = pfn + nr;
+		/* Below four times the threshold, or all of it with KMM_THP=0. */
+		unsigned long off = pfn - zone->zone_start_pfn;
+		unsigned long end = MIN(off + nr, kmm_arena.small_pages);
 
-		if (kmm_arena.thp)
-			end = MIN(end, zone->zone_start_pfn + kmm_arena.thp_all_pages);
-		if (end > pfn)
-			keep_small_pages(addr, (end - pfn) << PAGE_SHIFT);
+		if (end > off)
+			keep_small_pages(addr, (end - off) << PAGE_SHIFT);
 	}
 out:
 	if (!ret && fresh) {

@@ -211,10 +211,11 @@ struct kmm_arena {
 	uintptr_t dma32_map_end;
 	unsigned long limit_pages;     /* 0: no limit */
 	unsigned long committed_pages; /* in service, all zones (atomic) */
-	bool thp, hugetlb;
-	unsigned long thp_from_pages; /* THP for runs of whole sections from this zone size on */
-	unsigned long thp_all_pages;  /* ... and for every section from this pfn offset on */
-	unsigned int nr_bound;	      /* ranges bound to their node with mbind */
+	bool thp, hugetlb;	       /* thp: madvise(MADV_HUGEPAGE) (KMM_THP=1) */
+	unsigned long thp_from_pages;  /* THP for runs of whole sections from this zone size on */
+	unsigned long thp_all_pages;   /* ... and for every section from this pfn offset on */
+	unsigned long small_pages;     /* MADV_NOHUGEPAGE below this pfn offset */
+	unsigned int nr_bound;	       /* ranges bound to their node with mbind */
 };
 
 extern struct kmm_node kmm_nodes[KMM_MAX_NUMNODES] __hidden;

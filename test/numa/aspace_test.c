@@ -451,16 +451,13 @@ static void test_small_sections_no_huge_pages(void)
 	}
 	p = kmm_kmalloc(64, KMM_GFP_KERNEL);
 	KT_REQUIRE(p, "kmalloc(64) failed");
-	KT_REQUIRE(vm_flags_of(kmm_arena.normal_base, flags, sizeof(flags)),
-		   "no mapping at the Normal zone's start %#lx",
-		   (unsigned long)kmm_arena.normal_base);
+	KT_REQUIRE(vm_flags_of((uintptr_t)p, flags, sizeof(flags)), "no mapping at %p", p);
 	KT_CHECK(strstr(flags, " nh") && !strstr(flags, " hg"),
-		 "the Normal zone's first section may get a huge page: VmFlags%s", flags);
-	KT_REQUIRE(vm_flags_of(kmm_arena.normal_map, flags, sizeof(flags)),
-		   "no mapping at the descriptors' start %#lx",
-		   (unsigned long)kmm_arena.normal_map);
+		 "the section of a small object (%p) may get a huge page: VmFlags%s", p, flags);
+	KT_REQUIRE(vm_flags_of((uintptr_t)kmm_virt_to_page(p), flags, sizeof(flags)),
+		   "no mapping at the descriptor of %p", p);
 	KT_CHECK(strstr(flags, " nh") && !strstr(flags, " hg"),
-		 "the first descriptors may get a huge page: VmFlags%s", flags);
+		 "the descriptors of a small object (%p) may get a huge page: VmFlags%s", p, flags);
 	kmm_kfree(p);
 }
 

@@ -193,12 +193,14 @@ static int vma_has_hugepage(uintptr_t addr)
 }
 
 /*
- * Transparent huge pages (numa/arena.c): nothing below KMM_THP_THRESHOLD
- * (default 16 MiB) of a zone; from it, the sections of runs of 2 MiB and
- * more, while sections carved into smaller blocks stay 4 KiB pages; from
- * four times it, every section and the rest of the reservation.  In a
- * child, from the zone as it is at the start: the zone never shrinks, and
- * the tests after this one want it small.
+ * Transparent huge pages with KMM_THP=1 (numa/arena.c): nothing below
+ * KMM_THP_THRESHOLD (default 16 MiB) of a zone; from it, the sections of runs
+ * of 2 MiB and more, while sections carved into smaller blocks stay 4 KiB
+ * pages; from four times it, every section and the rest of the reservation.
+ * In a child, from the zone as it is at the start: the zone never shrinks,
+ * and the tests after this one want it small.  The child switches the
+ * policy on as KMM_THP=1 does (kmm_init() has run): by default libkmm asks
+ * for no huge pages.
  */
 static void thp_from_threshold(void)
 {
@@ -270,6 +272,10 @@ static void test_thp_from_threshold(void)
 
 	KT_REQUIRE(pid >= 0, "fork: %s", strerror(errno));
 	if (pid == 0) {
+		KT_CHECK(!kmm_arena.thp || getenv("KMM_THP"),
+			 "libkmm asks for huge pages without KMM_THP=1");
+		kmm_arena.thp = true;
+		kmm_arena.small_pages = kmm_arena.thp_all_pages;
 		if (!setjmp(kt_abort_test))
 			thp_from_threshold();
 		fflush(stdout);
