@@ -15,10 +15,11 @@ bin=build-bench/fork_bench
 mkdir -p build-bench bench/results
 gcc -O2 -fno-builtin -pthread -o "$bin" bench/fork_bench.c -ldl
 
-# libkmm-nothp: KMM_THP=0, so the heap is in 4 KiB pages as glibc's is (with
-# transparent huge pages fork() copies one entry per 2 MiB instead of 512).
+# libkmm-thp: KMM_THP=1, the heap past 16 MiB in transparent huge pages
+# (fork() copies one entry per 2 MiB instead of 512); by default libkmm's
+# heap is in 4 KiB pages, as glibc's is.
 . bench/peers.sh
-peers "$kmm" libkmm-nothp=KMM_THP=0
+peers "$kmm" libkmm-thp=KMM_THP=1
 
 out=bench/results/fork.md
 {

@@ -12,12 +12,13 @@ bin=build-bench/vmalloc_bench
 mkdir -p build-bench bench/results
 gcc -O2 -fno-builtin -o "$bin" bench/vmalloc_bench.c
 
-# libkmm-nothp: the same library with KMM_THP=0 (no MADV_HUGEPAGE), to show
-# what transparent huge pages change on this machine (they are faster once
-# the kernel has free huge pages; with defrag=madvise the first touches may
-# compact memory first).
+# libkmm-thp: the same library with KMM_THP=1 (MADV_HUGEPAGE), to show what
+# transparent huge pages change on this machine (they are faster once the
+# kernel has free huge pages; with defrag=madvise the first touches may
+# compact memory first, and on a virtual machine whose free memory goes back
+# to the host they are slower to fault: bench/results/memory.md §24).
 . bench/peers.sh
-peers "$kmm" libkmm-nothp=KMM_THP=0
+peers "$kmm" libkmm-thp=KMM_THP=1
 
 out=bench/results/vmalloc.md
 {
