@@ -422,8 +422,11 @@ static int vm_flags_of(uintptr_t addr, char *flags, size_t size)
 		    sscanf(line, "%lx-%lx", &lo, &hi) == 2)
 			in = addr >= lo && addr < hi;
 		else if (in && !strncmp(line, "VmFlags:", 8)) {
-			strncpy(flags, line + 8, size - 1);
-			flags[size - 1] = 0;
+			size_t n = strlen(line + 8);
+
+			n = n < size ? n : size - 1;
+			memcpy(flags, line + 8, n);
+			flags[n] = 0;
 			found = 1;
 		}
 	}
