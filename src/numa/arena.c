@@ -159,7 +159,7 @@ static void bind_node(void *addr, size_t size, int nid)
 static void keep_small_pages(void *addr, size_t size)
 {
 	if (size)
-		os_advise_nohugepage(addr, size);
+		os_advise_hugepage(addr, size, false);
 }
 
 /* Bind what a bound range grows by, as its start was (not counted again). */
@@ -476,8 +476,8 @@ void arena_advise_run(struct kmm_zone *zone, unsigned long pfn, unsigned long nr
 		for (from = off, off += PAGES_PER_SECTION;
 		     off < end && !thp_run_test_and_set(zone, off / PAGES_PER_SECTION);)
 			off += PAGES_PER_SECTION;
-		os_advise_hugepage(pfn_to_virt(zone->zone_start_pfn + from), (off - from)
-										     << PAGE_SHIFT);
+		os_advise_hugepage(pfn_to_virt(zone->zone_start_pfn + from),
+				   (off - from) << PAGE_SHIFT, true);
 		if (off < end) /* the one that stopped the loop was advised already */
 			off += PAGES_PER_SECTION;
 	}
@@ -579,8 +579,9 @@ int arena_grow_zone(struct kmm_zone *zone, unsigned long *start_pfn)
 		unsigned long from = MAX(pfn, zone->zone_start_pfn + kmm_arena.thp_all_pages -
 						      PAGES_PER_SECTION);
 
-		os_advise_hugepage(pfn_to_virt(from), (zone->zone_start_pfn + zone->reserved_pages -
-						       from) << PAGE_SHIFT);
+		os_advise_hugepage(
+			pfn_to_virt(from),
+			(zone->zone_start_pfn + zone->reserved_pages - from) << PAGE_SHIFT, true);
 	}
 	*start_pfn = pfn;
 	return (int)nr;

@@ -131,21 +131,11 @@ int os_commit_hugetlb(void *addr, size_t size)
 	return ret;
 }
 
-int os_advise_hugepage(void *addr, size_t size)
+int os_advise_hugepage(void *addr, size_t size, bool huge)
 {
 	int saved = errno, ret = 0;
 
-	if (madvise(addr, size, MADV_HUGEPAGE))
-		ret = -errno;
-	errno = saved;
-	return ret;
-}
-
-int os_advise_nohugepage(void *addr, size_t size)
-{
-	int saved = errno, ret = 0;
-
-	if (madvise(addr, size, MADV_NOHUGEPAGE))
+	if (madvise(addr, size, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE))
 		ret = -errno;
 	errno = saved;
 	return ret;

@@ -36,10 +36,11 @@ int os_guard(void *addr, size_t size);
 int os_commit_new(void *addr, size_t size, bool hugetlb);
 /* The same with hugetlb pages (MAP_HUGETLB) replacing the reservation in place. */
 int os_commit_hugetlb(void *addr, size_t size);
-/* madvise(MADV_HUGEPAGE): ask for transparent huge pages. */
-int os_advise_hugepage(void *addr, size_t size);
-/* madvise(MADV_NOHUGEPAGE): 4 KiB pages, whatever the system's THP mode. */
-int os_advise_nohugepage(void *addr, size_t size);
+/*
+ * madvise(MADV_HUGEPAGE) with @huge: ask for transparent huge pages; else
+ * MADV_NOHUGEPAGE: 4 KiB pages, whatever the system's THP mode.
+ */
+int os_advise_hugepage(void *addr, size_t size, bool huge);
 
 /*
  * The architecture probe (the kernel's setup_arch() checks): libkmm needs

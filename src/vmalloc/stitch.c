@@ -287,7 +287,7 @@ static bool fill_fresh(struct kmm_vm_area *a, size_t len, size_t to)
 	}
 	/* By the area's size, so that its fresh pieces all merge into one mapping. */
 	if (kmm_arena.thp && to >= SECTION_SIZE)
-		os_advise_hugepage((void *)dst, len);
+		os_advise_hugepage((void *)dst, len, true);
 	if (!vm_reserve_pieces(a, 1)) {
 		vm_unmap_keep(dst, len);
 		arena_uncharge(nr);
