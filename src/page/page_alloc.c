@@ -330,6 +330,33 @@ static unsigned long take_frontier(struct kmm_zone *zone, struct kmm_page *page,
 }
 
 /*
+ * The free pages of @zone that are resident: those of its free blocks below
+ * the frontier (what lies above it was never written, or was trimmed) and
+ * not released.  A released block the trim passed on its way down counts
+ * twice here, as released and as above: the figure errs low.  Context:
+ * zone->lock.
+ */
+static inline unsigned long resident_free(const struct kmm_zone *zone)
+{
+	unsigned long above = zone->zone_start_pfn + zone->present_pages - zone->frontier;
+	unsigned long gone = zone->nr_released + above;
+
+	return zone->nr_free_pages > gone ? zone->nr_free_pages - gone : 0;
+}
+
+/*
+ * What the zone keeps of resident free pages when its frontier rises: its
+ * high watermark (the kernel's kswapd reclaims down to it).  Past that, the
+ * program is taking pages it never wrote while pages it freed sit unused,
+ * too small or too scattered for what it asks now: its RSS grows by what it
+ * could have kept level (zone_release_on_rise()).
+ */
+static inline unsigned long rise_keep(const struct kmm_zone *zone)
+{
+	return zone->watermark[WMARK_HIGH];
+}
+
+/*
  * Allocate from one zone, growing it when @may_grow; @dirty (or NULL): set
  * to the pages from its head that may not read zero.  Context: zone->lock.
  */
@@ -344,14 +371,24 @@ static struct kmm_page *__rmqueue(struct kmm_zone *zone, unsigned int order, boo
 			break;
 	}
 	if (page) {
-		unsigned long d = take_frontier(zone, page, order);
+		unsigned long below = zone->frontier, d = take_frontier(zone, page, order);
 
 		if (dirty)
 			*dirty = d;
 		zone->nr_free_pages -= 1UL << order;
 		zone->stat[ZSTAT_PGALLOC]++;
+		if (zone->frontier > below && resident_free(zone) > rise_keep(zone))
+			zone->rise_pending = true;
 	}
 	return page;
+}
+
+static __noinline __cold void zone_release_on_rise(struct kmm_zone *zone);
+
+static __always_inline void zone_rise_check(struct kmm_zone *zone)
+{
+	if (unlikely(READ_ONCE(zone->rise_pending)))
+		zone_release_on_rise(zone);
 }
 
 struct kmm_page *rmqueue(struct kmm_zone *zone, unsigned int order, bool may_grow,
@@ -362,6 +399,7 @@ struct kmm_page *rmqueue(struct kmm_zone *zone, unsigned int order, bool may_gro
 	kmm_lock(&zone->lock);
 	page = __rmqueue(zone, order, may_grow, dirty);
 	kmm_unlock(&zone->lock);
+	zone_rise_check(zone);
 	if (page) {
 		page->flags = PG_head;
 		page->order = (uint8_t)order;
@@ -386,6 +424,7 @@ int rmqueue_bulk(struct kmm_zone *zone, unsigned int order, unsigned int count,
 	}
 	zone->stat[ZSTAT_PCP_REFILL]++;
 	kmm_unlock(&zone->lock);
+	zone_rise_check(zone);
 	return (int)n;
 }
 
@@ -797,8 +836,8 @@ static void free_page_range(struct kmm_page *head, unsigned long from, unsigned 
  */
 #define RUN_RELEASE_MIN_PAGES (1UL << RUN_RELEASE_MIN_ORDER)
 
-static unsigned long zone_release_free(struct kmm_zone *zone, bool all, unsigned long keep,
-				       unsigned int min_order);
+static __noclone unsigned long zone_release_free(struct kmm_zone *zone, bool all,
+						 unsigned long keep, unsigned int min_order);
 
 /*
  * What the runs a raised threshold keeps may add up to: the free pages still
@@ -837,6 +876,37 @@ static void run_keep_check(struct kmm_zone *zone, unsigned long npages)
 	spent = zone_release_free(zone, false,
 				  MAX(budget / 2, resident - MIN(resident, allowed - spent)),
 				  RUN_KEEP_SWEEP_ORDER);
+	__atomic_fetch_add(&zone->keep_released, spent, __ATOMIC_RELAXED);
+}
+
+/*
+ * zone_release_on_rise() - the frontier rose while more than the high
+ * watermark of free pages lay resident below it (__rmqueue()): give back
+ * free blocks of RISE_MIN_ORDER and up, largest first, down to the
+ * watermark.  The pages the program writes above keep its RSS where it was
+ * instead of adding to it (logicmin: each pass's tables take runs at the top
+ * while the last pass's nodes left single pages and 128 KiB blocks free
+ * among the slabs below).  Each page given back may fault in again: these
+ * releases share run_keep_check()'s budget, RUN_KEEP_PAGES_PER_MS for the
+ * time the process has run.
+ */
+#define RISE_MIN_ORDER 0
+
+static __noinline __cold void zone_release_on_rise(struct kmm_zone *zone)
+{
+	unsigned long allowed = ms_since_start() * RUN_KEEP_PAGES_PER_MS;
+	unsigned long spent = READ_ONCE(zone->keep_released), resident, keep;
+
+	WRITE_ONCE(zone->rise_pending, false);
+	if (!kmm_config.decay_ms || kmm_config.purge != KMM_PURGE_DONTNEED || spent >= allowed)
+		return;
+	kmm_lock(&zone->lock);
+	resident = resident_free(zone);
+	/* zone_release_free() counts every unreleased page: those above too. */
+	keep = zone->nr_free_pages - zone->nr_released - resident;
+	keep += MAX(rise_keep(zone), resident - MIN(resident, allowed - spent));
+	kmm_unlock(&zone->lock);
+	spent = zone_release_free(zone, true, keep, RISE_MIN_ORDER);
 	__atomic_fetch_add(&zone->keep_released, spent, __ATOMIC_RELAXED);
 }
 
@@ -1094,10 +1164,13 @@ bool grow_pages_exact(struct kmm_page *page, unsigned long npages)
  * period ago stays), marking the others.  The kernel's free page reporting:
  * blocks leave the free lists while the system call runs without the lock,
  * and come back marked PG_released, so they are neither released twice nor
- * handed out uncounted.  Return: the pages released.
+ * handed out uncounted.  Blocks that start at or past the frontier are
+ * passed: never written, or trimmed, they hold no memory to give back.  One
+ * copy (__noclone): gcc's copy per caller's constants cost the first window
+ * of code (src/layout.ld) 1.6 KiB.  Return: the pages released.
  */
-static unsigned long zone_release_free(struct kmm_zone *zone, bool all, unsigned long keep,
-				       unsigned int min_order)
+static __noclone unsigned long zone_release_free(struct kmm_zone *zone, bool all,
+						 unsigned long keep, unsigned int min_order)
 {
 	unsigned long released = 0;
 	struct kmm_page *batch[RELEASE_BATCH];
@@ -1117,7 +1190,9 @@ static unsigned long zone_release_free(struct kmm_zone *zone, bool all, unsigned
 				struct kmm_page *page = list_entry(pos, struct kmm_page, lru);
 
 				pos = pos->next;
-				if (page->flags & PG_released)
+				/* Above the frontier: never written, or trimmed. */
+				if ((page->flags & PG_released) ||
+				    page_to_pfn(page) >= zone->frontier)
 					continue;
 				if (!all && !(page->flags & PG_aged)) {
 					page->flags |= PG_aged;

@@ -488,6 +488,88 @@ static void test_kept_runs_bounded(void)
 		 resident_pages(last, MiB));
 }
 
+/* The per-CPU lists' "high:" in node 0's Normal zone, summed over the CPUs. */
+static unsigned long pcp_high_sum(void)
+{
+	static char buf[16384];
+	unsigned long sum = 0, v;
+	char *p;
+
+	kt_dump("zoneinfo", buf, sizeof(buf));
+	p = strstr(buf, "zone   Normal");
+	while (p && (p = strstr(p, "high:"))) {
+		p += strlen("high:");
+		if (sscanf(p, "%lu", &v) == 1)
+			sum += v;
+	}
+	return sum;
+}
+
+/*
+ * The frontier rises past resident free memory: a program frees pages
+ * scattered among those it keeps, then asks for blocks they cannot make, and
+ * takes pages never written while those it freed stay resident (logicmin's
+ * tables over the last pass's list nodes).  The rise gives free blocks back
+ * down to the zone's high watermark; the pages kept keep their bytes.  The
+ * big blocks are not written: taking them moves the frontier, and ends when
+ * it has (free blocks the tests before left below it go first).
+ */
+#define RISE_PAGES 8192 /* 32 MiB of single pages, every other one freed */
+#define RISE_BIG 1024	/* at most 2 GiB of 2 MiB blocks, never written */
+
+static void test_rise_releases_scattered_free(void)
+{
+	static struct kmm_page *pages[RISE_PAGES], *big[RISE_BIG];
+	bool check = !lazy() && !kt_under_valgrind();
+	unsigned long rel, high, pcp, before = 0, after = 0, bound;
+	int nbig = 0, bad = 0;
+
+	usleep(500 * 1000); /* budget: releases give back 10 pages per ms run */
+	for (int i = 0; i < RISE_PAGES; i++) {
+		pages[i] = kmm_alloc_pages(KMM_GFP_KERNEL, 0);
+		KT_REQUIRE(pages[i], "page %d", i);
+		memset(kmm_page_address(pages[i]), (i & 0x7f) | 1, 4096);
+	}
+	for (int i = 1; i < RISE_PAGES; i += 2)
+		kmm_free_pages(pages[i], 0);
+	for (int i = 1; i < RISE_PAGES; i += 2)
+		before += (unsigned long)resident_pages(kmm_page_address(pages[i]), 4096);
+	rel = zone_counter("pages_released");
+	while (!lazy() && nbig < RISE_BIG && zone_counter("pages_released") == rel) {
+		big[nbig] = kmm_alloc_pages(KMM_GFP_KERNEL, 9);
+		KT_REQUIRE(big[nbig], "2 MiB block %d", nbig);
+		nbig++;
+	}
+	for (int i = 1; i < RISE_PAGES; i += 2)
+		after += (unsigned long)resident_pages(kmm_page_address(pages[i]), 4096);
+	high = zone_counter("high");
+	pcp = pcp_high_sum();
+	for (int i = 0; i < RISE_PAGES; i += 2) {
+		const unsigned char *q = kmm_page_address(pages[i]);
+
+		for (int j = 0; j < 4096; j += 512)
+			bad += q[j] != ((i & 0x7f) | 1);
+		kmm_free_pages(pages[i], 0);
+	}
+	for (int b = 0; b < nbig; b++)
+		kmm_free_pages(big[b], 9);
+	bound = high + pcp + 512;
+	printf("rise: %d blocks of 2 MiB taken, %lu pages released; freed pages resident %lu "
+	       "before, %lu after (high watermark %lu, per-CPU highs %lu)\n",
+	       nbig, zone_counter("pages_released") - rel, before, after, high, pcp);
+	KT_CHECK(bad == 0, "%d samples of pages in use changed: released while in use?", bad);
+	if (lazy()) /* KMM_PURGE=free: no release on a rise */
+		return;
+	KT_CHECK(nbig < RISE_BIG, "%d blocks of 2 MiB taken and nothing released", nbig);
+	if (!check)
+		return;
+	KT_CHECK(before > bound,
+		 "premise: only %lu freed pages resident before the rise (bound %lu)", before,
+		 bound);
+	KT_CHECK(after <= bound, "%lu freed pages still resident after the rise, bound %lu", after,
+		 bound);
+}
+
 /* pagemap first: its run must land on pages never written. */
 KT_MAIN({ "pagemap", test_pagemap }, { "freed_runs_released", test_freed_runs_released },
 	{ "grown_runs_count_reuse", test_grown_runs_count_reuse },
@@ -495,4 +577,5 @@ KT_MAIN({ "pagemap", test_pagemap }, { "freed_runs_released", test_freed_runs_re
 	{ "decay_on_free", test_decay_on_free },
 	{ "watermarks_kernel_formula", test_watermarks_kernel_formula },
 	{ "in_use_never_released", test_in_use_never_released },
-	{ "kept_runs_bounded", test_kept_runs_bounded })
+	{ "kept_runs_bounded", test_kept_runs_bounded },
+	{ "rise_releases_scattered_free", test_rise_releases_scattered_free })
