@@ -165,7 +165,7 @@ struct kmm_zone {
 	unsigned long frontier_max;	   /* the highest the frontier was (zone_trim_top()) */
 	unsigned long trim_refaults;	   /* pages the frontier grew back below frontier_max */
 	bool trim_pending;		   /* a free merged up to the frontier */
-	bool rise_pending;		   /* the frontier rose past resident free blocks */
+	bool rise_pending;		   /* RSS grew past resident free blocks */
 	uint64_t last_sweep_ms;		   /* when free blocks were last released */
 	unsigned long released_reused;	   /* pages of released blocks runs took back */
 	unsigned long last_released_pfn;   /* the last run released: its head */

@@ -345,7 +345,7 @@ static inline unsigned long resident_free(const struct kmm_zone *zone)
 }
 
 /*
- * What the zone keeps of resident free pages when its frontier rises: its
+ * What the zone keeps of resident free pages when its RSS grows: its
  * high watermark (the kernel's kswapd reclaims down to it).  Past that, the
  * program is taking pages it never wrote while pages it freed sit unused,
  * too small or too scattered for what it asks now: its RSS grows by what it
@@ -377,7 +377,9 @@ static struct kmm_page *__rmqueue(struct kmm_zone *zone, unsigned int order, boo
 			*dirty = d;
 		zone->nr_free_pages -= 1UL << order;
 		zone->stat[ZSTAT_PGALLOC]++;
-		if (zone->frontier > below && resident_free(zone) > rise_keep(zone))
+		/* Pages never written, or given back: the RSS grows by the block. */
+		if ((zone->frontier > below || (page->flags & PG_zero)) &&
+		    resident_free(zone) > rise_keep(zone))
 			zone->rise_pending = true;
 	}
 	return page;
@@ -880,8 +882,9 @@ static void run_keep_check(struct kmm_zone *zone, unsigned long npages)
 }
 
 /*
- * zone_release_on_rise() - the frontier rose while more than the high
- * watermark of free pages lay resident below it (__rmqueue()): give back
+ * zone_release_on_rise() - the zone handed out a block that grows the RSS
+ * (past the frontier, or released) while more than the high watermark of
+ * free pages lay resident below the frontier (__rmqueue()): give back
  * free blocks of RISE_MIN_ORDER and up, largest first, down to the
  * watermark.  The pages the program writes above keep its RSS where it was
  * instead of adding to it (logicmin: each pass's tables take runs at the top
