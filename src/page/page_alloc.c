@@ -1168,14 +1168,15 @@ bool grow_pages_exact(struct kmm_page *page, unsigned long npages)
  * blocks leave the free lists while the system call runs without the lock,
  * and come back marked PG_released, so they are neither released twice nor
  * handed out uncounted.  Blocks that start at or past the frontier are
- * passed: never written, or trimmed, they hold no memory to give back.  One
+ * passed: never written, or trimmed, they hold no memory to give back
+ * (unless huge pages back the zone, KMM_THP=1).  One
  * copy (__noclone): gcc's copy per caller's constants cost the first window
  * of code (src/layout.ld) 1.6 KiB.  Return: the pages released.
  */
 static __noclone unsigned long zone_release_free(struct kmm_zone *zone, bool all,
 						 unsigned long keep, unsigned int min_order)
 {
-	unsigned long released = 0;
+	unsigned long released = 0, written;
 	struct kmm_page *batch[RELEASE_BATCH];
 	bool failed[RELEASE_BATCH], refused = false;
 	unsigned int n;
@@ -1184,6 +1185,8 @@ static __noclone unsigned long zone_release_free(struct kmm_zone *zone, bool all
 		n = 0;
 		kmm_lock(&zone->lock);
 		zone->last_sweep_ms = kmm_now_ms();
+		/* Above the frontier: never written, or trimmed (a huge page maps them all). */
+		written = kmm_arena.thp ? ~0UL : zone->frontier;
 		/* Down to @min_order, 0 included (an unsigned o >= 0 would never end). */
 		for (unsigned int o = MAX_PAGE_ORDER + 1; o-- > min_order && n < RELEASE_BATCH;) {
 			struct kmm_list *head = &zone->free_area[o].free_list, *pos = head->next;
@@ -1193,9 +1196,7 @@ static __noclone unsigned long zone_release_free(struct kmm_zone *zone, bool all
 				struct kmm_page *page = list_entry(pos, struct kmm_page, lru);
 
 				pos = pos->next;
-				/* Above the frontier: never written, or trimmed. */
-				if ((page->flags & PG_released) ||
-				    page_to_pfn(page) >= zone->frontier)
+				if ((page->flags & PG_released) || page_to_pfn(page) >= written)
 					continue;
 				if (!all && !(page->flags & PG_aged)) {
 					page->flags |= PG_aged;
