@@ -114,13 +114,14 @@ enum kmm_zone_watermarks { WMARK_MIN, WMARK_LOW, WMARK_HIGH, WMARK_PROMO, NR_WMA
 
 /* Zone event counters (the per-zone part of the kernel's vmstat). */
 enum kmm_zone_stat {
-	ZSTAT_PGALLOC,	   /* blocks handed out */
-	ZSTAT_PGFREE,	   /* blocks given back */
-	ZSTAT_GROW,	   /* sections brought into service */
-	ZSTAT_GROW_FAILED, /* growth refused: reservation full or over the limit */
-	ZSTAT_PCP_REFILL,  /* batches moved from the buddy to a per-CPU cache */
-	ZSTAT_PCP_DRAIN,   /* batches moved from a per-CPU cache to the buddy */
-	ZSTAT_RELEASED,	   /* pages of free blocks given back to the system */
+	ZSTAT_PGALLOC,	       /* blocks handed out */
+	ZSTAT_PGFREE,	       /* blocks given back */
+	ZSTAT_GROW,	       /* sections brought into service */
+	ZSTAT_GROW_FAILED,     /* growth refused: reservation full or over the limit */
+	ZSTAT_PCP_REFILL,      /* batches moved from the buddy to a per-CPU cache */
+	ZSTAT_PCP_DRAIN,       /* batches moved from a per-CPU cache to the buddy */
+	ZSTAT_RELEASED,	       /* pages of free blocks given back to the system */
+	ZSTAT_RELEASED_GROWTH, /* of those, given back as the RSS grew (zone_release_on_rise()) */
 	NR_ZONE_STATS
 };
 

@@ -911,6 +911,11 @@ static __noinline __cold void zone_release_on_rise(struct kmm_zone *zone)
 	kmm_unlock(&zone->lock);
 	spent = zone_release_free(zone, true, keep, RISE_MIN_ORDER);
 	__atomic_fetch_add(&zone->keep_released, spent, __ATOMIC_RELAXED);
+	if (spent) {
+		kmm_lock(&zone->lock);
+		zone->stat[ZSTAT_RELEASED_GROWTH] += spent;
+		kmm_unlock(&zone->lock);
+	}
 }
 
 static bool release_run(struct kmm_zone *zone, struct kmm_page *page, unsigned long npages)

@@ -29,7 +29,7 @@ static const char *const zone_stat_names[NR_ZONE_STATS] = {
 	[ZSTAT_PGALLOC] = "pgalloc",	     [ZSTAT_PGFREE] = "pgfree",
 	[ZSTAT_GROW] = "sections_added",     [ZSTAT_GROW_FAILED] = "sections_refused",
 	[ZSTAT_PCP_REFILL] = "pcp_refills",  [ZSTAT_PCP_DRAIN] = "pcp_drains",
-	[ZSTAT_RELEASED] = "pages_released",
+	[ZSTAT_RELEASED] = "pages_released", [ZSTAT_RELEASED_GROWTH] = "released_on_growth",
 };
 
 static void zoneinfo_show_print(struct kmm_seq *m, struct kmm_zone *zone)

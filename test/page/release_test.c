@@ -534,8 +534,8 @@ static void test_rise_releases_scattered_free(void)
 		kmm_free_pages(pages[i], 0);
 	for (int i = 1; i < RISE_PAGES; i += 2)
 		before += (unsigned long)resident_pages(kmm_page_address(pages[i]), 4096);
-	rel = zone_counter("pages_released");
-	while (!lazy() && nbig < RISE_BIG && zone_counter("pages_released") == rel) {
+	rel = zone_counter("released_on_growth");
+	while (!lazy() && nbig < RISE_BIG && zone_counter("released_on_growth") == rel) {
 		big[nbig] = kmm_alloc_pages(KMM_GFP_KERNEL, 9);
 		KT_REQUIRE(big[nbig], "2 MiB block %d", nbig);
 		nbig++;
@@ -554,9 +554,9 @@ static void test_rise_releases_scattered_free(void)
 	for (int b = 0; b < nbig; b++)
 		kmm_free_pages(big[b], 9);
 	bound = high + pcp + 512;
-	printf("rise: %d blocks of 2 MiB taken, %lu pages released; freed pages resident %lu "
-	       "before, %lu after (high watermark %lu, per-CPU highs %lu)\n",
-	       nbig, zone_counter("pages_released") - rel, before, after, high, pcp);
+	printf("rise: %d blocks of 2 MiB taken, %lu pages released on growth; freed pages "
+	       "resident %lu before, %lu after (high watermark %lu, per-CPU highs %lu)\n",
+	       nbig, zone_counter("released_on_growth") - rel, before, after, high, pcp);
 	KT_CHECK(bad == 0, "%d samples of pages in use changed: released while in use?", bad);
 	if (lazy()) /* KMM_PURGE=free: no release on a rise */
 		return;
