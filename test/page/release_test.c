@@ -517,11 +517,25 @@ static unsigned long pcp_high_sum(void)
 #define RISE_PAGES 8192 /* 32 MiB of single pages, every other one freed */
 #define RISE_BIG 1024	/* at most 2 GiB of 2 MiB blocks, never written */
 
+/* How many of the freed (odd) pages of @pages are resident. */
+static unsigned long odd_resident(struct kmm_page *const *pages)
+{
+	unsigned long n = 0;
+
+	for (int i = 1; i < RISE_PAGES; i += 2) {
+		long r = resident_pages(kmm_page_address(pages[i]), 4096);
+
+		KT_REQUIRE(r >= 0, "mincore failed on page %d", i);
+		n += (unsigned long)r;
+	}
+	return n;
+}
+
 static void test_rise_releases_scattered_free(void)
 {
 	static struct kmm_page *pages[RISE_PAGES], *big[RISE_BIG];
 	bool check = !lazy() && !kt_under_valgrind();
-	unsigned long rel, high, pcp, before = 0, after = 0, bound;
+	unsigned long rel, high, pcp, before, after, bound;
 	int nbig = 0, bad = 0;
 
 	usleep(500 * 1000); /* budget: releases give back 10 pages per ms run */
@@ -532,16 +546,14 @@ static void test_rise_releases_scattered_free(void)
 	}
 	for (int i = 1; i < RISE_PAGES; i += 2)
 		kmm_free_pages(pages[i], 0);
-	for (int i = 1; i < RISE_PAGES; i += 2)
-		before += (unsigned long)resident_pages(kmm_page_address(pages[i]), 4096);
+	before = odd_resident(pages);
 	rel = zone_counter("released_on_growth");
 	while (!lazy() && nbig < RISE_BIG && zone_counter("released_on_growth") == rel) {
 		big[nbig] = kmm_alloc_pages(KMM_GFP_KERNEL, 9);
 		KT_REQUIRE(big[nbig], "2 MiB block %d", nbig);
 		nbig++;
 	}
-	for (int i = 1; i < RISE_PAGES; i += 2)
-		after += (unsigned long)resident_pages(kmm_page_address(pages[i]), 4096);
+	after = odd_resident(pages);
 	high = zone_counter("high");
 	pcp = pcp_high_sum();
 	for (int i = 0; i < RISE_PAGES; i += 2) {
