@@ -454,6 +454,17 @@ static __always_inline uint64_t ms_since_start(void)
 }
 
 /*
+ * May libkmm give free pages back while the program runs, at the cost of
+ * faulting them in again (trims, kept-run sweeps, releases on growth)?  Not
+ * with KMM_DECAY_MS=0, nor with KMM_PURGE=free, whose pages may keep their
+ * bytes.
+ */
+static inline bool early_release_on(void)
+{
+	return kmm_config.decay_ms && kmm_config.purge == KMM_PURGE_DONTNEED;
+}
+
+/*
  * zone_trim_top() - give back the free blocks that reach up to the
  * frontier once they hold KMM_TRIM (128 KiB), as glibc trims the top of its
  * heap past M_TRIM_THRESHOLD: a program whose structures
@@ -482,7 +493,7 @@ static __noinline __cold void zone_trim_top(struct kmm_zone *zone)
 
 	kmm_lock(&zone->lock);
 	zone->trim_pending = false;
-	if (!kmm_config.trim || !kmm_config.decay_ms || kmm_config.purge != KMM_PURGE_DONTNEED)
+	if (!kmm_config.trim || !early_release_on())
 		goto out;
 	budget = ms_since_start() * TOP_TRIM_REFAULTS_PER_MS;
 	if (zone->trim_refaults >= budget)
@@ -868,8 +879,7 @@ static void run_keep_check(struct kmm_zone *zone, unsigned long npages)
 	unsigned long held = __atomic_load_n(&kmm_arena.committed_pages, __ATOMIC_RELAXED);
 	unsigned long budget = MAX(held / 8, RUN_KEEP_MIN_PAGES), allowed, spent;
 
-	if (npages < RUN_KEEP_SWEEP_PAGES || !kmm_config.decay_ms ||
-	    kmm_config.purge != KMM_PURGE_DONTNEED || resident + npages <= budget)
+	if (npages < RUN_KEEP_SWEEP_PAGES || !early_release_on() || resident + npages <= budget)
 		return;
 	allowed = ms_since_start() * RUN_KEEP_PAGES_PER_MS;
 	spent = READ_ONCE(zone->keep_released);
@@ -901,7 +911,7 @@ static __noinline __cold void zone_release_on_rise(struct kmm_zone *zone)
 	unsigned long spent = READ_ONCE(zone->keep_released), resident, keep;
 
 	WRITE_ONCE(zone->rise_pending, false);
-	if (!kmm_config.decay_ms || kmm_config.purge != KMM_PURGE_DONTNEED || spent >= allowed)
+	if (!early_release_on() || spent >= allowed)
 		return;
 	kmm_lock(&zone->lock);
 	resident = resident_free(zone);
