@@ -8,6 +8,10 @@
  * In a secure-execution process (AT_SECURE: setuid, setgid, file
  * capabilities) the environment belongs to a less privileged caller, so no
  * KMM_* variable is read at all, as glibc ignores GLIBC_TUNABLES there.
+ *
+ * A variable set to the empty string counts as unset, silently (a script's
+ * `KMM_THP=${KMM_THP:-}` exports one): a warning would land in the stderr
+ * of every program it runs.
  */
 #include "config.h"
 
@@ -30,7 +34,9 @@ bool kmm_secure_exec(void)
 
 const char *kmm_getenv(const char *name)
 {
-	return kmm_secure_exec() ? NULL : getenv(name);
+	const char *val = kmm_secure_exec() ? NULL : getenv(name);
+
+	return val && *val ? val : NULL;
 }
 
 int kmm_parse_size(const char *s, unsigned long long *out)

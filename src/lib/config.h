@@ -77,7 +77,10 @@ extern struct kmm_config kmm_config;
  * capabilities)?  Its environment is not trusted: every setting keeps its default.
  */
 bool kmm_secure_exec(void);
-/* getenv(@name), or NULL in a secure-execution process: every KMM_* read goes through it. */
+/*
+ * getenv(@name), or NULL when it is empty or in a secure-execution process:
+ * every KMM_* read goes through it.
+ */
 const char *kmm_getenv(const char *name);
 
 /* Fill kmm_config from the defaults and the environment; warn about bad values. */

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * lib_test.c - the pieces under everything: the malloc-free formatter, size
- * parsing for KMM_* settings, the kernel list format parser, the lock, the
- * clock.
+ * parsing for KMM_* settings and what an empty or bad one does, the kernel
+ * list format parser, the lock, the clock.
  */
 #include <pthread.h>
 #include <sys/auxv.h>
@@ -54,6 +54,59 @@ static void test_parse_size(void)
 	KT_CHECK(kmm_parse_size("-5", &v) == -EINVAL, "-5");
 	KT_CHECK(kmm_parse_size("99999999999999999999", &v) == -EINVAL, "overflow");
 	KT_CHECK(kmm_parse_size("17179869184T", &v) == -EINVAL, "shift overflow");
+}
+
+/*
+ * kmm_config_init() in a child with KMM_THP=@thp and KMM_DECAY_MS=@decay:
+ * its stderr into @err, and its exit status: 0 if both settings ended as
+ * @want_thp and @want_decay.
+ */
+static int config_child(const char *thp, const char *decay, unsigned long long want_thp,
+			unsigned long long want_decay, char *err, size_t size)
+{
+	int fds[2], status;
+	ssize_t n, got = 0;
+	pid_t pid;
+
+	if (pipe(fds))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		dup2(fds[1], 2);
+		setenv("KMM_THP", thp, 1);
+		setenv("KMM_DECAY_MS", decay, 1);
+		kmm_config_init();
+		_exit(kmm_config.thp == want_thp && kmm_config.decay_ms == want_decay ? 0 : 1);
+	}
+	close(fds[1]);
+	while (got < (ssize_t)size - 1 && (n = read(fds[0], err + got, size - 1 - (size_t)got)) > 0)
+		got += n;
+	err[got] = '\0';
+	close(fds[0]);
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/*
+ * An empty KMM_* variable is as if unset: the default, and not a word on
+ * stderr (which is the program's).  A bad one keeps the default too, with a
+ * warning naming it; a good one is taken.
+ */
+static void test_empty_setting_is_unset(void)
+{
+	char err[512];
+	int rc;
+
+	rc = config_child("", "", 0, 1000, err, sizeof(err));
+	KT_CHECK(rc == 0, "empty settings: status %d (not the defaults)", rc);
+	KT_CHECK(err[0] == '\0', "empty settings wrote to stderr: %s", err);
+	rc = config_child("yes", "1s", 0, 1000, err, sizeof(err));
+	KT_CHECK(rc == 0, "bad settings: status %d (not the defaults)", rc);
+	KT_CHECK(strstr(err, "libkmm: ignoring KMM_THP=yes") && strstr(err, "KMM_DECAY_MS=1s"),
+		 "bad settings were not named: '%s'", err);
+	rc = config_child("1", "250", 1, 250, err, sizeof(err));
+	KT_CHECK(rc == 0 && err[0] == '\0', "good settings: status %d, stderr '%s'", rc, err);
 }
 
 static int ids[64], nids;
@@ -201,6 +254,6 @@ static void test_clock_matches_libc(void)
 	}
 }
 
-KT_MAIN(KT_TEST(test_snprintf_matches_libc), KT_TEST(test_parse_size), KT_TEST(test_parse_list),
-	KT_TEST(test_lock_excludes), KT_TEST(test_fork_during_arm),
-	KT_TEST(test_clock_matches_libc))
+KT_MAIN(KT_TEST(test_snprintf_matches_libc), KT_TEST(test_parse_size),
+	KT_TEST(test_empty_setting_is_unset), KT_TEST(test_parse_list), KT_TEST(test_lock_excludes),
+	KT_TEST(test_fork_during_arm), KT_TEST(test_clock_matches_libc))
