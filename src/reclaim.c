@@ -72,13 +72,15 @@ static unsigned long kswapd_rounds, kswapd_busy_rounds, kswapd_parks; /* vmstat 
 
 /*
  * Traffic between the program and the shared structures: blocks through the
- * zones, objects between the per-CPU stacks and the slabs.  Unchanged over
- * a wake-up interval means idle.  Context: world mode (slab_stat_sum()
- * takes slab_mutex).
+ * zones, objects between the per-CPU stacks and the slabs, areas allocated
+ * and freed (a loop of large blocks goes through the area cache alone).
+ * Unchanged over a wake-up interval means idle.  Context: world mode
+ * (slab_stat_sum() takes slab_mutex).
  */
 static unsigned long traffic(void)
 {
-	unsigned long sum = slab_stat_sum(SLAB_STAT_REFILL) + slab_stat_sum(SLAB_STAT_FLUSH);
+	unsigned long sum = slab_stat_sum(SLAB_STAT_REFILL) + slab_stat_sum(SLAB_STAT_FLUSH) +
+			    vmalloc_traffic();
 	struct kmm_zone *zone;
 
 	for_each_zone (zone)
@@ -144,6 +146,14 @@ static void kswapd_wake(unsigned long *seen, unsigned long *trimmed)
 		now = traffic();
 		*trimmed = now;
 		__atomic_fetch_add(&kswapd_rounds, 1, __ATOMIC_RELAXED);
+	} else {
+		/*
+		 * At work: the freed areas no request took for KMM_DECAY_MS
+		 * go back all the same (the cache may hold up to the program's
+		 * peak, and a program busy with small blocks makes no request
+		 * that would decay it).
+		 */
+		vmalloc_decay();
 	}
 	*seen = now;
 	kmm_world_end();

@@ -24,6 +24,15 @@
 /* A vmalloc area for a block beyond kmalloc (kv_alloc()'s slow side). */
 void *kv_alloc_area(size_t size, kmm_gfp_t gfp, int nid, size_t align);
 
+/* From here on a block may be a vmalloc area instead of a page run (kv_alloc_large()). */
+#define KV_RUN_AREA_MIN (1UL << 20)
+
+/*
+ * A block of KV_RUN_AREA_MIN bytes and up, or aligned beyond
+ * KMALLOC_LARGE_MAX: kv_alloc()'s out-of-line side, one branch on its path.
+ */
+void *kv_alloc_large(size_t size, kmm_gfp_t gfp, int nid, size_t align);
+
 /*
  * kv_alloc() - @size bytes aligned to @align (0 or a power of two; 16 is
  * always given) on node @nid, zeroed with KMM_GFP_ZERO.  Return: the block,
@@ -33,8 +42,8 @@ static inline void *kv_alloc(size_t size, kmm_gfp_t gfp, int nid, size_t align)
 {
 	void *p;
 
-	if (unlikely(size > KMALLOC_LARGE_MAX || align > KMALLOC_LARGE_MAX))
-		return kv_alloc_area(size, gfp, nid, align);
+	if (unlikely(size >= KV_RUN_AREA_MIN || align > KMALLOC_LARGE_MAX))
+		return kv_alloc_large(size, gfp, nid, align);
 	p = __kmalloc(size, gfp, nid, align);
 	/* KMM_SECURE: a run with its guard pages may not fit in the largest block. */
 	if (unlikely(!p && slab_secure))

@@ -14,7 +14,9 @@
  * asked for again (sqlite's realloc chains) does not keep them resident,
  * nor the buddy's runs they hold.  One request that a cached area serves,
  * or that the area the bound released last would have served, lifts that
- * bound until the cache decays: an alloc/free loop misses once.
+ * bound until the cache decays: an alloc/free loop misses once.  From then
+ * on the cache keeps what the program freed below the most it held, so its
+ * RSS stays under the peak it had (and VM_CACHE_BYTES above what it holds).
  */
 #include <errno.h>
 #include <string.h>
@@ -223,20 +225,33 @@ size_t vm_take_from_cache(struct kmm_vm_area *a, size_t bytes)
 	return len;
 }
 
-/*
- * The bytes the cache may hold: VM_CACHE_BYTES once large requests reuse
- * freed areas, else a VM_CACHE_SHARE-th of what libkmm holds beyond the
- * cache (the zones and the areas in use: the arena's committed pages),
- * VM_CACHE_FLOOR at least.  Context: vm_state.lock.
- */
-static size_t cache_bound(void)
+/* What libkmm holds beyond the cache: the zones and the areas in use (committed pages). */
+static size_t held_beyond_cache(void)
 {
 	size_t held = (size_t)__atomic_load_n(&kmm_arena.committed_pages, __ATOMIC_RELAXED)
 		      << PAGE_SHIFT;
 
+	return held - MIN(held, vm_state.cached_bytes);
+}
+
+/*
+ * The bytes the cache may hold.  Once large requests reuse freed areas:
+ * what the program has freed since libkmm held the most beyond the cache
+ * (vm_state.held_peak, noted at each free with the freed area still held),
+ * so that what the cache adds stays under the RSS the program already had,
+ * and VM_CACHE_BYTES at least (`large`, two live blocks of 1-64 MiB: with
+ * 64 MiB, 96 MiB of its frees went back to the system and were mapped
+ * again; with its peak as the bound, four live blocks of 1-256 MiB ran in
+ * 0.9 s instead of 3.7, the peak unchanged, bench/results/memory.md §27).
+ * Else a VM_CACHE_SHARE-th of what libkmm holds beyond the cache,
+ * VM_CACHE_FLOOR at least, VM_CACHE_BYTES at most.  Context: vm_state.lock.
+ */
+static size_t cache_bound(void)
+{
+	size_t held = held_beyond_cache();
+
 	if (vm_state.reusing)
-		return VM_CACHE_BYTES;
-	held -= MIN(held, vm_state.cached_bytes);
+		return MAX(VM_CACHE_BYTES, vm_state.held_peak - MIN(vm_state.held_peak, held));
 	return MIN(MAX(held / VM_CACHE_SHARE, VM_CACHE_FLOOR), VM_CACHE_BYTES);
 }
 
@@ -255,8 +270,8 @@ static void cache_whole_units(struct kmm_vm_area *a)
 
 /*
  * Put the free area @a in the cache, as the newest, and release the oldest
- * while the cache holds more than its bounds; an area larger than the
- * whole cache is released at once.  A half unit at its end is mapped whole
+ * while the cache holds more than its bounds; an area larger than the bound
+ * by itself is released at once.  A half unit at its end is mapped whole
  * first (the rest, untouched, costs nothing until it serves), or where that
  * cannot be given back: the area is reused, grown or given away in whole
  * units only.  Context: vm_state.lock.
@@ -265,10 +280,9 @@ static void cache_add(struct kmm_vm_area *a)
 {
 	size_t bound;
 
-	if (a->size > VM_CACHE_BYTES) {
-		vm_release_area(a);
-		return;
-	}
+	vm_state.held_peak = MAX(vm_state.held_peak, held_beyond_cache());
+	if (a->size > MAX(VM_CACHE_BYTES, vm_state.reusing ? vm_state.held_peak : 0))
+		goto drop;
 	if (a->size > SECTION_SIZE && !IS_ALIGNED(a->size, SECTION_SIZE))
 		cache_whole_units(a);
 	a->flags |= VM_CACHED;
@@ -276,6 +290,10 @@ static void cache_add(struct kmm_vm_area *a)
 	vm_state.cache[vm_state.nr_cached++] = a;
 	vm_state.cached_bytes += a->size;
 	bound = cache_bound();
+	if (a->size > bound) {
+		cache_remove(vm_state.nr_cached - 1);
+		goto drop;
+	}
 	while (vm_state.nr_cached > VM_CACHE_MAX - 1 || vm_state.cached_bytes > bound) {
 		struct kmm_vm_area *old = vm_state.cache[0];
 
@@ -284,6 +302,12 @@ static void cache_add(struct kmm_vm_area *a)
 		cache_remove(0);
 		vm_release_area(old);
 	}
+	return;
+drop:
+	/* Asked for again, it shows large blocks reused (dropped_serves()). */
+	if (!vm_state.reusing)
+		vm_state.dropped = a->size;
+	vm_release_area(a);
 }
 
 /*
@@ -327,13 +351,15 @@ trim:
  * The bytes an area for @size bytes on node @nid maps: vm_area_bytes(), but
  * its last unit whole where the cache holds a whole unit for it (memory
  * faulted in already: the area holds it for no more than the cache does,
- * and a half unit would be mapped fresh beside it).  Context: vm_state.lock.
+ * and a half unit would be mapped fresh beside it) — an area of one unit
+ * too, from half of it (the 1-4 MiB blocks kv_alloc_large() sends here).
+ * Context: vm_state.lock.
  */
 size_t vm_cache_fit(size_t size, int nid)
 {
 	size_t bytes = vm_area_bytes(size);
 
-	if (IS_ALIGNED(bytes, SECTION_SIZE) || bytes < SECTION_SIZE)
+	if (IS_ALIGNED(bytes, SECTION_SIZE) || bytes < VM_TAIL_WHOLE)
 		return bytes;
 	for (unsigned int i = 0; i < vm_state.nr_cached; i++)
 		if (vm_state.cache[i]->size >= SECTION_SIZE &&
@@ -363,6 +389,16 @@ bool __vfree(const void *p, const char *who)
 	cache_add(a);
 	kmm_unlock(&vm_state.lock);
 	return true;
+}
+
+size_t vmalloc_cached_bytes(void)
+{
+	return READ_ONCE(vm_state.cached_bytes);
+}
+
+unsigned long vmalloc_traffic(void)
+{
+	return READ_ONCE(vm_state.stat[VMS_ALLOC]) + READ_ONCE(vm_state.stat[VMS_FREE]);
 }
 
 void vmalloc_decay(void)

@@ -40,12 +40,14 @@
 #define VM_TAIL_WHOLE (SECTION_SIZE / 2) /* use of a last unit that maps it whole */
 
 /*
- * The cache of freed areas (cache.c): at most this many, this many bytes;
- * and until large blocks are seen reused, a VM_CACHE_SHARE-th of what libkmm
- * holds beyond the cache, VM_CACHE_FLOOR at least.
+ * The cache of freed areas (cache.c): at most this many; until large blocks
+ * are seen reused, a VM_CACHE_SHARE-th of what libkmm holds beyond the
+ * cache, VM_CACHE_FLOOR at least, VM_CACHE_BYTES at most; once they are,
+ * what the program freed since libkmm held most beyond the cache,
+ * VM_CACHE_BYTES at least (cache_bound()).
  */
 #define VM_CACHE_MAX 16
-#define VM_CACHE_BYTES (64UL << 20)
+#define VM_CACHE_BYTES (128UL << 20)
 #define VM_CACHE_SHARE 4
 #define VM_CACHE_FLOOR (4UL << 20)
 #define VM_CACHED (1u << 7) /* in the cache: free, its range and pages kept */
@@ -124,8 +126,9 @@ struct vmalloc_state {
 	struct kmm_vm_area *cache[VM_CACHE_MAX]; /* oldest first */
 	unsigned int nr_cached;
 	size_t cached_bytes;
-	size_t dropped; /* the last area the footprint bound released at its free */
-	bool reusing;	/* a large request was served, or would have been, by a freed area */
+	size_t dropped;	  /* the last area the footprint bound released at its free */
+	bool reusing;	  /* a large request was served, or would have been, by a freed area */
+	size_t held_peak; /* the most libkmm held beyond the cache, at a free (cache_bound()) */
 	unsigned long stat[NR_VM_STATS];
 };
 

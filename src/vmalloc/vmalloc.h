@@ -58,6 +58,12 @@ void *__vmalloc_node(size_t size, size_t align, kmm_gfp_t gfp, int nid, unsigned
  */
 bool __vfree(const void *p, const char *who);
 
+/* The bytes of freed areas the cache holds (unlocked: a heuristic's input). */
+size_t vmalloc_cached_bytes(void);
+
+/* Areas allocated and freed, ever (unlocked): the reclaim thread's sign of use. */
+unsigned long vmalloc_traffic(void);
+
 /*
  * __vrealloc() - resize the area at @p: in place when the range after it is
  * free, else moved page tables and all to a new range (no byte is copied);

@@ -4,8 +4,9 @@
  * (so every allocation of this process, stdio's included, is libkmm's).
  * Each function, its alignment guarantees (up to 64 MiB), errno on failure,
  * usable sizes, realloc across every class boundary, glibc 2.36's answers for
- * the edge cases (docs/DESIGN.md, "The contract's edges"),
- * and misuse diagnosed.  contract_test.c holds the contract's outer edges.
+ * the edge cases (docs/DESIGN.md, "The contract's edges"), blocks of
+ * 1-4 MiB made of freed areas rather than a grown zone, and misuse
+ * diagnosed.  contract_test.c holds the contract's outer edges.
  */
 #include <malloc.h>
 #include <sys/mman.h>
@@ -411,6 +412,82 @@ static void double_free_cxx_style(void *a)
 	free(p);
 }
 
+#define MiB (1UL << 20)
+
+/* Free blocks of the largest order (4 MiB) in node 0's Normal zone, per-CPU lists drained. */
+static unsigned long free_4mib_blocks(void)
+{
+	unsigned long counts[KMM_NR_PAGE_ORDERS];
+
+	kmm_drain_all_pages();
+	KT_REQUIRE(!kt_buddyinfo("Normal", counts), "no buddyinfo");
+	return counts[KMM_NR_PAGE_ORDERS - 1];
+}
+
+/*
+ * A malloc of 2-4 MiB (a 4 MiB buddy block) that the zone would have to
+ * grow for, while the area cache holds as much, is an area made of the
+ * cache's memory: the zone does not grow and nothing is mapped fresh.  The
+ * blocks work as any other (contents, usable size, realloc, free back to
+ * the cache).
+ */
+static void test_runs_from_cached_areas(void)
+{
+	static const size_t sizes[] = { 2 * MiB + 5, 3 * MiB + MiB / 2, 4 * MiB - 100 };
+	/* Moved in by mremap, on the node the cache's area is on. */
+	bool from_cache = kt_vmstat("vmalloc_stitching") == 1 && kt_vmstat("numa_nodes") == 1;
+	unsigned long present, fresh;
+	void *held[256], *p[3];
+	int n = 0;
+
+	/* Large blocks seen reused (a free, then a request the freed area would have served). */
+	for (int i = 0; i < 2; i++)
+		kmm_vfree(kmm_vmalloc(8 * MiB));
+	kmm_reclaim();
+	/* The cache empty: 4 MiB page runs, until the zone holds no free 4 MiB block. */
+	while (n < 256 && free_4mib_blocks()) {
+		held[n] = malloc(4 * MiB);
+		KT_REQUIRE(held[n] && !kmm_is_vmalloc_addr(held[n]),
+			   "a 4 MiB block with no area cached: %p", held[n]);
+		n++;
+	}
+	KT_REQUIRE(n < 256, "the zone kept free 4 MiB blocks");
+	kmm_vfree(kmm_vmalloc(16 * MiB));
+	KT_REQUIRE(kt_vmstat("vmalloc_cached_kb") >= 16 * 1024, "the freed 16 MiB are not cached");
+	present = kt_vmstat("nr_present_pages");
+	fresh = kt_vmstat("vmalloc_fresh");
+	for (int i = 0; i < 3; i++) {
+		p[i] = malloc(sizes[i]);
+		KT_REQUIRE(p[i], "malloc(%zu) failed", sizes[i]);
+		memset(p[i], i + 1, sizes[i]);
+		KT_CHECK(malloc_usable_size(p[i]) >= sizes[i], "%zu bytes usable of %zu",
+			 malloc_usable_size(p[i]), sizes[i]);
+		if (from_cache)
+			KT_CHECK(kmm_is_vmalloc_addr(p[i]),
+				 "malloc(%zu) is a run at %p, not an area", sizes[i], p[i]);
+	}
+	KT_CHECK(kt_vmstat("nr_present_pages") == present,
+		 "the zone grew from %lu to %lu pages with 16 MiB of areas cached", present,
+		 kt_vmstat("nr_present_pages"));
+	if (from_cache)
+		KT_CHECK(kt_vmstat("vmalloc_fresh") == fresh, "%lu fresh mappings for the blocks",
+			 kt_vmstat("vmalloc_fresh") - fresh);
+	for (int i = 0; i < 3; i++) {
+		unsigned char *q = (unsigned char *)p[i];
+
+		KT_CHECK(q[0] == i + 1 && q[sizes[i] - 1] == i + 1, "block %d lost its contents",
+			 i);
+	}
+	p[0] = realloc(p[0], 3 * MiB);
+	KT_REQUIRE(p[0], "realloc failed");
+	KT_CHECK(((unsigned char *)p[0])[2 * MiB + 4] == 1, "realloc lost the contents");
+	for (int i = 0; i < 3; i++)
+		free(p[i]);
+	for (int i = 0; i < n; i++)
+		free(held[i]);
+	kmm_reclaim();
+}
+
 static void test_misuse_is_diagnosed(void)
 {
 	kt_expect_death("double free (slab)", double_free_small, NULL, "double free");
@@ -427,4 +504,4 @@ KT_MAIN(KT_TEST(test_calloc_untouched_pages), KT_TEST(test_malloc_free_every_siz
 	KT_TEST(test_realloc_preserves_contents), KT_TEST(test_glibc_edge_cases),
 	KT_TEST(test_free_preserves_errno), KT_TEST(test_alignments),
 	KT_TEST(test_c23_and_introspection), KT_TEST(test_many_live_objects),
-	KT_TEST(test_misuse_is_diagnosed))
+	KT_TEST(test_runs_from_cached_areas), KT_TEST(test_misuse_is_diagnosed))

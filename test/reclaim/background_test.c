@@ -4,9 +4,11 @@
  * KMM_DECAY_MS=100): a program that allocates 1 GiB in small and large
  * blocks, frees it all and then only waits past the decay delay, calling
  * nothing of libkmm, ends within 64 MiB of the RSS it started with; and so
- * does a fork()ed child, whose thread libkmm starts again.
+ * does a fork()ed child, whose thread libkmm starts again.  A program busy
+ * with small blocks gets its freed areas back after KMM_DECAY_MS too.
  */
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -110,4 +112,48 @@ static void test_after_fork(void)
 		 "child: status %#x (3: out of memory, 4: no RSS growth, 5: RSS not back)", status);
 }
 
-KT_MAIN({ "rss_comes_back", test_rss_comes_back }, { "after_fork", test_after_fork })
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+/*
+ * A program at work on small blocks makes no request that would decay the
+ * area cache, and the thread does not find it idle (the slabs' traffic):
+ * its rounds release the areas no request took for KMM_DECAY_MS all the
+ * same.  The batches of 1024 overflow the per-CPU stacks, so each round
+ * sees traffic.
+ */
+static void test_busy_program_decays_areas(void)
+{
+	unsigned long decayed;
+	void *objs[1024];
+	long t0;
+
+	/* Large blocks seen reused: the cache keeps a freed area whatever the footprint. */
+	for (int i = 0; i < 2; i++)
+		kmm_vfree(kmm_vmalloc(8 * MiB));
+	kmm_vfree(kmm_vmalloc(32 * MiB));
+	KT_REQUIRE(kt_vmstat("vmalloc_cached") >= 1, "the freed 32 MiB area is not cached");
+	decayed = kt_vmstat("vmalloc_decayed");
+	t0 = now_ms();
+	while (now_ms() - t0 < 3000 && kt_vmstat("vmalloc_cached")) {
+		for (int i = 0; i < 1024; i++) {
+			objs[i] = kmm_kmalloc(256, KMM_GFP_KERNEL);
+			KT_REQUIRE(objs[i], "kmalloc failed");
+		}
+		for (int i = 0; i < 1024; i++)
+			kmm_kfree(objs[i]);
+	}
+	printf("areas cached after %ld ms of small blocks: %lu (decayed %lu)\n", now_ms() - t0,
+	       kt_vmstat("vmalloc_cached"), kt_vmstat("vmalloc_decayed") - decayed);
+	KT_CHECK(kt_vmstat("vmalloc_cached") == 0 && kt_vmstat("vmalloc_decayed") > decayed,
+		 "after %ld ms at work: %lu areas cached, %lu decayed", now_ms() - t0,
+		 kt_vmstat("vmalloc_cached"), kt_vmstat("vmalloc_decayed") - decayed);
+}
+
+KT_MAIN({ "rss_comes_back", test_rss_comes_back }, { "after_fork", test_after_fork },
+	{ "busy_program_decays_areas", test_busy_program_decays_areas })

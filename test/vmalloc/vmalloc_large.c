@@ -7,7 +7,8 @@
  * where THP is enabled and the kernel gave huge pages), and a realloc that
  * outgrows its room moves its pages instead of copying them.  A request
  * that uses less than half of its last unit maps only half of it, so that
- * no huge page is faulted in for its last bytes.
+ * no huge page is faulted in for its last bytes.  Once large blocks are
+ * reused, the cache keeps what is freed below the most libkmm held.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -343,9 +344,45 @@ static void test_half_tail_cached_whole(void)
 	kmm_reclaim();
 }
 
+/*
+ * Once large blocks are reused, a freed area larger than VM_CACHE_BYTES
+ * waits in the cache while libkmm held as much before: 160 MiB freed beside
+ * 160 in use serve the next 160 MiB request at their address, with no fresh
+ * mapping; freed after it too, both wait.  (Never written: no RSS.)
+ */
+static void test_cache_keeps_below_peak(void)
+{
+	unsigned long fresh;
+	char *a, *b, *c;
+
+	cache_reusing();
+	a = kmm_vmalloc(160 * MiB);
+	b = kmm_vmalloc(160 * MiB);
+	KT_REQUIRE(a && b, "vmalloc failed");
+	kmm_vfree(a);
+	KT_CHECK(kt_vmstat("vmalloc_cached_kb") >= 160 * 1024,
+		 "a freed 160 MiB area beside another is not cached (%lu kB cached)",
+		 kt_vmstat("vmalloc_cached_kb"));
+	fresh = kt_vmstat("vmalloc_fresh");
+	c = kmm_vmalloc(160 * MiB);
+	KT_REQUIRE(c, "vmalloc failed");
+	if (stitching())
+		KT_CHECK(c == a && kt_vmstat("vmalloc_fresh") == fresh,
+			 "160 MiB took %p and %lu fresh mappings, not the cached area at %p",
+			 (void *)c, kt_vmstat("vmalloc_fresh") - fresh, (void *)a);
+	kmm_vfree(b);
+	kmm_vfree(c);
+	KT_CHECK(kt_vmstat("vmalloc_cached") == 2 && kt_vmstat("vmalloc_cached_kb") == 320 * 1024,
+		 "the two freed 160 MiB areas wait as %lu areas, %lu kB",
+		 kt_vmstat("vmalloc_cached"), kt_vmstat("vmalloc_cached_kb"));
+	kmm_reclaim();
+	KT_CHECK(kt_vmstat("vmalloc_cached") == 0, "kmm_reclaim() left cached areas");
+}
+
 KT_MAIN({ "whole_units", test_whole_units }, { "half_tail", test_half_tail },
 	{ "half_tail_cached_whole", test_half_tail_cached_whole },
 	{ "half_tail_from_cache", test_half_tail_from_cache },
 	{ "same_address_reuse", test_same_address_reuse },
 	{ "units_from_a_donor", test_units_from_a_donor },
-	{ "realloc_moves_pages", test_realloc_moves_pages })
+	{ "realloc_moves_pages", test_realloc_moves_pages },
+	{ "cache_keeps_below_peak", test_cache_keeps_below_peak })
