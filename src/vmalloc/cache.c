@@ -269,9 +269,25 @@ static void cache_whole_units(struct kmm_vm_area *a)
 }
 
 /*
+ * The smallest cached area but the newest, the oldest of equals: what goes
+ * when the cache is full by count, not bytes (the 1-4 MiB blocks that
+ * kv_alloc_large() makes areas would push out the large ones by age).
+ */
+static unsigned int cache_smallest(void)
+{
+	unsigned int best = 0;
+
+	for (unsigned int i = 1; i + 1 < vm_state.nr_cached; i++)
+		if (vm_state.cache[i]->size < vm_state.cache[best]->size)
+			best = i;
+	return best;
+}
+
+/*
  * Put the free area @a in the cache, as the newest, and release the oldest
- * while the cache holds more than its bounds; an area larger than the bound
- * by itself is released at once.  A half unit at its end is mapped whole
+ * while the cache holds more bytes than its bound, the smallest while it
+ * holds more areas; an area larger than the bound by itself is released at
+ * once.  A half unit at its end is mapped whole
  * first (the rest, untouched, costs nothing until it serves), or where that
  * cannot be given back: the area is reused, grown or given away in whole
  * units only.  Context: vm_state.lock.
@@ -295,11 +311,12 @@ static void cache_add(struct kmm_vm_area *a)
 		goto drop;
 	}
 	while (vm_state.nr_cached > VM_CACHE_MAX - 1 || vm_state.cached_bytes > bound) {
-		struct kmm_vm_area *old = vm_state.cache[0];
+		unsigned int i = vm_state.cached_bytes > bound ? 0 : cache_smallest();
+		struct kmm_vm_area *old = vm_state.cache[i];
 
 		if (vm_state.cached_bytes > bound && !vm_state.reusing)
 			vm_state.dropped = old->size;
-		cache_remove(0);
+		cache_remove(i);
 		vm_release_area(old);
 	}
 	return;

@@ -379,10 +379,42 @@ static void test_cache_keeps_below_peak(void)
 	KT_CHECK(kt_vmstat("vmalloc_cached") == 0, "kmm_reclaim() left cached areas");
 }
 
+/*
+ * A cache full by count gives up its smallest area, not its oldest: twenty
+ * 2 MiB areas freed after a 64 MiB one leave the 64 MiB waiting, and it
+ * serves the next 64 MiB request at its address.
+ */
+static void test_full_cache_keeps_large(void)
+{
+	char *big, *small[20], *again;
+
+	cache_reusing();
+	big = kmm_vmalloc(64 * MiB);
+	KT_REQUIRE(big, "vmalloc failed");
+	for (int i = 0; i < 20; i++) {
+		small[i] = kmm_vmalloc(2 * MiB);
+		KT_REQUIRE(small[i], "vmalloc failed");
+	}
+	kmm_vfree(big);
+	for (int i = 0; i < 20; i++)
+		kmm_vfree(small[i]);
+	KT_CHECK(kt_vmstat("vmalloc_cached_kb") >= 64 * 1024,
+		 "%lu areas, %lu kB cached: the 64 MiB area was pushed out by 2 MiB ones",
+		 kt_vmstat("vmalloc_cached"), kt_vmstat("vmalloc_cached_kb"));
+	again = kmm_vmalloc(64 * MiB);
+	KT_REQUIRE(again, "vmalloc failed");
+	if (stitching())
+		KT_CHECK(again == big, "64 MiB took %p, not the cached area at %p", (void *)again,
+			 (void *)big);
+	kmm_vfree(again);
+	kmm_reclaim();
+}
+
 KT_MAIN({ "whole_units", test_whole_units }, { "half_tail", test_half_tail },
 	{ "half_tail_cached_whole", test_half_tail_cached_whole },
 	{ "half_tail_from_cache", test_half_tail_from_cache },
 	{ "same_address_reuse", test_same_address_reuse },
 	{ "units_from_a_donor", test_units_from_a_donor },
 	{ "realloc_moves_pages", test_realloc_moves_pages },
-	{ "cache_keeps_below_peak", test_cache_keeps_below_peak })
+	{ "cache_keeps_below_peak", test_cache_keeps_below_peak },
+	{ "full_cache_keeps_large", test_full_cache_keeps_large })
