@@ -7,7 +7,7 @@
  * losing bytes in a realloc, shows as a wrong tag; every calloc must read
  * zero in every word, whatever the memory held before (page runs reused,
  * released by malloc_trim() or kmm_reclaim(), the zone's fresh pages, the
- * vmalloc areas past 4 MiB).  One thread first (no depots), then two at
+ * vmalloc areas past 4 MiB and the 1-4 MiB blocks made of cached ones).  One thread first (no depots), then two at
  * once (remote frees: each frees some blocks of the other's).
  */
 #include <malloc.h>
@@ -99,7 +99,8 @@ static size_t pick_size(uint64_t *rng)
 		return 8 + r % (32 << 10);
 	if (k < 98)
 		return 8 + r % (1 << 20);
-	return (4 << 20) - (2 << 20) + r % (4 << 20); /* 2-6 MiB: runs and vmalloc areas */
+	/* 1-6 MiB: runs, runs made of cached areas (kv_alloc_large()), vmalloc areas. */
+	return (1 << 20) + r % (5 << 20);
 }
 
 static void fail(struct model *m)
