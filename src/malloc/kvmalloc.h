@@ -3,10 +3,11 @@
  * malloc/kvmalloc.h - the malloc layer: a block of any size from the layer
  * that suits it, as the kernel's kvmalloc() family (mm/util.c) chooses for
  * its callers.  Up to KMALLOC_LARGE_MAX (4 MiB), for an alignment up to that
- * too, kmalloc: a slab object, or a page run above 32 KiB.  Beyond, a vmalloc
- * area.  A pointer tells which: a descriptor in the zones means kmalloc, none
- * means an area (or not libkmm's).  kmalloc never calls vmalloc; this layer
- * calls both.
+ * too, kmalloc: a slab object, or a page run above 32 KiB (from 1 MiB, an
+ * area instead where the zone would grow for the run while the vmalloc cache
+ * holds as much: kv_alloc_large()).  Beyond, a vmalloc area.  A pointer
+ * tells which: a descriptor in the zones means kmalloc, none means an area
+ * (or not libkmm's).  kmalloc never calls vmalloc; this layer calls both.
  */
 #ifndef KMM_MALLOC_KVMALLOC_H
 #define KMM_MALLOC_KVMALLOC_H

@@ -242,7 +242,9 @@ static size_t held_beyond_cache(void)
  * and VM_CACHE_BYTES at least (`large`, two live blocks of 1-64 MiB: with
  * 64 MiB, 96 MiB of its frees went back to the system and were mapped
  * again; with its peak as the bound, four live blocks of 1-256 MiB ran in
- * 0.9 s instead of 3.7, the peak unchanged, bench/results/memory.md §27).
+ * 0.8 s instead of 3.7, the peak unchanged, and in 0.49 s once a full cache
+ * gave up its smallest area instead of its oldest, bench/results/memory.md
+ * §27).
  * Else a VM_CACHE_SHARE-th of what libkmm holds beyond the cache,
  * VM_CACHE_FLOOR at least, VM_CACHE_BYTES at most.  Context: vm_state.lock.
  */
@@ -287,10 +289,10 @@ static unsigned int cache_smallest(void)
  * Put the free area @a in the cache, as the newest, and release the oldest
  * while the cache holds more bytes than its bound, the smallest while it
  * holds more areas; an area larger than the bound by itself is released at
- * once.  A half unit at its end is mapped whole
- * first (the rest, untouched, costs nothing until it serves), or where that
- * cannot be given back: the area is reused, grown or given away in whole
- * units only.  Context: vm_state.lock.
+ * once.  A half unit at its end is mapped whole first (the rest, untouched,
+ * costs nothing until it serves), or where that cannot be given back: the
+ * area is reused, grown or given away in whole units only.  Context:
+ * vm_state.lock.
  */
 static void cache_add(struct kmm_vm_area *a)
 {
