@@ -299,7 +299,8 @@ static void cache_add(struct kmm_vm_area *a)
 	size_t bound;
 
 	vm_state.held_peak = MAX(vm_state.held_peak, held_beyond_cache());
-	if (a->size > MAX(VM_CACHE_BYTES, vm_state.reusing ? vm_state.held_peak : 0))
+	/* More than the bound can be before reuse; after, held_peak counts @a: cache_bound() decides. */
+	if (!vm_state.reusing && a->size > VM_CACHE_BYTES)
 		goto drop;
 	if (a->size > SECTION_SIZE && !IS_ALIGNED(a->size, SECTION_SIZE))
 		cache_whole_units(a);
