@@ -33,10 +33,11 @@ static inline int kt_dump(const char *what, char *buf, size_t size)
 }
 
 /*
- * The free block counts of zone @zone_name on node 0, from buddyinfo.
+ * The free block counts of zone @zone_name on node @nid, from buddyinfo.
  * Return: 0, or -1 if the zone's line is missing or malformed.
  */
-static inline int kt_buddyinfo(const char *zone_name, unsigned long counts[KMM_NR_PAGE_ORDERS])
+static inline int kt_buddyinfo_node(int nid, const char *zone_name,
+				    unsigned long counts[KMM_NR_PAGE_ORDERS])
 {
 	char buf[8192], *line;
 
@@ -46,7 +47,7 @@ static inline int kt_buddyinfo(const char *zone_name, unsigned long counts[KMM_N
 		char zone[32];
 		int node, off = 0;
 
-		if (sscanf(line, "Node %d, zone %31s%n", &node, zone, &off) != 2 || node != 0 ||
+		if (sscanf(line, "Node %d, zone %31s%n", &node, zone, &off) != 2 || node != nid ||
 		    strcmp(zone, zone_name))
 			continue;
 		for (int o = 0; o < KMM_NR_PAGE_ORDERS; o++) {
@@ -59,6 +60,12 @@ static inline int kt_buddyinfo(const char *zone_name, unsigned long counts[KMM_N
 		return 0;
 	}
 	return -1;
+}
+
+/* The same on node 0. */
+static inline int kt_buddyinfo(const char *zone_name, unsigned long counts[KMM_NR_PAGE_ORDERS])
+{
+	return kt_buddyinfo_node(0, zone_name, counts);
 }
 
 /*

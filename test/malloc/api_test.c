@@ -9,6 +9,7 @@
  * diagnosed.  contract_test.c holds the contract's outer edges.
  */
 #include <malloc.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <stdint.h>
 
@@ -16,6 +17,7 @@
 #include "../kt_kmm.h"
 
 #include <kmm/kmm.h>
+#include <kmm/numa.h>
 #include <kmm/slab.h>
 
 void free_sized(void *p, size_t size);
@@ -415,12 +417,13 @@ static void double_free_cxx_style(void *a)
 #define MiB (1UL << 20)
 
 /* Free blocks of the largest order (4 MiB) in node 0's Normal zone, per-CPU lists drained. */
+/* On the node the (pinned) thread allocates from. */
 static unsigned long free_4mib_blocks(void)
 {
 	unsigned long counts[KMM_NR_PAGE_ORDERS];
 
 	kmm_drain_all_pages();
-	KT_REQUIRE(!kt_buddyinfo("Normal", counts), "no buddyinfo");
+	KT_REQUIRE(!kt_buddyinfo_node(kmm_numa_node_id(), "Normal", counts), "no buddyinfo");
 	return counts[KMM_NR_PAGE_ORDERS - 1];
 }
 
@@ -438,8 +441,17 @@ static void test_runs_from_cached_areas(void)
 	bool from_cache = kt_vmstat("vmalloc_stitching") == 1 && kt_vmstat("numa_nodes") == 1;
 	unsigned long present, fresh;
 	void *held[256], *p[3];
+	cpu_set_t cpus, one;
 	int n = 0;
 
+	/*
+	 * On one CPU: with several nodes (KMM_FAKE_NUMA) a thread that moves
+	 * allocates from another node's zone, whose free blocks it does not see.
+	 */
+	KT_REQUIRE(!sched_getaffinity(0, sizeof(cpus), &cpus), "sched_getaffinity");
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	KT_REQUIRE(!sched_setaffinity(0, sizeof(one), &one), "sched_setaffinity");
 	/* Large blocks seen reused (a free, then a request the freed area would have served). */
 	for (int i = 0; i < 2; i++)
 		kmm_vfree(kmm_vmalloc(8 * MiB));
@@ -486,6 +498,7 @@ static void test_runs_from_cached_areas(void)
 	for (int i = 0; i < n; i++)
 		free(held[i]);
 	kmm_reclaim();
+	sched_setaffinity(0, sizeof(cpus), &cpus);
 }
 
 static void test_misuse_is_diagnosed(void)
