@@ -53,11 +53,7 @@ void *kv_alloc_large(size_t size, kmm_gfp_t gfp, int nid, size_t align)
 		if (p)
 			return p;
 	}
-	p = __kmalloc(size, gfp, nid, align);
-	/* KMM_SECURE: a run with its guard pages may not fit in the largest block. */
-	if (unlikely(!p && slab_secure))
-		p = kv_alloc_area(size, gfp, nid, align);
-	return p;
+	return kv_alloc_kmalloc(size, gfp, nid, align);
 }
 
 void *kvmalloc_node(size_t size, kmm_gfp_t gfp, int nid, const void *caller)

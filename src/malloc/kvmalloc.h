@@ -34,6 +34,17 @@ void *kv_alloc_area(size_t size, kmm_gfp_t gfp, int nid, size_t align);
  */
 void *kv_alloc_large(size_t size, kmm_gfp_t gfp, int nid, size_t align);
 
+/* A slab object or page run from kmalloc (an area where KMM_SECURE's run does not fit). */
+static inline void *kv_alloc_kmalloc(size_t size, kmm_gfp_t gfp, int nid, size_t align)
+{
+	void *p = __kmalloc(size, gfp, nid, align);
+
+	/* KMM_SECURE: a run with its guard pages may not fit in the largest block. */
+	if (unlikely(!p && slab_secure))
+		p = kv_alloc_area(size, gfp, nid, align);
+	return p;
+}
+
 /*
  * kv_alloc() - @size bytes aligned to @align (0 or a power of two; 16 is
  * always given) on node @nid, zeroed with KMM_GFP_ZERO.  Return: the block,
@@ -41,15 +52,9 @@ void *kv_alloc_large(size_t size, kmm_gfp_t gfp, int nid, size_t align);
  */
 static inline void *kv_alloc(size_t size, kmm_gfp_t gfp, int nid, size_t align)
 {
-	void *p;
-
 	if (unlikely(size >= KV_RUN_AREA_MIN || align > KMALLOC_LARGE_MAX))
 		return kv_alloc_large(size, gfp, nid, align);
-	p = __kmalloc(size, gfp, nid, align);
-	/* KMM_SECURE: a run with its guard pages may not fit in the largest block. */
-	if (unlikely(!p && slab_secure))
-		p = kv_alloc_area(size, gfp, nid, align);
-	return p;
+	return kv_alloc_kmalloc(size, gfp, nid, align);
 }
 
 /*
